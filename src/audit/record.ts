@@ -1,0 +1,68 @@
+import { sql } from "kysely";
+import type { Tx } from "../store/database.ts";
+import type { Actor } from "./actor.ts";
+import { canonicalJson, eventHash } from "./chain.ts";
+
+export type AuditEntry = {
+  /** What happened, as noun.verb: "person.created", "position.granted". */
+  action: string;
+  subject?: { type: string; id: string };
+  before?: unknown;
+  after?: unknown;
+  reason?: string;
+};
+
+/**
+ * Appends one event to the chain inside the caller's transaction, so the change and its record
+ * commit or vanish together. Locking the head row orders concurrent writers; callers record
+ * last, just before commit, to hold that lock as briefly as possible.
+ */
+export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Promise<number> {
+  const head = await sql<{ seq: number; hash: string }>`SELECT seq, hash FROM audit_head FOR UPDATE`.execute(
+    tx,
+  );
+  const previous = head.rows[0];
+  if (!previous) throw new Error("audit_head is missing: the database was not migrated");
+  const at = new Date();
+  const before = entry.before === undefined ? null : JSON.parse(canonicalJson(entry.before));
+  const after = entry.after === undefined ? null : JSON.parse(canonicalJson(entry.after));
+  const fields = {
+    at: at.toISOString(),
+    actorKind: actor.kind,
+    actorId: actor.id,
+    actorRoleId: actor.roleId ?? null,
+    action: entry.action,
+    subjectType: entry.subject?.type ?? null,
+    subjectId: entry.subject?.id ?? null,
+    before,
+    after,
+    reason: entry.reason ?? null,
+    source: actor.source,
+    correlationId: actor.correlationId ?? null,
+    previousHash: previous.hash,
+  };
+  const seq = Number(previous.seq) + 1;
+  const hash = eventHash(fields);
+  await tx
+    .insertInto("audit_events")
+    .values({
+      seq,
+      at,
+      actor_kind: fields.actorKind,
+      actor_id: fields.actorId,
+      actor_role_id: fields.actorRoleId,
+      action: fields.action,
+      subject_type: fields.subjectType,
+      subject_id: fields.subjectId,
+      before: before === null ? null : JSON.stringify(before),
+      after: after === null ? null : JSON.stringify(after),
+      reason: fields.reason,
+      source: fields.source,
+      correlation_id: fields.correlationId,
+      previous_hash: fields.previousHash,
+      hash,
+    })
+    .execute();
+  await tx.updateTable("audit_head").set({ seq, hash }).execute();
+  return seq;
+}

@@ -1,0 +1,230 @@
+import { type Selectable, sql } from "kysely";
+import type { Actor } from "../audit/actor.ts";
+import { recordEvent } from "../audit/record.ts";
+import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
+import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
+import type { PeopleTable } from "../store/schema.ts";
+import {
+  checkAssuranceLevel,
+  checkDateOfBirth,
+  checkEmail,
+  checkMobile,
+  checkName,
+  checkNiNumber,
+  checkRegistrations,
+  checkTitle,
+  type Registration,
+} from "./validation.ts";
+
+export type PersonStatus = "active" | "suspended" | "closed";
+
+export type Person = {
+  uuid: string;
+  title: string | null;
+  givenName: string;
+  middleNames: string | null;
+  familyName: string;
+  dateOfBirth: string | null;
+  niNumber: string | null;
+  email: string | null;
+  mobile: string | null;
+  identityAssuranceLevel: number;
+  identityEvidence: Record<string, unknown>;
+  registrations: Registration[];
+  status: PersonStatus;
+};
+
+/** What a caller supplies to create a profile; checked field by field. */
+export type NewPerson = {
+  title?: unknown;
+  givenName?: unknown;
+  middleNames?: unknown;
+  familyName?: unknown;
+  dateOfBirth?: unknown;
+  niNumber?: unknown;
+  email?: unknown;
+  mobile?: unknown;
+  identityAssuranceLevel?: unknown;
+  /** How identity was verified: method, documents seen, who checked. */
+  identityEvidence?: unknown;
+  registrations?: unknown;
+};
+
+export function checkNewPerson(input: NewPerson): Omit<Person, "uuid" | "status"> {
+  const problems = new Problems();
+  const person = {
+    title: checkTitle(problems, input.title),
+    givenName: checkName(problems, "givenName", input.givenName, true) ?? "",
+    middleNames: checkName(problems, "middleNames", input.middleNames, false),
+    familyName: checkName(problems, "familyName", input.familyName, true) ?? "",
+    dateOfBirth: checkDateOfBirth(problems, input.dateOfBirth),
+    niNumber: checkNiNumber(problems, input.niNumber),
+    email: checkEmail(problems, input.email),
+    mobile: checkMobile(problems, input.mobile),
+    identityAssuranceLevel: checkAssuranceLevel(problems, input.identityAssuranceLevel),
+    identityEvidence: checkEvidence(problems, input.identityEvidence),
+    registrations: checkRegistrations(problems, input.registrations),
+  };
+  if (person.identityAssuranceLevel >= 2 && Object.keys(person.identityEvidence).length === 0) {
+    problems.add("identityEvidence", "must say how identity was verified for assurance level 2 or 3");
+  }
+  problems.throwIfAny();
+  return person;
+}
+
+function checkEvidence(problems: Problems, value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    problems.add("identityEvidence", "must be an object describing the checks made");
+    return {};
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Creates a Care Identity profile with a newly allocated UUID. */
+export async function createPerson(queryable: Queryable, actor: Actor, input: NewPerson): Promise<Person> {
+  const checked = checkNewPerson(input);
+  return inTransaction(queryable, async (tx) => {
+    await refuseDuplicates(tx, checked);
+    const uuid = await nextIdentifier(tx);
+    await tx
+      .insertInto("people")
+      .values({
+        uuid,
+        title: checked.title,
+        given_name: checked.givenName,
+        middle_names: checked.middleNames,
+        family_name: checked.familyName,
+        date_of_birth: checked.dateOfBirth,
+        ni_number: checked.niNumber,
+        email: checked.email,
+        mobile: checked.mobile,
+        identity_assurance_level: checked.identityAssuranceLevel,
+        identity_evidence: JSON.stringify(checked.identityEvidence),
+        status: "active",
+      })
+      .execute();
+    if (checked.registrations.length > 0) {
+      await tx
+        .insertInto("professional_registrations")
+        .values(checked.registrations.map((registration) => ({ uuid, ...registration })))
+        .execute();
+    }
+    const person: Person = { uuid, ...checked, status: "active" };
+    await recordEvent(tx, actor, {
+      action: "person.created",
+      subject: { type: "person", id: uuid },
+      after: person,
+    });
+    return person;
+  });
+}
+
+async function refuseDuplicates(tx: Tx, person: Omit<Person, "uuid" | "status">): Promise<void> {
+  if (person.niNumber) {
+    const holder = await tx
+      .selectFrom("people")
+      .select("uuid")
+      .where("ni_number", "=", person.niNumber)
+      .executeTakeFirst();
+    if (holder) {
+      throw new ConflictError(
+        `niNumber: National Insurance number is already on profile ${holder.uuid}`,
+        "niNumber",
+      );
+    }
+  }
+  for (const registration of person.registrations) {
+    const holder = await tx
+      .selectFrom("professional_registrations")
+      .select("uuid")
+      .where("body", "=", registration.body)
+      .where("number", "=", registration.number)
+      .executeTakeFirst();
+    if (holder) {
+      throw new ConflictError(
+        `registrations: ${registration.body} ${registration.number} is already on profile ${holder.uuid}`,
+        "registrations",
+      );
+    }
+  }
+}
+
+export async function getPerson(queryable: Queryable, uuid: string): Promise<Person> {
+  if (!isCareIdentifier(uuid)) throw InvalidInputError.field("uuid", "must be 12 digits");
+  const row = await queryable.selectFrom("people").selectAll().where("uuid", "=", uuid).executeTakeFirst();
+  if (!row) throw new NotFoundError("person", `No Care Identity profile has UUID ${uuid}`);
+  const registrations = await queryable
+    .selectFrom("professional_registrations")
+    .select(["body", "number"])
+    .where("uuid", "=", uuid)
+    .orderBy("body")
+    .execute();
+  return personFromRow(row, registrations);
+}
+
+export function personFromRow(row: Selectable<PeopleTable>, registrations: Registration[]): Person {
+  return {
+    uuid: row.uuid,
+    title: row.title,
+    givenName: row.given_name,
+    middleNames: row.middle_names,
+    familyName: row.family_name,
+    dateOfBirth: row.date_of_birth,
+    niNumber: row.ni_number,
+    email: row.email,
+    mobile: row.mobile,
+    identityAssuranceLevel: row.identity_assurance_level,
+    identityEvidence: row.identity_evidence,
+    registrations,
+    status: row.status,
+  };
+}
+
+const statusChanges: Record<PersonStatus, PersonStatus[]> = {
+  active: ["suspended", "closed"],
+  suspended: ["active", "closed"],
+  closed: ["active"],
+};
+
+/**
+ * Suspends, closes or reopens a profile. Closing ends every current position, as a leaver's
+ * access must stop everywhere at once; reopening restores the profile but not its positions.
+ */
+export async function changePersonStatus(
+  queryable: Queryable,
+  actor: Actor,
+  uuid: string,
+  status: PersonStatus,
+  reason: string,
+): Promise<Person> {
+  if (!reason?.trim()) throw InvalidInputError.field("reason", "is required to change a profile's status");
+  return inTransaction(queryable, async (tx) => {
+    const person = await getPerson(tx, uuid);
+    if (!statusChanges[person.status].includes(status)) {
+      throw new ConflictError(`status: a ${person.status} profile cannot become ${status}`, "status");
+    }
+    await tx.updateTable("people").set({ status, updated_at: new Date() }).where("uuid", "=", uuid).execute();
+    if (status === "closed") {
+      await tx
+        .updateTable("positions")
+        .set({
+          status: "ended",
+          end_date: sql<string>`greatest(start_date, current_date)`,
+          updated_at: new Date(),
+        })
+        .where("uuid", "=", uuid)
+        .where("status", "=", "active")
+        .execute();
+    }
+    await recordEvent(tx, actor, {
+      action: `person.${status === "active" ? "reopened" : status}`,
+      subject: { type: "person", id: uuid },
+      before: { status: person.status },
+      after: { status },
+      reason,
+    });
+    return { ...person, status };
+  });
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import type { Actor } from "../audit/actor.ts";
+import { readCodeLists } from "../rbac/code-lists.ts";
+import { createOrganisation, type NewOrganisation } from "../rbac/organisations.ts";
+import { createWorkgroup } from "../rbac/workgroups.ts";
+import { inTransaction, type Queryable } from "../store/database.ts";
+import { addPeople, type PersonEntry } from "./people-loader.ts";
+
+/**
+ * The demo directory: fictional organisations, workgroups and people with positions, used by
+ * `npm start`, the tests and the documentation alike.
+ */
+export type DemoDirectory = {
+  organisations: NewOrganisation[];
+  workgroups: { odsCode: string; name: string }[];
+  people: PersonEntry[];
+};
+
+export function readDemoDirectory(): DemoDirectory {
+  return JSON.parse(readFileSync(new URL("./demo-directory.json", import.meta.url), "utf8"));
+}
+
+const demoEvidence = { method: "demo-directory", note: "fictional person in the demo directory" };
+
+/** Loads the demo directory into an empty database; returns false and changes nothing otherwise. */
+export async function seedDemo(queryable: Queryable, actor: Actor): Promise<boolean> {
+  const demo = readDemoDirectory();
+  return inTransaction(queryable, async (tx) => {
+    const existing = await tx.selectFrom("people").select("uuid").limit(1).executeTakeFirst();
+    if (existing) return false;
+    const lists = await readCodeLists(tx);
+    for (const organisation of parentsFirst(demo.organisations))
+      await createOrganisation(tx, actor, organisation);
+    for (const workgroup of demo.workgroups)
+      await createWorkgroup(tx, actor, workgroup.odsCode, workgroup.name);
+    const people = demo.people.map((person) => ({
+      ...person,
+      identityEvidence:
+        person.identityEvidence ?? (Number(person.identityAssuranceLevel) >= 2 ? demoEvidence : undefined),
+    }));
+    await addPeople(tx, actor, lists, people);
+    return true;
+  });
+}
+
+function parentsFirst(organisations: NewOrganisation[]): NewOrganisation[] {
+  const ordered: NewOrganisation[] = [];
+  const placed = new Set<unknown>();
+  let remaining = organisations;
+  while (remaining.length > 0) {
+    const ready = remaining.filter(
+      (organisation) => !organisation.parentOdsCode || placed.has(organisation.parentOdsCode),
+    );
+    if (ready.length === 0)
+      throw new Error("the demo directory's organisations have a parent cycle or a missing parent");
+    for (const organisation of ready) placed.add(organisation.odsCode);
+    ordered.push(...ready);
+    remaining = remaining.filter((organisation) => !ready.includes(organisation));
+  }
+  return ordered;
+}

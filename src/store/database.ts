@@ -1,0 +1,109 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from "kysely";
+import pg from "pg";
+import { acquireEmbeddedLock, type EmbeddedLock } from "./embedded-lock.ts";
+import type { Database } from "./schema.ts";
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Anything that can run a query: the database itself or a transaction in progress. */
+export type Queryable = Db | Tx;
+
+export type Store = {
+  db: Db;
+  kind: "postgres" | "pglite";
+  /** Where the data lives, safe to print (no password). */
+  location: string;
+  /** Runs a multi-statement SQL script in one transaction (migrations). */
+  runScript(script: string): Promise<void>;
+  /** An image of the embedded database's files (PGlite only), to clone it quickly. */
+  dump?(): Promise<Blob>;
+  close(): Promise<void>;
+};
+
+export type StoreOptions =
+  | { databaseUrl: string; poolSize?: number }
+  | { dataDir: string; purpose: string }
+  | { memory: true; loadDataDir?: Blob };
+
+/** The same JavaScript values from both drivers: dates as YYYY-MM-DD, bigints as numbers. */
+const DATE_OID = 1082;
+const INT8_OID = 20;
+const parsers = {
+  [DATE_OID]: (value: string) => value,
+  [INT8_OID]: (value: string) => Number(value),
+};
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  if ("databaseUrl" in options) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  if ("memory" in options)
+    return openPglite(await PGlite.create({ parsers, loadDataDir: options.loadDataDir }), "memory");
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireEmbeddedLock(options.dataDir, options.purpose);
+  try {
+    const pglite = await PGlite.create(`${options.dataDir}/pgdata`, { parsers });
+    return await openPglite(pglite, options.dataDir, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function openPostgres(databaseUrl: string, poolSize: number): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid in parsers ? parsers[oid as keyof typeof parsers] : pg.types.getTypeParser(oid, format)) as never,
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const url = new URL(databaseUrl);
+  url.password = "";
+  return {
+    db,
+    kind: "postgres",
+    location: url.toString(),
+    async runScript(script) {
+      const client = await pool.connect();
+      try {
+        await client.query(`BEGIN;\n${script}\n;COMMIT;`);
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function openPglite(pglite: PGlite, location: string, lock?: EmbeddedLock): Promise<Store> {
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  return {
+    db,
+    kind: "pglite",
+    location,
+    async runScript(script) {
+      await pglite.transaction(async (transaction) => {
+        await transaction.exec(script);
+      });
+    },
+    dump: () => pglite.dumpDataDir("none"),
+    async close() {
+      await db.destroy();
+      // Kysely closes PGlite only if it ever queried it; a store opened and left unused must close too.
+      if (!pglite.closed) await pglite.close();
+      lock?.release();
+    },
+  };
+}
+
+/** Runs work in a transaction, or inside the caller's transaction when given one. */
+export async function inTransaction<T>(queryable: Queryable, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (queryable.isTransaction) return work(queryable as Tx);
+  return (queryable as Db).transaction().execute(work);
+}

@@ -1,0 +1,46 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { sql } from "kysely";
+import type { Store } from "./database.ts";
+
+const migrationsDir = new URL("./migrations/", import.meta.url);
+
+/**
+ * Applies the SQL files in migrations/ in name order, each once, in its own transaction
+ * together with its entry in schema_migrations. Several nodes may start at once: each
+ * migration takes a transaction-scoped advisory lock, and a node that loses the race finds the
+ * migration recorded by the winner and moves on.
+ */
+export async function migrate(store: Store): Promise<string[]> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (
+    name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`.execute(store.db);
+  const applied: string[] = [];
+  for (const name of migrationNames()) {
+    if (await isApplied(store, name)) continue;
+    const script = readFileSync(new URL(name, migrationsDir), "utf8");
+    try {
+      await store.runScript(
+        `SELECT pg_advisory_xact_lock(7315001);\n${script}\n;INSERT INTO schema_migrations (name) VALUES ('${name}');`,
+      );
+      applied.push(name);
+    } catch (error) {
+      if (!(await isApplied(store, name)))
+        throw new Error(`Migration ${name} failed: ${(error as Error).message}`);
+    }
+  }
+  return applied;
+}
+
+async function isApplied(store: Store, name: string): Promise<boolean> {
+  const row = await store.db
+    .selectFrom("schema_migrations")
+    .select("name")
+    .where("name", "=", name)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export function migrationNames(): string[] {
+  return readdirSync(migrationsDir)
+    .filter((name) => /^[0-9]{4}_[a-z0-9_-]+\.sql$/.test(name))
+    .sort();
+}

@@ -1,0 +1,96 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { TestContext } from "node:test";
+import pg from "pg";
+import { systemActor } from "../../src/audit/actor.ts";
+import { readCodeListFiles, syncCodeLists } from "../../src/rbac/code-lists.ts";
+import { openStore, type Store } from "../../src/store/database.ts";
+import { migrate, migrationNames } from "../../src/store/migrate.ts";
+
+/**
+ * A freshly migrated database of its own for one test: an in-memory PGlite cloned from a
+ * migrated image, or, when TEST_DATABASE_URL is set, a PostgreSQL database created from a
+ * migrated template. Closed and dropped when the test ends.
+ */
+export async function testStore(t: TestContext): Promise<Store> {
+  const store = process.env.TEST_DATABASE_URL
+    ? await postgresStore(process.env.TEST_DATABASE_URL)
+    : await pgliteStore();
+  t.after(() => store.close());
+  return store;
+}
+
+export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+async function prepare(store: Store): Promise<void> {
+  await migrate(store);
+  await syncCodeLists(store.db, systemActor("test-setup"));
+}
+
+let pgliteImage: Promise<Blob> | undefined;
+
+async function pgliteStore(): Promise<Store> {
+  pgliteImage ??= (async () => {
+    const template = await openStore({ memory: true });
+    await prepare(template);
+    const image = await dumpOf(template);
+    await template.close();
+    return image;
+  })();
+  return openStore({ memory: true, loadDataDir: await pgliteImage });
+}
+
+async function dumpOf(store: Store): Promise<Blob> {
+  if (!store.dump) throw new Error("this store cannot be dumped");
+  return store.dump();
+}
+
+/** Names the template by the schema and reference data it holds, so a change makes a new one. */
+function templateName(): string {
+  const hash = createHash("sha256");
+  for (const name of migrationNames())
+    hash.update(readFileSync(new URL(`../../src/store/migrations/${name}`, import.meta.url)));
+  hash.update(readCodeListFiles().digest);
+  return `careid_template_${hash.digest("hex").slice(0, 12)}`;
+}
+
+let counter = 0;
+
+async function postgresStore(adminUrl: string): Promise<Store> {
+  const template = templateName();
+  const name = `careid_test_${process.pid}_${++counter}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query("SELECT pg_advisory_lock(7315002)");
+    const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [template]);
+    if (exists.rowCount === 0) {
+      await admin.query(`CREATE DATABASE ${template}`);
+      const setup = await openStore({ databaseUrl: withDatabase(adminUrl, template), poolSize: 1 });
+      await prepare(setup);
+      await setup.close();
+    }
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  } finally {
+    await admin.query("SELECT pg_advisory_unlock(7315002)");
+    await admin.end();
+  }
+  const store = await openStore({ databaseUrl: withDatabase(adminUrl, name), poolSize: 4 });
+  const close = store.close;
+  return {
+    ...store,
+    async close() {
+      await close();
+      const dropper = new pg.Client({ connectionString: adminUrl });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
