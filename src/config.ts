@@ -21,7 +21,7 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
 export type LogLevel = (typeof logLevels)[number];
 
 export const settings = [
-  { name: "PORT", default: "3000", meaning: "TCP port the HTTP server listens on (1-65535)." },
+  { name: "PORT", default: "3000", meaning: "TCP port the HTTP server listens on (0 picks a free one)." },
   { name: "HOST", default: "127.0.0.1", meaning: "Address the HTTP server binds to." },
   {
     name: "DATABASE_URL",
@@ -79,9 +79,12 @@ function readConfigFile(path: string | undefined): Source {
   try {
     parsed = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new ConfigError([
-      `CAREID_CONFIG_FILE ${path} could not be read as JSON: ${(error as Error).message}`,
-    ]);
+    // JSON.parse's message can quote the text around the fault, which may be the master key.
+    const reason =
+      error instanceof SyntaxError
+        ? `it is not valid JSON${/ at position \d+ \(line \d+ column \d+\)/.exec(error.message)?.[0] ?? ""}`
+        : (error as Error).message;
+    throw new ConfigError([`CAREID_CONFIG_FILE ${path} could not be read as JSON: ${reason}`]);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError([`CAREID_CONFIG_FILE ${path} must hold a JSON object of setting names to values`]);
@@ -91,8 +94,8 @@ function readConfigFile(path: string | undefined): Source {
 
 function parsePort(value: string, problems: string[]): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
-    problems.push(`PORT must be a whole number from 1 to 65535, not "${value}"`);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    problems.push(`PORT must be a whole number from 0 to 65535, not "${value}"`);
   }
   return port;
 }

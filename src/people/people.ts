@@ -153,15 +153,19 @@ async function refuseDuplicates(tx: Tx, person: Omit<Person, "uuid" | "status">)
 
 export async function getPerson(queryable: Queryable, uuid: string): Promise<Person> {
   if (!isCareIdentifier(uuid)) throw InvalidInputError.field("uuid", "must be 12 digits");
-  const row = await queryable.selectFrom("people").selectAll().where("uuid", "=", uuid).executeTakeFirst();
-  if (!row) throw new NotFoundError("person", `No Care Identity profile has UUID ${uuid}`);
-  const registrations = await queryable
-    .selectFrom("professional_registrations")
-    .select(["body", "number"])
+  const row = await queryable
+    .selectFrom("people")
+    .selectAll()
+    .select(
+      sql<
+        Registration[]
+      >`(SELECT coalesce(json_agg(json_build_object('body', r.body, 'number', r.number) ORDER BY r.body), '[]')
+        FROM professional_registrations r WHERE r.uuid = people.uuid)`.as("registrations"),
+    )
     .where("uuid", "=", uuid)
-    .orderBy("body")
-    .execute();
-  return personFromRow(row, registrations);
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError("person", `No Care Identity profile has UUID ${uuid}`);
+  return personFromRow(row, row.registrations);
 }
 
 export function personFromRow(row: Selectable<PeopleTable>, registrations: Registration[]): Person {

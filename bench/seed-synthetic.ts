@@ -1,0 +1,41 @@
+/**
+ * Loads a synthetic directory into an empty PostgreSQL database and reports the time taken.
+ *
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/seed-synthetic.ts [--people 1300000]
+ *
+ * Creates (and first drops) the database careid_bench beside the admin database.
+ */
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { operatorActor, systemActor } from "../src/audit/actor.ts";
+import { syncCodeLists } from "../src/rbac/code-lists.ts";
+import { seedSynthetic } from "../src/seed/synthetic.ts";
+import { openStore } from "../src/store/database.ts";
+import { migrate } from "../src/store/migrate.ts";
+
+const { values } = parseArgs({ options: { people: { type: "string", default: "1300000" } } });
+const adminUrl = process.env.BENCH_ADMIN_URL;
+if (!adminUrl)
+  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query("DROP DATABASE IF EXISTS careid_bench WITH (FORCE)");
+await admin.query("CREATE DATABASE careid_bench");
+await admin.end();
+
+const target = new URL(adminUrl);
+target.pathname = "/careid_bench";
+const store = await openStore({ databaseUrl: target.toString(), poolSize: 2 });
+await migrate(store);
+await syncCodeLists(store.db, systemActor("bench"));
+const result = await seedSynthetic(store, operatorActor(), {
+  people: Number(values.people),
+  positionsPerPerson: 1.5,
+  progress: (line) => console.log(line),
+});
+console.log(
+  `seed synthetic: ${result.people} people, ${result.positions} positions in ${result.seconds.toFixed(1)} s`,
+);
+console.log(`Then: DATABASE_URL=${target.toString().replace(/:[^:@/]*@/, ":***@")} node bench/lookup.ts`);
+await store.close();

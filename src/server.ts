@@ -1,0 +1,55 @@
+import { randomUUID } from "node:crypto";
+import fastifyFormbody from "@fastify/formbody";
+import fastifyHelmet from "@fastify/helmet";
+import Fastify, { type FastifyInstance } from "fastify";
+import { registerReferenceData } from "./api/reference-data.ts";
+import type { Config } from "./config.ts";
+import { loggerOptions } from "./logging.ts";
+import { registerHealth } from "./operations/health.ts";
+import { registerMetrics } from "./operations/metrics.ts";
+import type { CodeLists } from "./rbac/code-lists.ts";
+import type { Store } from "./store/database.ts";
+import { registerHome } from "./web/home.ts";
+import { registerAssets } from "./web/pages.ts";
+import { problemFor, sendProblem } from "./web/problem.ts";
+
+export type ServerOptions = { config: Config; store: Store; lists: CodeLists; demo: boolean };
+
+/** Builds the HTTP service: one line per part of the service. */
+export async function buildServer({ config, store, lists, demo }: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    trustProxy: false,
+  });
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  await app.register(fastifyHelmet, { enableCSPNonces: true, hsts: false });
+  await app.register(fastifyFormbody);
+  await registerAssets(app);
+
+  registerHealth(app, store);
+  registerMetrics(app);
+  registerHome(app, store, demo);
+  registerReferenceData(app, store, lists);
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemFor(error);
+    if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, {
+      type: "https://careid.example/problems/not-found",
+      title: "Not found",
+      status: 404,
+      detail: `There is nothing at ${request.method} ${request.url.split("?")[0]}`,
+    }),
+  );
+  return app;
+}

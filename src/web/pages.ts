@@ -1,0 +1,41 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import nunjucks from "nunjucks";
+
+const nhsukRoot = dirname(createRequire(import.meta.url).resolve("nhsuk-frontend/package.json"));
+const viewsDir = fileURLToPath(new URL("./views/", import.meta.url));
+
+/** Nunjucks with our views first, then the NHS design system's templates and macros. */
+const environment = new nunjucks.Environment(
+  new nunjucks.FileSystemLoader([viewsDir, join(nhsukRoot, "src")], {
+    noCache: process.env.NODE_ENV === "development",
+  }),
+  { autoescape: true, throwOnUndefined: false },
+);
+
+export type PageContext = Record<string, unknown>;
+
+/** Renders a page with the CSP nonce the layout's inline script needs. */
+export function renderPage(
+  reply: FastifyReply,
+  view: string,
+  context: PageContext = {},
+  statusCode = 200,
+): FastifyReply {
+  const cspNonce = (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script;
+  const html = environment.render(view, { ...context, cspNonce, serviceName: "Care Identity Service" });
+  return reply.code(statusCode).type("text/html; charset=utf-8").send(html);
+}
+
+/** The NHS design system's built CSS, JavaScript and images under /assets. */
+export async function registerAssets(app: FastifyInstance): Promise<void> {
+  await app.register(fastifyStatic, {
+    root: join(nhsukRoot, "dist", "nhsuk"),
+    prefix: "/assets/",
+    allowedPath: (path) => /^\/(assets\/|nhsuk-frontend\.min\.(css|js)$)/.test(path),
+    maxAge: "1h",
+  });
+}

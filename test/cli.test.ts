@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { test } from "node:test";
+import { openStore } from "../src/store/database.ts";
+
+const main = new URL("../src/main.ts", import.meta.url).pathname;
+
+type Run = { code: number | null; signal: string | null; stdout: string; stderr: string };
+
+function start(
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<Run>; output: () => string } {
+  const child = spawn(process.execPath, [main, ...args], {
+    env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk) => (stdout += chunk));
+  child.stderr?.on("data", (chunk) => (stderr += chunk));
+  const done = new Promise<Run>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done, output: () => stdout };
+}
+
+function careid(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return start(args, env).done;
+}
+
+function dataDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), "careid-cli-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function until(condition: () => boolean, what: string, seconds = 60): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("help lists every command and each command has its own help", async () => {
+  const help = await careid(["--help"]);
+  assert.equal(help.code, 0);
+  for (const command of ["serve", "migrate", "seed demo", "seed synthetic", "audit verify", "people add"]) {
+    assert.match(help.stdout, new RegExp(`careid ${command}`));
+  }
+  assert.match(help.stdout, /CAREID_MASTER_KEY/);
+  const synthetic = await careid(["seed", "synthetic", "--help"]);
+  assert.equal(synthetic.code, 0);
+  assert.match(synthetic.stdout, /--people/);
+  const unknown = await careid(["frobnicate"]);
+  assert.equal(unknown.code, 2);
+  const badOption = await careid(["audit", "verify", "--bogus"]);
+  assert.equal(badOption.code, 2);
+  assert.match(badOption.stderr, /bogus/);
+});
+
+test("bad configuration is refused with a message for each bad value", async (t) => {
+  const run = await careid(["migrate"], { CAREID_DATA_DIR: dataDir(t), PORT: "abc", LOG_LEVEL: "loud" });
+  assert.equal(run.code, 3);
+  assert.match(run.stderr, /PORT must be a whole number/);
+  assert.match(run.stderr, /LOG_LEVEL must be one of/);
+});
+
+test("people add loads a whole file or nothing, and the operator's changes are audited", async (t) => {
+  const dir = dataDir(t);
+  const good = {
+    title: "Mrs",
+    givenName: "Rita",
+    familyName: "Manager",
+    identityAssuranceLevel: 3,
+    identityEvidence: { method: "face-to-face", checkedBy: "bootstrap" },
+    niNumber: "AB123456C",
+  };
+  assert.equal((await careid(["seed", "demo"], { CAREID_DATA_DIR: dir })).code, 0);
+  const file = join(dir, "people.json");
+  writeFileSync(
+    file,
+    JSON.stringify([
+      good,
+      {
+        givenName: "Bad",
+        familyName: "Entry",
+        positions: [{ odsCode: "RZZ", jobRole: "R9999", startDate: "2024-01-01" }],
+      },
+    ]),
+  );
+  const refused = await careid(["people", "add", "--file", file], { CAREID_DATA_DIR: dir });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /Refused: nothing was changed/);
+  assert.match(refused.stderr, /people\[1\]\.positions\[0\]\.jobRole/);
+
+  writeFileSync(
+    file,
+    JSON.stringify({ ...good, positions: [{ odsCode: "RZZ", jobRole: "R5080", startDate: "2024-01-01" }] }),
+  );
+  const added = await careid(["people", "add", "--file", file], { CAREID_DATA_DIR: dir });
+  assert.equal(added.code, 0, added.stderr);
+  const [{ person, positions }] = JSON.parse(added.stdout);
+  assert.match(person.uuid, /^\d{12}$/);
+  assert.equal(positions[0].jobRole.code, "S0080:G0450:R5080");
+
+  const store = await openStore({ dataDir: dir, purpose: "test" });
+  try {
+    const nobody = await store.db
+      .selectFrom("people")
+      .select("uuid")
+      .where("family_name", "=", "Entry")
+      .execute();
+    assert.equal(nobody.length, 0);
+    const events = await store.db
+      .selectFrom("audit_events")
+      .select(["action", "actor_kind", "source"])
+      .where("subject_id", "in", [person.uuid, positions[0].roleProfileId])
+      .orderBy("seq")
+      .execute();
+    assert.deepEqual(events, [
+      { action: "person.created", actor_kind: "operator", source: "CLI" },
+      { action: "position.granted", actor_kind: "operator", source: "CLI" },
+    ]);
+  } finally {
+    await store.close();
+  }
+});
+
+test("a command run while the server holds the embedded database is refused, not let in", async (t) => {
+  const dir = dataDir(t);
+  const server = start(["serve", "--demo"], { CAREID_DATA_DIR: dir, PORT: "0" });
+  t.after(() => server.child.kill("SIGKILL"));
+  await until(() => server.output().includes("Press Ctrl+C to stop"), "the server to start");
+  const refused = await careid(["audit", "verify"], { CAREID_DATA_DIR: dir });
+  assert.equal(refused.code, 3);
+  assert.match(refused.stderr, /in use by another careid process \(pid \d+, "serve"/);
+  server.child.kill("SIGTERM");
+  const stopped = await server.done;
+  assert.equal(stopped.code, 0, "the server shuts down gracefully");
+  const verified = await careid(["audit", "verify"], { CAREID_DATA_DIR: dir });
+  assert.equal(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, /The audit log is intact/);
+});
+
+test("a process killed mid-write leaves every committed batch intact and the database usable", async (t) => {
+  const dir = dataDir(t);
+  const loader = start(["seed", "synthetic", "--people", "500000"], { CAREID_DATA_DIR: dir });
+  t.after(() => loader.child.kill("SIGKILL"));
+  await until(() => /people 100,000\//.test(loader.output()), "two committed batches", 120);
+  loader.child.kill("SIGKILL");
+  const killed = await loader.done;
+  assert.equal(killed.signal, "SIGKILL");
+
+  const verified = await careid(["audit", "verify"], { CAREID_DATA_DIR: dir });
+  assert.equal(verified.code, 0, verified.stderr);
+  const store = await openStore({ dataDir: dir, purpose: "test" });
+  try {
+    const people = await store.db
+      .selectFrom("people")
+      .select((eb) => eb.fn.countAll<number>().as("count"))
+      .executeTakeFirstOrThrow();
+    const batches = await store.db
+      .selectFrom("audit_events")
+      .select("after")
+      .where("action", "=", "seed.synthetic.people")
+      .execute();
+    const recorded = batches.reduce((sum, batch) => sum + (batch.after as { people: number }).people, 0);
+    assert.ok(recorded >= 100_000, "the batches reported before the kill were committed");
+    assert.equal(
+      Number(people.count),
+      recorded,
+      "every committed batch is whole, and nothing else was written",
+    );
+  } finally {
+    await store.close();
+  }
+});
