@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { readJsonFile } from "./json-file.ts";
 
 /**
  * Every setting the service reads, its environment variable and its default, in one place.
@@ -77,14 +77,9 @@ function readConfigFile(path: string | undefined): Source {
   if (!path) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
+    parsed = readJsonFile(path);
   } catch (error) {
-    // JSON.parse's message can quote the text around the fault, which may be the master key.
-    const reason =
-      error instanceof SyntaxError
-        ? `it is not valid JSON${/ at position \d+ \(line \d+ column \d+\)/.exec(error.message)?.[0] ?? ""}`
-        : (error as Error).message;
-    throw new ConfigError([`CAREID_CONFIG_FILE ${path} could not be read as JSON: ${reason}`]);
+    throw new ConfigError([`CAREID_CONFIG_FILE ${(error as Error).message}`]);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError([`CAREID_CONFIG_FILE ${path} must hold a JSON object of setting names to values`]);

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
 import { type Config, ConfigError, loadConfig, settings } from "./config.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
+import { readJsonFile } from "./json-file.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
@@ -118,9 +118,9 @@ const commands: Record<string, Command> = {
 function readPeopleFile(path: string): PersonEntry[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
+    parsed = readJsonFile(path);
   } catch (error) {
-    throw InvalidInputError.field("--file", `${path} could not be read as JSON: ${(error as Error).message}`);
+    throw InvalidInputError.field("--file", (error as Error).message);
   }
   if (typeof parsed !== "object" || parsed === null)
     throw InvalidInputError.field("--file", "must hold a JSON object or list");

@@ -83,7 +83,9 @@ async function postgresStore(adminUrl: string): Promise<Store> {
       await close();
       const dropper = new pg.Client({ connectionString: adminUrl });
       await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // Not WITH (FORCE): the pool's end() resolves before its sessions have exited, and forcing
+      // them out makes an idle client emit an uncaught error. PostgreSQL waits for them instead.
+      await dropper.query(`DROP DATABASE IF EXISTS ${name}`);
       await dropper.end();
     },
   };
