@@ -3,7 +3,10 @@ import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
+import type { ProviderHost } from "./cis2/host.ts";
+import { registerCis2 } from "./cis2/routes.ts";
 import type { Config } from "./config.ts";
+import { registerDirectoryFhir } from "./directory/fhir/register.ts";
 import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
@@ -13,10 +16,17 @@ import { registerHome } from "./web/home.ts";
 import { registerAssets } from "./web/pages.ts";
 import { problemFor, sendProblem } from "./web/problem.ts";
 
-export type ServerOptions = { config: Config; store: Store; lists: CodeLists; demo: boolean };
+export type ServerOptions = {
+  config: Config;
+  store: Store;
+  lists: CodeLists;
+  demo: boolean;
+  /** CIS2 Authentication, when its provider is running. */
+  cis2?: { host: ProviderHost; developmentLogin: boolean };
+};
 
 /** Builds the HTTP service: one line per part of the service. */
-export async function buildServer({ config, store, lists, demo }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({ config, store, lists, demo, cis2 }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     genReqId: (request) => {
@@ -24,7 +34,7 @@ export async function buildServer({ config, store, lists, demo }: ServerOptions)
       return typeof given === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    trustProxy: false,
+    trustProxy: config.trustProxy,
   });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -37,6 +47,8 @@ export async function buildServer({ config, store, lists, demo }: ServerOptions)
   registerMetrics(app);
   registerHome(app, store, demo);
   registerReferenceData(app, store, lists);
+  if (cis2) await registerCis2(app, { host: cis2.host, db: store.db, lists, developmentLogin: cis2.developmentLogin });
+  registerDirectoryFhir(app, store, lists);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFor(error);

@@ -22,8 +22,57 @@ export type Database = {
   positions: PositionsTable;
   audit_events: AuditEventsTable;
   audit_head: { singleton: Generated<boolean>; seq: number; hash: string };
+  oidc_models: {
+    kind: string;
+    id: string;
+    payload: ColumnType<Record<string, unknown>, string, string>;
+    grant_id: string | null;
+    user_code: string | null;
+    uid: string | null;
+    expires_at: Date | null;
+    consumed_at: Date | null;
+  };
+  oidc_clients: {
+    client_id: string;
+    metadata: ColumnType<Record<string, unknown>, string, string>;
+    sealed_secret: string | null;
+    default_acr: string | null;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
+  };
+  signing_keys: {
+    kid: string;
+    alg: string;
+    public_jwk: ColumnType<Record<string, unknown>, string, string>;
+    sealed_private_jwk: string;
+    created_at: Generated<Date>;
+    signs_from: Date;
+    retired_at: Date | null;
+    published_until: Date | null;
+  };
+  cis2_role_selections: {
+    session_uid: string;
+    uuid: string;
+    role_profile_id: string;
+    selected_at: Generated<Date>;
+  };
+  passwords: { uuid: string; hash: string; updated_at: Generated<Date> };
+  backchannel_deliveries: {
+    id: Generated<number>;
+    client_id: string;
+    uuid: string;
+    sid: string;
+    attempts: Generated<number>;
+    next_attempt_at: Generated<Date>;
+    last_error: string | null;
+    delivered_at: Date | null;
+    created_at: Generated<Date>;
+  };
   reference_data_versions: { name: string; digest: string; loaded_at: Generated<Date> };
   schema_migrations: { name: string; applied_at: Generated<Date> };
+  accredited_systems: AccreditedSystemsTable;
+  messaging_endpoints: MessagingEndpointsTable;
+  api_applications: ApiApplicationsTable;
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -91,4 +140,47 @@ export type AuditEventsTable = {
   correlation_id: string | null;
   previous_hash: string;
   hash: string;
+};
+
+export type AccreditedSystemsTable = {
+  asid: string;
+  ods_code: string;
+  manufacturer_ods_code: string;
+  product_key: string;
+  product_name: string;
+  product_version: string | null;
+  party_key: string;
+  interactions: string[];
+  created_at: Generated<Date>;
+};
+
+export type MessagingEndpointsTable = {
+  id: string;
+  ods_code: string;
+  party_key: string;
+  interaction: string;
+  cpa_id: string;
+  fqdn: string;
+  endpoint_url: string;
+  sync_reply_mode: string;
+  retry_interval: string;
+  retries: number;
+  persist_duration: string;
+  duplicate_elimination: string;
+  ack_requested: string;
+  actor: string;
+  is_authenticated: boolean;
+  created_at: Generated<Date>;
+};
+
+export type ApiApplicationsTable = {
+  id: string;
+  name: string;
+  key_digest: string;
+  key_prefix: string;
+  admin: boolean;
+  rate_limit_per_minute: number;
+  status: "active" | "revoked";
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
 };

@@ -1,0 +1,109 @@
+import fastifyRateLimit from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Application } from "../applications/applications.ts";
+import type { ApplicationKeyCache } from "../applications/key-cache.ts";
+import type { SearchContext } from "./bundle.ts";
+import { type ApiDescription, capabilityStatement } from "./capability.ts";
+import { acceptsFhirJson, fhirJson } from "./content-negotiation.ts";
+import { FhirError, operationOutcomeFor } from "./operation-outcome.ts";
+import { SearchParameters } from "./search-parameters.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The application whose API key authenticated this request (FHIR APIs only). */
+    application?: Application;
+  }
+}
+
+const released = "2025-01-01";
+const correlationIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * One FHIR R4 API under its own base path, with the conventions every national FHIR API
+ * shares, as a pipeline of named steps: refuse an Accept it cannot satisfy, authenticate the
+ * application's key, apply that application's rate limit, answer, and turn any failure into an
+ * OperationOutcome. `/metadata` needs no key, as clients read it before they have one.
+ */
+export function registerFhirApi(
+  app: FastifyInstance,
+  options: {
+    prefix: string;
+    description: ApiDescription;
+    keys: ApplicationKeyCache;
+    routes: (api: FastifyInstance) => void;
+  },
+): void {
+  // Not awaited: the plugin loads with the rest of the app, after server.ts has set its handlers.
+  app.register(
+    async (api) => {
+      api.addHook("onRequest", refuseUnacceptableMediaType);
+      api.addHook("onRequest", async (request) => authenticateApplication(request, options.keys));
+      api.addHook("onSend", echoCorrelationId);
+      await api.register(fastifyRateLimit, {
+        hook: "preHandler",
+        timeWindow: 60_000,
+        keyGenerator: (request) => request.application?.id ?? request.ip,
+        max: (request) => request.application?.rateLimitPerMinute ?? 60,
+        errorResponseBuilder: (_request, context) =>
+          FhirError.tooManyRequests(
+            `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}`,
+          ),
+      });
+      api.setErrorHandler((error, request, reply) => {
+        const { status, outcome } = operationOutcomeFor(error);
+        if (status >= 500) request.log.error({ err: error }, "FHIR request failed");
+        return reply.code(status).type(fhirJson).send(outcome);
+      });
+      api.setNotFoundHandler((request, reply) => {
+        const { status, outcome } = operationOutcomeFor(
+          FhirError.notFound(`This API has nothing at ${request.method} ${request.url.split("?")[0]}`),
+        );
+        return reply.code(status).type(fhirJson).send(outcome);
+      });
+      api.get("/metadata", { config: { rateLimit: false } }, async (request, reply) => {
+        new SearchParameters(request.query, []);
+        return reply
+          .type(fhirJson)
+          .send(capabilityStatement(options.description, apiBase(request, options.prefix), released));
+      });
+      options.routes(api);
+    },
+    { prefix: options.prefix },
+  );
+}
+
+async function refuseUnacceptableMediaType(request: FastifyRequest): Promise<void> {
+  if (!acceptsFhirJson(request.headers.accept))
+    throw FhirError.notAcceptable(`This API answers only in ${fhirJson}, not ${request.headers.accept}`);
+}
+
+async function authenticateApplication(request: FastifyRequest, keys: ApplicationKeyCache): Promise<void> {
+  if (request.routeOptions.url?.endsWith("/metadata")) return;
+  const key = request.headers.apikey;
+  if (typeof key !== "string" || key === "")
+    throw FhirError.unauthorised("Send your application's API key in the apikey header");
+  const application = await keys.lookup(key);
+  if (!application) throw FhirError.unauthorised("The API key is not valid, or has been revoked");
+  request.application = application;
+}
+
+async function echoCorrelationId(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const correlationId = request.headers["x-correlation-id"];
+  if (typeof correlationId === "string" && correlationIdPattern.test(correlationId))
+    reply.header("x-correlation-id", correlationId);
+}
+
+/** The absolute base of the API under `prefix` that this request reached. */
+export function apiBase(request: FastifyRequest, prefix: string): string {
+  return `${request.protocol}://${request.host}${prefix}`;
+}
+
+/** What a searchset Bundle needs to know about the search that produced it. */
+export function searchContext(
+  request: FastifyRequest,
+  prefix: string,
+  resourceType: string,
+  parameters: SearchParameters,
+): SearchContext {
+  return { base: apiBase(request, prefix), path: resourceType, parameters };
+}

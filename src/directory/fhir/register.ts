@@ -1,0 +1,32 @@
+import type { FastifyInstance } from "fastify";
+import type { CodeLists } from "../../rbac/code-lists.ts";
+import type { Store } from "../../store/database.ts";
+import { ApplicationKeyCache } from "../applications/key-cache.ts";
+import { registerFhirApi } from "./fhir-api.ts";
+import {
+  healthcareWorkerDescription,
+  healthcareWorkerPrefix,
+  healthcareWorkerRoutes,
+} from "./healthcare-worker-api.ts";
+import { organisationDescription, organisationPrefix, organisationRoutes } from "./organisation-api.ts";
+
+/** The directory's FHIR APIs, each under the base path its national counterpart uses. */
+export async function registerDirectoryFhir(
+  app: FastifyInstance,
+  store: Store,
+  lists: CodeLists,
+): Promise<void> {
+  const keys = new ApplicationKeyCache(store.db);
+  registerFhirApi(app, {
+    prefix: healthcareWorkerPrefix,
+    description: healthcareWorkerDescription,
+    keys,
+    routes: healthcareWorkerRoutes(store, lists),
+  });
+  registerFhirApi(app, {
+    prefix: organisationPrefix,
+    description: organisationDescription,
+    keys,
+    routes: organisationRoutes(store),
+  });
+}
