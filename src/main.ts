@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
 import { type Config, ConfigError, loadConfig, settings } from "./config.ts";
+import { directoryCommands } from "./directory/cli.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
@@ -98,6 +99,7 @@ const commands: Record<string, Command> = {
         return report.ok ? 0 : 1;
       }),
   },
+  ...directoryCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:

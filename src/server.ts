@@ -6,7 +6,7 @@ import { registerReferenceData } from "./api/reference-data.ts";
 import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import type { Config } from "./config.ts";
-import { registerDirectoryFhir } from "./directory/fhir/register.ts";
+import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
@@ -48,7 +48,7 @@ export async function buildServer({ config, store, lists, demo, cis2 }: ServerOp
   registerHome(app, store, demo);
   registerReferenceData(app, store, lists);
   if (cis2) await registerCis2(app, { host: cis2.host, db: store.db, lists, developmentLogin: cis2.developmentLogin });
-  registerDirectoryFhir(app, store, lists);
+  registerDirectory(app, store, lists);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFor(error);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Actor } from "../audit/actor.ts";
+import { addRegistryEntries, type RegistryFile } from "../directory/systems/registry-file.ts";
 import { readCodeLists } from "../rbac/code-lists.ts";
 import { createOrganisation, type NewOrganisation } from "../rbac/organisations.ts";
 import { createWorkgroup } from "../rbac/workgroups.ts";
@@ -18,6 +19,11 @@ export type DemoDirectory = {
 
 export function readDemoDirectory(): DemoDirectory {
   return JSON.parse(readFileSync(new URL("./demo-directory.json", import.meta.url), "utf8"));
+}
+
+/** Accredited systems and messaging endpoints at the demo organisations (fictional). */
+export function readDemoSystems(): RegistryFile {
+  return JSON.parse(readFileSync(new URL("./demo-systems.json", import.meta.url), "utf8"));
 }
 
 const demoEvidence = { method: "demo-directory", note: "fictional person in the demo directory" };
@@ -39,6 +45,7 @@ export async function seedDemo(queryable: Queryable, actor: Actor): Promise<bool
         person.identityEvidence ?? (Number(person.identityAssuranceLevel) >= 2 ? demoEvidence : undefined),
     }));
     await addPeople(tx, actor, lists, people);
+    await addRegistryEntries(tx, actor, readDemoSystems());
     return true;
   });
 }

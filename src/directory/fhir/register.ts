@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Store } from "../../store/database.ts";
-import { ApplicationKeyCache } from "../applications/key-cache.ts";
+import type { ApplicationKeyCache } from "../applications/key-cache.ts";
 import { registerFhirApi } from "./fhir-api.ts";
 import {
   healthcareWorkerDescription,
@@ -9,14 +9,19 @@ import {
   healthcareWorkerRoutes,
 } from "./healthcare-worker-api.ts";
 import { organisationDescription, organisationPrefix, organisationRoutes } from "./organisation-api.ts";
+import {
+  spineDirectoryDescription,
+  spineDirectoryPrefix,
+  spineDirectoryRoutes,
+} from "./spine-directory-api.ts";
 
 /** The directory's FHIR APIs, each under the base path its national counterpart uses. */
-export async function registerDirectoryFhir(
+export function registerDirectoryFhir(
   app: FastifyInstance,
   store: Store,
   lists: CodeLists,
-): Promise<void> {
-  const keys = new ApplicationKeyCache(store.db);
+  keys: ApplicationKeyCache,
+): void {
   registerFhirApi(app, {
     prefix: healthcareWorkerPrefix,
     description: healthcareWorkerDescription,
@@ -28,5 +33,11 @@ export async function registerDirectoryFhir(
     description: organisationDescription,
     keys,
     routes: organisationRoutes(store),
+  });
+  registerFhirApi(app, {
+    prefix: spineDirectoryPrefix,
+    description: spineDirectoryDescription,
+    keys,
+    routes: spineDirectoryRoutes(store),
   });
 }

@@ -1,0 +1,13 @@
+import type { FastifyInstance } from "fastify";
+import type { CodeLists } from "../rbac/code-lists.ts";
+import type { Store } from "../store/database.ts";
+import { registerRegistryAdmin } from "./admin/registry-api.ts";
+import { ApplicationKeyCache } from "./applications/key-cache.ts";
+import { registerDirectoryFhir } from "./fhir/register.ts";
+
+/** The directory's HTTP faces: the three FHIR APIs and the registry's admin JSON API. */
+export function registerDirectory(app: FastifyInstance, store: Store, lists: CodeLists): void {
+  const keys = new ApplicationKeyCache(store.db);
+  registerDirectoryFhir(app, store, lists, keys);
+  registerRegistryAdmin(app, store, keys);
+}
