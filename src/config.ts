@@ -15,6 +15,20 @@ export type Config = {
   /** 32-byte key-encryption key; absent means a key file created in the data directory. */
   masterKey: Buffer | undefined;
   logLevel: LogLevel;
+  /** LDAP server port (0 picks a free one). */
+  ldapPort: number;
+  /** LDAPS port, used when a certificate and key are configured. */
+  ldapsPort: number;
+  ldapCertFile: string | undefined;
+  ldapKeyFile: string | undefined;
+  /** Whether clients may read the directory without binding as a service account. */
+  ldapAnonymous: boolean;
+  /** The CIS2 issuer exactly as relying parties compare it. */
+  issuer: string;
+  /** The development realm's AAL1_USERPASS password login; never on in production. */
+  developmentLogin: boolean | undefined;
+  /** Believe X-Forwarded-* headers from a TLS-terminating proxy in front of the service. */
+  trustProxy: boolean;
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -39,6 +53,38 @@ export const settings = [
     meaning: "Key-encryption key for secrets at rest: 32 bytes as 64 hex digits or base64.",
   },
   { name: "LOG_LEVEL", default: "info", meaning: `One of ${logLevels.join(", ")}.` },
+  {
+    name: "CAREID_ISSUER",
+    default: "http://localhost:PORT/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare",
+    meaning: "CIS2 issuer URL, exactly as relying parties compare it (e.g. https://HOST:443/openam/...).",
+  },
+  {
+    name: "CAREID_DEV_LOGIN",
+    default: "false (true with serve --demo)",
+    meaning: "Allow the development realm's AAL1_USERPASS password sign-in.",
+  },
+  {
+    name: "CAREID_TRUST_PROXY",
+    default: "false",
+    meaning: "Trust X-Forwarded-* headers from a TLS proxy in front.",
+  },
+  {
+    name: "CAREID_LDAP_PORT",
+    default: "1389",
+    meaning: "TCP port of the directory's LDAP server (0 picks a free one).",
+  },
+  {
+    name: "CAREID_LDAPS_PORT",
+    default: "1636",
+    meaning: "TCP port of the LDAPS server, started when CAREID_LDAP_CERT and CAREID_LDAP_KEY are set.",
+  },
+  { name: "CAREID_LDAP_CERT", default: "(unset)", meaning: "PEM certificate (chain) file for LDAPS." },
+  { name: "CAREID_LDAP_KEY", default: "(unset)", meaning: "PEM private key file for LDAPS." },
+  {
+    name: "CAREID_LDAP_ANONYMOUS",
+    default: "true",
+    meaning: "Allow anonymous LDAP reads; false requires a service account bind (careid ldap accounts add).",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -62,7 +108,18 @@ export function loadConfig(environment: Source = process.env): Config {
     dataDir: resolve(source.CAREID_DATA_DIR || "./data"),
     masterKey: parseMasterKey(source.CAREID_MASTER_KEY, problems),
     logLevel: parseLogLevel(source.LOG_LEVEL ?? "info", problems),
+    ldapPort: parseNamedPort("CAREID_LDAP_PORT", source.CAREID_LDAP_PORT ?? "1389", problems),
+    ldapsPort: parseNamedPort("CAREID_LDAPS_PORT", source.CAREID_LDAPS_PORT ?? "1636", problems),
+    ldapCertFile: source.CAREID_LDAP_CERT,
+    ldapKeyFile: source.CAREID_LDAP_KEY,
+    ldapAnonymous: parseLdapAnonymous(source.CAREID_LDAP_ANONYMOUS ?? "true", problems),
+    issuer: "",
+    developmentLogin: parseBoolean("CAREID_DEV_LOGIN", source.CAREID_DEV_LOGIN, problems),
+    trustProxy: parseBoolean("CAREID_TRUST_PROXY", source.CAREID_TRUST_PROXY, problems) ?? false,
   };
+  config.issuer = parseIssuer(source.CAREID_ISSUER, config.port, problems);
+  if ((config.ldapCertFile === undefined) !== (config.ldapKeyFile === undefined))
+    problems.push("CAREID_LDAP_CERT and CAREID_LDAP_KEY must be set together");
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -128,4 +185,42 @@ function parseLogLevel(value: string, problems: string[]): LogLevel {
   const level = logLevels.find((candidate) => candidate === value);
   if (!level) problems.push(`LOG_LEVEL must be one of ${logLevels.join(", ")}, not "${value}"`);
   return level ?? "info";
+}
+
+export const realmPath = "/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare";
+
+function parseIssuer(value: string | undefined, port: number, problems: string[]): string {
+  if (value === undefined) return `http://localhost:${port}${realmPath}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !["http:", "https:"].includes(url.protocol) || url.search || url.hash) {
+    problems.push("CAREID_ISSUER must be an http(s) URL without query or fragment");
+  } else if (!url.pathname.endsWith(realmPath)) {
+    problems.push(`CAREID_ISSUER must end with the CIS2 realm path ${realmPath}`);
+  }
+  return value;
+}
+
+function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true" || value === "false") return value === "true";
+  problems.push(`${name} must be true or false, not "${value}"`);
+  return undefined;
+}
+
+function parseNamedPort(name: string, value: string, problems: string[]): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535)
+    problems.push(`${name} must be a whole number from 0 to 65535, not "${value}"`);
+  return port;
+}
+
+function parseLdapAnonymous(value: string, problems: string[]): boolean {
+  if (value !== "true" && value !== "false")
+    problems.push(`CAREID_LDAP_ANONYMOUS must be true or false, not "${value}"`);
+  return value !== "false";
 }

@@ -1,13 +1,23 @@
 #!/usr/bin/env node
+import { createWriteStream } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { parseArgs } from "node:util";
 import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
-import { type Config, ConfigError, loadConfig, settings } from "./config.ts";
+import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
+import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
+import { type Cis2, clientValidator, sealerFromConfig, startCis2 } from "./cis2/start.ts";
+import { type Config, ConfigError, loadConfig, realmPath, settings } from "./config.ts";
 import { directoryCommands } from "./directory/cli.ts";
+import { addAccount, listAccounts, removeAccount } from "./directory/ldap/accounts.ts";
+import { exportLdif } from "./directory/ldap/ldif.ts";
+import { type LdapServer, startLdapServer } from "./directory/ldap/server.ts";
+import { makeTree } from "./directory/ldap/tree.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { seedDemo } from "./seed/demo.ts";
+import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
 import { seedSynthetic } from "./seed/synthetic.ts";
 import { buildServer } from "./server.ts";
@@ -99,6 +109,68 @@ const commands: Record<string, Command> = {
         return report.ok ? 0 : 1;
       }),
   },
+  "ldap accounts add": {
+    usage: "careid ldap accounts add --name NAME [--description TEXT]",
+    summary:
+      "Create an LDAP service account; prints its bind DN and password (shown once, stored as an scrypt hash).",
+    options: {
+      name: { type: "string", help: "account name: lower-case letters, digits, dots, hyphens" },
+      description: { type: "string", help: "who uses the account" },
+    },
+    run: (values, config) =>
+      withStore(config, "ldap accounts add", async (store) => {
+        if (typeof values.name !== "string") throw InvalidInputError.field("--name", "is required");
+        await prepare(store);
+        const description = typeof values.description === "string" ? values.description : undefined;
+        const account = await addAccount(store.db, operatorActor(), { name: values.name, description });
+        console.log(
+          `Bind DN:  ${account.bindDn}\nPassword: ${account.password}\nThe password is not stored and will not be shown again.`,
+        );
+        return 0;
+      }),
+  },
+  "ldap accounts list": {
+    usage: "careid ldap accounts list",
+    summary: "List LDAP service accounts and their bind DNs.",
+    run: (_values, config) =>
+      withStore(config, "ldap accounts list", async (store) => {
+        await prepare(store);
+        for (const account of await listAccounts(store.db))
+          console.log(`${account.bindDn}\t${account.createdAt.toISOString()}\t${account.description ?? ""}`);
+        return 0;
+      }),
+  },
+  "ldap accounts remove": {
+    usage: "careid ldap accounts remove --name NAME",
+    summary: "Remove an LDAP service account; its next bind fails.",
+    options: { name: { type: "string", help: "account name" } },
+    run: (values, config) =>
+      withStore(config, "ldap accounts remove", async (store) => {
+        if (typeof values.name !== "string") throw InvalidInputError.field("--name", "is required");
+        await prepare(store);
+        await removeAccount(store.db, operatorActor(), values.name);
+        console.log(`Removed ${values.name}.`);
+        return 0;
+      }),
+  },
+  "directory export-ldif": {
+    usage: "careid directory export-ldif [--file tree.ldif]",
+    summary: "Write the LDAP tree (o=nhs) as LDIF, to load into OpenLDAP with src/directory/ldap/sds.schema.",
+    options: { file: { type: "string", help: "output file (default: standard output)" } },
+    run: (values, config) =>
+      withStore(config, "directory export-ldif", async (store) => {
+        await prepare(store);
+        const output = typeof values.file === "string" ? createWriteStream(values.file) : process.stdout;
+        const write = (text: string) =>
+          output.write(text)
+            ? undefined
+            : new Promise<void>((resolve) => output.once("drain", () => resolve()));
+        const count = await exportLdif(makeTree(store.db, await readCodeLists(store.db)), write);
+        if (output !== process.stdout) await new Promise<void>((resolve) => output.end(() => resolve()));
+        console.error(`Exported ${count} entries.`);
+        return 0;
+      }),
+  },
   ...directoryCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
@@ -115,7 +187,138 @@ const commands: Record<string, Command> = {
         return 0;
       }),
   },
+  "clients add": {
+    usage: "careid clients add --file client.json",
+    summary: "Register a CIS2 relying party from RFC 7591 metadata; prints the stored client.",
+    options: {
+      file: {
+        type: "string",
+        help: "JSON client metadata (client_id, redirect_uris, token_endpoint_auth_method ...)",
+      },
+    },
+    run: (values, config) =>
+      withCis2(config, "clients add", async ({ store, cis2 }) => {
+        if (typeof values.file !== "string") throw InvalidInputError.field("--file", "is required");
+        const metadata = readJsonFileOrRefuse(values.file);
+        const stored = await addClient(
+          store.db,
+          operatorActor(),
+          cis2.sealer,
+          metadata,
+          clientValidator(cis2.host),
+        );
+        console.log(JSON.stringify(stored, null, 2));
+        return 0;
+      }),
+  },
+  "clients list": {
+    usage: "careid clients list",
+    summary: "List registered relying parties.",
+    run: (_values, config) =>
+      withStore(config, "clients list", async (store) => {
+        await prepare(store);
+        for (const client of await listClients(store.db))
+          console.log(`${client.client_id}\t${client.client_name ?? ""}`);
+        return 0;
+      }),
+  },
+  "clients show": {
+    usage: "careid clients show --id CLIENT_ID",
+    summary: "Show one relying party's metadata (never its secret).",
+    options: { id: { type: "string", help: "the client_id" } },
+    run: (values, config) =>
+      withStore(config, "clients show", async (store) => {
+        await prepare(store);
+        console.log(JSON.stringify(await showClient(store.db, String(values.id ?? "")), null, 2));
+        return 0;
+      }),
+  },
+  "clients remove": {
+    usage: "careid clients remove --id CLIENT_ID",
+    summary: "Remove a relying party; its tokens stop working at once.",
+    options: { id: { type: "string", help: "the client_id" } },
+    run: (values, config) =>
+      withStore(config, "clients remove", async (store) => {
+        await prepare(store);
+        await removeClient(store.db, operatorActor(), String(values.id ?? ""));
+        console.log(`Removed ${values.id}.`);
+        return 0;
+      }),
+  },
+  "keys rotate": {
+    usage: "careid keys rotate [--grace-seconds 3600]",
+    summary: "Publish a new signing key now; it signs after the grace period, when the old one retires.",
+    options: { "grace-seconds": { type: "string", help: "seconds before the new key signs (default 3600)" } },
+    run: (values, config) =>
+      withStore(config, "keys rotate", async (store) => {
+        await prepare(store);
+        const grace = Number(values["grace-seconds"] ?? defaultGraceSeconds);
+        if (!Number.isInteger(grace) || grace < 0)
+          throw InvalidInputError.field("--grace-seconds", "must be a whole number of seconds");
+        const sealer = sealerFromConfig(config);
+        await ensureSigningKey(store.db, operatorActor(), sealer);
+        const rotated = await rotateSigningKeys(store.db, operatorActor(), sealer, grace);
+        console.log(
+          `New key ${rotated.kid} is published now and signs from ${rotated.signsFrom.toISOString()}; retiring ${rotated.retired.join(", ") || "none"}.`,
+        );
+        return 0;
+      }),
+  },
+  "keys list": {
+    usage: "careid keys list",
+    summary: "List signing keys with when each signs and retires.",
+    run: (_values, config) =>
+      withStore(config, "keys list", async (store) => {
+        await prepare(store);
+        console.log(JSON.stringify(await listSigningKeys(store.db), null, 2));
+        return 0;
+      }),
+  },
+  "demo users": {
+    usage: "careid demo users [--json]",
+    summary: "List the demo directory's people with their positions and development password.",
+    options: { json: { type: "boolean", help: "print JSON" } },
+    run: (values, config) =>
+      withStore(config, "demo users", async (store) => {
+        await prepare(store);
+        const users = await demoUsers(store.db, await readCodeLists(store.db));
+        if (values.json) console.log(JSON.stringify(users, null, 2));
+        else
+          for (const user of users)
+            console.log(
+              `${user.uuid}  ${user.name.padEnd(36)} ${user.positions.map((position) => `${position.jobRole} @ ${position.odsCode}`).join("; ")}`,
+            );
+        return 0;
+      }),
+  },
 };
+
+function readJsonFileOrRefuse(path: string): unknown {
+  try {
+    return readJsonFile(path);
+  } catch (error) {
+    throw InvalidInputError.field("--file", (error as Error).message);
+  }
+}
+
+async function withCis2(
+  config: Config,
+  purpose: string,
+  work: (context: { store: Store; cis2: Cis2 }) => Promise<number>,
+): Promise<number> {
+  return withStore(config, purpose, async (store) => {
+    await prepare(store);
+    const cis2 = await startCis2(config, store, await readCodeLists(store.db), {
+      seed: false,
+      actor: operatorActor(),
+    });
+    try {
+      return await work({ store, cis2 });
+    } finally {
+      cis2.stop();
+    }
+  });
+}
 
 function readPeopleFile(path: string): PersonEntry[] {
   let parsed: unknown;
@@ -158,24 +361,52 @@ function openConfiguredStore(config: Config, purpose: string): Promise<Store> {
     : openStore({ dataDir: config.dataDir, purpose });
 }
 
+/** PORT=0 asks for any free port; the issuer must name the real one, so it is chosen first. */
+async function withFreePort(config: Config): Promise<Pick<Config, "port" | "issuer">> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, config.host, resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return { port, issuer: `http://localhost:${port}${realmPath}` };
+}
+
 async function serve(config: Config, demo: boolean): Promise<number> {
+  if (config.port === 0 && !process.env.CAREID_ISSUER)
+    config = { ...config, ...(await withFreePort(config)) };
   const store = await openConfiguredStore(config, "serve");
   await prepare(store);
   if (demo && (await seedDemo(store.db, seedActor())))
     console.log("Loaded the demo directory into the new database.");
-  const app = await buildServer({ config, store, lists: await readCodeLists(store.db), demo });
+  const lists = await readCodeLists(store.db);
+  const cis2 = await startCis2(config, store, lists, { seed: demo, actor: seedActor() });
+  const app = await buildServer({ config, store, lists, demo, cis2 });
   let stopping = false;
+  let ldap: LdapServer | undefined;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     app.log.info({ signal }, "shutting down: finishing requests in flight");
     await app.close();
+    await ldap?.close();
+    cis2.stop();
     await store.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
   await app.listen({ port: config.port, host: config.host });
+  ldap = await startLdapServer({
+    db: store.db,
+    lists: await readCodeLists(store.db),
+    host: config.host,
+    port: config.ldapPort,
+    tls:
+      config.ldapCertFile && config.ldapKeyFile
+        ? { certFile: config.ldapCertFile, keyFile: config.ldapKeyFile, port: config.ldapsPort }
+        : undefined,
+    anonymous: config.ldapAnonymous,
+    log: app.log.child({ component: "ldap" }),
+  });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const base = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -188,6 +419,12 @@ async function serve(config: Config, demo: boolean): Promise<number> {
       `  Organisations    ${base}/api/organisations`,
       `  Health           ${base}/health/ready`,
       `  Metrics          ${base}/metrics`,
+      `  CIS2 issuer      ${config.issuer}`,
+      `  CIS2 discovery   ${config.issuer}/.well-known/openid-configuration`,
+      ...(cis2.developmentLogin
+        ? ["  Development sign-in is ON: demo users are listed by `npx careid demo users`."]
+        : []),
+      `  LDAP directory   ${ldap.url}/o=nhs${ldap.secureUrl ? ` and ${ldap.secureUrl}/o=nhs` : ""}`,
       "Press Ctrl+C to stop.",
       "",
     ].join("\n"),

@@ -26,7 +26,13 @@ export type ServerOptions = {
 };
 
 /** Builds the HTTP service: one line per part of the service. */
-export async function buildServer({ config, store, lists, demo, cis2 }: ServerOptions): Promise<FastifyInstance> {
+export async function buildServer({
+  config,
+  store,
+  lists,
+  demo,
+  cis2,
+}: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     genReqId: (request) => {
@@ -39,7 +45,12 @@ export async function buildServer({ config, store, lists, demo, cis2 }: ServerOp
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  await app.register(fastifyHelmet, { enableCSPNonces: true, hsts: false });
+  await app.register(fastifyHelmet, {
+    enableCSPNonces: true,
+    hsts: false,
+    // A sign-in form ends in a redirect to the relying party, which form-action also governs.
+    contentSecurityPolicy: { directives: { formAction: ["'self'", "http:", "https:"] } },
+  });
   await app.register(fastifyFormbody);
   await registerAssets(app);
 
@@ -47,7 +58,13 @@ export async function buildServer({ config, store, lists, demo, cis2 }: ServerOp
   registerMetrics(app);
   registerHome(app, store, demo);
   registerReferenceData(app, store, lists);
-  if (cis2) await registerCis2(app, { host: cis2.host, db: store.db, lists, developmentLogin: cis2.developmentLogin });
+  if (cis2)
+    await registerCis2(app, {
+      host: cis2.host,
+      db: store.db,
+      lists,
+      developmentLogin: cis2.developmentLogin,
+    });
   registerDirectory(app, store, lists);
 
   app.setErrorHandler((error, request, reply) => {

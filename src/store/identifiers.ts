@@ -15,6 +15,6 @@ export async function nextIdentifier(queryable: Queryable): Promise<string> {
   return id;
 }
 
-export function isCareIdentifier(value: unknown): value is string {
+export function isCareIdentifier(value: unknown): boolean {
   return typeof value === "string" && /^[0-9]{12}$/.test(value);
 }

@@ -18,6 +18,10 @@ const environment = new nunjucks.Environment(
 
 export type PageContext = Record<string, unknown>;
 
+export function renderHtml(view: string, context: PageContext = {}): string {
+  return environment.render(view, { serviceName: "Care Identity Service", ...context });
+}
+
 /** Renders a page with the CSP nonce the layout's inline script needs. */
 export function renderPage(
   reply: FastifyReply,
@@ -26,7 +30,7 @@ export function renderPage(
   statusCode = 200,
 ): FastifyReply {
   const cspNonce = (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script;
-  const html = environment.render(view, { ...context, cspNonce, serviceName: "Care Identity Service" });
+  const html = renderHtml(view, { ...context, cspNonce });
   return reply.code(statusCode).type("text/html; charset=utf-8").send(html);
 }
 

@@ -100,11 +100,13 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
         ? "Page not found"
         : problem.status >= 500
           ? "Sorry, there is a problem with the service"
-          : problem.title;
+          : "There is a problem";
+    const errorList = problem.errors?.map((error) => ({ text: error.message }));
+    const detail = errorList ? "" : problem.detail;
     return renderPage(
       reply,
       "error.njk",
-      { pageTitle, detail: problem.detail, requestId: request.id },
+      { pageTitle, detail, errorList, requestId: request.id },
       problem.status,
     );
   }

@@ -1,0 +1,132 @@
+import type { Actor } from "../audit/actor.ts";
+import { recordEvent } from "../audit/record.ts";
+import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
+import type { Sealer } from "../secrets/sealed.ts";
+import { type Db, inTransaction, type Queryable } from "../store/database.ts";
+
+/**
+ * The registry of relying parties. Metadata uses RFC 7591 names; the client secret, when there
+ * is one, is sealed apart from the metadata and never shown again after registration.
+ */
+export type ClientMetadata = Record<string, unknown> & { client_id: string; client_secret?: string };
+
+const clientIdPattern = /^[0-9]{3,20}\.apps\.(national|supplier|local)$|^[A-Za-z0-9._-]{3,100}$/;
+const authMethods = ["private_key_jwt", "client_secret_post", "client_secret_basic"];
+
+/** Checks what oidc-provider does not: our naming and the combinations CIS2 allows. */
+export function checkClientMetadata(input: unknown): ClientMetadata {
+  const problems = new Problems();
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw InvalidInputError.field("client", "must be a JSON object of client metadata");
+  }
+  const metadata = { ...(input as Record<string, unknown>) };
+  if (typeof metadata.client_id !== "string" || !clientIdPattern.test(metadata.client_id)) {
+    problems.add("client_id", "must look like 999999999999.apps.national or NNNNN.apps.supplier");
+  }
+  const method = metadata.token_endpoint_auth_method ?? "private_key_jwt";
+  if (typeof method !== "string" || !authMethods.includes(method)) {
+    problems.add("token_endpoint_auth_method", `must be one of ${authMethods.join(", ")}`);
+  }
+  if (method === "private_key_jwt" && !metadata.jwks && !metadata.jwks_uri) {
+    problems.add("jwks", "private_key_jwt needs the client's public keys: jwks or jwks_uri");
+  }
+  if (
+    method !== "private_key_jwt" &&
+    (typeof metadata.client_secret !== "string" || metadata.client_secret.length < 32)
+  ) {
+    problems.add("client_secret", "must be at least 32 characters for client_secret_post");
+  }
+  if (!Array.isArray(metadata.redirect_uris) || metadata.redirect_uris.length === 0) {
+    problems.add("redirect_uris", "must list at least one redirect URI");
+  }
+  problems.throwIfAny();
+  metadata.token_endpoint_auth_method = method;
+  metadata.response_types = ["code"];
+  metadata.grant_types ??= ["authorization_code"];
+  return metadata as ClientMetadata;
+}
+
+export async function addClient(
+  queryable: Queryable,
+  actor: Actor,
+  sealer: Sealer,
+  input: unknown,
+  validate: (metadata: ClientMetadata) => Promise<void>,
+): Promise<ClientMetadata> {
+  const metadata = checkClientMetadata(input);
+  try {
+    await validate(metadata);
+  } catch (error) {
+    const description =
+      (error as { error_description?: string }).error_description ?? (error as Error).message;
+    throw InvalidInputError.field("client", description);
+  }
+  const { client_secret: secret, ...stored } = metadata;
+  return inTransaction(queryable, async (tx) => {
+    const existing = await tx
+      .selectFrom("oidc_clients")
+      .select("client_id")
+      .where("client_id", "=", metadata.client_id)
+      .executeTakeFirst();
+    if (existing)
+      throw new ConflictError(`client_id: ${metadata.client_id} is already registered`, "client_id");
+    await tx
+      .insertInto("oidc_clients")
+      .values({
+        client_id: metadata.client_id,
+        metadata: JSON.stringify(stored),
+        sealed_secret: secret ? sealer.seal(secret) : null,
+        default_acr: Array.isArray(stored.default_acr_values) ? String(stored.default_acr_values[0]) : null,
+      })
+      .execute();
+    await recordEvent(tx, actor, {
+      action: "client.registered",
+      subject: { type: "client", id: metadata.client_id },
+      after: { ...stored, client_secret: secret ? "[sealed]" : undefined },
+    });
+    return stored as ClientMetadata;
+  });
+}
+
+export async function listClients(queryable: Queryable): Promise<ClientMetadata[]> {
+  const rows = await queryable.selectFrom("oidc_clients").select("metadata").orderBy("client_id").execute();
+  return rows.map((row) => row.metadata as ClientMetadata);
+}
+
+export async function showClient(queryable: Queryable, clientId: string): Promise<ClientMetadata> {
+  const row = await queryable
+    .selectFrom("oidc_clients")
+    .select("metadata")
+    .where("client_id", "=", clientId)
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError("client", `No client is registered with client_id ${clientId}`);
+  return row.metadata as ClientMetadata;
+}
+
+export async function removeClient(queryable: Queryable, actor: Actor, clientId: string): Promise<void> {
+  await inTransaction(queryable, async (tx) => {
+    const before = await showClient(tx, clientId);
+    await tx.deleteFrom("oidc_clients").where("client_id", "=", clientId).execute();
+    await recordEvent(tx, actor, {
+      action: "client.removed",
+      subject: { type: "client", id: clientId },
+      before,
+    });
+  });
+}
+
+/** The metadata oidc-provider needs, with the secret unsealed for comparison. */
+export async function readClientMetadata(
+  db: Db,
+  sealer: Sealer,
+  clientId: string,
+): Promise<ClientMetadata | undefined> {
+  const row = await db
+    .selectFrom("oidc_clients")
+    .select(["metadata", "sealed_secret"])
+    .where("client_id", "=", clientId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const metadata = row.metadata as ClientMetadata;
+  return row.sealed_secret ? { ...metadata, client_secret: sealer.open(row.sealed_secret) } : metadata;
+}

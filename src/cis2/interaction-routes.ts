@@ -1,0 +1,255 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { sql } from "kysely";
+import type Provider from "oidc-provider";
+import { heldMethods } from "../authenticators/held.ts";
+import { checkPassword } from "../authenticators/password/passwords.ts";
+import { InvalidInputError } from "../errors.ts";
+import type { CodeLists } from "../rbac/code-lists.ts";
+import { positionsOfPerson } from "../rbac/positions.ts";
+import type { Db } from "../store/database.ts";
+import { isCareIdentifier } from "../store/identifiers.ts";
+import { renderPage } from "../web/pages.ts";
+import { methods } from "./assurance.ts";
+import { selectRole } from "./role-selection.ts";
+import { completeAuthentication, refuseSignIn, usableMethods } from "./sign-in.ts";
+
+type Params = { uid: string };
+type Form = Record<string, string | undefined>;
+type Context = {
+  provider: () => Provider;
+  db: Db;
+  lists: CodeLists;
+  developmentLogin: boolean;
+  base: string;
+};
+
+/**
+ * The sign-in journey's pages: identify yourself, use an authenticator you hold that the
+ * request accepts, then (with scope selectedrole) choose a role. Each step reads the interaction
+ * from its signed cookie; nothing about the user travels in the page.
+ */
+export function registerSignInPages(app: FastifyInstance, context: Context): void {
+  const { db, lists, developmentLogin, base } = context;
+  const raw = (request: FastifyRequest, reply: FastifyReply) => ({ req: request.raw, res: reply.raw });
+
+  app.get<{ Params: Params }>(`${base}/:uid`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const prompt = interaction.prompt.name;
+    if (prompt === "select_role") return showRoles(request, reply, interaction);
+    if (prompt === "login")
+      return renderPage(reply, "cis2/identify.njk", page(interaction, "Sign in with your Care Identity"));
+    // Consent is pre-approved in CIS2: finishing the interaction lets the grant be made.
+    return reply.redirect(
+      await context.provider().interactionResult(request.raw, reply.raw, { consent: {} }),
+      303,
+    );
+  });
+
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/identify`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const identifier = (request.body?.identifier ?? "").trim();
+    const person = await findPerson(db, identifier);
+    if (!person) {
+      return renderPage(
+        reply,
+        "cis2/identify.njk",
+        page(interaction, "Sign in with your Care Identity", {
+          identifier,
+          error: "Enter the 12-digit UUID or email address of an active Care Identity",
+        }),
+        400,
+      );
+    }
+    const usable = usableMethods(
+      interaction,
+      await heldMethods(db, person.uuid, developmentLogin),
+      developmentLogin,
+    );
+    if (usable.length === 0) {
+      const location = await refuseSignIn(context.provider(), db, raw(request, reply), interaction, {
+        error: "access_denied",
+        description:
+          "the requested authentication assurance cannot be met by an authenticator this user holds",
+        uuid: person.uuid,
+      });
+      return reply.redirect(location, 303);
+    }
+    await context
+      .provider()
+      .interactionResult(
+        request.raw,
+        reply.raw,
+        { identified: { uuid: person.uuid } },
+        { mergeWithLastSubmission: true },
+      );
+    return reply.redirect(`${base}/${interaction.uid}/${usable[0] === "pwd" ? "password" : "method"}`, 303);
+  });
+
+  app.get<{ Params: Params }>(`${base}/:uid/password`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const uuid = identifiedUuid(interaction);
+    return renderPage(reply, "cis2/password.njk", page(interaction, "Enter your password", { uuid }));
+  });
+
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/password`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const uuid = identifiedUuid(interaction);
+    const allowed = usableMethods(
+      interaction,
+      await heldMethods(db, uuid, developmentLogin),
+      developmentLogin,
+    );
+    if (!allowed.includes("pwd") || !(await checkPassword(db, uuid, request.body?.password ?? ""))) {
+      return renderPage(
+        reply,
+        "cis2/password.njk",
+        page(interaction, "Enter your password", { uuid, error: "The password is not correct" }),
+        400,
+      );
+    }
+    const location = await completeAuthentication(context.provider(), db, raw(request, reply), interaction, {
+      uuid,
+      method: "pwd",
+      developmentLogin,
+    });
+    return reply.redirect(location, 303);
+  });
+
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/role`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    if (interaction.prompt.name !== "select_role" || !interaction.session)
+      throw InvalidInputError.field("role", "no role is being chosen");
+    try {
+      await chooseRole(interaction, request.body?.role ?? "");
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return showRoles(request, reply, interaction, error.problems[0]?.message);
+    }
+    return reply.redirect(
+      await context.provider().interactionResult(request.raw, reply.raw, { select_role: {} }),
+      303,
+    );
+  });
+
+  app.get<{ Params: Params }>(`${base}/:uid/cancel`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const location = await refuseSignIn(context.provider(), db, raw(request, reply), interaction, {
+      error: "access_denied",
+      description: "the user cancelled the sign-in",
+    });
+    return reply.redirect(location, 303);
+  });
+
+  async function chooseRole(interaction: Interaction, roleProfileId: string) {
+    const session = interaction.session;
+    if (!session?.accountId) throw InvalidInputError.field("role", "sign in first");
+    await selectRole(
+      db,
+      { kind: "person", id: session.accountId, source: "CIS2", correlationId: interaction.uid },
+      lists,
+      {
+        sessionUid: session.uid,
+        uuid: session.accountId,
+        roleProfileId,
+      },
+    );
+  }
+
+  async function showRoles(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    error?: string,
+  ) {
+    const uuid = interaction.session?.accountId as string;
+    const positions = await positionsOfPerson(db, lists, uuid);
+    if (positions.length === 1 && positions[0]) {
+      await chooseRole(interaction, positions[0].roleProfileId);
+      return reply.redirect(
+        await context.provider().interactionResult(request.raw, reply.raw, { select_role: {} }),
+        303,
+      );
+    }
+    const search = String((request.query as Form)?.search ?? "")
+      .trim()
+      .toLowerCase();
+    const shown = search
+      ? positions.filter((position) =>
+          `${position.jobRole.jobRoleName} ${position.organisationName} ${position.odsCode} ${position.workgroups.map((workgroup) => workgroup.name).join(" ")}`
+            .toLowerCase()
+            .includes(search),
+        )
+      : positions;
+    return renderPage(
+      reply,
+      "cis2/select-role.njk",
+      page(interaction, "Select your role", {
+        items: shown.map((position) => ({
+          value: position.roleProfileId,
+          text: `${position.jobRole.jobRoleName} at ${position.organisationName} (${position.odsCode})`,
+          hint: {
+            text: [
+              position.workgroups.length > 0
+                ? `Workgroups: ${position.workgroups.map((workgroup) => workgroup.name).join(", ")}.`
+                : "",
+              `Role ID ${position.roleProfileId}`,
+            ]
+              .join(" ")
+              .trim(),
+          },
+        })),
+        total: positions.length,
+        searchable: positions.length > 5,
+        search,
+        error,
+      }),
+      error ? 400 : 200,
+    );
+  }
+}
+
+type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
+
+async function interactionFor(
+  provider: Provider,
+  request: FastifyRequest<{ Params: Params }>,
+  reply: FastifyReply,
+): Promise<Interaction> {
+  const expired = InvalidInputError.field(
+    "interaction",
+    "This sign-in has expired or was started in another window. Go back to the service you came from and sign in again.",
+  );
+  const interaction = await provider
+    .interactionDetails(request.raw, reply.raw)
+    .catch((error: { name?: string }) => {
+      throw error.name === "SessionNotFound" ? expired : error;
+    });
+  if (interaction.uid !== request.params.uid) throw expired;
+  return interaction;
+}
+
+function identifiedUuid(interaction: Interaction): string {
+  const uuid = (interaction.result as { identified?: { uuid?: string } } | undefined)?.identified?.uuid;
+  if (!uuid) throw InvalidInputError.field("identifier", "say who you are first");
+  return uuid;
+}
+
+async function findPerson(db: Db, identifier: string) {
+  if (!identifier) return undefined;
+  const query = db.selectFrom("people").select(["uuid", "status"]).where("status", "=", "active");
+  return isCareIdentifier(identifier)
+    ? query.where("uuid", "=", identifier).executeTakeFirst()
+    : query.where(sql<string>`lower(email)`, "=", identifier.toLowerCase()).executeTakeFirst();
+}
+
+function page(interaction: Interaction, pageTitle: string, extra: Record<string, unknown> = {}) {
+  const error = extra.error as string | undefined;
+  return {
+    pageTitle,
+    uid: interaction.uid,
+    clientId: interaction.params.client_id,
+    methods,
+    errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
+    ...extra,
+  };
+}

@@ -1,0 +1,218 @@
+import { createHash, hkdfSync } from "node:crypto";
+import type { JWK } from "jose";
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
+import { realmPath } from "../config.ts";
+import type { CodeLists } from "../rbac/code-lists.ts";
+import type { Sealer } from "../secrets/sealed.ts";
+import type { Db } from "../store/database.ts";
+import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
+import { aalOf, isMethod, supportedAcrValues } from "./assurance.ts";
+import { accountClaims, scopeClaims } from "./claims.ts";
+import { cis2Policy } from "./policy.ts";
+import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
+import { selectedRoleFor } from "./role-selection.ts";
+
+/** CIS2's endpoint paths under the realm, as relying parties written for the real service expect. */
+export const cis2Routes = {
+  authorization: "/authorize",
+  token: "/access_token",
+  userinfo: "/userinfo",
+  jwks: "/connect/jwk_uri",
+  end_session: "/connect/endSession",
+  introspection: "/introspect",
+  revocation: "/token/revoke",
+} as const;
+
+export const signInPath = "/cis2/signin";
+export { realmPath };
+
+export type ProviderOptions = {
+  issuer: string;
+  db: Db;
+  sealer: Sealer;
+  masterKey: Buffer;
+  lists: CodeLists;
+  jwks: JWK[];
+  developmentLogin: boolean;
+};
+
+/** Seconds: CIS2 access tokens last about an hour; sessions follow NIST 800-63B's 12 hours. */
+export const lifetimes = {
+  accessToken: 3600,
+  authorizationCode: 60,
+  idToken: 3600,
+  interaction: 900,
+  session: 12 * 3600,
+  grant: 12 * 3600,
+  refreshToken: 8 * 3600,
+  idleByAal: { 3: 15 * 60, 2: 30 * 60, 1: 30 * 60 } as Record<number, number>,
+};
+
+export function createProvider(options: ProviderOptions): Provider {
+  const { db, lists } = options;
+  const configuration: Configuration = {
+    adapter: adapterFactory(db, options.sealer),
+    jwks: { keys: options.jwks },
+    routes: cis2Routes,
+    responseTypes: ["code"],
+    scopes: ["openid", "offline_access", ...Object.keys(scopeClaims).filter((scope) => scope !== "openid")],
+    claims: {
+      ...Object.fromEntries(Object.entries(scopeClaims).map(([scope, claims]) => [scope, [...claims]])),
+      // Claims that belong to no scope: the authentication itself, as CIS2's ID tokens carry it.
+      acr: null,
+      amr: null,
+      auth_time: null,
+      sid: null,
+    },
+    acrValues: supportedAcrValues(options.developmentLogin),
+    clientAuthMethods: ["private_key_jwt", "client_secret_post", "client_secret_basic"],
+    clientDefaults: {
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "private_key_jwt",
+      id_token_signed_response_alg: "RS256",
+    },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ["RS256", "RS384", "RS512", "PS256", "PS512", "ES256", "ES512"],
+      idTokenSigningAlgValues: ["RS256"],
+      userinfoSigningAlgValues: ["RS256"],
+    },
+    pkce: { required: () => false },
+    cookies: { keys: [cookieKey(options.masterKey)], long: { signed: true }, short: { signed: true } },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: renderLogoutConfirmation,
+        postLogoutSuccessSource: renderLoggedOut,
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${signInPath}/${interaction.uid}`,
+      policy: cis2Policy(db, lists, options.developmentLogin),
+    },
+    findAccount: async (ctx, sub, token) => {
+      const person = await db
+        .selectFrom("people")
+        .select("status")
+        .where("uuid", "=", sub)
+        .executeTakeFirst();
+      if (person?.status !== "active") return undefined;
+      const context = await authenticationContext(db, ctx, sub, token as TokenContext | undefined);
+      return {
+        accountId: sub,
+        claims: async () => (await accountClaims(db, lists, sub, context)) as { sub: string },
+      };
+    },
+    loadExistingGrant: preApprovedGrant,
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed("refresh_token") && code.scopes.has("openid"),
+    rotateRefreshToken: () => true,
+    ttl: {
+      AccessToken: lifetimes.accessToken,
+      AuthorizationCode: lifetimes.authorizationCode,
+      IdToken: lifetimes.idToken,
+      Interaction: lifetimes.interaction,
+      Session: lifetimes.session,
+      Grant: lifetimes.grant,
+      RefreshToken: lifetimes.refreshToken,
+    },
+    renderError: renderProviderError,
+    clockTolerance: 5,
+    conformIdTokenClaims: true,
+  };
+  const provider = new Provider(options.issuer, configuration);
+  provider.ReplayDetection.unique = async (iss: string, jti: string, exp: number) =>
+    firstUseOfAssertion(
+      db,
+      createHash("sha256").update(`${iss}${jti}`).digest("base64url"),
+      new Date(exp * 1000),
+    );
+  provider.use(cis2ErrorShapes);
+  return provider;
+}
+
+/** Cookie signing keys must match on every node: derived from the shared master key. */
+function cookieKey(masterKey: Buffer): string {
+  return Buffer.from(hkdfSync("sha256", masterKey, "careid", "oidc-cookie-signing", 32)).toString(
+    "base64url",
+  );
+}
+
+type TokenContext = { sessionUid?: string; amr?: string[] };
+
+/** Which authenticator and position a token's session used; both feed claims. */
+async function authenticationContext(
+  db: Db,
+  ctx: KoaContextWithOIDC,
+  uuid: string,
+  token: TokenContext | undefined,
+) {
+  const sessionUid = token?.sessionUid ?? ctx.oidc?.session?.uid;
+  const method = token?.amr?.[0] ?? ctx.oidc?.session?.amr?.[0];
+  return {
+    aal: isMethod(method) ? aalOf(method) : undefined,
+    selectedRoleId: sessionUid ? await selectedRoleFor(db, sessionUid, uuid) : undefined,
+  };
+}
+
+/**
+ * CIS2 has no consent screen: a registered client is approved for the scopes it may ask for,
+ * so the grant is made (or widened) to cover what this request asks.
+ */
+async function preApprovedGrant(ctx: KoaContextWithOIDC) {
+  const { oidc } = ctx;
+  const client = oidc.client;
+  const accountId = oidc.session?.accountId;
+  if (!client || !accountId) return undefined;
+  const existingId = oidc.result?.consent?.grantId || oidc.session?.grantIdFor(client.clientId);
+  const existing = existingId ? await oidc.provider.Grant.find(existingId) : undefined;
+  const grant =
+    existing?.accountId === accountId
+      ? existing
+      : new oidc.provider.Grant({ clientId: client.clientId, accountId });
+  alwaysInIdToken(ctx);
+  const scope = [...(oidc.requestParamScopes ?? [])].join(" ");
+  if (scope) grant.addOIDCScope(scope);
+  const claims = new Set(oidc.requestParamClaims ?? []);
+  if (oidc.requestParamScopes.has("selectedrole")) claims.add("selected_roleid");
+  if (claims.size > 0) grant.addOIDCClaims([...claims]);
+  await grant.save();
+  return grant;
+}
+
+/**
+ * CIS2's ID tokens always carry auth_time, amr and sid, and selected_roleid with scope
+ * selectedrole; oidc-provider includes them only when asked, so every request asks.
+ */
+function alwaysInIdToken(ctx: KoaContextWithOIDC): void {
+  const oidc = ctx.oidc as unknown as {
+    claims?: { id_token?: Record<string, unknown> };
+    requestParamScopes: Set<string>;
+  };
+  oidc.claims ??= {};
+  oidc.claims.id_token = { auth_time: { essential: true }, amr: null, sid: null, ...oidc.claims.id_token };
+  if (oidc.requestParamScopes.has("selectedrole")) oidc.claims.id_token.selected_roleid ??= null;
+}
+
+/**
+ * CIS2 answers a failed client assertion with "JWT is not valid"; oidc-provider's description
+ * differs, so it is reshaped here, in one place.
+ */
+async function cis2ErrorShapes(ctx: KoaContextWithOIDC, next: () => Promise<void>) {
+  await next();
+  const body = ctx.body as { error?: string; error_description?: string } | undefined;
+  if (
+    ctx.path === cis2Routes.token &&
+    body?.error === "invalid_client" &&
+    ctx.oidc?.params?.client_assertion
+  ) {
+    body.error_description = "JWT is not valid";
+  }
+}
+
+export { errors };

@@ -1,0 +1,56 @@
+import type { Actor } from "../audit/actor.ts";
+import { recordEvent } from "../audit/record.ts";
+import { InvalidInputError } from "../errors.ts";
+import type { CodeLists } from "../rbac/code-lists.ts";
+import { positionsOfPerson } from "../rbac/positions.ts";
+import { inTransaction, type Queryable } from "../store/database.ts";
+
+/** The position chosen in a CIS2 session, if that session's user chose one. */
+export async function selectedRoleFor(
+  queryable: Queryable,
+  sessionUid: string,
+  uuid: string,
+): Promise<string | undefined> {
+  const row = await queryable
+    .selectFrom("cis2_role_selections")
+    .select("role_profile_id")
+    .where("session_uid", "=", sessionUid)
+    .where("uuid", "=", uuid)
+    .executeTakeFirst();
+  return row?.role_profile_id;
+}
+
+/** Records the user's choice for the session; only one of their current positions may be chosen. */
+export async function selectRole(
+  queryable: Queryable,
+  actor: Actor,
+  lists: CodeLists,
+  selection: { sessionUid: string; uuid: string; roleProfileId: string },
+): Promise<void> {
+  const positions = await positionsOfPerson(queryable, lists, selection.uuid);
+  if (!positions.some((position) => position.roleProfileId === selection.roleProfileId)) {
+    throw InvalidInputError.field("role", "Select one of your current roles");
+  }
+  await inTransaction(queryable, async (tx) => {
+    await tx
+      .insertInto("cis2_role_selections")
+      .values({
+        session_uid: selection.sessionUid,
+        uuid: selection.uuid,
+        role_profile_id: selection.roleProfileId,
+      })
+      .onConflict((conflict) =>
+        conflict.column("session_uid").doUpdateSet({
+          uuid: selection.uuid,
+          role_profile_id: selection.roleProfileId,
+          selected_at: new Date(),
+        }),
+      )
+      .execute();
+    await recordEvent(tx, actor, {
+      action: "cis2.role-selected",
+      subject: { type: "position", id: selection.roleProfileId },
+      after: { sessionUid: selection.sessionUid },
+    });
+  });
+}

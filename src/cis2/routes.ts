@@ -1,0 +1,38 @@
+import type { FastifyInstance } from "fastify";
+import type { CodeLists } from "../rbac/code-lists.ts";
+import type { Db } from "../store/database.ts";
+import type { ProviderHost } from "./host.ts";
+import { registerSignInPages } from "./interaction-routes.ts";
+import { realmPath, signInPath } from "./provider.ts";
+
+/** CIS2 Authentication: the provider under the realm path and the sign-in journey's pages. */
+export async function registerCis2(
+  app: FastifyInstance,
+  options: { host: ProviderHost; db: Db; lists: CodeLists; developmentLogin: boolean },
+): Promise<void> {
+  const { host } = options;
+  await app.register(async (realm) => {
+    // oidc-provider parses its own request bodies: leave the stream unread.
+    realm.removeAllContentTypeParsers();
+    realm.addContentTypeParser("*", (_request, _payload, done) => done(null));
+    const handler = async (
+      request: import("fastify").FastifyRequest,
+      reply: import("fastify").FastifyReply,
+    ) => {
+      reply.hijack();
+      const raw = request.raw as typeof request.raw & { originalUrl?: string };
+      raw.originalUrl = raw.url;
+      raw.url = (raw.url ?? "/").slice(realmPath.length) || "/";
+      await host.callback()(raw, reply.raw);
+    };
+    realm.all(realmPath, handler);
+    realm.all(`${realmPath}/*`, handler);
+  });
+  registerSignInPages(app, {
+    provider: host.provider,
+    db: options.db,
+    lists: options.lists,
+    developmentLogin: options.developmentLogin,
+    base: signInPath,
+  });
+}

@@ -1,0 +1,58 @@
+import { type Actor, systemActor } from "../audit/actor.ts";
+import type { Config } from "../config.ts";
+import type { CodeLists } from "../rbac/code-lists.ts";
+import { loadMasterKey } from "../secrets/master-key.ts";
+import { type Sealer, sealerFor } from "../secrets/sealed.ts";
+import { seedDemoSignIn } from "../seed/demo-sign-in.ts";
+import type { Store } from "../store/database.ts";
+import { startBackchannelDelivery } from "./backchannel.ts";
+import type { ClientMetadata } from "./clients.ts";
+import { hostProvider, type ProviderHost } from "./host.ts";
+import { ensureSigningKey } from "./keys.ts";
+
+export type Cis2 = { host: ProviderHost; sealer: Sealer; developmentLogin: boolean; stop(): void };
+
+export function sealerFromConfig(config: Config): Sealer {
+  return sealerFor(loadMasterKey(config.masterKey, config.dataDir));
+}
+
+/** Starts CIS2 Authentication: keys, the provider, back-channel logout delivery, and the demo's clients. */
+export async function startCis2(
+  config: Config,
+  store: Store,
+  lists: CodeLists,
+  demo: { seed: boolean; actor: Actor },
+): Promise<Cis2> {
+  const masterKey = loadMasterKey(config.masterKey, config.dataDir);
+  const sealer = sealerFor(masterKey);
+  const developmentLogin = config.developmentLogin ?? demo.seed;
+  await ensureSigningKey(store.db, systemActor("cis2"), sealer);
+  const host = await hostProvider({
+    issuer: config.issuer,
+    db: store.db,
+    sealer,
+    masterKey,
+    lists,
+    developmentLogin,
+  });
+  if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
+  const delivery = startBackchannelDelivery(store.db, host);
+  return {
+    host,
+    sealer,
+    developmentLogin,
+    stop() {
+      delivery.stop();
+      host.close();
+    },
+  };
+}
+
+/** oidc-provider's own check of client metadata, so a bad registration fails at `clients add`. */
+export function clientValidator(host: ProviderHost) {
+  return async (metadata: ClientMetadata) => {
+    await (host.provider().Client as unknown as { validate(metadata: unknown): Promise<void> }).validate(
+      metadata,
+    );
+  };
+}

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as client from "openid-client";
+import { demoClientId, demoClientSecret } from "../../src/seed/demo-sign-in.ts";
+import { Browser } from "../support/browser.ts";
+import { startCis2Server } from "../support/cis2-server.ts";
+import { demoClientConfiguration, exchange, redirectUri, signIn } from "./journey.ts";
+
+const rn = "margaret.oconnell@nhs.net";
+
+function authorizeUrl(issuer: string, params: Record<string, string>): string {
+  return `${issuer}/authorize?${new URLSearchParams({
+    client_id: demoClientId,
+    response_type: "code",
+    scope: "openid",
+    redirect_uri: redirectUri,
+    state: "s1",
+    ...params,
+  })}`;
+}
+
+test("an unregistered redirect URI gets an error page, never a redirect", async (t) => {
+  const server = await startCis2Server(t);
+  const response = await new Browser().get(
+    authorizeUrl(server.issuer, { redirect_uri: "https://evil.example/steal" }),
+  );
+  assert.equal(response.status, 400);
+  assert.equal(response.headers.get("location"), null);
+  const html = await response.text();
+  assert.match(html, /redirect_uri did not match any of the client&#39;s registered redirect_uris/);
+  assert.match(html, /nhsuk-header/);
+});
+
+test("malformed acr_values are refused with invalid_request at the client's redirect URI", async (t) => {
+  const server = await startCis2Server(t);
+  const browser = new Browser();
+  const start = authorizeUrl(server.issuer, { acr_values: "AAL9_NONSENSE" });
+  const { url } = await browser.follow(await browser.get(start), start, server.origin);
+  const callback = new URL(url);
+  assert.equal(callback.origin + callback.pathname, redirectUri);
+  assert.equal(callback.searchParams.get("error"), "invalid_request");
+  assert.match(String(callback.searchParams.get("error_description")), /AAL9_NONSENSE/);
+  assert.equal(callback.searchParams.get("state"), "s1");
+});
+
+test("an assurance class the user cannot meet ends in access_denied, not a hang", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const journey = await signIn(server, configuration, { identifier: rn, acr: "AAL3_ANY" });
+  assert.equal(journey.callback.searchParams.get("error"), "access_denied");
+  const events = await server.store.db
+    .selectFrom("audit_events")
+    .select("action")
+    .where("action", "=", "cis2.sign-in-refused")
+    .execute();
+  assert.equal(events.length, 1);
+});
+
+test("unknown scopes are ignored", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const journey = await signIn(server, configuration, {
+    identifier: rn,
+    acr: "AAL1_USERPASS",
+    scope: "openid profile made-up-scope",
+  });
+  const tokens = await exchange(configuration, journey);
+  assert.equal(tokens.scope?.includes("made-up-scope"), false);
+});
+
+test("a wrong password is refused on the page and nothing is granted", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  await assert.rejects(
+    signIn(server, configuration, { identifier: rn, acr: "AAL1_USERPASS", password: "wrong-password-123" }),
+    /unexpected form|journey ends/,
+  );
+});
+
+test("a reused authorization code is refused and the tokens it produced are revoked", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const journey = await signIn(server, configuration, { identifier: rn, acr: "AAL1_USERPASS" });
+  const tokens = await exchange(configuration, journey);
+  await assert.rejects(exchange(configuration, journey), (error: client.ResponseBodyError) => {
+    assert.equal(error.error, "invalid_grant");
+    return true;
+  });
+  const userinfo = await fetch(configuration.serverMetadata().userinfo_endpoint as string, {
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+  });
+  assert.equal(userinfo.status, 401);
+  assert.match(String(userinfo.headers.get("www-authenticate")), /invalid_token/);
+});
+
+test("a PKCE verifier that does not match is refused", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const journey = await signIn(server, configuration, { identifier: rn, acr: "AAL1_USERPASS" });
+  await assert.rejects(
+    exchange(configuration, { ...journey, verifier: client.randomPKCECodeVerifier() }),
+    (error: client.ResponseBodyError) => {
+      assert.equal(error.error, "invalid_grant");
+      return true;
+    },
+  );
+});
+
+test("a wrong client secret is invalid_client", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const journey = await signIn(server, configuration, { identifier: rn, acr: "AAL1_USERPASS" });
+  const wrong = await demoClientConfiguration(server, client.ClientSecretPost(`${demoClientSecret}-not`));
+  await assert.rejects(exchange(wrong, journey), (error: client.ResponseBodyError) => {
+    assert.equal(error.error, "invalid_client");
+    return true;
+  });
+});
+
+test("a tampered interaction cookie leaves no half-made session", async (t) => {
+  const server = await startCis2Server(t);
+  const browser = new Browser();
+  const start = authorizeUrl(server.issuer, { acr_values: "AAL1_USERPASS", nonce: "n" });
+  const { url } = await browser.follow(await browser.get(start), start, server.origin);
+  browser.clear("_interaction");
+  const response = await browser.post(`${url}/identify`, { identifier: rn });
+  assert.equal(response.status, 400);
+  const html = await response.text();
+  assert.match(html, /nhsuk-error-summary/);
+  assert.match(html, /This sign-in has expired or was started in another window/);
+  const sessions = await server.store.db
+    .selectFrom("oidc_models")
+    .select("id")
+    .where("kind", "=", "Session")
+    .execute();
+  assert.equal(sessions.length, 0);
+});

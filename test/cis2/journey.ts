@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import * as client from "openid-client";
+import { demoClientId, demoClientSecret, demoPassword } from "../../src/seed/demo-sign-in.ts";
+import { Browser, formAction } from "../support/browser.ts";
+import type { Cis2Server } from "../support/cis2-server.ts";
+
+export const redirectUri = "http://127.0.0.1:3001/callback";
+
+export async function demoClientConfiguration(
+  server: Cis2Server,
+  auth?: client.ClientAuth,
+  clientId = demoClientId,
+) {
+  return client.discovery(
+    new URL(server.issuer),
+    clientId,
+    undefined,
+    auth ?? client.ClientSecretPost(demoClientSecret),
+    {
+      execute: [client.allowInsecureRequests],
+    },
+  );
+}
+
+export type SignIn = {
+  scope?: string;
+  acr?: string;
+  identifier: string;
+  password?: string;
+  chooseRole?: (html: string) => string | undefined;
+  extra?: Record<string, string>;
+  browser?: Browser;
+};
+
+/** Drives the sign-in journey as a browser would, returning where the provider finally sent it. */
+export async function signIn(server: Cis2Server, configuration: client.Configuration, options: SignIn) {
+  const browser = options.browser ?? new Browser();
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(configuration, {
+    redirect_uri: redirectUri,
+    scope: options.scope ?? "openid profile",
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    nonce,
+    ...(options.acr ? { acr_values: options.acr } : {}),
+    ...options.extra,
+  });
+  let { response, url: at } = await browser.follow(await browser.get(url.href), url.href, server.origin);
+  for (let step = 0; step < 6 && response.status === 200; step++) {
+    const html = await response.text();
+    const action = formAction(html, at);
+    let form: Record<string, string>;
+    if (action.endsWith("/identify")) form = { identifier: options.identifier };
+    else if (action.endsWith("/password")) form = { password: options.password ?? demoPassword };
+    else if (action.endsWith("/role")) form = { role: options.chooseRole?.(html) ?? "" };
+    else throw new Error(`unexpected form ${action}`);
+    ({ response, url: at } = await browser.follow(await browser.post(action, form), action, server.origin));
+  }
+  assert.ok(
+    response.status >= 300 && response.status < 400,
+    `the journey ends in a redirect, not ${response.status}`,
+  );
+  return { callback: new URL(at), verifier, state, nonce, browser, lastResponse: response };
+}
+
+export async function exchange(
+  configuration: client.Configuration,
+  journey: Awaited<ReturnType<typeof signIn>>,
+) {
+  return client.authorizationCodeGrant(configuration, journey.callback, {
+    pkceCodeVerifier: journey.verifier,
+    expectedState: journey.state,
+    expectedNonce: journey.nonce,
+    idTokenExpected: true,
+  });
+}
