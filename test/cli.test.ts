@@ -16,7 +16,8 @@ function start(
   env: Record<string, string>,
 ): { child: ChildProcess; done: Promise<Run>; output: () => string } {
   const child = spawn(process.execPath, [main, ...args], {
-    env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...env },
+    // Any free LDAP port, so a server under test never clashes with one already on 1389.
+    env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", CAREID_LDAP_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -1,0 +1,62 @@
+import { sql } from "kysely";
+import { escapeDnValue } from "./dn.ts";
+import { makeEntry, valuesOf } from "./entry.ts";
+import { afterCursor, type EntrySource, inList, upper } from "./source.ts";
+
+/** ou=Organisations: one nhsOrg per organisation, named by its ODS code. */
+
+type OrganisationRow = {
+  ods_code: string;
+  name: string;
+  type_code: string;
+  type_name: string;
+  parent_ods_code: string | null;
+  address_lines: string[];
+  city: string | null;
+  postcode: string | null;
+};
+
+export const organisationSource: EntrySource = {
+  name: "nhsOrg",
+  path: [
+    { type: "o", value: "nhs" },
+    { type: "ou", value: "Organisations" },
+    { type: "uniqueIdentifier", key: "odsCode" },
+  ],
+  objectClasses: ["top", "nhsOrg"],
+  attributes: [
+    "objectClass",
+    "uniqueIdentifier",
+    "nhsIDCode",
+    "o",
+    "nhsOrgType",
+    "nhsOrgTypeCode",
+    "nhsParentOrgCode",
+    "street",
+    "l",
+    "postalCode",
+  ],
+  narrowing: { uniqueidentifier: "odsCode", nhsidcode: "odsCode" },
+  async read(db, keys, after, limit) {
+    const result = await sql<OrganisationRow>`
+      SELECT ods_code, name, type_code, type_name, parent_ods_code, address_lines, city, postcode
+      FROM organisations
+      WHERE ${inList("ods_code", upper(keys.get("odsCode")))} AND ${afterCursor("ods_code", after)}
+      ORDER BY ods_code LIMIT ${limit}`.execute(db);
+    return result.rows.map((row) =>
+      makeEntry(`uniqueIdentifier=${escapeDnValue(row.ods_code)},ou=Organisations,o=nhs`, {
+        objectClass: ["top", "nhsOrg"],
+        uniqueIdentifier: row.ods_code,
+        nhsIDCode: row.ods_code,
+        o: row.name,
+        nhsOrgType: row.type_name,
+        nhsOrgTypeCode: row.type_code,
+        nhsParentOrgCode: row.parent_ods_code,
+        street: row.address_lines,
+        l: row.city,
+        postalCode: row.postcode,
+      }),
+    );
+  },
+  cursor: (entry) => valuesOf(entry, "uniqueIdentifier")?.[0] ?? "",
+};

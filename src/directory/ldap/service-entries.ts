@@ -1,0 +1,145 @@
+import { sql } from "kysely";
+import { escapeDnValue } from "./dn.ts";
+import { makeEntry, valuesOf } from "./entry.ts";
+import { afterCursor, type EntrySource, inList, upper } from "./source.ts";
+
+/**
+ * ou=Services: the accredited systems registry as SDS publishes it. Each accredited system is
+ * an nhsAs named by its ASID; each messaging endpoint an nhsMhs named by its id.
+ */
+
+const servicesPath = [
+  { type: "o", value: "nhs" },
+  { type: "ou", value: "Services" },
+];
+
+type SystemRow = {
+  asid: string;
+  ods_code: string;
+  manufacturer_ods_code: string;
+  product_key: string;
+  product_name: string;
+  product_version: string | null;
+  party_key: string;
+  interactions: string[];
+};
+
+export const accreditedSystemSource: EntrySource = {
+  name: "nhsAs",
+  path: [...servicesPath, { type: "uniqueIdentifier", key: "asid" }],
+  objectClasses: ["top", "nhsAs"],
+  attributes: [
+    "objectClass",
+    "uniqueIdentifier",
+    "nhsIDCode",
+    "nhsAsClient",
+    "nhsMhsPartyKey",
+    "nhsAsSvcIA",
+    "nhsMhsManufacturerOrg",
+    "nhsProductKey",
+    "nhsProductName",
+    "nhsProductVersion",
+  ],
+  narrowing: { uniqueidentifier: "asid", nhsidcode: "odsCode", nhsmhspartykey: "partyKey" },
+  async read(db, keys, after, limit) {
+    const result = await sql<SystemRow>`
+      SELECT asid, ods_code, manufacturer_ods_code, product_key, product_name, product_version, party_key, interactions
+      FROM accredited_systems
+      WHERE ${inList("asid", keys.get("asid"))}
+        AND ${inList("ods_code", upper(keys.get("odsCode")))}
+        AND ${inList("party_key", upper(keys.get("partyKey")))}
+        AND ${afterCursor("asid", after)}
+      ORDER BY asid LIMIT ${limit}`.execute(db);
+    return result.rows.map((row) =>
+      makeEntry(`uniqueIdentifier=${escapeDnValue(row.asid)},ou=Services,o=nhs`, {
+        objectClass: ["top", "nhsAs"],
+        uniqueIdentifier: row.asid,
+        nhsIDCode: row.ods_code,
+        nhsAsClient: row.ods_code,
+        nhsMhsPartyKey: row.party_key,
+        nhsAsSvcIA: row.interactions,
+        nhsMhsManufacturerOrg: row.manufacturer_ods_code,
+        nhsProductKey: row.product_key,
+        nhsProductName: row.product_name,
+        nhsProductVersion: row.product_version,
+      }),
+    );
+  },
+  cursor: (entry) => valuesOf(entry, "uniqueIdentifier")?.[0] ?? "",
+};
+
+type EndpointRow = {
+  id: string;
+  ods_code: string;
+  party_key: string;
+  interaction: string;
+  cpa_id: string;
+  fqdn: string;
+  endpoint_url: string;
+  sync_reply_mode: string;
+  retry_interval: string;
+  retries: number;
+  persist_duration: string;
+  duplicate_elimination: string;
+  ack_requested: string;
+  actor: string;
+  is_authenticated: boolean;
+};
+
+export const messagingEndpointSource: EntrySource = {
+  name: "nhsMhs",
+  path: [...servicesPath, { type: "uniqueIdentifier", key: "id" }],
+  objectClasses: ["top", "nhsMhs"],
+  attributes: [
+    "objectClass",
+    "uniqueIdentifier",
+    "nhsIDCode",
+    "nhsMhsPartyKey",
+    "nhsMhsSvcIA",
+    "nhsMhsCPAId",
+    "nhsMHSEndPoint",
+    "nhsMhsFQDN",
+    "nhsMHSSyncReplyMode",
+    "nhsMHSRetryInterval",
+    "nhsMHSRetries",
+    "nhsMHSPersistDuration",
+    "nhsMHSDuplicateElimination",
+    "nhsMHSAckRequested",
+    "nhsMHSActor",
+    "nhsMhsIsAuthenticated",
+  ],
+  narrowing: { uniqueidentifier: "id", nhsidcode: "odsCode", nhsmhspartykey: "partyKey" },
+  async read(db, keys, after, limit) {
+    const result = await sql<EndpointRow>`
+      SELECT id, ods_code, party_key, interaction, cpa_id, fqdn, endpoint_url, sync_reply_mode, retry_interval,
+        retries, persist_duration, duplicate_elimination, ack_requested, actor, is_authenticated
+      FROM messaging_endpoints
+      WHERE ${inList("id", keys.get("id"))}
+        AND ${inList("ods_code", upper(keys.get("odsCode")))}
+        AND ${inList("party_key", upper(keys.get("partyKey")))}
+        AND ${afterCursor("id", after)}
+      ORDER BY id LIMIT ${limit}`.execute(db);
+    return result.rows.map((row) =>
+      makeEntry(`uniqueIdentifier=${escapeDnValue(row.id)},ou=Services,o=nhs`, {
+        objectClass: ["top", "nhsMhs"],
+        uniqueIdentifier: row.id,
+        nhsIDCode: row.ods_code,
+        nhsMhsPartyKey: row.party_key,
+        nhsMhsSvcIA: row.interaction,
+        nhsMhsCPAId: row.cpa_id,
+        nhsMHSEndPoint: row.endpoint_url,
+        nhsMhsFQDN: row.fqdn,
+        nhsMHSSyncReplyMode: row.sync_reply_mode,
+        nhsMHSRetryInterval: row.retry_interval,
+        nhsMHSRetries: String(row.retries),
+        nhsMHSPersistDuration: row.persist_duration,
+        nhsMHSDuplicateElimination: row.duplicate_elimination,
+        nhsMHSAckRequested: row.ack_requested,
+        nhsMHSActor: row.actor,
+        // LDAP's Boolean syntax spells its values in capitals (RFC 4517 section 3.3.3).
+        nhsMhsIsAuthenticated: row.is_authenticated ? "TRUE" : "FALSE",
+      }),
+    );
+  },
+  cursor: (entry) => valuesOf(entry, "uniqueIdentifier")?.[0] ?? "",
+};
