@@ -9,7 +9,6 @@ import { searchTree, suffix, type Tree } from "./tree.ts";
  */
 export async function exportLdif(tree: Tree, write: (text: string) => Promise<void> | void): Promise<number> {
   let count = 0;
-  await write("version: 1\n\n");
   for await (const entry of searchTree(tree, parseDn(suffix), Scope.sub, {
     kind: "present",
     attribute: "objectClass",
