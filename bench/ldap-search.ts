@@ -1,0 +1,129 @@
+/**
+ * LDAP search by uid, side by side: our server (`careid serve` on PostgreSQL) and OpenLDAP's
+ * slapd holding the same tree exported with `careid directory export-ldif`, measured in one run
+ * with one client (ldapts, several connections, each sending its next search when the last is
+ * answered) for the same random people.
+ *
+ *   BENCH_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/careid_bench \
+ *     node bench/ldap-search.ts [--ldif tree.ldif] [--seconds 20] [--connections 8]
+ *
+ * Without --ldif the tree is exported first. Load the directory first with bench/seed-synthetic.ts.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+import { sql } from "kysely";
+import { Client } from "ldapts";
+import { openStore } from "../src/store/database.ts";
+import { startSlapd } from "../test/support/slapd.ts";
+
+const { values } = parseArgs({
+  options: {
+    ldif: { type: "string" },
+    seconds: { type: "string", default: "20" },
+    connections: { type: "string", default: "8" },
+  },
+});
+const databaseUrl =
+  process.env.BENCH_DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/careid_bench";
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+const main = new URL("../src/main.ts", import.meta.url).pathname;
+
+const store = await openStore({ databaseUrl, poolSize: 2 });
+const counts = await sql<{ people: number; positions: number }>`
+  SELECT (SELECT count(*) FROM people)::int AS people, (SELECT count(*) FROM positions)::int AS positions`.execute(
+  store.db,
+);
+console.log(`Directory: ${counts.rows[0]?.people} people, ${counts.rows[0]?.positions} positions`);
+const sample = await sql<{ uuid: string }>`
+  SELECT uuid FROM people TABLESAMPLE SYSTEM (2) WHERE status = 'active' ORDER BY random() LIMIT 20000`.execute(
+  store.db,
+);
+const uuids = sample.rows.map((row) => row.uuid);
+await store.close();
+
+let ldif = values.ldif;
+if (!ldif) {
+  ldif = "/tmp/careid-bench-tree.ldif";
+  const started = performance.now();
+  execFileSync(process.execPath, [main, "directory", "export-ldif", "--file", ldif], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  console.log(`export-ldif: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const slapd = await startSlapd(ldif, { ldifIsPath: true });
+console.log(`slapadd -q: ${slapd.loadSeconds.toFixed(1)} s`);
+const ours = await startOurs();
+
+try {
+  // Alternate rounds so neither server gains from running while the machine is quieter.
+  const results: Record<string, Round[]> = { careid: [], slapd: [] };
+  for (let round = 0; round < 2; round++) {
+    results.careid?.push(await measure(ours.url));
+    results.slapd?.push(await measure(slapd.url));
+  }
+  for (const [name, rounds] of Object.entries(results)) {
+    const best = rounds.reduce((a, b) => (a.perSecond > b.perSecond ? a : b));
+    console.log(
+      `${name.padEnd(7)} ${rounds.map((r) => r.perSecond.toFixed(0)).join(" / ")} searches/s; best round p50 ${best.p50.toFixed(2)} ms, p99 ${best.p99.toFixed(2)} ms`,
+    );
+  }
+  const best = (name: string) => Math.max(...(results[name] ?? []).map((round) => round.perSecond));
+  console.log(`careid / slapd throughput: ${(best("careid") / best("slapd")).toFixed(2)}`);
+} finally {
+  await slapd.stop();
+  ours.stop();
+}
+
+type Round = { perSecond: number; p50: number; p99: number };
+
+async function measure(url: string): Promise<Round> {
+  const clients = Array.from({ length: connections }, () => new Client({ url, timeout: 10_000 }));
+  // Warm up: connections, and the servers' caches for a first pass over part of the sample.
+  await Promise.all(clients.map((client, index) => search(client, uuids[index] ?? "")));
+  const times: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  let next = 0;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (performance.now() < deadline) {
+        const uuid = uuids[next++ % uuids.length] ?? "";
+        const started = performance.now();
+        const found = await search(client, uuid);
+        if (found !== 1) throw new Error(`${url}: uid=${uuid} found ${found} entries`);
+        times.push(performance.now() - started);
+      }
+    }),
+  );
+  await Promise.all(clients.map((client) => client.unbind()));
+  times.sort((a, b) => a - b);
+  return {
+    perSecond: times.length / seconds,
+    p50: times[Math.floor(times.length * 0.5)] ?? 0,
+    p99: times[Math.floor(times.length * 0.99)] ?? 0,
+  };
+}
+
+async function search(client: Client, uuid: string): Promise<number> {
+  const { searchEntries } = await client.search("o=nhs", { scope: "sub", filter: `(uid=${uuid})` });
+  return searchEntries.length;
+}
+
+async function startOurs(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [main, "serve"], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", CAREID_LDAP_PORT: "0", LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      const match = /LDAP directory\s+(ldap:\/\/[^/\s]+)/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`careid serve exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill("SIGTERM") };
+}
