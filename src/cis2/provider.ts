@@ -71,6 +71,8 @@ export function createProvider(options: ProviderOptions): Provider {
       response_types: ["code"],
       token_endpoint_auth_method: "private_key_jwt",
       id_token_signed_response_alg: "RS256",
+      // CIS2's logout tokens name the session they end.
+      backchannel_logout_session_required: true,
     },
     enabledJWA: {
       clientAuthSigningAlgValues: ["RS256", "RS384", "RS512", "PS256", "PS512", "ES256", "ES512"],
@@ -122,6 +124,15 @@ export function createProvider(options: ProviderOptions): Provider {
       RefreshToken: lifetimes.refreshToken,
     },
     renderError: renderProviderError,
+    // oidc-provider refuses outgoing calls (jwks_uri, back-channel logout) to loopback and private
+    // addresses, against SSRF. The development realm's relying parties live on localhost, so only
+    // there are such calls let through.
+    ...(options.developmentLogin
+      ? {
+          fetch: ((url: string | URL, init: RequestInit) =>
+            globalThis.fetch(url, { ...init, dispatcher: undefined } as RequestInit)) as never,
+        }
+      : {}),
     clockTolerance: 5,
     conformIdTokenClaims: true,
   };

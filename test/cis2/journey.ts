@@ -49,7 +49,7 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
     ...options.extra,
   });
   let { response, url: at } = await browser.follow(await browser.get(url.href), url.href, server.origin);
-  for (let step = 0; step < 6 && response.status === 200; step++) {
+  for (let step = 0; step < 6 && (response.status === 200 || response.status === 400); step++) {
     const html = await response.text();
     const action = formAction(html, at);
     let form: Record<string, string>;

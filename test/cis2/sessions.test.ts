@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import * as client from "openid-client";
+import { operatorActor } from "../../src/audit/actor.ts";
+import { deliverDue } from "../../src/cis2/backchannel.ts";
+import { addClient } from "../../src/cis2/clients.ts";
+import { clientValidator } from "../../src/cis2/start.ts";
+import { demoClient } from "../../src/seed/demo-sign-in.ts";
+import { Browser, formAction } from "../support/browser.ts";
+import { startCis2Server } from "../support/cis2-server.ts";
+import { demoClientConfiguration, exchange, signIn } from "./journey.ts";
+
+const person = "margaret.oconnell@nhs.net";
+
+test("a second sign-in in the same browser is silent, but prompt=login and max_age ask again", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const browser = new Browser();
+  let pages = 0;
+  const counted = { browser, chooseRole: () => undefined };
+  const first = await signIn(server, configuration, { identifier: person, ...counted });
+  const firstAuth = (await exchange(configuration, first)).claims()?.auth_time;
+  const silent = await signIn(server, configuration, { identifier: "not-used", browser });
+  assert.ok(silent.callback.searchParams.get("code"), "single sign-on: no pages");
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const forced = await signIn(server, configuration, {
+    identifier: person,
+    browser,
+    extra: { prompt: "login" },
+    chooseRole: () => {
+      pages++;
+      return undefined;
+    },
+  });
+  const forcedTokens = await exchange(configuration, forced);
+  assert.ok(Number(forcedTokens.claims()?.auth_time) > Number(firstAuth), "prompt=login re-authenticates");
+  const aged = await signIn(server, configuration, { identifier: person, browser, extra: { max_age: "0" } });
+  const agedTokens = await exchange(configuration, aged);
+  assert.ok(Number(agedTokens.claims()?.auth_time) >= Number(forcedTokens.claims()?.auth_time));
+  assert.equal(pages, 0, "one position: selected without a page");
+});
+
+async function logoutReceiver() {
+  const received: string[] = [];
+  let failuresLeft = 0;
+  const server = createServer(async (request: IncomingMessage, response) => {
+    let body = "";
+    for await (const chunk of request) body += chunk;
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      response.writeHead(503).end();
+      return;
+    }
+    received.push(new URLSearchParams(body).get("logout_token") ?? "");
+    response.writeHead(200).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/backchannel-logout`,
+    received,
+    failNext: (count: number) => {
+      failuresLeft = count;
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test("RP-initiated logout ends the CIS2 session and sends a verifiable back-channel logout token", async (t) => {
+  const server = await startCis2Server(t);
+  const receiver = await logoutReceiver();
+  t.after(() => receiver.close());
+  const clientId = "222222222222.apps.national";
+  await addClient(
+    server.store.db,
+    operatorActor(),
+    server.cis2.sealer,
+    { ...demoClient(), client_id: clientId, backchannel_logout_uri: receiver.url },
+    clientValidator(server.cis2.host),
+  );
+  const configuration = await demoClientConfiguration(server, undefined, clientId);
+  const browser = new Browser();
+  const journey = await signIn(server, configuration, { identifier: person, browser });
+  const tokens = await exchange(configuration, journey);
+  const idToken = tokens.claims();
+
+  const logoutUrl = client.buildEndSessionUrl(configuration, {
+    id_token_hint: tokens.id_token as string,
+    post_logout_redirect_uri: "http://127.0.0.1:3001/",
+  });
+  const confirm = await browser.get(logoutUrl.href);
+  assert.equal(confirm.status, 200);
+  const page = await confirm.text();
+  assert.match(String(confirm.headers.get("content-security-policy")), /script-src 'self' 'sha256-/);
+  const action = formAction(page, logoutUrl.href);
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  const done = await browser.follow(
+    await browser.post(action, { xsrf, logout: "yes" }),
+    action,
+    server.origin,
+  );
+  assert.equal(done.url, "http://127.0.0.1:3001/");
+
+  assert.equal(receiver.received.length, 1);
+  const jwks = createRemoteJWKSet(new URL(configuration.serverMetadata().jwks_uri as string));
+  const { payload, protectedHeader } = await jwtVerify(receiver.received[0] as string, jwks, {
+    issuer: server.issuer,
+    audience: clientId,
+  });
+  assert.equal(protectedHeader.alg, "RS256");
+  assert.equal(payload.sub, idToken?.sub);
+  assert.equal(payload.sid, idToken?.sid);
+  assert.ok(payload.jti && payload.iat);
+  assert.deepEqual(payload.events, { "http://schemas.openid.net/event/backchannel-logout": {} });
+  assert.equal(payload.nonce, undefined);
+
+  const again = await signIn(server, configuration, { identifier: person, browser });
+  assert.ok(again.callback.searchParams.get("code"), "a new sign-in is needed and works");
+});
+
+test("a failed back-channel delivery is retried until it lands, and each attempt is audited", async (t) => {
+  const server = await startCis2Server(t);
+  const receiver = await logoutReceiver();
+  t.after(() => receiver.close());
+  const clientId = "333333333333.apps.national";
+  await addClient(
+    server.store.db,
+    operatorActor(),
+    server.cis2.sealer,
+    { ...demoClient(), client_id: clientId, backchannel_logout_uri: receiver.url },
+    clientValidator(server.cis2.host),
+  );
+  const configuration = await demoClientConfiguration(server, undefined, clientId);
+  const browser = new Browser();
+  const tokens = await exchange(
+    configuration,
+    await signIn(server, configuration, { identifier: person, browser }),
+  );
+  receiver.failNext(2);
+  const logoutUrl = client.buildEndSessionUrl(configuration, { id_token_hint: tokens.id_token as string });
+  const page = await (await browser.get(logoutUrl.href)).text();
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  await browser.post(formAction(page, logoutUrl.href), { xsrf, logout: "yes" });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const makeDue = () =>
+    server.store.db
+      .updateTable("backchannel_deliveries")
+      .set({ next_attempt_at: new Date(0) })
+      .execute();
+  await makeDue();
+  assert.equal(await deliverDue(server.store.db, server.cis2.host.provider()), 0, "second attempt fails too");
+  await makeDue();
+  assert.equal(await deliverDue(server.store.db, server.cis2.host.provider()), 1);
+  assert.equal(receiver.received.length, 1);
+  const actions = (
+    await server.store.db
+      .selectFrom("audit_events")
+      .select("action")
+      .where("action", "like", "cis2.backchannel-logout.%")
+      .orderBy("seq")
+      .execute()
+  ).map((row) => row.action);
+  assert.deepEqual(actions, [
+    "cis2.backchannel-logout.failed",
+    "cis2.backchannel-logout.failed",
+    "cis2.backchannel-logout.delivered",
+  ]);
+});
+
+test("refresh tokens rotate, and reusing a spent one revokes the whole grant", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const journey = await signIn(server, configuration, {
+    identifier: person,
+    scope: "openid profile offline_access",
+  });
+  const tokens = await exchange(configuration, journey);
+  assert.ok(tokens.refresh_token, "a client registered for refresh tokens gets one");
+  const refreshed = await client.refreshTokenGrant(configuration, tokens.refresh_token as string);
+  assert.ok(refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token, "rotated");
+  await assert.rejects(
+    client.refreshTokenGrant(configuration, tokens.refresh_token as string),
+    (error: client.ResponseBodyError) => {
+      assert.equal(error.error, "invalid_grant");
+      return true;
+    },
+  );
+  await assert.rejects(
+    client.refreshTokenGrant(configuration, refreshed.refresh_token as string),
+    (error: client.ResponseBodyError) => {
+      assert.equal(error.error, "invalid_grant", "the newer token died with the grant");
+      return true;
+    },
+  );
+  const userinfo = await fetch(configuration.serverMetadata().userinfo_endpoint as string, {
+    headers: { authorization: `Bearer ${refreshed.access_token}` },
+  });
+  assert.equal(userinfo.status, 401);
+});
