@@ -421,9 +421,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
       `  Metrics          ${base}/metrics`,
       `  CIS2 issuer      ${config.issuer}`,
       `  CIS2 discovery   ${config.issuer}/.well-known/openid-configuration`,
-      ...(cis2.developmentLogin
-        ? ["  Development sign-in is ON: demo users are listed by `npx careid demo users`."]
-        : []),
+      ...(cis2.developmentLogin ? [`  Demo users       ${base}/demo/users (development sign-in is on)`] : []),
       `  LDAP directory   ${ldap.url}/o=nhs${ldap.secureUrl ? ` and ${ldap.secureUrl}/o=nhs` : ""}`,
       "Press Ctrl+C to stop.",
       "",

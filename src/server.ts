@@ -12,6 +12,7 @@ import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
 import type { Store } from "./store/database.ts";
+import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
 import { registerAssets } from "./web/pages.ts";
 import { problemFor, sendProblem } from "./web/problem.ts";
@@ -56,7 +57,7 @@ export async function buildServer({
 
   registerHealth(app, store);
   registerMetrics(app);
-  registerHome(app, store, demo);
+  registerHome(app, store, demo, Boolean(demo && cis2?.developmentLogin));
   registerReferenceData(app, store, lists);
   if (cis2)
     await registerCis2(app, {
@@ -66,6 +67,7 @@ export async function buildServer({
       developmentLogin: cis2.developmentLogin,
     });
   registerDirectory(app, store, lists);
+  if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFor(error);

@@ -63,66 +63,75 @@ async function enqueue(db: Db, clientId: string, uuid: string, sid: string, erro
   });
 }
 
-/** Attempts every due delivery once; rows are locked so two nodes never send the same one. */
+/**
+ * Attempts every due delivery once. A delivery is first claimed with a lease (an atomic update,
+ * so two nodes never send the same one), then sent with no transaction open, since the send
+ * may take seconds; the outcome is recorded afterwards.
+ */
 export async function deliverDue(db: Db, provider: Provider): Promise<number> {
   let delivered = 0;
-  for (;;) {
-    const done = await inTransaction(db, async (tx) => {
-      const due = await tx
+  for (let due = await claimDue(db); due; due = await claimDue(db)) {
+    try {
+      const client = await provider.Client.find(due.client_id);
+      if (!client) throw new Error("the client is no longer registered");
+      await (
+        client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }
+      ).backchannelLogout(due.uuid, due.sid);
+      await recordOutcome(db, due, "cis2.backchannel-logout.delivered", { delivered_at: new Date() });
+      delivered++;
+    } catch (error) {
+      const message = (error as Error).message;
+      const nextAttemptAt = new Date(Date.now() + 10_000 * 2 ** (due.attempts - 1));
+      const action =
+        due.attempts >= maximumAttempts
+          ? "cis2.backchannel-logout.abandoned"
+          : "cis2.backchannel-logout.failed";
+      await recordOutcome(db, due, action, { last_error: message, next_attempt_at: nextAttemptAt }, message);
+    }
+  }
+  return delivered;
+}
+
+type Claimed = { id: number; client_id: string; uuid: string; sid: string; attempts: number };
+
+async function claimDue(db: Db): Promise<Claimed | undefined> {
+  const leaseUntil = new Date(Date.now() + 60_000);
+  return db
+    .updateTable("backchannel_deliveries")
+    .set((eb) => ({ attempts: eb("attempts", "+", 1), next_attempt_at: leaseUntil }))
+    .where(
+      "id",
+      "=",
+      db
         .selectFrom("backchannel_deliveries")
-        .selectAll()
+        .select("id")
         .where("delivered_at", "is", null)
         .where("attempts", "<", maximumAttempts)
         .where("next_attempt_at", "<=", sql<Date>`now()`)
         .orderBy("next_attempt_at")
         .limit(1)
         .forUpdate()
-        .skipLocked()
-        .executeTakeFirst();
-      if (!due) return undefined;
-      const attempt = due.attempts + 1;
-      try {
-        const client = await provider.Client.find(due.client_id);
-        if (!client) throw new Error("the client is no longer registered");
-        await (
-          client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }
-        ).backchannelLogout(due.uuid, due.sid);
-        await tx
-          .updateTable("backchannel_deliveries")
-          .set({ delivered_at: new Date(), attempts: attempt })
-          .where("id", "=", due.id)
-          .execute();
-        await recordEvent(tx, systemActor("cis2"), {
-          action: "cis2.backchannel-logout.delivered",
-          subject: { type: "client", id: due.client_id },
-          after: { uuid: due.uuid, sid: due.sid, attempt },
-        });
-        return true;
-      } catch (error) {
-        const wait = 10_000 * 2 ** (attempt - 1);
-        await tx
-          .updateTable("backchannel_deliveries")
-          .set({
-            attempts: attempt,
-            last_error: (error as Error).message,
-            next_attempt_at: new Date(Date.now() + wait),
-          })
-          .where("id", "=", due.id)
-          .execute();
-        await recordEvent(tx, systemActor("cis2"), {
-          action:
-            attempt >= maximumAttempts
-              ? "cis2.backchannel-logout.abandoned"
-              : "cis2.backchannel-logout.failed",
-          subject: { type: "client", id: due.client_id },
-          after: { uuid: due.uuid, sid: due.sid, attempt, error: (error as Error).message },
-        });
-        return false;
-      }
+        .skipLocked(),
+    )
+    .returning(["id", "client_id", "uuid", "sid", "attempts"])
+    .executeTakeFirst();
+}
+
+async function recordOutcome(
+  db: Db,
+  due: Claimed,
+  action: string,
+  change: { delivered_at?: Date; last_error?: string; next_attempt_at?: Date },
+  error?: string,
+): Promise<void> {
+  await inTransaction(db, async (tx) => {
+    await tx.updateTable("backchannel_deliveries").set(change).where("id", "=", due.id).execute();
+    await recordEvent(tx, systemActor("cis2"), {
+      action,
+      subject: { type: "client", id: due.client_id },
+      after: { uuid: due.uuid, sid: due.sid, attempt: due.attempts, ...(error ? { error } : {}) },
     });
-    if (done === undefined) return delivered;
-    if (done) delivered++;
-  }
+  });
 }
 
 async function audit(

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
+import { realmPath } from "../config.ts";
 import type { Store } from "../store/database.ts";
 import { renderPage } from "./pages.ts";
 
@@ -18,8 +19,13 @@ const parts = [
   { name: "Organisations", description: "Organisations by ODS code", href: "/api/organisations" },
   {
     name: "CIS2 Authentication",
-    description: "OpenID Connect single sign-on for clinical systems",
-    status: "coming",
+    description: "OpenID Connect single sign-on for clinical systems: discovery document",
+    href: `${realmPath}/.well-known/openid-configuration`,
+  },
+  {
+    name: "Spine Directory Service",
+    description: "Healthcare Worker, SDS and organisation FHIR APIs, and LDAP: capability statement",
+    href: "/healthcare-worker/FHIR/R4/metadata",
   },
   {
     name: "Care Identity Management",
@@ -32,23 +38,27 @@ const parts = [
     status: "coming",
   },
   {
-    name: "Spine Directory Service",
-    description: "Healthcare Worker FHIR, SDS FHIR, organisation FHIR and LDAP",
-    status: "coming",
-  },
-  {
     name: "Service health",
     description: "Readiness, liveness and Prometheus metrics",
     href: "/health/ready",
   },
 ];
+const demoPart = {
+  name: "Demo users",
+  description: "Fictional people to sign in as, with the development password",
+  href: "/demo/users",
+};
 
-export function registerHome(app: FastifyInstance, store: Store, demo: boolean): void {
+export function registerHome(app: FastifyInstance, store: Store, demo: boolean, demoUsers = false): void {
   app.get("/", async (_request, reply) => {
     const result = await sql<{ people: number; positions: number; organisations: number }>`
       SELECT (SELECT count(*) FROM people)::int AS people,
              (SELECT count(*) FROM positions WHERE status = 'active')::int AS positions,
              (SELECT count(*) FROM organisations)::int AS organisations`.execute(store.db);
-    return renderPage(reply, "home.njk", { counts: result.rows[0], parts, demo });
+    return renderPage(reply, "home.njk", {
+      counts: result.rows[0],
+      parts: demoUsers ? [...parts, demoPart] : parts,
+      demo,
+    });
   });
 }
