@@ -2,7 +2,8 @@ import { errors, interactionPolicy, type KoaContextWithOIDC } from "oidc-provide
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
 import type { Db } from "../store/database.ts";
-import { parseAcrValues } from "./assurance.ts";
+import { aalOf, isMethod, parseAcrValues } from "./assurance.ts";
+import { lifetimes } from "./lifetimes.ts";
 import { selectedRoleFor } from "./role-selection.ts";
 
 const { Check, Prompt } = interactionPolicy;
@@ -27,6 +28,15 @@ export function cis2Policy(db: Db, lists: CodeLists, developmentLogin: boolean) 
     }),
     0,
   );
+  policy
+    .get("login")
+    ?.checks.add(
+      new Check(
+        "session_limits",
+        "the session has been idle or open too long for its assurance level",
+        (ctx: KoaContextWithOIDC) => sessionOverLimit(db, ctx),
+      ),
+    );
   policy.add(
     new Prompt(
       { name: "select_role", requestable: false },
@@ -55,4 +65,33 @@ export async function needsRoleSelection(
   return positions.some((position) => position.roleProfileId === selected)
     ? Check.NO_NEED_TO_PROMPT
     : Check.REQUEST_PROMPT;
+}
+
+/**
+ * NIST SP 800-63B session limits by the assurance of the authentication that made the session:
+ * re-authenticate after 12 hours whatever happens, or after 15 (AAL3) or 30 (AAL2) minutes
+ * without use. Every authorization request in the session counts as use.
+ */
+export async function sessionOverLimit(db: Db, ctx: KoaContextWithOIDC, now = new Date()): Promise<boolean> {
+  const session = ctx.oidc.session;
+  if (!session?.accountId || !session.uid) return Check.NO_NEED_TO_PROMPT;
+  const loginTs = (session as unknown as { loginTs?: number }).loginTs;
+  const method = session.amr?.[0];
+  const idleSeconds = lifetimes.idleByAal[isMethod(method) ? aalOf(method) : 1] ?? lifetimes.idleByAal[1];
+  const activity = await db
+    .selectFrom("cis2_session_activity")
+    .select("last_used_at")
+    .where("session_uid", "=", session.uid)
+    .executeTakeFirst();
+  const lastUsed = activity?.last_used_at.getTime() ?? (loginTs ?? 0) * 1000;
+  const tooOld = loginTs !== undefined && now.getTime() - loginTs * 1000 > lifetimes.session * 1000;
+  const idle = now.getTime() - lastUsed > (idleSeconds as number) * 1000;
+  const justAuthenticated = Boolean(ctx.oidc.result?.login);
+  if ((tooOld || idle) && !justAuthenticated) return Check.REQUEST_PROMPT;
+  await db
+    .insertInto("cis2_session_activity")
+    .values({ session_uid: session.uid, last_used_at: now })
+    .onConflict((conflict) => conflict.column("session_uid").doUpdateSet({ last_used_at: now }))
+    .execute();
+  return Check.NO_NEED_TO_PROMPT;
 }

@@ -8,6 +8,7 @@ import type { Db } from "../store/database.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
 import { aalOf, isMethod, supportedAcrValues } from "./assurance.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
+import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
 import { selectedRoleFor } from "./role-selection.ts";
@@ -34,18 +35,6 @@ export type ProviderOptions = {
   lists: CodeLists;
   jwks: JWK[];
   developmentLogin: boolean;
-};
-
-/** Seconds: CIS2 access tokens last about an hour; sessions follow NIST 800-63B's 12 hours. */
-export const lifetimes = {
-  accessToken: 3600,
-  authorizationCode: 60,
-  idToken: 3600,
-  interaction: 900,
-  session: 12 * 3600,
-  grant: 12 * 3600,
-  refreshToken: 8 * 3600,
-  idleByAal: { 3: 15 * 60, 2: 30 * 60, 1: 30 * 60 } as Record<number, number>,
 };
 
 export function createProvider(options: ProviderOptions): Provider {

@@ -5,6 +5,7 @@ import { loadMasterKey } from "../secrets/master-key.ts";
 import { type Sealer, sealerFor } from "../secrets/sealed.ts";
 import { seedDemoSignIn } from "../seed/demo-sign-in.ts";
 import type { Store } from "../store/database.ts";
+import { removeExpiredModels } from "./adapter.ts";
 import { startBackchannelDelivery } from "./backchannel.ts";
 import type { ClientMetadata } from "./clients.ts";
 import { hostProvider, type ProviderHost } from "./host.ts";
@@ -37,12 +38,16 @@ export async function startCis2(
   });
   if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
   const delivery = startBackchannelDelivery(store.db, host);
+  // Expired codes, tokens and sessions are invisible at once; this only reclaims their rows.
+  const cleanup = setInterval(() => void removeExpiredModels(store.db).catch(() => {}), 10 * 60 * 1000);
+  cleanup.unref();
   return {
     host,
     sealer,
     developmentLogin,
     stop() {
       delivery.stop();
+      clearInterval(cleanup);
       host.close();
     },
   };

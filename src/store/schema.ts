@@ -57,6 +57,7 @@ export type Database = {
     selected_at: Generated<Date>;
   };
   passwords: { uuid: string; hash: string; updated_at: Generated<Date> };
+  cis2_session_activity: { session_uid: string; last_used_at: Date };
   backchannel_deliveries: {
     id: Generated<number>;
     client_id: string;

@@ -64,10 +64,15 @@ test("openid-client completes the code flow with PKCE and client_secret_post, cl
 
 test("the running demo lists its users and their development password", async (t) => {
   const server = await startCis2Server(t);
-  const page = await (await fetch(`${server.origin}/demo/users`, { headers: { accept: "text/html" } })).text();
+  const page = await (
+    await fetch(`${server.origin}/demo/users`, { headers: { accept: "text/html" } })
+  ).text();
   assert.match(page, /O&#39;Connell Margaret Mrs/);
   assert.match(page, /care-identity-demo/);
-  const users = (await (await fetch(`${server.origin}/demo/users.json`)).json()) as { uuid: string; positions: unknown[] }[];
+  const users = (await (await fetch(`${server.origin}/demo/users.json`)).json()) as {
+    uuid: string;
+    positions: unknown[];
+  }[];
   assert.ok(users.length >= 30);
   assert.ok(users.every((user) => /^\d{12}$/.test(user.uuid)));
   const home = await (await fetch(`${server.origin}/`, { headers: { accept: "text/html" } })).text();

@@ -49,7 +49,8 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
     ...options.extra,
   });
   let { response, url: at } = await browser.follow(await browser.get(url.href), url.href, server.origin);
-  for (let step = 0; step < 6 && (response.status === 200 || response.status === 400); step++) {
+  let pages = 0;
+  for (; pages < 6 && (response.status === 200 || response.status === 400); pages++) {
     const html = await response.text();
     const action = formAction(html, at);
     let form: Record<string, string>;
@@ -63,7 +64,7 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
     response.status >= 300 && response.status < 400,
     `the journey ends in a redirect, not ${response.status}`,
   );
-  return { callback: new URL(at), verifier, state, nonce, browser, lastResponse: response };
+  return { callback: new URL(at), verifier, state, nonce, browser, lastResponse: response, pages };
 }
 
 export async function exchange(

@@ -25,6 +25,7 @@ test("a second sign-in in the same browser is silent, but prompt=login and max_a
   const firstAuth = (await exchange(configuration, first)).claims()?.auth_time;
   const silent = await signIn(server, configuration, { identifier: "not-used", browser });
   assert.ok(silent.callback.searchParams.get("code"), "single sign-on: no pages");
+  assert.equal(silent.pages, 0);
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const forced = await signIn(server, configuration, {
     identifier: person,
@@ -37,8 +38,10 @@ test("a second sign-in in the same browser is silent, but prompt=login and max_a
   });
   const forcedTokens = await exchange(configuration, forced);
   assert.ok(Number(forcedTokens.claims()?.auth_time) > Number(firstAuth), "prompt=login re-authenticates");
+  assert.equal(forced.pages, 2, "identify and password pages again");
   const aged = await signIn(server, configuration, { identifier: person, browser, extra: { max_age: "0" } });
   const agedTokens = await exchange(configuration, aged);
+  assert.equal(aged.pages, 2, "max_age=0 asks again");
   assert.ok(Number(agedTokens.claims()?.auth_time) >= Number(forcedTokens.claims()?.auth_time));
   assert.equal(pages, 0, "one position: selected without a page");
 });
@@ -201,4 +204,27 @@ test("refresh tokens rotate, and reusing a spent one revokes the whole grant", a
     headers: { authorization: `Bearer ${refreshed.access_token}` },
   });
   assert.equal(userinfo.status, 401);
+});
+
+test("a session idle past its assurance level's limit asks the user to sign in again", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const browser = new Browser();
+  await exchange(configuration, await signIn(server, configuration, { identifier: person, browser }));
+  const silent = await signIn(server, configuration, { identifier: "unused", browser });
+  assert.ok(silent.callback.searchParams.get("code"), "still within the idle limit");
+  assert.equal(silent.pages, 0);
+  const thirtyOneMinutesAgo = new Date(Date.now() - 31 * 60 * 1000);
+  await server.store.db
+    .updateTable("cis2_session_activity")
+    .set({ last_used_at: thirtyOneMinutesAgo })
+    .execute();
+  const again = await signIn(server, configuration, { identifier: person, browser });
+  assert.ok(again.callback.searchParams.get("code"));
+  assert.equal(again.pages, 2, "identify and password pages again");
+  const activity = await server.store.db.selectFrom("cis2_session_activity").select("last_used_at").execute();
+  assert.ok(
+    activity.every((row) => row.last_used_at.getTime() > thirtyOneMinutesAgo.getTime()),
+    "re-authenticating renews the session",
+  );
 });
