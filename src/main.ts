@@ -33,7 +33,7 @@ type Command = {
   run(values: Record<string, string | boolean | undefined>, config: Config): Promise<number>;
 };
 
-const commands: Record<string, Command> = {
+export const commands: Record<string, Command> = {
   serve: {
     usage: "careid serve [--demo]",
     summary: "Migrate the database and serve HTTP until stopped (SIGINT or SIGTERM).",
