@@ -2,7 +2,7 @@ import type { Actor } from "../audit/actor.ts";
 import { InvalidInputError } from "../errors.ts";
 import { createPerson, type NewPerson, type Person } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { grantPosition, type Position } from "../rbac/positions.ts";
+import { grantPosition, type NewPosition, type Position } from "../rbac/positions.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 
@@ -11,17 +11,7 @@ import { isCareIdentifier } from "../store/identifiers.ts";
  * `careid people add --file`. Workgroups are named (or given by id) at the position's
  * organisation.
  */
-export type PersonEntry = NewPerson & {
-  positions?: {
-    odsCode?: unknown;
-    jobRole?: unknown;
-    activities?: unknown;
-    workgroups?: unknown;
-    areasOfWork?: unknown;
-    startDate?: unknown;
-    endDate?: unknown;
-  }[];
-};
+export type PersonEntry = NewPerson & { positions?: Omit<NewPosition, "uuid">[] };
 
 /** Adds every entry or none: a fault anywhere rolls the whole file back. */
 export async function addPeople(

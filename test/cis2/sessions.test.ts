@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
@@ -10,7 +10,7 @@ import { addClient } from "../../src/cis2/clients.ts";
 import { clientValidator } from "../../src/cis2/start.ts";
 import { demoClient } from "../../src/seed/demo-sign-in.ts";
 import { Browser, formAction } from "../support/browser.ts";
-import { startCis2Server } from "../support/cis2-server.ts";
+import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
 import { demoClientConfiguration, exchange, signIn } from "./journey.ts";
 
 const person = "margaret.oconnell@nhs.net";
@@ -74,11 +74,10 @@ async function logoutReceiver() {
   };
 }
 
-test("RP-initiated logout ends the CIS2 session and sends a verifiable back-channel logout token", async (t) => {
-  const server = await startCis2Server(t);
+/** A relying party registered with a back-channel logout URI served by the test. */
+async function clientWithLogoutReceiver(t: TestContext, server: Cis2Server, clientId: string) {
   const receiver = await logoutReceiver();
   t.after(() => receiver.close());
-  const clientId = "222222222222.apps.national";
   await addClient(
     server.store.db,
     operatorActor(),
@@ -86,7 +85,16 @@ test("RP-initiated logout ends the CIS2 session and sends a verifiable back-chan
     { ...demoClient(), client_id: clientId, backchannel_logout_uri: receiver.url },
     clientValidator(server.cis2.host),
   );
-  const configuration = await demoClientConfiguration(server, undefined, clientId);
+  return { receiver, clientId, configuration: await demoClientConfiguration(server, undefined, clientId) };
+}
+
+test("RP-initiated logout ends the CIS2 session and sends a verifiable back-channel logout token", async (t) => {
+  const server = await startCis2Server(t);
+  const { receiver, configuration, clientId } = await clientWithLogoutReceiver(
+    t,
+    server,
+    "222222222222.apps.national",
+  );
   const browser = new Browser();
   const journey = await signIn(server, configuration, { identifier: person, browser });
   const tokens = await exchange(configuration, journey);
@@ -123,22 +131,13 @@ test("RP-initiated logout ends the CIS2 session and sends a verifiable back-chan
   assert.equal(payload.nonce, undefined);
 
   const again = await signIn(server, configuration, { identifier: person, browser });
-  assert.ok(again.callback.searchParams.get("code"), "a new sign-in is needed and works");
+  assert.ok(again.callback.searchParams.get("code"));
+  assert.equal(again.pages, 2, "the session is gone: identify and password again");
 });
 
 test("a failed back-channel delivery is retried until it lands, and each attempt is audited", async (t) => {
   const server = await startCis2Server(t);
-  const receiver = await logoutReceiver();
-  t.after(() => receiver.close());
-  const clientId = "333333333333.apps.national";
-  await addClient(
-    server.store.db,
-    operatorActor(),
-    server.cis2.sealer,
-    { ...demoClient(), client_id: clientId, backchannel_logout_uri: receiver.url },
-    clientValidator(server.cis2.host),
-  );
-  const configuration = await demoClientConfiguration(server, undefined, clientId);
+  const { receiver, configuration } = await clientWithLogoutReceiver(t, server, "333333333333.apps.national");
   const browser = new Browser();
   const tokens = await exchange(
     configuration,
