@@ -1,0 +1,214 @@
+/**
+ * CIS2 token endpoint: authorization-code exchanges per second with private_key_jwt client
+ * authentication and RS256-signed ID tokens, against the service (`careid serve` as its own
+ * process on a fresh PostgreSQL database) and, in the same run with the same generator, against
+ * a bare oidc-provider with its in-memory adapter (bench/cis2-bare-provider.ts).
+ *
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/cis2-token.ts \
+ *     [--codes 20000] [--warmup 3000] [--concurrency 32]
+ *
+ * Codes are minted ahead through the providers' own models (a Session and a Grant of its own
+ * for each, shaped as the sign-in journey leaves them) and client assertions are signed ahead
+ * (RS256, a fresh jti each), so the generator only sends requests and reads answers.
+ */
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import { operatorActor } from "../src/audit/actor.ts";
+import { addClient } from "../src/cis2/clients.ts";
+import { clientValidator, startCis2 } from "../src/cis2/start.ts";
+import { loadConfig, realmPath } from "../src/config.ts";
+import { readCodeLists, syncCodeLists } from "../src/rbac/code-lists.ts";
+import { positionsOfPerson } from "../src/rbac/positions.ts";
+import { seedDemo } from "../src/seed/demo.ts";
+import { openStore } from "../src/store/database.ts";
+import { migrate } from "../src/store/migrate.ts";
+import {
+  type Account,
+  backendPids,
+  benchClientId,
+  benchClientMetadata,
+  benchMasterKey,
+  benchRedirectUri,
+  clientKey,
+  codeVerifier,
+  cpuSeconds,
+  fire,
+  freshDatabase,
+  type LoadResult,
+  mintCodes,
+  percentile,
+  signAssertions,
+  startProcess,
+  stopProcess,
+} from "./cis2-support.ts";
+
+const { values } = parseArgs({
+  options: {
+    codes: { type: "string", default: "20000" },
+    warmup: { type: "string", default: "3000" },
+    concurrency: { type: "string", default: "32" },
+    port: { type: "string", default: "3921" },
+    "bare-port": { type: "string", default: "3922" },
+  },
+});
+const adminUrl = process.env.BENCH_ADMIN_URL;
+if (!adminUrl)
+  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const measured = Number(values.codes);
+const warmup = Number(values.warmup);
+const concurrency = Number(values.concurrency);
+const total = warmup + measured + 1;
+
+// The service's database: migrated, the demo directory, and the benchmark relying party.
+const databaseUrl = await freshDatabase(adminUrl, "careid_bench_cis2");
+const issuer = `http://127.0.0.1:${values.port}${realmPath}`;
+const environment = {
+  DATABASE_URL: databaseUrl,
+  CAREID_MASTER_KEY: benchMasterKey,
+  CAREID_ISSUER: issuer,
+  PORT: values.port,
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "warn",
+  CAREID_LDAP_PORT: "0",
+};
+const store = await openStore({ databaseUrl, poolSize: 8 });
+await migrate(store);
+await syncCodeLists(store.db, operatorActor());
+await seedDemo(store.db, operatorActor());
+const lists = await readCodeLists(store.db);
+const cis2 = await startCis2(loadConfig(environment), store, lists, { seed: true, actor: operatorActor() });
+const key = await clientKey();
+await addClient(
+  store.db,
+  operatorActor(),
+  cis2.sealer,
+  benchClientMetadata(key.publicJwk),
+  clientValidator(cis2.host),
+);
+const people = await store.db.selectFrom("people").select("uuid").where("status", "=", "active").execute();
+const accounts: Account[] = [];
+for (const { uuid } of people) {
+  const [position] = await positionsOfPerson(store.db, lists, uuid);
+  if (position) accounts.push({ uuid, roleProfileId: position.roleProfileId });
+}
+console.log(`Service database: ${accounts.length} demo people with positions, client ${benchClientId}`);
+
+const server = await startProcess(
+  ["src/main.ts", "serve"],
+  environment,
+  `${issuer}/.well-known/openid-configuration`,
+);
+let started = performance.now();
+const ourCodes = await mintCodes(cis2.host.provider(), accounts, total, {
+  onSession: async (sessionUid, account) => {
+    await store.db
+      .insertInto("cis2_role_selections")
+      .values({
+        session_uid: sessionUid,
+        uuid: account.uuid,
+        role_profile_id: account.roleProfileId as string,
+      })
+      .execute();
+  },
+});
+console.log(`Minted ${total} codes in PostgreSQL in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+// The bare provider, minting the same number of codes in its own memory.
+const bareIssuer = `http://127.0.0.1:${values["bare-port"]}`;
+const codesFile = join(tmpdir(), `careid-bench-bare-codes-${process.pid}.json`);
+const bare = await startProcess(
+  [
+    "bench/cis2-bare-provider.ts",
+    "--port",
+    values["bare-port"],
+    "--codes",
+    String(total),
+    "--out",
+    codesFile,
+  ],
+  { BENCH_CLIENT_JWK: JSON.stringify(key.publicJwk), NODE_ENV: "production" },
+  `${bareIssuer}/.well-known/openid-configuration`,
+);
+const bareCodes = JSON.parse(readFileSync(codesFile, "utf8")) as string[];
+rmSync(codesFile);
+
+started = performance.now();
+const bodiesFor = async (audience: string, codes: string[]) => {
+  const assertions = await signAssertions(key, audience, codes.length);
+  return codes.map((code, index) =>
+    new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: benchRedirectUri,
+      code_verifier: codeVerifier,
+      client_id: benchClientId,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertions[index] as string,
+    }).toString(),
+  );
+};
+const ourTokenUrl = `${issuer}/access_token`;
+const bareTokenUrl = `${bareIssuer}/token`;
+const ourBodies = await bodiesFor(ourTokenUrl, ourCodes);
+const bareBodies = await bodiesFor(bareTokenUrl, bareCodes);
+console.log(
+  `Signed ${2 * total} client assertions in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+);
+
+/** One exchange checked in full: 200, an ID token that verifies against the JWKS, the claims. */
+async function sanity(label: string, tokenUrl: string, jwksUrl: string, body: string, expectIss: string) {
+  const response = await fetch(tokenUrl, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
+  const answer = (await response.json()) as { id_token?: string; error_description?: string };
+  if (!response.ok || !answer.id_token)
+    throw new Error(`${label}: ${response.status} ${JSON.stringify(answer)}`);
+  const { payload, protectedHeader } = await jwtVerify(
+    answer.id_token,
+    createRemoteJWKSet(new URL(jwksUrl)),
+    {
+      issuer: expectIss,
+      audience: benchClientId,
+    },
+  );
+  console.log(`${label}: ID token ${protectedHeader.alg} claims ${Object.keys(payload).sort().join(" ")}`);
+}
+await sanity("service", ourTokenUrl, `${issuer}/connect/jwk_uri`, ourBodies[0] as string, issuer);
+await sanity("bare", bareTokenUrl, `${bareIssuer}/jwks`, bareBodies[0] as string, bareIssuer);
+
+const hasIdToken = (text: string) => text.includes('"id_token"');
+const run = (url: string, bodies: string[]) => fire(url, bodies, concurrency, hasIdToken);
+const line = (label: string, result: LoadResult) =>
+  `${label.padEnd(34)} ${result.perSecond.toFixed(0).padStart(6)} exchanges/s  p50 ${percentile(result.latencies, 0.5).toFixed(1)} ms  p99 ${percentile(result.latencies, 0.99).toFixed(1)} ms  (${result.completed} in ${result.seconds.toFixed(1)} s, ${result.failed} failed${result.firstFailure ? `: ${result.firstFailure}` : ""})`;
+
+// Warm both (JIT, pools, PostgreSQL's caches) on the first codes, then measure the rest.
+console.log(line("warm-up: service", await run(ourTokenUrl, ourBodies.slice(1, warmup + 1))));
+console.log(line("warm-up: bare oidc-provider", await run(bareTokenUrl, bareBodies.slice(1, warmup + 1))));
+// CPU spent per exchange by the server process and by PostgreSQL (the backends of the service's
+// database), to see where the two cores go.
+cis2.stop();
+await store.close();
+const serverPids = [server.pid as number];
+const postgresPids = await backendPids(databaseUrl);
+const before = { server: cpuSeconds(serverPids), postgres: cpuSeconds(postgresPids), bare: 0 };
+const ours = await run(ourTokenUrl, ourBodies.slice(warmup + 1));
+const after = { server: cpuSeconds(serverPids), postgres: cpuSeconds(postgresPids) };
+before.bare = cpuSeconds([bare.pid as number]);
+const theirs = await run(bareTokenUrl, bareBodies.slice(warmup + 1));
+const bareCpu = cpuSeconds([bare.pid as number]) - before.bare;
+const perExchange = (seconds: number) => `${((seconds * 1000) / measured).toFixed(2)} ms`;
+console.log(`\nToken endpoint, private_key_jwt, ${concurrency} in flight, ${measured} exchanges each:`);
+console.log(line(`service (PostgreSQL)`, ours));
+console.log(line("bare oidc-provider (in memory)", theirs));
+console.log(`ratio service / bare: ${(ours.perSecond / theirs.perSecond).toFixed(2)}`);
+console.log(
+  `CPU per exchange: service ${perExchange(after.server - before.server)} + PostgreSQL ${perExchange(after.postgres - before.postgres)}; bare ${perExchange(bareCpu)}`,
+);
+
+await stopProcess(server);
+await stopProcess(bare);
