@@ -1,0 +1,159 @@
+/**
+ * CIS2 full sign-in: authorize, sign-in page, identify, password (Argon2id), role selection,
+ * token (private_key_jwt) and UserInfo, driven over HTTP as a browser and a relying party would
+ * (the journey of test/cis2/journey.ts, openid-client as the relying party), with several users
+ * signing in at once against `careid serve` on a fresh PostgreSQL database. This is the baseline
+ * the authenticator issue must beat.
+ *
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/cis2-sign-in.ts \
+ *     [--sign-ins 600] [--warmup 60] [--users 8]
+ */
+import { parseArgs } from "node:util";
+import * as client from "openid-client";
+import { operatorActor } from "../src/audit/actor.ts";
+import { addClient } from "../src/cis2/clients.ts";
+import { clientValidator, startCis2 } from "../src/cis2/start.ts";
+import { loadConfig, realmPath } from "../src/config.ts";
+import { readCodeLists, syncCodeLists } from "../src/rbac/code-lists.ts";
+import { seedDemo } from "../src/seed/demo.ts";
+import { demoUsers } from "../src/seed/demo-users.ts";
+import { openStore } from "../src/store/database.ts";
+import { migrate } from "../src/store/migrate.ts";
+import { exchange, signIn } from "../test/cis2/journey.ts";
+import type { Cis2Server } from "../test/support/cis2-server.ts";
+import {
+  backendPids,
+  benchClientId,
+  benchClientMetadata,
+  benchMasterKey,
+  benchScope,
+  clientKey,
+  cpuSeconds,
+  freshDatabase,
+  percentile,
+  startProcess,
+  stopProcess,
+} from "./cis2-support.ts";
+
+const { values } = parseArgs({
+  options: {
+    "sign-ins": { type: "string", default: "600" },
+    warmup: { type: "string", default: "60" },
+    users: { type: "string", default: "8" },
+    port: { type: "string", default: "3923" },
+  },
+});
+const adminUrl = process.env.BENCH_ADMIN_URL;
+if (!adminUrl)
+  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+
+const databaseUrl = await freshDatabase(adminUrl, "careid_bench_cis2_sign_in");
+const origin = `http://127.0.0.1:${values.port}`;
+const issuer = `${origin}${realmPath}`;
+const environment = {
+  DATABASE_URL: databaseUrl,
+  CAREID_MASTER_KEY: benchMasterKey,
+  CAREID_ISSUER: issuer,
+  PORT: values.port,
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "warn",
+  CAREID_LDAP_PORT: "0",
+  CAREID_DEV_LOGIN: "true",
+};
+const store = await openStore({ databaseUrl, poolSize: 2 });
+await migrate(store);
+await syncCodeLists(store.db, operatorActor());
+await seedDemo(store.db, operatorActor());
+const lists = await readCodeLists(store.db);
+const cis2 = await startCis2(loadConfig(environment), store, lists, { seed: true, actor: operatorActor() });
+const key = await clientKey();
+await addClient(
+  store.db,
+  operatorActor(),
+  cis2.sealer,
+  benchClientMetadata(key.publicJwk),
+  clientValidator(cis2.host),
+);
+const people = (await demoUsers(store.db, lists)).filter((user) => user.email && user.positions.length > 0);
+cis2.stop();
+await store.close();
+const roleCounts = people.map((user) => user.positions.length);
+console.log(
+  `${people.length} demo users with a password and a position (${roleCounts.filter((count) => count === 1).length} with one role, ${roleCounts.filter((count) => count > 1).length} choosing from 2 to ${Math.max(...roleCounts)})`,
+);
+
+const server = await startProcess(
+  ["src/main.ts", "serve"],
+  environment,
+  `${issuer}/.well-known/openid-configuration`,
+);
+const configuration = await client.discovery(
+  new URL(issuer),
+  benchClientId,
+  { token_endpoint_auth_signing_alg: "RS256" },
+  client.PrivateKeyJwt({ key: key.privateKey, kid: key.publicJwk.kid }),
+  { execute: [client.allowInsecureRequests] },
+);
+const target = { origin } as Cis2Server;
+
+/** One person's whole sign-in, checked: an ID token with the role chosen, and their UserInfo. */
+async function oneSignIn(index: number): Promise<void> {
+  const person = people[index % people.length] as (typeof people)[number];
+  const journey = await signIn(target, configuration, {
+    identifier: person.email as string,
+    scope: benchScope,
+    acr: "AAL1_USERPASS",
+    chooseRole: (html) => /name="role"[^>]*value="([^"]+)"/.exec(html)?.[1],
+  });
+  const tokens = await exchange(configuration, journey);
+  const claims = tokens.claims();
+  if (!claims?.selected_roleid) throw new Error(`no role selected for ${person.email}`);
+  const userinfo = await client.fetchUserInfo(configuration, tokens.access_token, claims.sub);
+  if (userinfo.selected_roleid !== claims.selected_roleid) throw new Error("UserInfo disagrees");
+}
+
+async function run(count: number, users: number) {
+  const times: number[] = [];
+  let failed = 0;
+  let firstFailure: string | undefined;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: users }, async () => {
+      while (next < count) {
+        const index = next++;
+        const begun = performance.now();
+        try {
+          await oneSignIn(index);
+          times.push(performance.now() - begun);
+        } catch (error) {
+          failed++;
+          firstFailure ??= (error as Error).message;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { times, failed, firstFailure, seconds, perSecond: times.length / seconds };
+}
+
+const users = Number(values.users);
+const report = (label: string, result: Awaited<ReturnType<typeof run>>) =>
+  `${label.padEnd(22)} ${result.perSecond.toFixed(1).padStart(6)} sign-ins/s  p50 ${percentile(result.times, 0.5).toFixed(0)} ms  p99 ${percentile(result.times, 0.99).toFixed(0)} ms  max ${percentile(result.times, 1).toFixed(0)} ms  (${result.times.length} in ${result.seconds.toFixed(1)} s, ${result.failed} failed${result.firstFailure ? `: ${result.firstFailure}` : ""})`;
+
+console.log(report("warm-up", await run(Number(values.warmup), users)));
+console.log(report("one user at a time", await run(Math.min(100, Number(values["sign-ins"])), 1)));
+const count = Number(values["sign-ins"]);
+const pids = { server: [server.pid as number], postgres: await backendPids(databaseUrl) };
+const before = {
+  server: cpuSeconds(pids.server),
+  postgres: cpuSeconds(pids.postgres),
+  me: process.cpuUsage(),
+};
+console.log(report(`${users} users at once`, await run(count, users)));
+const generator = process.cpuUsage(before.me);
+const perSignIn = (seconds: number) => `${((seconds * 1000) / count).toFixed(1)} ms`;
+console.log(
+  `CPU per sign-in: service ${perSignIn(cpuSeconds(pids.server) - before.server)} + PostgreSQL ${perSignIn(cpuSeconds(pids.postgres) - before.postgres)}; browser and relying party ${perSignIn((generator.user + generator.system) / 1e6)}`,
+);
+await stopProcess(server);
