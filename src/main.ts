@@ -6,6 +6,7 @@ import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
+import { endSessionsOf } from "./cis2/session-revocation.ts";
 import { type Cis2, clientValidator, sealerFromConfig, startCis2 } from "./cis2/start.ts";
 import { type Config, ConfigError, loadConfig, realmPath, settings } from "./config.ts";
 import { directoryCommands } from "./directory/cli.ts";
@@ -15,13 +16,14 @@ import { type LdapServer, startLdapServer } from "./directory/ldap/server.ts";
 import { makeTree } from "./directory/ldap/tree.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
+import { changePersonStatus } from "./people/people.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
 import { seedSynthetic } from "./seed/synthetic.ts";
 import { buildServer } from "./server.ts";
-import { openStore, type Store } from "./store/database.ts";
+import { inTransaction, openStore, type Store } from "./store/database.ts";
 import { DatabaseBusyError } from "./store/embedded-lock.ts";
 import { migrate } from "./store/migrate.ts";
 
@@ -184,6 +186,29 @@ export const commands: Record<string, Command> = {
         await prepare(store);
         const added = await addPeople(store.db, operatorActor(), await readCodeLists(store.db), entries);
         console.log(JSON.stringify(added, null, 2));
+        return 0;
+      }),
+  },
+  "people close": {
+    usage: "careid people close --uuid UUID --reason TEXT",
+    summary:
+      "Close a profile (a leaver): ends its positions and every CIS2 session, with back-channel logout to relying parties.",
+    options: {
+      uuid: { type: "string", help: "the person's 12-digit UUID" },
+      reason: { type: "string", help: "why, for the audit log" },
+    },
+    run: (values, config) =>
+      withStore(config, "people close", async (store) => {
+        await prepare(store);
+        const actor = operatorActor();
+        const uuid = String(values.uuid ?? "");
+        const ended = await inTransaction(store.db, async (tx) => {
+          await changePersonStatus(tx, actor, uuid, "closed", String(values.reason ?? ""));
+          return endSessionsOf(tx, actor, uuid);
+        });
+        console.log(
+          `Closed ${uuid}: ended ${ended.sessions} CIS2 session(s); ${ended.notices} back-channel logout(s) queued.`,
+        );
         return 0;
       }),
   },

@@ -182,3 +182,40 @@ test("a process killed mid-write leaves every committed batch intact and the dat
     await store.close();
   }
 });
+
+test("people close needs a reason, then closes the profile and ends its positions", async (t) => {
+  const dir = dataDir(t);
+  assert.equal((await careid(["seed", "demo"], { CAREID_DATA_DIR: dir })).code, 0);
+  const store = await openStore({ dataDir: dir, purpose: "test" });
+  const person = await store.db
+    .selectFrom("people")
+    .select("uuid")
+    .where("family_name", "=", "O'Connell")
+    .executeTakeFirstOrThrow();
+  await store.close();
+  const refused = await careid(["people", "close", "--uuid", person.uuid], { CAREID_DATA_DIR: dir });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /reason/);
+  const closed = await careid(["people", "close", "--uuid", person.uuid, "--reason", "left the trust"], {
+    CAREID_DATA_DIR: dir,
+  });
+  assert.equal(closed.code, 0, closed.stderr);
+  assert.match(closed.stdout, /ended 0 CIS2 session/);
+  const after = await openStore({ dataDir: dir, purpose: "test" });
+  try {
+    const row = await after.db
+      .selectFrom("people")
+      .select("status")
+      .where("uuid", "=", person.uuid)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.status, "closed");
+    const current = await after.db
+      .selectFrom("positions")
+      .select("status")
+      .where("uuid", "=", person.uuid)
+      .execute();
+    assert.ok(current.every((position) => position.status === "ended"));
+  } finally {
+    await after.close();
+  }
+});

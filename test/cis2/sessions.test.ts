@@ -7,6 +7,7 @@ import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { deliverDue } from "../../src/cis2/backchannel.ts";
 import { addClient } from "../../src/cis2/clients.ts";
+import { endSessionsOf } from "../../src/cis2/session-revocation.ts";
 import { clientValidator } from "../../src/cis2/start.ts";
 import { demoClient } from "../../src/seed/demo-sign-in.ts";
 import { Browser, formAction } from "../support/browser.ts";
@@ -226,4 +227,28 @@ test("a session idle past its assurance level's limit asks the user to sign in a
     activity.every((row) => row.last_used_at.getTime() > thirtyOneMinutesAgo.getTime()),
     "re-authenticating renews the session",
   );
+});
+
+test("ending a person's sessions (a leaver, an RA revoking access) logs them out everywhere", async (t) => {
+  const server = await startCis2Server(t);
+  const { receiver, configuration } = await clientWithLogoutReceiver(t, server, "444444444444.apps.national");
+  const browser = new Browser();
+  const tokens = await exchange(
+    configuration,
+    await signIn(server, configuration, { identifier: person, browser }),
+  );
+  const uuid = String(tokens.claims()?.sub);
+  const ended = await endSessionsOf(server.store.db, operatorActor(), uuid);
+  assert.deepEqual(ended, { sessions: 1, notices: 1 });
+  assert.equal(await deliverDue(server.store.db, server.cis2.host.provider()), 1);
+  const jwks = createRemoteJWKSet(new URL(configuration.serverMetadata().jwks_uri as string));
+  const { payload } = await jwtVerify(receiver.received[0] as string, jwks, { issuer: server.issuer });
+  assert.equal(payload.sub, uuid);
+  assert.equal(payload.sid, tokens.claims()?.sid);
+  const userinfo = await fetch(configuration.serverMetadata().userinfo_endpoint as string, {
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+  });
+  assert.equal(userinfo.status, 401, "the tokens went with the grant");
+  const again = await signIn(server, configuration, { identifier: person, browser });
+  assert.equal(again.pages, 2, "the browser's session is gone");
 });
