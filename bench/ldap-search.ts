@@ -5,11 +5,16 @@
  * answered) for the same random people.
  *
  *   BENCH_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/careid_bench \
- *     node bench/ldap-search.ts [--ldif tree.ldif] [--seconds 20] [--connections 8]
+ *     node bench/ldap-search.ts [--ldif tree.ldif] [--seconds 20] [--connections 8] [--only careid]
  *
  * Without --ldif the tree is exported first. Load the directory first with bench/seed-synthetic.ts.
+ * `--only careid` skips slapd (to iterate on our server; the figure needs both).
+ * BENCH_SERVER_NODE_ARGS passes options to our server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * For our server each round also reports PostgreSQL transactions per search (every statement
+ * outside a transaction is one), from pg_stat_database.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
 import { Client } from "ldapts";
@@ -21,6 +26,7 @@ const { values } = parseArgs({
     ldif: { type: "string" },
     seconds: { type: "string", default: "20" },
     connections: { type: "string", default: "8" },
+    only: { type: "string" },
   },
 });
 const databaseUrl =
@@ -28,6 +34,8 @@ const databaseUrl =
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const main = new URL("../src/main.ts", import.meta.url).pathname;
+
+const servers = values.only ? [values.only] : ["careid", "slapd"];
 
 const store = await openStore({ databaseUrl, poolSize: 2 });
 const counts = await sql<{ people: number; positions: number }>`
@@ -40,10 +48,9 @@ const sample = await sql<{ uuid: string }>`
   store.db,
 );
 const uuids = sample.rows.map((row) => row.uuid);
-await store.close();
 
 let ldif = values.ldif;
-if (!ldif) {
+if (!ldif && servers.includes("slapd")) {
   ldif = "/tmp/careid-bench-tree.ldif";
   const started = performance.now();
   execFileSync(process.execPath, [main, "directory", "export-ldif", "--file", ldif], {
@@ -53,31 +60,69 @@ if (!ldif) {
   console.log(`export-ldif: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-const slapd = await startSlapd(ldif, { ldifIsPath: true });
-console.log(`slapadd -q: ${slapd.loadSeconds.toFixed(1)} s`);
+const slapd = servers.includes("slapd") && ldif ? await startSlapd(ldif, { ldifIsPath: true }) : undefined;
+if (slapd) console.log(`slapadd -q: ${slapd.loadSeconds.toFixed(1)} s`);
 const ours = await startOurs();
 
 try {
   // Alternate rounds so neither server gains from running while the machine is quieter.
   const results: Record<string, Round[]> = { careid: [], slapd: [] };
   for (let round = 0; round < 2; round++) {
-    results.careid?.push(await measure(ours.url));
-    results.slapd?.push(await measure(slapd.url));
+    const before = await transactions();
+    const cpuBefore = await serverCpu(ours.pid);
+    const careid = await measure(ours.url);
+    const cpuAfter = await serverCpu(ours.pid);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // backends report their counts
+    const perSearch = (await transactions()) - before - 1;
+    const cpu = (key: "node" | "postgres") =>
+      (((cpuAfter[key] - (cpuBefore[key] ?? 0)) / careid.searches) * 1000).toFixed(0);
+    console.log(
+      `careid round ${round + 1}: ${careid.perSecond.toFixed(0)} searches/s, ${(perSearch / careid.searches).toFixed(2)} PostgreSQL transactions and CPU ${cpu("node")} µs (server) + ${cpu("postgres")} µs (PostgreSQL backends) per search`,
+    );
+    results.careid?.push(careid);
+    if (slapd) results.slapd?.push(await measure(slapd.url));
   }
   for (const [name, rounds] of Object.entries(results)) {
+    if (rounds.length === 0) continue;
     const best = rounds.reduce((a, b) => (a.perSecond > b.perSecond ? a : b));
     console.log(
       `${name.padEnd(7)} ${rounds.map((r) => r.perSecond.toFixed(0)).join(" / ")} searches/s; best round p50 ${best.p50.toFixed(2)} ms, p99 ${best.p99.toFixed(2)} ms`,
     );
   }
   const best = (name: string) => Math.max(...(results[name] ?? []).map((round) => round.perSecond));
-  console.log(`careid / slapd throughput: ${(best("careid") / best("slapd")).toFixed(2)}`);
+  if (slapd) console.log(`careid / slapd throughput: ${(best("careid") / best("slapd")).toFixed(2)}`);
 } finally {
-  await slapd.stop();
+  await slapd?.stop();
   ours.stop();
+  await store.close();
 }
 
-type Round = { perSecond: number; p50: number; p99: number };
+type Round = { perSecond: number; searches: number; p50: number; p99: number };
+
+/** CPU milliseconds used so far by our server process and by its PostgreSQL backends. */
+async function serverCpu(pid: number | undefined): Promise<{ node: number; postgres: number }> {
+  const backends = await sql<{ pid: number }>`
+    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`.execute(
+    store.db,
+  );
+  const ticks = (process: number | undefined) => {
+    try {
+      const fields = readFileSync(`/proc/${process}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  return { node: ticks(pid), postgres: backends.rows.reduce((sum, row) => sum + ticks(row.pid), 0) };
+}
+
+async function transactions(): Promise<number> {
+  const result = await sql<{ commits: number }>`
+    SELECT xact_commit::int AS commits FROM pg_stat_database WHERE datname = current_database()`.execute(
+    store.db,
+  );
+  return result.rows[0]?.commits ?? 0;
+}
 
 async function measure(url: string): Promise<Round> {
   const clients = Array.from({ length: connections }, () => new Client({ url, timeout: 10_000 }));
@@ -101,6 +146,7 @@ async function measure(url: string): Promise<Round> {
   times.sort((a, b) => a - b);
   return {
     perSecond: times.length / seconds,
+    searches: times.length,
     p50: times[Math.floor(times.length * 0.5)] ?? 0,
     p99: times[Math.floor(times.length * 0.99)] ?? 0,
   };
@@ -111,8 +157,9 @@ async function search(client: Client, uuid: string): Promise<number> {
   return searchEntries.length;
 }
 
-async function startOurs(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [main, "serve"], {
+async function startOurs(): Promise<{ url: string; pid: number | undefined; stop(): void }> {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, main, "serve"], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", CAREID_LDAP_PORT: "0", LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -125,5 +172,5 @@ async function startOurs(): Promise<{ url: string; stop(): void }> {
     });
     child.once("exit", (code) => reject(new Error(`careid serve exited with ${code}`)));
   });
-  return { url, stop: () => child.kill("SIGTERM") };
+  return { url, pid: child.pid, stop: () => child.kill("SIGTERM") };
 }

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { escapeDnValue } from "./dn.ts";
 import { makeEntry, valuesOf } from "./entry.ts";
-import { afterCursor, type EntrySource, inList, upper } from "./source.ts";
+import { afterCursor, type EntrySource, inList, readRows, upper } from "./source.ts";
 
 /** ou=Organisations: one nhsOrg per organisation, named by its ODS code. */
 
@@ -38,12 +38,15 @@ export const organisationSource: EntrySource = {
   ],
   narrowing: { uniqueidentifier: "odsCode", nhsidcode: "odsCode" },
   async read(db, keys, after, limit) {
-    const result = await sql<OrganisationRow>`
+    const rows = await readRows(
+      db,
+      sql<OrganisationRow>`
       SELECT ods_code, name, type_code, type_name, parent_ods_code, address_lines, city, postcode
       FROM organisations
       WHERE ${inList("ods_code", upper(keys.get("odsCode")))} AND ${afterCursor("ods_code", after)}
-      ORDER BY ods_code LIMIT ${limit}`.execute(db);
-    return result.rows.map((row) =>
+      ORDER BY ods_code LIMIT ${limit}`,
+    );
+    return rows.map((row) =>
       makeEntry(`uniqueIdentifier=${escapeDnValue(row.ods_code)},ou=Organisations,o=nhs`, {
         objectClass: ["top", "nhsOrg"],
         uniqueIdentifier: row.ods_code,

@@ -3,7 +3,7 @@ import type { CodeLists } from "../../rbac/code-lists.ts";
 import { effectiveActivities, qualifyJobRole } from "../../rbac/job-roles.ts";
 import { escapeDnValue } from "./dn.ts";
 import { ldapDate, makeEntry, valuesOf } from "./entry.ts";
-import { afterCursor, type EntrySource, inList, today, upper } from "./source.ts";
+import { afterCursor, type EntrySource, inList, readRows, today, upper } from "./source.ts";
 
 /**
  * ou=People: a person (nhsPerson) for each active Care Identity, below it one nhsOrgPerson per
@@ -69,7 +69,9 @@ export const personSource: EntrySource = {
   narrowing: { uid: "uuid", userid: "uuid", sn: "familyName", surname: "familyName" },
   async read(db, keys, after, limit) {
     const familyNames = keys.get("familyName");
-    const result = await sql<PersonRow>`
+    const rows = await readRows(
+      db,
+      sql<PersonRow>`
       SELECT p.uuid, p.title, p.given_name, p.middle_names, p.family_name,
         (SELECT json_agg(json_build_object('body', r.body, 'number', r.number) ORDER BY r.body)
            FROM professional_registrations r WHERE r.uuid = p.uuid) AS registrations
@@ -78,8 +80,9 @@ export const personSource: EntrySource = {
         AND ${inList("p.uuid", keys.get("uuid"))}
         AND ${familyNames ? sql<boolean>`lower(p.family_name) IN (${sql.join(familyNames)})` : sql<boolean>`true`}
         AND ${afterCursor("p.uuid", after)}
-      ORDER BY p.uuid LIMIT ${limit}`.execute(db);
-    return result.rows.map(personEntry);
+      ORDER BY p.uuid LIMIT ${limit}`,
+    );
+    return rows.map(personEntry);
   },
   cursor: (entry) => valuesOf(entry, "uid")?.[0] ?? "",
 };
@@ -119,7 +122,9 @@ export const orgPersonSource: EntrySource = {
   attributes: ["objectClass", "uniqueIdentifier", "nhsIDCode", "o", "nhsOrgOpenDate", "nhsOpenDate"],
   narrowing: { uniqueidentifier: "personOrgId", nhsidcode: "odsCode" },
   async read(db, keys, after, limit) {
-    const result = await sql<OrgPersonRow>`
+    const rows = await readRows(
+      db,
+      sql<OrgPersonRow>`
       SELECT po.person_orgid, po.uuid, po.ods_code, o.name,
         (SELECT min(x.start_date) FROM positions x
            WHERE x.uuid = po.uuid AND x.person_orgid = po.person_orgid AND ${currentPosition("x")})::text AS open_date
@@ -132,8 +137,9 @@ export const orgPersonSource: EntrySource = {
         AND ${afterCursor("po.person_orgid", after)}
         AND EXISTS (SELECT 1 FROM positions x
            WHERE x.uuid = po.uuid AND x.person_orgid = po.person_orgid AND ${currentPosition("x")})
-      ORDER BY po.person_orgid LIMIT ${limit}`.execute(db);
-    return result.rows.map((row) =>
+      ORDER BY po.person_orgid LIMIT ${limit}`,
+    );
+    return rows.map((row) =>
       makeEntry(orgPersonDn(row.uuid, row.person_orgid), {
         objectClass: ["top", "nhsOrgPerson"],
         uniqueIdentifier: row.person_orgid,
@@ -185,7 +191,9 @@ export function roleSource(lists: CodeLists): EntrySource {
     ],
     narrowing: { uniqueidentifier: "roleProfileId", nhsidcode: "odsCode" },
     async read(db, keys, after, limit) {
-      const result = await sql<RoleRow>`
+      const rows = await readRows(
+        db,
+        sql<RoleRow>`
         SELECT r.role_profile_id, r.person_orgid, r.uuid, r.ods_code, r.job_role_code, r.added_activity_codes,
           r.workgroup_ids, r.area_of_work_codes, r.start_date, r.end_date,
           (SELECT array_agg(w.name ORDER BY array_position(r.workgroup_ids, w.id::text))
@@ -198,8 +206,9 @@ export function roleSource(lists: CodeLists): EntrySource {
           AND ${inList("r.role_profile_id", keys.get("roleProfileId"))}
           AND ${inList("r.ods_code", upper(keys.get("odsCode")))}
           AND ${afterCursor("r.role_profile_id", after)}
-        ORDER BY r.role_profile_id LIMIT ${limit}`.execute(db);
-      return result.rows.map((row) => roleEntry(lists, row));
+        ORDER BY r.role_profile_id LIMIT ${limit}`,
+      );
+      return rows.map((row) => roleEntry(lists, row));
     },
     cursor: (entry) => valuesOf(entry, "uniqueIdentifier")?.[0] ?? "",
   };

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { escapeDnValue } from "./dn.ts";
 import { makeEntry, valuesOf } from "./entry.ts";
-import { afterCursor, type EntrySource, inList, upper } from "./source.ts";
+import { afterCursor, type EntrySource, inList, readRows, upper } from "./source.ts";
 
 /**
  * ou=Services: the accredited systems registry as SDS publishes it. Each accredited system is
@@ -42,15 +42,18 @@ export const accreditedSystemSource: EntrySource = {
   ],
   narrowing: { uniqueidentifier: "asid", nhsidcode: "odsCode", nhsmhspartykey: "partyKey" },
   async read(db, keys, after, limit) {
-    const result = await sql<SystemRow>`
+    const rows = await readRows(
+      db,
+      sql<SystemRow>`
       SELECT asid, ods_code, manufacturer_ods_code, product_key, product_name, product_version, party_key, interactions
       FROM accredited_systems
       WHERE ${inList("asid", keys.get("asid"))}
         AND ${inList("ods_code", upper(keys.get("odsCode")))}
         AND ${inList("party_key", upper(keys.get("partyKey")))}
         AND ${afterCursor("asid", after)}
-      ORDER BY asid LIMIT ${limit}`.execute(db);
-    return result.rows.map((row) =>
+      ORDER BY asid LIMIT ${limit}`,
+    );
+    return rows.map((row) =>
       makeEntry(`uniqueIdentifier=${escapeDnValue(row.asid)},ou=Services,o=nhs`, {
         objectClass: ["top", "nhsAs"],
         uniqueIdentifier: row.asid,
@@ -110,7 +113,9 @@ export const messagingEndpointSource: EntrySource = {
   ],
   narrowing: { uniqueidentifier: "id", nhsidcode: "odsCode", nhsmhspartykey: "partyKey" },
   async read(db, keys, after, limit) {
-    const result = await sql<EndpointRow>`
+    const rows = await readRows(
+      db,
+      sql<EndpointRow>`
       SELECT id, ods_code, party_key, interaction, cpa_id, fqdn, endpoint_url, sync_reply_mode, retry_interval,
         retries, persist_duration, duplicate_elimination, ack_requested, actor, is_authenticated
       FROM messaging_endpoints
@@ -118,8 +123,9 @@ export const messagingEndpointSource: EntrySource = {
         AND ${inList("ods_code", upper(keys.get("odsCode")))}
         AND ${inList("party_key", upper(keys.get("partyKey")))}
         AND ${afterCursor("id", after)}
-      ORDER BY id LIMIT ${limit}`.execute(db);
-    return result.rows.map((row) =>
+      ORDER BY id LIMIT ${limit}`,
+    );
+    return rows.map((row) =>
       makeEntry(`uniqueIdentifier=${escapeDnValue(row.id)},ou=Services,o=nhs`, {
         objectClass: ["top", "nhsMhs"],
         uniqueIdentifier: row.id,

@@ -1,4 +1,5 @@
-import { type RawBuilder, sql } from "kysely";
+import { createHash } from "node:crypto";
+import { type CompiledQuery, PGliteAdapter, type RawBuilder, sql } from "kysely";
 import type { Db } from "../../store/database.ts";
 import type { Entry } from "./entry.ts";
 
@@ -48,3 +49,38 @@ export function afterCursor(column: string, after: string | undefined): RawBuild
 /** Keys arrive normalised to lower case; ODS codes and party keys are stored in upper case. */
 export const upper = (values: string[] | undefined): string[] | undefined =>
   values?.map((value) => value.toUpperCase());
+
+/**
+ * Runs a source's read as a named prepared statement on PostgreSQL: each pooled connection
+ * parses and plans a query text once and then only binds and executes it, which takes most of
+ * PostgreSQL's work off a one-row search (parse and plan cost about twice the execution).
+ * The name is a hash of the text, so the same text is the same statement on every connection.
+ * Texts differ only in how many values an IN list holds and which conditions apply, so there
+ * are few; past `maximumStatements` further texts run unnamed, bounding what each PostgreSQL
+ * session keeps. PGlite (one in-process connection) runs them as they are.
+ */
+export async function readRows<R>(db: Db, query: RawBuilder<R>): Promise<R[]> {
+  const compiled = query.compile(db);
+  const name = isPglite(db) ? undefined : statementName(compiled.sql);
+  if (name === undefined) return (await db.executeQuery(compiled)).rows;
+  // pg takes a query config ({ text, name }) where Kysely passes the text; Kysely hands it on as is.
+  const named: CompiledQuery<R> = { ...compiled, sql: { text: compiled.sql, name } as unknown as string };
+  return (await db.executeQuery(named)).rows;
+}
+
+/** PGlite: one in-process connection, which runs statements as given. */
+export function isPglite(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PGliteAdapter;
+}
+
+const maximumStatements = 64;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < maximumStatements) {
+    name = `ldap_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
