@@ -35,6 +35,14 @@ test("the home page lists the service's parts and the directory's size in the NH
   const nonce = /nonce="([^"]+)"/.exec(response.body)?.[1];
   assert.ok(nonce, "the layout's inline script carries a CSP nonce");
   assert.match(String(response.headers["content-security-policy"]), new RegExp(`'nonce-${nonce}'`));
+  const policy = String(response.headers["content-security-policy"]);
+  assert.match(policy, /style-src 'self'/, "the design system's stylesheet may load");
+  assert.match(policy, /script-src 'self'/);
+  assert.doesNotMatch(
+    policy,
+    /upgrade-insecure-requests/,
+    "a plain-HTTP development server keeps its assets",
+  );
 });
 
 test("health reports the database, and metrics are in Prometheus format", async (t) => {

@@ -3,6 +3,9 @@ import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
+import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
+import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
+import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
 import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import type { Config } from "./config.ts";
@@ -11,6 +14,7 @@ import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
+import type { Sealer } from "./secrets/sealed.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
@@ -23,7 +27,7 @@ export type ServerOptions = {
   lists: CodeLists;
   demo: boolean;
   /** CIS2 Authentication, when its provider is running. */
-  cis2?: { host: ProviderHost; developmentLogin: boolean };
+  cis2?: { host: ProviderHost; developmentLogin: boolean; sealer: Sealer };
 };
 
 /** Builds the HTTP service: one line per part of the service. */
@@ -50,10 +54,23 @@ export async function buildServer({
     enableCSPNonces: true,
     hsts: false,
     // A sign-in form ends in a redirect to the relying party, which form-action also governs.
-    contentSecurityPolicy: { directives: { formAction: ["'self'", "http:", "https:"] } },
+    // upgrade-insecure-requests would send a plain-HTTP development server's assets to https.
+    // With nonces on, helmet's script-src and style-src hold only the nonce: 'self' lets the
+    // design system's own stylesheet and script load.
+    contentSecurityPolicy: {
+      directives: {
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        formAction: ["'self'", "http:", "https:"],
+        upgradeInsecureRequests: null,
+      },
+    },
   });
   await app.register(fastifyFormbody);
   await registerAssets(app);
+  // Before any route: awaiting a plugin registers the routes declared so far, and those would
+  // miss the error handler set at the end.
+  if (cis2) await registerWebAuthnScripts(app);
 
   registerHealth(app, store);
   registerMetrics(app);
@@ -65,6 +82,13 @@ export async function buildServer({
       db: store.db,
       lists,
       developmentLogin: cis2.developmentLogin,
+      sealer: cis2.sealer,
+    });
+  if (cis2)
+    registerEnrolmentPages(app, {
+      db: store.db,
+      sealer: cis2.sealer,
+      relyingParty: () => relyingPartyFor(config.issuer),
     });
   registerDirectory(app, store, lists);
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
