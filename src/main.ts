@@ -4,6 +4,8 @@ import { type AddressInfo, createServer } from "node:net";
 import { parseArgs } from "node:util";
 import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
+import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolment/links.ts";
+import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
 import { endSessionsOf } from "./cis2/session-revocation.ts";
@@ -296,6 +298,28 @@ export const commands: Record<string, Command> = {
       withStore(config, "keys list", async (store) => {
         await prepare(store);
         console.log(JSON.stringify(await listSigningKeys(store.db), null, 2));
+        return 0;
+      }),
+  },
+  "authenticators invite": {
+    usage: "careid authenticators invite --user UUID [--hours 72]",
+    summary:
+      "Issue a one-time enrolment link for a person's first authenticator (security key or authenticator app); prints the link.",
+    options: {
+      user: { type: "string", help: "the person's 12-digit Care Identity UUID" },
+      hours: { type: "string", help: `how long the link works (default ${defaultValidHours})` },
+    },
+    run: (values, config) =>
+      withStore(config, "authenticators invite", async (store) => {
+        await prepare(store);
+        const validHours = Number(values.hours ?? defaultValidHours);
+        const link = await issueEnrolmentLink(store.db, operatorActor(), {
+          uuid: String(values.user ?? ""),
+          validHours,
+        });
+        console.log(
+          `Enrolment link for ${values.user}, usable once until ${link.expiresAt.toISOString()}:\n${new URL(config.issuer).origin}${enrolmentPath}/${link.token}`,
+        );
         return 0;
       }),
   },

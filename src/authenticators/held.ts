@@ -1,10 +1,12 @@
-import type { Method } from "../cis2/assurance.ts";
+import { isMethod, type Method } from "../cis2/assurance.ts";
 import type { Queryable } from "../store/database.ts";
 import { hasPassword } from "./password/passwords.ts";
+import { hasTotp } from "./totp/app-authenticators.ts";
 
 /**
  * The sign-in methods a person holds. Each kind of authenticator adds its own check here as it
- * lands; the development password counts only where the development login is switched on.
+ * lands; the development password counts only where the development login is switched on. The
+ * authenticator app is used with the person's password, so it counts only with one.
  */
 export async function heldMethods(
   queryable: Queryable,
@@ -12,6 +14,15 @@ export async function heldMethods(
   developmentLogin: boolean,
 ): Promise<Method[]> {
   const held: Method[] = [];
-  if (developmentLogin && (await hasPassword(queryable, uuid))) held.push("pwd");
+  const password = await hasPassword(queryable, uuid);
+  if (developmentLogin && password) held.push("pwd");
+  if (password && (await hasTotp(queryable, uuid))) held.push("TOTP");
+  const credentials = await queryable
+    .selectFrom("webauthn_credentials")
+    .select("method")
+    .distinct()
+    .where("uuid", "=", uuid)
+    .execute();
+  for (const { method } of credentials) if (isMethod(method)) held.push(method);
   return held;
 }

@@ -3,13 +3,17 @@ import { sql } from "kysely";
 import type Provider from "oidc-provider";
 import { heldMethods } from "../authenticators/held.ts";
 import { checkPassword } from "../authenticators/password/passwords.ts";
+import { checkTotpSignIn } from "../authenticators/totp/app-authenticators.ts";
+import { authenticationOptions, verifyAssertion } from "../authenticators/webauthn/authentication.ts";
+import { relyingPartyFor } from "../authenticators/webauthn/relying-party.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
+import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { renderPage } from "../web/pages.ts";
-import { methods } from "./assurance.ts";
+import { type Method, methods } from "./assurance.ts";
 import { selectRole } from "./role-selection.ts";
 import { completeAuthentication, refuseSignIn, usableMethods } from "./sign-in.ts";
 
@@ -21,7 +25,18 @@ type Context = {
   lists: CodeLists;
   developmentLogin: boolean;
   base: string;
+  sealer: Sealer;
 };
+
+/** The page each method signs in on; WebAuthn methods share one ceremony. */
+const pageOfMethod: Partial<Record<Method, string>> = {
+  pwd: "password",
+  TOTP: "app",
+  FIDO2: "security-key",
+  PASSKEY: "security-key",
+  PASSKEY_SYNCED: "security-key",
+};
+const webauthnMethods: Method[] = ["FIDO2", "PASSKEY", "PASSKEY_SYNCED"];
 
 /**
  * The sign-in journey's pages: identify yourself, use an authenticator you hold that the
@@ -82,7 +97,82 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
         { identified: { uuid: person.uuid } },
         { mergeWithLastSubmission: true },
       );
-    return reply.redirect(`${base}/${interaction.uid}/${usable[0] === "pwd" ? "password" : "method"}`, 303);
+    const next = usable.length === 1 && usable[0] ? pageOfMethod[usable[0]] : "method";
+    return reply.redirect(`${base}/${interaction.uid}/${next}`, 303);
+  });
+
+  /** Several usable methods: the person chooses; only methods this sign-in accepts are listed. */
+  app.get<{ Params: Params }>(`${base}/:uid/method`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    return showMethods(reply, interaction);
+  });
+
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/method`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const usable = await usableFor(interaction);
+    const chosen = usable.find((method) => method === request.body?.method);
+    if (!chosen) return showMethods(reply, interaction, "Choose how you want to sign in");
+    return reply.redirect(`${base}/${interaction.uid}/${pageOfMethod[chosen]}`, 303);
+  });
+
+  app.get<{ Params: Params }>(`${base}/:uid/app`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const uuid = identifiedUuid(interaction);
+    return renderPage(reply, "cis2/app.njk", page(interaction, "Use your authenticator app", { uuid }));
+  });
+
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/app`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const uuid = identifiedUuid(interaction);
+    if (!(await usableFor(interaction)).includes("TOTP"))
+      throw InvalidInputError.field("method", "this sign-in does not accept the authenticator app");
+    const outcome = await checkTotpSignIn(db, context.sealer, personActor(interaction, uuid), {
+      uuid,
+      password: request.body?.password ?? "",
+      code: request.body?.code ?? "",
+    });
+    if (!outcome.accepted)
+      return renderPage(
+        reply,
+        "cis2/app.njk",
+        page(interaction, "Use your authenticator app", { uuid, error: outcome.message }),
+        400,
+      );
+    const location = await completeAuthentication(context.provider(), db, raw(request, reply), interaction, {
+      uuid,
+      method: "TOTP",
+      developmentLogin,
+    });
+    return reply.redirect(location, 303);
+  });
+
+  app.get<{ Params: Params }>(`${base}/:uid/security-key`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    return showSecurityKey(request, reply, interaction);
+  });
+
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/security-key`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const uuid = identifiedUuid(interaction);
+    const challenge = (interaction.result as { webauthnChallenge?: string } | undefined)?.webauthnChallenge;
+    const outcome = await verifyAssertion(
+      db,
+      personActor(interaction, uuid),
+      relyingPartyFor(context.provider().issuer),
+      {
+        uuid,
+        methods: (await usableFor(interaction)).filter((method) => webauthnMethods.includes(method)),
+        challenge,
+        responseJson: request.body?.response ?? "",
+      },
+    );
+    if (!outcome.accepted) return showSecurityKey(request, reply, interaction, outcome.message);
+    const location = await completeAuthentication(context.provider(), db, raw(request, reply), interaction, {
+      uuid,
+      method: outcome.method,
+      developmentLogin,
+    });
+    return reply.redirect(location, 303);
   });
 
   app.get<{ Params: Params }>(`${base}/:uid/password`, async (request, reply) => {
@@ -139,6 +229,53 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     });
     return reply.redirect(location, 303);
   });
+
+  async function usableFor(interaction: Interaction): Promise<Method[]> {
+    return usableMethods(
+      interaction,
+      await heldMethods(db, identifiedUuid(interaction), developmentLogin),
+      developmentLogin,
+    );
+  }
+
+  async function showMethods(reply: FastifyReply, interaction: Interaction, error?: string) {
+    const items = (await usableFor(interaction)).map((method) => ({
+      value: method,
+      text: methods[method].label,
+    }));
+    return renderPage(
+      reply,
+      "cis2/method.njk",
+      page(interaction, "How do you want to sign in?", { items, error }),
+      error ? 400 : 200,
+    );
+  }
+
+  /** Each showing issues a new challenge, kept in the interaction: an assertion made for another sign-in fails. */
+  async function showSecurityKey(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    error?: string,
+  ) {
+    const uuid = identifiedUuid(interaction);
+    const usable = (await usableFor(interaction)).filter((method) => webauthnMethods.includes(method));
+    const options = await authenticationOptions(db, relyingPartyFor(context.provider().issuer), uuid, usable);
+    await context
+      .provider()
+      .interactionResult(
+        request.raw,
+        reply.raw,
+        { ...interaction.result, webauthnChallenge: options.challenge },
+        { mergeWithLastSubmission: false },
+      );
+    return renderPage(
+      reply,
+      "cis2/security-key.njk",
+      page(interaction, "Use your security key", { uuid, options: JSON.stringify(options), error }),
+      error ? 400 : 200,
+    );
+  }
 
   async function chooseRole(interaction: Interaction, roleProfileId: string) {
     const session = interaction.session;
@@ -226,6 +363,10 @@ async function interactionFor(
     });
   if (interaction.uid !== request.params.uid) throw expired;
   return interaction;
+}
+
+function personActor(interaction: Interaction, uuid: string) {
+  return { kind: "person" as const, id: uuid, source: "CIS2", correlationId: interaction.uid };
 }
 
 function identifiedUuid(interaction: Interaction): string {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { CodeLists } from "../rbac/code-lists.ts";
+import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import type { ProviderHost } from "./host.ts";
 import { registerSignInPages } from "./interaction-routes.ts";
@@ -8,7 +9,7 @@ import { realmPath, signInPath } from "./provider.ts";
 /** CIS2 Authentication: the provider under the realm path and the sign-in journey's pages. */
 export async function registerCis2(
   app: FastifyInstance,
-  options: { host: ProviderHost; db: Db; lists: CodeLists; developmentLogin: boolean },
+  options: { host: ProviderHost; db: Db; lists: CodeLists; developmentLogin: boolean; sealer: Sealer },
 ): Promise<void> {
   const { host } = options;
   await app.register(async (realm) => {
@@ -34,5 +35,6 @@ export async function registerCis2(
     lists: options.lists,
     developmentLogin: options.developmentLogin,
     base: signInPath,
+    sealer: options.sealer,
   });
 }

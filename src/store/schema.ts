@@ -74,6 +74,9 @@ export type Database = {
   accredited_systems: AccreditedSystemsTable;
   messaging_endpoints: MessagingEndpointsTable;
   api_applications: ApiApplicationsTable;
+  enrolment_links: EnrolmentLinksTable;
+  totp_authenticators: TotpAuthenticatorsTable;
+  webauthn_credentials: WebauthnCredentialsTable;
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -184,4 +187,38 @@ export type ApiApplicationsTable = {
   status: "active" | "revoked";
   created_at: Generated<Date>;
   revoked_at: Date | null;
+};
+
+export type EnrolmentLinksTable = {
+  token_digest: string;
+  uuid: string;
+  expires_at: Date;
+  used_at: Date | null;
+  pending_totp_secret: string | null;
+  pending_challenge: string | null;
+  created_at: Generated<Date>;
+};
+
+export type TotpAuthenticatorsTable = {
+  uuid: string;
+  sealed_secret: string;
+  last_used_step: number;
+  failed_attempts: Generated<number>;
+  locked_until: Date | null;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+};
+
+export type WebauthnCredentialsTable = {
+  credential_id: string;
+  uuid: string;
+  method: string;
+  public_key: string;
+  counter: number;
+  transports: Generated<string[]>;
+  aaguid: string;
+  device_type: string;
+  backed_up: boolean;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
 };

@@ -27,6 +27,10 @@ export type SignIn = {
   acr?: string;
   identifier: string;
   password?: string;
+  /** The authenticator app's code, computed when its page is reached. */
+  code?: () => string;
+  /** The method chosen when several are offered. */
+  method?: string;
   chooseRole?: (html: string) => string | undefined;
   extra?: Record<string, string>;
   browser?: Browser;
@@ -56,6 +60,9 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
     let form: Record<string, string>;
     if (action.endsWith("/identify")) form = { identifier: options.identifier };
     else if (action.endsWith("/password")) form = { password: options.password ?? demoPassword };
+    else if (action.endsWith("/app"))
+      form = { password: options.password ?? demoPassword, code: options.code?.() ?? "" };
+    else if (action.endsWith("/method")) form = { method: options.method ?? "" };
     else if (action.endsWith("/role")) form = { role: options.chooseRole?.(html) ?? "" };
     else throw new Error(`unexpected form ${action}`);
     ({ response, url: at } = await browser.follow(await browser.post(action, form), action, server.origin));

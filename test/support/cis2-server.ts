@@ -21,14 +21,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A running service on the demo directory with CIS2 and the development login, on a free port. */
+/**
+ * A running service on the demo directory with CIS2 and the development login, on a free port.
+ * Browsers refuse an IP address as a WebAuthn RP ID, so WebAuthn tests name the host localhost.
+ */
 export async function startCis2Server(
   t: TestContext,
   environment: Record<string, string> = {},
+  hostName = "127.0.0.1",
 ): Promise<Cis2Server> {
   const store = await testStore(t);
   const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${hostName}:${port}`;
   const config = loadConfig({
     PORT: String(port),
     LOG_LEVEL: "silent",

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import QRCode from "qrcode";
+import { InvalidInputError } from "../../errors.ts";
+import type { Sealer } from "../../secrets/sealed.ts";
+import type { Db } from "../../store/database.ts";
+import { renderPage } from "../../web/pages.ts";
+import { enrolTotp, pendingTotpSecret } from "../totp/app-authenticators.ts";
+import { registerCredential, registrationOptions } from "../webauthn/registration.ts";
+import type { RelyingParty } from "../webauthn/relying-party.ts";
+import { openEnrolmentLink } from "./links.ts";
+
+type Params = { token: string };
+type Form = Record<string, string | undefined>;
+
+export const enrolmentPath = "/authenticators/enrol";
+
+/**
+ * The pages behind an enrolment link: choose a kind of authenticator, then set it up. The link
+ * is checked on every page (an expired or used one answers with why), and consumed only when an
+ * authenticator is enrolled.
+ */
+export function registerEnrolmentPages(
+  app: FastifyInstance,
+  context: { db: Db; sealer: Sealer; relyingParty: () => RelyingParty },
+): void {
+  const { db, sealer } = context;
+
+  app.get<{ Params: Params }>(`${enrolmentPath}/:token`, async (request, reply) => {
+    const link = await openEnrolmentLink(db, request.params.token, request.id);
+    return renderPage(reply, "authenticators/enrol.njk", {
+      pageTitle: "Set up a way to sign in",
+      uuid: link.uuid,
+      token: request.params.token,
+      expires: `${link.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    });
+  });
+
+  app.get<{ Params: Params }>(`${enrolmentPath}/:token/app`, async (request, reply) =>
+    showApp(reply, request.params.token, request.id),
+  );
+
+  app.post<{ Params: Params; Body: Form }>(`${enrolmentPath}/:token/app`, async (request, reply) => {
+    const link = await openEnrolmentLink(db, request.params.token, request.id);
+    try {
+      await enrolTotp(db, sealer, link, request.body?.code ?? "", request.id);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return showApp(reply, request.params.token, request.id, error.problems[0]?.message);
+    }
+    return renderPage(reply, "authenticators/enrolled.njk", {
+      pageTitle: "Your authenticator app is set up",
+    });
+  });
+
+  app.get<{ Params: Params }>(`${enrolmentPath}/:token/security-key`, async (request, reply) =>
+    showSecurityKey(reply, request.params.token, request.id),
+  );
+
+  app.post<{ Params: Params; Body: Form }>(`${enrolmentPath}/:token/security-key`, async (request, reply) => {
+    const link = await openEnrolmentLink(db, request.params.token, request.id);
+    try {
+      await registerCredential(db, context.relyingParty(), link, request.body?.response ?? "", request.id);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return showSecurityKey(reply, request.params.token, request.id, error.problems[0]?.message);
+    }
+    return renderPage(reply, "authenticators/enrolled.njk", { pageTitle: "Your security key is registered" });
+  });
+
+  async function showApp(reply: FastifyReply, token: string, correlationId: string, error?: string) {
+    const link = await openEnrolmentLink(db, token, correlationId);
+    const { secret, uri } = await pendingTotpSecret(db, sealer, link);
+    return renderPage(
+      reply,
+      "authenticators/enrol-app.njk",
+      {
+        pageTitle: "Set up your authenticator app",
+        token,
+        secret,
+        secretGroups: secret.match(/.{1,4}/g)?.join(" "),
+        qrCode: await QRCode.toDataURL(uri, { margin: 1, width: 200 }),
+        error,
+        errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
+      },
+      error ? 400 : 200,
+    );
+  }
+
+  async function showSecurityKey(reply: FastifyReply, token: string, correlationId: string, error?: string) {
+    const link = await openEnrolmentLink(db, token, correlationId);
+    const options = await registrationOptions(db, context.relyingParty(), link);
+    return renderPage(
+      reply,
+      "authenticators/enrol-security-key.njk",
+      {
+        pageTitle: "Register your security key",
+        token,
+        options: JSON.stringify(options),
+        error,
+        errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
+      },
+      error ? 400 : 200,
+    );
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  type AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  type PublicKeyCredentialRequestOptionsJSON,
+  verifyAuthenticationResponse,
+} from "@simplewebauthn/server";
+import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import type { Actor } from "../../audit/actor.ts";
+import { recordEvent } from "../../audit/record.ts";
+import { isMethod, type Method } from "../../cis2/assurance.ts";
+import { inTransaction, type Queryable } from "../../store/database.ts";
+import type { RelyingParty } from "./relying-party.ts";
+
+export type AssertionRefusal = "malformed" | "unknown-credential" | "not-verified" | "cloned";
+export type AssertionOutcome =
+  | { accepted: true; method: Method }
+  | { accepted: false; reason: AssertionRefusal; message: string };
+
+/** A sign-in ceremony for one person: only their credentials of the methods this sign-in accepts. */
+export async function authenticationOptions(
+  queryable: Queryable,
+  relyingParty: RelyingParty,
+  uuid: string,
+  methods: Method[],
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const credentials = await credentialsOf(queryable, uuid, methods);
+  return generateAuthenticationOptions({
+    rpID: relyingParty.id,
+    userVerification: "required",
+    allowCredentials: credentials.map((credential) => ({
+      id: credential.credential_id,
+      transports: credential.transports as never,
+    })),
+  });
+}
+
+export async function credentialsOf(queryable: Queryable, uuid: string, methods: Method[]) {
+  if (methods.length === 0) return [];
+  return queryable
+    .selectFrom("webauthn_credentials")
+    .selectAll()
+    .where("uuid", "=", uuid)
+    .where("method", "in", methods)
+    .execute();
+}
+
+/**
+ * Verifies an assertion against the challenge this sign-in issued. The signature is checked
+ * first; then the signature counter, under a row lock so two nodes cannot both accept the same
+ * count: a count that does not rise means a second copy of the key exists, and is refused.
+ */
+export async function verifyAssertion(
+  queryable: Queryable,
+  actor: Actor,
+  relyingParty: RelyingParty,
+  attempt: { uuid: string; methods: Method[]; challenge: string | undefined; responseJson: string },
+): Promise<AssertionOutcome> {
+  const subject = { type: "person", id: attempt.uuid };
+  const refuse = async (reason: AssertionRefusal, message: string, after: Record<string, unknown> = {}) => {
+    await inTransaction(queryable, (tx) =>
+      recordEvent(tx, actor, {
+        action: reason === "cloned" ? "webauthn.clone-suspected" : "webauthn.sign-in-refused",
+        subject,
+        after: { reason, ...after },
+      }),
+    );
+    return { accepted: false as const, reason, message };
+  };
+  let response: AuthenticationResponseJSON;
+  try {
+    response = JSON.parse(attempt.responseJson) as AuthenticationResponseJSON;
+  } catch {
+    return refuse("malformed", "Use your security key when your browser asks for it.");
+  }
+  const credential = (await credentialsOf(queryable, attempt.uuid, attempt.methods)).find(
+    (candidate) => candidate.credential_id === response?.id,
+  );
+  if (!credential || !isMethod(credential.method) || !attempt.challenge)
+    return refuse("unknown-credential", "This security key is not registered to you for this sign-in.", {
+      credential: String(response?.id ?? "").slice(0, 64),
+    });
+  let newCounter: number;
+  try {
+    const result = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: attempt.challenge,
+      expectedOrigin: relyingParty.origin,
+      expectedRPID: relyingParty.id,
+      // The counter is checked below, where a failure can be told apart and recorded as a
+      // suspected clone; passing 0 leaves the library checking only the signature.
+      credential: {
+        id: credential.credential_id,
+        publicKey: isoBase64URL.toBuffer(credential.public_key),
+        counter: 0,
+        transports: credential.transports,
+      },
+      requireUserVerification: true,
+    });
+    if (!result.verified)
+      return refuse("not-verified", "Your security key could not be verified. Try again.");
+    newCounter = result.authenticationInfo.newCounter;
+  } catch (error) {
+    return refuse("not-verified", "Your security key could not be verified. Try again.", {
+      detail: (error as Error).message.slice(0, 200),
+    });
+  }
+  const method = credential.method;
+  return inTransaction(queryable, async (tx) => {
+    const stored = await tx
+      .selectFrom("webauthn_credentials")
+      .select("counter")
+      .where("credential_id", "=", credential.credential_id)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if ((newCounter > 0 || stored.counter > 0) && newCounter <= stored.counter) {
+      await recordEvent(tx, actor, {
+        action: "webauthn.clone-suspected",
+        subject,
+        after: { credential: credential.credential_id, counter: newCounter, expectedAbove: stored.counter },
+      });
+      return {
+        accepted: false as const,
+        reason: "cloned" as const,
+        message:
+          "This security key cannot be used: it may have been copied. Contact your Registration Authority.",
+      };
+    }
+    await tx
+      .updateTable("webauthn_credentials")
+      .set({ counter: newCounter, last_used_at: new Date() })
+      .where("credential_id", "=", credential.credential_id)
+      .execute();
+    await recordEvent(tx, actor, {
+      action: "webauthn.assertion-accepted",
+      subject,
+      after: { credential: credential.credential_id, method, counter: newCounter },
+    });
+    return { accepted: true as const, method };
+  });
+}
