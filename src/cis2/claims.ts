@@ -1,4 +1,4 @@
-import { getPerson, type Person } from "../people/people.ts";
+import type { Person } from "../people/people.ts";
 import { registrationBody } from "../people/registrations.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { type Position, positionsOfPerson } from "../rbac/positions.ts";
@@ -20,7 +20,13 @@ export const scopeClaims = {
   selectedrole: ["selected_roleid"],
 } as const;
 
-export type AuthenticationContext = { aal: number | undefined; selectedRoleId: string | undefined };
+export type AuthenticationContext = {
+  aal: number | undefined;
+  selectedRoleId: () => Promise<string | undefined>;
+};
+
+/** Scopes whose claims need the person's positions; others are answered from the profile alone. */
+const positionScopes = ["nationalrbacaccess", "associatedorgs", "organisationalmemberships", "selectedrole"];
 
 /** SDS style: surname, given and middle names, title last ("Nurse Flo Mrs"). */
 export function sdsName(person: Person): string {
@@ -72,11 +78,16 @@ function organisations(positions: Position[]) {
 export async function accountClaims(
   queryable: Queryable,
   lists: CodeLists,
-  uuid: string,
+  person: Person,
+  scope: string,
   context: AuthenticationContext,
 ): Promise<Record<string, unknown>> {
-  const person = await getPerson(queryable, uuid);
-  const positions = await positionsOfPerson(queryable, lists, uuid);
+  const scopes = new Set(scope.split(" "));
+  const uuid = person.uuid;
+  const positions = positionScopes.some((name) => scopes.has(name))
+    ? await positionsOfPerson(queryable, lists, uuid)
+    : [];
+  const selectedRoleId = scopes.has("selectedrole") ? await context.selectedRoleId() : undefined;
   const memberships = organisations(positions);
   const initials = [person.givenName, ...(person.middleNames ?? "").split(" ")]
     .filter(Boolean)
@@ -112,8 +123,8 @@ export async function accountClaims(
       number: registration.number,
       system: registrationBody(registration.body)?.fhirSystem,
     })),
-    selected_roleid: positions.some((position) => position.roleProfileId === context.selectedRoleId)
-      ? context.selectedRoleId
+    selected_roleid: positions.some((position) => position.roleProfileId === selectedRoleId)
+      ? selectedRoleId
       : undefined,
   };
 }

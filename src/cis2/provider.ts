@@ -2,6 +2,7 @@ import { createHash, hkdfSync } from "node:crypto";
 import type { JWK } from "jose";
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
 import { realmPath } from "../config.ts";
+import { findPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
@@ -87,16 +88,13 @@ export function createProvider(options: ProviderOptions): Provider {
       policy: cis2Policy(db, lists, options.developmentLogin),
     },
     findAccount: async (ctx, sub, token) => {
-      const person = await db
-        .selectFrom("people")
-        .select("status")
-        .where("uuid", "=", sub)
-        .executeTakeFirst();
+      const person = await findPerson(db, sub);
       if (person?.status !== "active") return undefined;
-      const context = await authenticationContext(db, ctx, sub, token as TokenContext | undefined);
+      const context = authenticationContext(db, ctx, sub, token as TokenContext | undefined);
       return {
         accountId: sub,
-        claims: async () => (await accountClaims(db, lists, sub, context)) as { sub: string },
+        claims: async (_use, scope) =>
+          (await accountClaims(db, lists, person, scope, context)) as { sub: string },
       };
     },
     loadExistingGrant: preApprovedGrant,
@@ -146,7 +144,7 @@ function cookieKey(masterKey: Buffer): string {
 type TokenContext = { sessionUid?: string; amr?: string[] };
 
 /** Which authenticator and position a token's session used; both feed claims. */
-async function authenticationContext(
+function authenticationContext(
   db: Db,
   ctx: KoaContextWithOIDC,
   uuid: string,
@@ -156,7 +154,8 @@ async function authenticationContext(
   const method = token?.amr?.[0] ?? ctx.oidc?.session?.amr?.[0];
   return {
     aal: isMethod(method) ? aalOf(method) : undefined,
-    selectedRoleId: sessionUid ? await selectedRoleFor(db, sessionUid, uuid) : undefined,
+    // Read only when a token carries selected_roleid: most requests never need it.
+    selectedRoleId: async () => (sessionUid ? selectedRoleFor(db, sessionUid, uuid) : undefined),
   };
 }
 

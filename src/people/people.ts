@@ -153,6 +153,13 @@ async function refuseDuplicates(tx: Tx, person: Omit<Person, "uuid" | "status">)
 
 export async function getPerson(queryable: Queryable, uuid: string): Promise<Person> {
   if (!isCareIdentifier(uuid)) throw InvalidInputError.field("uuid", "must be 12 digits");
+  const person = await findPerson(queryable, uuid);
+  if (!person) throw new NotFoundError("person", `No Care Identity profile has UUID ${uuid}`);
+  return person;
+}
+
+/** The profile, with its registrations, in one query; undefined when there is none. */
+export async function findPerson(queryable: Queryable, uuid: string): Promise<Person | undefined> {
   const row = await queryable
     .selectFrom("people")
     .selectAll()
@@ -164,8 +171,7 @@ export async function getPerson(queryable: Queryable, uuid: string): Promise<Per
     )
     .where("uuid", "=", uuid)
     .executeTakeFirst();
-  if (!row) throw new NotFoundError("person", `No Care Identity profile has UUID ${uuid}`);
-  return personFromRow(row, row.registrations);
+  return row ? personFromRow(row, row.registrations) : undefined;
 }
 
 export function personFromRow(row: Selectable<PeopleTable>, registrations: Registration[]): Person {
