@@ -1,25 +1,6 @@
 import assert from "node:assert/strict";
-import type { TestContext } from "node:test";
 import { test } from "node:test";
-import { testStore } from "../test/support/test-store.ts";
-import { operatorActor } from "./audit/actor.ts";
-import { loadConfig } from "./config.ts";
-import { readCodeLists } from "./rbac/code-lists.ts";
-import { seedDemo } from "./seed/demo.ts";
-import { buildServer } from "./server.ts";
-
-async function demoServer(t: TestContext) {
-  const store = await testStore(t);
-  await seedDemo(store.db, operatorActor());
-  const app = await buildServer({
-    config: loadConfig({ LOG_LEVEL: "silent" }),
-    store,
-    lists: await readCodeLists(store.db),
-    demo: true,
-  });
-  t.after(() => app.close());
-  return { app, store };
-}
+import { demoServer } from "../test/support/demo-server.ts";
 
 test("the home page lists the service's parts and the directory's size in the NHS design system", async (t) => {
   const { app } = await demoServer(t);
