@@ -1,13 +1,18 @@
-import { sql } from "kysely";
-import type { Actor } from "../audit/actor.ts";
+import { type Selectable, sql } from "kysely";
+import { type Actor, systemActor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
-import { inTransaction, type Queryable } from "../store/database.ts";
+import { type Db, inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import type { Database } from "../store/schema.ts";
 
 /**
- * Ends every CIS2 session of a person at once (a leaver closed, an RA revoking access): their
- * sessions, grants and tokens are deleted, and each relying party they were signed in to is
- * owed a back-channel logout token, queued for the delivery worker in the same transaction.
+ * Ending CIS2 sessions from the service's side. Whenever a session ends other than by the user
+ * signing out at a relying party (a leaver closed, an RA revoking access, the session expiring),
+ * its sessions, grants and tokens are deleted and each relying party it was signed in to is owed
+ * a back-channel logout token, queued for the delivery worker in the same transaction.
  */
+type SessionRow = Pick<Selectable<Database["oidc_models"]>, "id" | "payload">;
+type Authorization = { clientId: string; uuid: string; sid?: string; grantId?: string };
+
 export async function endSessionsOf(
   queryable: Queryable,
   actor: Actor,
@@ -20,51 +25,7 @@ export async function endSessionsOf(
       .where("kind", "=", "Session")
       .where(sql<string>`payload->>'accountId'`, "=", uuid)
       .execute();
-    const authorizations = sessions.flatMap((session) =>
-      Object.entries(
-        (session.payload.authorizations ?? {}) as Record<string, { sid?: string; grantId?: string }>,
-      ).map(([clientId, authorization]) => ({ clientId, ...authorization })),
-    );
-    const grantIds = authorizations
-      .map((authorization) => authorization.grantId)
-      .filter((id): id is string => Boolean(id));
-    if (grantIds.length > 0) await tx.deleteFrom("oidc_models").where("grant_id", "in", grantIds).execute();
-    if (sessions.length > 0) {
-      await tx
-        .deleteFrom("oidc_models")
-        .where("kind", "=", "Session")
-        .where(
-          "id",
-          "in",
-          sessions.map((session) => session.id),
-        )
-        .execute();
-    }
-    const listening = new Set(
-      (
-        await tx
-          .selectFrom("oidc_clients")
-          .select("client_id")
-          .where(sql<string>`metadata->>'backchannel_logout_uri'`, "is not", null)
-          .execute()
-      ).map((row) => row.client_id),
-    );
-    const notices = authorizations.filter(
-      (authorization) => authorization.sid && listening.has(authorization.clientId),
-    );
-    if (notices.length > 0) {
-      await tx
-        .insertInto("backchannel_deliveries")
-        .values(
-          notices.map((notice) => ({
-            client_id: notice.clientId,
-            uuid,
-            sid: notice.sid as string,
-            last_error: null,
-          })),
-        )
-        .execute();
-    }
+    const notices = await endSessions(tx, sessions);
     await recordEvent(tx, actor, {
       action: "cis2.sessions-ended",
       subject: { type: "person", id: uuid },
@@ -72,4 +33,78 @@ export async function endSessionsOf(
     });
     return { sessions: sessions.length, notices: notices.length };
   });
+}
+
+/** Sessions past their lifetime end here, so their relying parties hear of it. */
+export async function endExpiredSessions(db: Db): Promise<number> {
+  return inTransaction(db, async (tx) => {
+    const sessions = await tx
+      .selectFrom("oidc_models")
+      .select(["id", "payload"])
+      .where("kind", "=", "Session")
+      .where("expires_at", "<=", sql<Date>`now()`)
+      .limit(1000)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+    if (sessions.length === 0) return 0;
+    const notices = await endSessions(tx, sessions);
+    await recordEvent(tx, systemActor("cis2"), {
+      action: "cis2.sessions-expired",
+      after: { sessions: sessions.length, notices: notices.length },
+    });
+    return sessions.length;
+  });
+}
+
+async function endSessions(tx: Tx, sessions: SessionRow[]): Promise<Authorization[]> {
+  if (sessions.length === 0) return [];
+  const authorizations = sessions.flatMap((session) =>
+    Object.entries(
+      (session.payload.authorizations ?? {}) as Record<string, Omit<Authorization, "clientId" | "uuid">>,
+    ).map(([clientId, authorization]) => ({
+      clientId,
+      uuid: String(session.payload.accountId ?? ""),
+      ...authorization,
+    })),
+  );
+  const grantIds = authorizations
+    .map((authorization) => authorization.grantId)
+    .filter((id): id is string => Boolean(id));
+  if (grantIds.length > 0) await tx.deleteFrom("oidc_models").where("grant_id", "in", grantIds).execute();
+  await tx
+    .deleteFrom("oidc_models")
+    .where("kind", "=", "Session")
+    .where(
+      "id",
+      "in",
+      sessions.map((session) => session.id),
+    )
+    .execute();
+  const listening = new Set(
+    (
+      await tx
+        .selectFrom("oidc_clients")
+        .select("client_id")
+        .where(sql<string>`metadata->>'backchannel_logout_uri'`, "is not", null)
+        .execute()
+    ).map((row) => row.client_id),
+  );
+  const notices = authorizations.filter(
+    (authorization) => authorization.sid && authorization.uuid && listening.has(authorization.clientId),
+  );
+  if (notices.length > 0) {
+    await tx
+      .insertInto("backchannel_deliveries")
+      .values(
+        notices.map((notice) => ({
+          client_id: notice.clientId,
+          uuid: notice.uuid,
+          sid: notice.sid as string,
+          last_error: null,
+        })),
+      )
+      .execute();
+  }
+  return notices;
 }

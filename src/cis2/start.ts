@@ -10,6 +10,7 @@ import { startBackchannelDelivery } from "./backchannel.ts";
 import type { ClientMetadata } from "./clients.ts";
 import { hostProvider, type ProviderHost } from "./host.ts";
 import { ensureSigningKey } from "./keys.ts";
+import { endExpiredSessions } from "./session-revocation.ts";
 
 export type Cis2 = { host: ProviderHost; sealer: Sealer; developmentLogin: boolean; stop(): void };
 
@@ -38,8 +39,15 @@ export async function startCis2(
   });
   if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
   const delivery = startBackchannelDelivery(store.db, host);
-  // Expired codes, tokens and sessions are invisible at once; this only reclaims their rows.
-  const cleanup = setInterval(() => void removeExpiredModels(store.db).catch(() => {}), 10 * 60 * 1000);
+  // Expired codes, tokens and sessions are invisible at once; this tells relying parties of the
+  // expired sessions (back-channel logout) and reclaims the rows.
+  const cleanup = setInterval(
+    () =>
+      void endExpiredSessions(store.db)
+        .then(() => removeExpiredModels(store.db))
+        .catch(() => {}),
+    60 * 1000,
+  );
   cleanup.unref();
   return {
     host,

@@ -7,7 +7,7 @@ import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { deliverDue } from "../../src/cis2/backchannel.ts";
 import { addClient } from "../../src/cis2/clients.ts";
-import { endSessionsOf } from "../../src/cis2/session-revocation.ts";
+import { endExpiredSessions, endSessionsOf } from "../../src/cis2/session-revocation.ts";
 import { clientValidator } from "../../src/cis2/start.ts";
 import { demoClient } from "../../src/seed/demo-sign-in.ts";
 import { Browser, formAction } from "../support/browser.ts";
@@ -251,4 +251,21 @@ test("ending a person's sessions (a leaver, an RA revoking access) logs them out
   assert.equal(userinfo.status, 401, "the tokens went with the grant");
   const again = await signIn(server, configuration, { identifier: person, browser });
   assert.equal(again.pages, 2, "the browser's session is gone");
+});
+
+test("a session that expires sends back-channel logout too", async (t) => {
+  const server = await startCis2Server(t);
+  const { receiver, configuration } = await clientWithLogoutReceiver(t, server, "555555555555.apps.national");
+  const tokens = await exchange(configuration, await signIn(server, configuration, { identifier: person }));
+  await server.store.db
+    .updateTable("oidc_models")
+    .set({ expires_at: new Date(Date.now() - 1000) })
+    .where("kind", "=", "Session")
+    .execute();
+  assert.equal(await endExpiredSessions(server.store.db), 1);
+  assert.equal(await endExpiredSessions(server.store.db), 0, "each expired session is handled once");
+  assert.equal(await deliverDue(server.store.db, server.cis2.host.provider()), 1);
+  const jwks = createRemoteJWKSet(new URL(configuration.serverMetadata().jwks_uri as string));
+  const { payload } = await jwtVerify(receiver.received[0] as string, jwks, { issuer: server.issuer });
+  assert.equal(payload.sid, tokens.claims()?.sid);
 });
