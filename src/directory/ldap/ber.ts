@@ -153,16 +153,42 @@ function hex(value: number): string {
 
 // Writing: each function returns the encoded element; constructed ones take encoded children.
 
+/** Bytes the length field of an element with `length` content bytes takes (minimal, definite). */
+export function lengthSize(length: number): number {
+  return length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
+}
+
+/** Tag and length of an element with `length` content bytes, written at `offset`; returns the end. */
+export function writeHeader(buffer: Buffer, offset: number, tag: number, length: number): number {
+  buffer[offset] = tag;
+  if (length < 0x80) {
+    buffer[offset + 1] = length;
+    return offset + 2;
+  }
+  const count = lengthSize(length) - 1;
+  buffer[offset + 1] = 0x80 | count;
+  for (let index = count, rest = length; index >= 1; index--, rest = Math.floor(rest / 256))
+    buffer[offset + 1 + index] = rest & 0xff;
+  return offset + 2 + count;
+}
+
 export function encodeLength(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  const bytes: number[] = [];
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
+  const header = Buffer.allocUnsafe(1 + lengthSize(length));
+  writeHeader(header, 0, 0, length);
+  return header.subarray(1);
 }
 
 export function element(tag: number, contents: Buffer | Buffer[]): Buffer {
-  const body = Array.isArray(contents) ? Buffer.concat(contents) : contents;
-  return Buffer.concat([Buffer.from([tag]), encodeLength(body.length), body]);
+  const parts = Array.isArray(contents) ? contents : [contents];
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const encoded = Buffer.allocUnsafe(1 + lengthSize(length) + length);
+  let offset = writeHeader(encoded, 0, tag, length);
+  for (const part of parts) {
+    encoded.set(part, offset);
+    offset += part.length;
+  }
+  return encoded;
 }
 
 export function sequence(children: Buffer[], tag: number = Tag.sequence): Buffer {

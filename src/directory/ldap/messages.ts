@@ -6,9 +6,11 @@ import {
   context,
   enumerated,
   integer,
+  lengthSize,
   octetString,
   sequence,
   Tag,
+  writeHeader,
 } from "./ber.ts";
 import { type Filter, readFilter } from "./filter.ts";
 import type { ResultCodeValue } from "./result-codes.ts";
@@ -261,6 +263,102 @@ export function encodeSearchEntry(dn: string, attributes: EntryAttribute[]): Buf
     Operation.searchResultEntry,
   );
 }
+
+/**
+ * A whole LDAPMessage holding a searchResultEntry, byte for byte what
+ * `encodeMessage(messageId, encodeSearchEntry(dn, attributes))` gives, written in one pass into
+ * one buffer: the lengths are summed first (every length in BER precedes its contents), then
+ * each part is written where it belongs. Attribute type names are encoded once and kept.
+ * A search answers with this for every entry, so it allocates nothing per attribute or value.
+ */
+export function encodeSearchEntryMessage(
+  messageId: number,
+  dn: string,
+  attributes: EntryAttribute[],
+): Buffer {
+  // First pass: the size of each value, the content length of each attribute's value set,
+  // and the content length of each attribute, in the order the second pass writes them.
+  const sizes = scratch;
+  let count = 0;
+  let attributesLength = 0;
+  for (const attribute of attributes) {
+    const setSlot = count++;
+    let setLength = 0;
+    for (const value of attribute.values) {
+      const size = Buffer.byteLength(value, "utf8");
+      sizes[count++] = size;
+      setLength += 1 + lengthSize(size) + size;
+    }
+    sizes[setSlot] = setLength;
+    const attributeLength = typeName(attribute.type).length + 1 + lengthSize(setLength) + setLength;
+    attributesLength += 1 + lengthSize(attributeLength) + attributeLength;
+  }
+  const dnSize = Buffer.byteLength(dn, "utf8");
+  const operationLength =
+    1 + lengthSize(dnSize) + dnSize + 1 + lengthSize(attributesLength) + attributesLength;
+  const idSize = integerSize(messageId);
+  const messageLength = 2 + idSize + 1 + lengthSize(operationLength) + operationLength;
+  const buffer = Buffer.allocUnsafe(1 + lengthSize(messageLength) + messageLength);
+
+  let offset = writeHeader(buffer, 0, Tag.sequence, messageLength);
+  offset = writeHeader(buffer, offset, Tag.integer, idSize);
+  for (let index = idSize - 1; index >= 0; index--) buffer[offset++] = (messageId >>> (8 * index)) & 0xff;
+  offset = writeHeader(buffer, offset, Operation.searchResultEntry, operationLength);
+  offset = writeHeader(buffer, offset, Tag.octetString, dnSize);
+  offset += buffer.write(dn, offset, dnSize, "utf8");
+  offset = writeHeader(buffer, offset, Tag.sequence, attributesLength);
+  let slot = 0;
+  for (const attribute of attributes) {
+    const name = typeName(attribute.type);
+    const setLength = sizes[slot++] as number;
+    offset = writeHeader(buffer, offset, Tag.sequence, name.length + 1 + lengthSize(setLength) + setLength);
+    buffer.set(name, offset);
+    offset += name.length;
+    offset = writeHeader(buffer, offset, Tag.set, setLength);
+    for (const value of attribute.values) {
+      const size = sizes[slot++] as number;
+      offset = writeHeader(buffer, offset, Tag.octetString, size);
+      offset += buffer.write(value, offset, size, "utf8");
+    }
+  }
+  return buffer;
+}
+
+/** Reused by encodeSearchEntryMessage, which runs to completion without yielding. */
+const scratch: number[] = [];
+
+/** Octets of a message id (0 to 2^31 - 1) as a minimal two's-complement INTEGER. */
+function integerSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x8000 ? 2 : value < 0x800000 ? 3 : 4;
+}
+
+/** Encoded attribute descriptions: the names come from the schema, so there are few. */
+const typeNames = new Map<string, Buffer>();
+
+function typeName(type: string): Buffer {
+  let encoded = typeNames.get(type);
+  if (encoded === undefined) {
+    encoded = octetString(type);
+    if (typeNames.size < 1024) typeNames.set(type, encoded);
+  }
+  return encoded;
+}
+
+/**
+ * The searchResultDone of a search that succeeded without controls, the answer to nearly every
+ * search: the same bytes as `encodeMessage(id, encodeResult(searchResultDone, success))`.
+ */
+export function encodeSearchSuccessMessage(messageId: number): Buffer {
+  const idSize = integerSize(messageId);
+  const buffer = Buffer.allocUnsafe(2 + 2 + idSize + successDone.length);
+  let offset = writeHeader(buffer, 0, Tag.sequence, 2 + idSize + successDone.length);
+  offset = writeHeader(buffer, offset, Tag.integer, idSize);
+  for (let index = idSize - 1; index >= 0; index--) buffer[offset++] = (messageId >>> (8 * index)) & 0xff;
+  buffer.set(successDone, offset);
+  return buffer;
+}
+
+const successDone = encodeResult(Operation.searchResultDone, { resultCode: 0 });
 
 /** RFC 4511 section 4.4.1: the unsolicited notice sent before the server drops a connection. */
 export const noticeOfDisconnection = "1.3.6.1.4.1.1466.20036";

@@ -12,7 +12,8 @@ import {
   encodeExtendedResponse,
   encodeMessage,
   encodeResult,
-  encodeSearchEntry,
+  encodeSearchEntryMessage,
+  encodeSearchSuccessMessage,
   Operation,
   type RequestMessage,
 } from "./messages.ts";
@@ -159,7 +160,7 @@ export class Session {
           pages: this.pages,
           abandoned: () => operation.abandoned,
           send: (entry: Entry, attributes: EntryAttribute[]) =>
-            this.write(encodeMessage(messageId, encodeSearchEntry(entry.dn, attributes))),
+            this.write(encodeSearchEntryMessage(messageId, entry.dn, attributes)),
         },
         request,
         controls,
@@ -172,9 +173,17 @@ export class Session {
       this.inProgress.delete(messageId);
     }
     if (operation.abandoned) return;
-    await this.write(
-      encodeMessage(messageId, encodeResult(Operation.searchResultDone, done as never), responseControls),
-    );
+    if (
+      done.resultCode === ResultCode.success &&
+      !done.message &&
+      !done.matchedDn &&
+      responseControls.length === 0
+    )
+      await this.write(encodeSearchSuccessMessage(messageId));
+    else
+      await this.write(
+        encodeMessage(messageId, encodeResult(Operation.searchResultDone, done as never), responseControls),
+      );
   }
 
   private async compare(request: CompareRequest): Promise<{ resultCode: number }> {
