@@ -9,15 +9,23 @@
  *
  * Without --ldif the tree is exported first. Load the directory first with bench/seed-synthetic.ts.
  * `--only careid` skips slapd (to iterate on our server; the figure needs both).
+ * `--socket DIR` connects our server to PostgreSQL through its Unix socket in DIR (Debian:
+ * /var/run/postgresql) instead of BENCH_DATABASE_URL's TCP address, as PostgreSQL on the same
+ * host would be reached. Debian's pg_hba.conf allows the socket by peer authentication only, so
+ * the server then runs as the OS user of the database role (postgres), with a temporary data
+ * directory and the master key of ./data (or CAREID_MASTER_KEY); the bench itself must run as root.
  * BENCH_SERVER_NODE_ARGS passes options to our server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  * For our server each round also reports PostgreSQL transactions per search (every statement
  * outside a transaction is one), from pg_stat_database.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
 import { Client } from "ldapts";
+import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { openStore } from "../src/store/database.ts";
 import { startSlapd } from "../test/support/slapd.ts";
 
@@ -27,6 +35,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "20" },
     connections: { type: "string", default: "8" },
     only: { type: "string" },
+    socket: { type: "string" },
   },
 });
 const databaseUrl =
@@ -159,9 +168,36 @@ async function search(client: Client, uuid: string): Promise<number> {
 
 async function startOurs(): Promise<{ url: string; pid: number | undefined; stop(): void }> {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    PORT: "0",
+    CAREID_LDAP_PORT: "0",
+    LOG_LEVEL: "warn",
+  };
+  let user: { uid: number; gid: number } | undefined;
+  let dataDir: string | undefined;
+  if (values.socket) {
+    // Same database and role, reached through the socket; peer authentication needs the role's OS user.
+    const url = new URL(databaseUrl);
+    const role = decodeURIComponent(url.username) || "postgres";
+    const id = (flag: string) => Number(execFileSync("id", [flag, role], { encoding: "utf8" }).trim());
+    user = { uid: id("-u"), gid: id("-g") };
+    // The host query parameter overrides the URL's host (pg), and keeps the URL valid for the config check.
+    env.DATABASE_URL = `postgres://${encodeURIComponent(role)}@localhost${url.pathname}?host=${encodeURIComponent(values.socket)}`;
+    env.CAREID_MASTER_KEY ??= loadMasterKey(
+      undefined,
+      resolve(process.env.CAREID_DATA_DIR || "./data"),
+    ).toString("base64");
+    dataDir = mkdtempSync(join(tmpdir(), "careid-bench-"));
+    chownSync(dataDir, user.uid, user.gid);
+    env.CAREID_DATA_DIR = dataDir;
+    console.log(`careid server: PostgreSQL through ${values.socket} as OS user ${role}`);
+  }
   const child = spawn(process.execPath, [...nodeArgs, main, "serve"], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", CAREID_LDAP_PORT: "0", LOG_LEVEL: "warn" },
+    env,
     stdio: ["ignore", "pipe", "inherit"],
+    ...user,
   });
   let output = "";
   const url = await new Promise<string>((resolve, reject) => {
@@ -172,5 +208,12 @@ async function startOurs(): Promise<{ url: string; pid: number | undefined; stop
     });
     child.once("exit", (code) => reject(new Error(`careid serve exited with ${code}`)));
   });
-  return { url, pid: child.pid, stop: () => child.kill("SIGTERM") };
+  return {
+    url,
+    pid: child.pid,
+    stop: () => {
+      child.kill("SIGTERM");
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
