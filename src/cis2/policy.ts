@@ -2,7 +2,7 @@ import { errors, interactionPolicy, type KoaContextWithOIDC } from "oidc-provide
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
 import type { Db } from "../store/database.ts";
-import { aalOf, isMethod, parseAcrValues } from "./assurance.ts";
+import { aalOf, defaultAcr, isMethod, methodsAccepted, parseAcrValues } from "./assurance.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { selectedRoleFor } from "./role-selection.ts";
 
@@ -35,6 +35,15 @@ export function cis2Policy(db: Db, lists: CodeLists, developmentLogin: boolean) 
         "session_limits",
         "the session has been idle or open too long for its assurance level",
         (ctx: KoaContextWithOIDC) => sessionOverLimit(db, ctx),
+      ),
+    );
+  policy
+    .get("login")
+    ?.checks.add(
+      new Check(
+        "assurance_too_low",
+        "the session's authentication does not meet the requested assurance",
+        (ctx: KoaContextWithOIDC) => sessionBelowRequestedAssurance(ctx, developmentLogin),
       ),
     );
   policy.add(
@@ -94,4 +103,18 @@ export async function sessionOverLimit(db: Db, ctx: KoaContextWithOIDC, now = ne
     .onConflict((conflict) => conflict.column("session_uid").doUpdateSet({ last_used_at: now }))
     .execute();
   return Check.NO_NEED_TO_PROMPT;
+}
+
+/**
+ * Step-up: a session made with a method the request's assurance classes do not accept (an AAL2
+ * session meeting a request for AAL3_ANY) is not reused; the user authenticates again.
+ */
+export function sessionBelowRequestedAssurance(ctx: KoaContextWithOIDC, developmentLogin: boolean): boolean {
+  const session = ctx.oidc.session;
+  if (!session?.accountId || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+  const requested = ctx.oidc.params?.acr_values;
+  const { classes } = parseAcrValues(typeof requested === "string" ? requested : undefined, developmentLogin);
+  const accepted = methodsAccepted(classes.length > 0 ? classes : [defaultAcr]);
+  const method = session.amr?.[0];
+  return isMethod(method) && accepted.includes(method) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
 }

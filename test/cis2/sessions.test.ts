@@ -269,3 +269,18 @@ test("a session that expires sends back-channel logout too", async (t) => {
   const { payload } = await jwtVerify(receiver.received[0] as string, jwks, { issuer: server.issuer });
   assert.equal(payload.sid, tokens.claims()?.sid);
 });
+
+test("a session too weak for the requested assurance is not reused: the user must step up", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const browser = new Browser();
+  await exchange(
+    configuration,
+    await signIn(server, configuration, { identifier: person, browser, acr: "AAL1_USERPASS" }),
+  );
+  const stepUp = await signIn(server, configuration, { identifier: person, browser, acr: "AAL3_ANY" });
+  assert.equal(stepUp.pages, 1, "asked who they are again, not signed in silently");
+  assert.equal(stepUp.callback.searchParams.get("error"), "access_denied", "no AAL3 authenticator: refused");
+  const same = await signIn(server, configuration, { identifier: person, browser, acr: "AAL1_USERPASS" });
+  assert.equal(same.pages, 0, "the AAL1 session still serves AAL1 requests");
+});
