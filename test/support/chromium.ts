@@ -7,8 +7,14 @@ import { type BrowserContext, type CDPSession, chromium, type Page } from "playw
 /** Debian's Chromium; the project never downloads a browser. CI installs the package. */
 export const chromiumPath = "/usr/bin/chromium";
 
-/** A headless Chromium with a fresh profile, closed and removed when the test ends. */
-export async function launchChromium(t: TestContext): Promise<{ context: BrowserContext; page: Page }> {
+/**
+ * A headless Chromium with a fresh profile, closed and removed when the test ends. bypassCSP lets a
+ * test inject its own script (axe-core) into pages whose policy would refuse it.
+ */
+export async function launchChromium(
+  t: TestContext,
+  options: { bypassCSP?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   if (!existsSync(chromiumPath))
     throw new Error(
       `${chromiumPath} is missing: install Debian's chromium package (apt-get install chromium)`,
@@ -17,6 +23,7 @@ export async function launchChromium(t: TestContext): Promise<{ context: Browser
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
+    bypassCSP: options.bypassCSP ?? false,
     args: [
       "--headless",
       "--no-sandbox",

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { test } from "node:test";
+import type { AxeResults } from "axe-core";
+import * as client from "openid-client";
+import type { Page } from "playwright-core";
+import { operatorActor } from "../../src/audit/actor.ts";
+import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
+import { codeAt } from "../../src/authenticators/totp/codes.ts";
+import { demoClientId, demoPassword } from "../../src/seed/demo-sign-in.ts";
+import { enrolmentUrl, singlePositionPeople } from "../authenticators/enrolment.ts";
+import { demoClientConfiguration } from "../cis2/journey.ts";
+import { addSecurityKey, launchChromium } from "../support/chromium.ts";
+import { startCis2Server } from "../support/cis2-server.ts";
+
+/** WCAG 2.2 level AA, as axe-core tags its rules. */
+const wcag22aa = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const callback = "http://localhost:3001/callback";
+const scope = "openid profile nationalrbacaccess selectedrole";
+
+/**
+ * Runs axe-core on the page as it stands and fails with every WCAG 2.2 AA violation named. The
+ * pages' policy refuses injected scripts, so the browser context bypasses CSP: this checks
+ * accessibility, not the policy.
+ */
+async function assertAccessible(page: Page, name: string): Promise<void> {
+  await page.addScriptTag({ path: axePath });
+  // The test's TypeScript has no DOM library: the page's globals are typed here.
+  type InPage = {
+    axe: { run: (context: unknown, options: object) => Promise<AxeResults> };
+    document: unknown;
+  };
+  const results = await page.evaluate((tags) => {
+    const { axe, document } = globalThis as unknown as InPage;
+    return axe.run(document, { runOnly: { type: "tag", values: tags } });
+  }, wcag22aa);
+  const violations = results.violations.map(
+    (violation) =>
+      `${violation.id} (${violation.impact}): ${violation.help}\n` +
+      violation.nodes.map((node) => `    ${node.target.join(" ")}: ${node.failureSummary ?? ""}`).join("\n"),
+  );
+  assert.deepEqual(violations, [], `${name} at ${page.url()} has WCAG 2.2 AA violations`);
+  assert.ok(results.passes.length > 0, `axe-core checked ${name}`);
+}
+
+test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t) => {
+  const server = await startCis2Server(t, {}, "localhost");
+  const configuration = await demoClientConfiguration(server);
+  const [appUser, keyUser] = (await singlePositionPeople(server.store.db, 2)) as [string, string];
+  const { context, page } = await launchChromium(t, { bypassCSP: true });
+  await addSecurityKey(context, page);
+  await page.route(`${callback}**`, (route) =>
+    route.fulfill({ status: 200, contentType: "text/plain", body: "back at the relying party" }),
+  );
+
+  /** Starts a fresh sign-in (no CIS2 session) and gives the identify page. */
+  const beginSignIn = async (acr?: string) => {
+    await context.clearCookies();
+    const url = client.buildAuthorizationUrl(configuration, {
+      redirect_uri: callback,
+      scope,
+      prompt: "login",
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: "S256",
+      state: client.randomState(),
+      ...(acr ? { acr_values: acr } : {}),
+    });
+    await page.goto(url.href);
+    await page.locator('input[name="identifier"]').waitFor();
+  };
+  const identify = async (identifier: string) => {
+    await page.locator('input[name="identifier"]').fill(identifier);
+    await page.getByRole("button", { name: "Continue" }).click();
+  };
+
+  await t.test("home page", async () => {
+    await page.goto(`${server.origin}/`);
+    await assertAccessible(page, "the home page");
+  });
+
+  await t.test("demo users page", async () => {
+    await page.goto(`${server.origin}/demo/users`);
+    await assertAccessible(page, "the demo users page");
+  });
+
+  await t.test("error page (an unregistered redirect_uri)", async () => {
+    const url = new URL(String(configuration.serverMetadata().authorization_endpoint));
+    url.search = new URLSearchParams({
+      client_id: demoClientId,
+      redirect_uri: "http://localhost:9/not-registered",
+      response_type: "code",
+      scope: "openid",
+    }).toString();
+    const response = await page.goto(url.href);
+    assert.equal(response?.status(), 400);
+    await assertAccessible(page, "the error page");
+  });
+
+  await t.test("identify, password and role selection (two roles)", async () => {
+    await beginSignIn();
+    await assertAccessible(page, "the identify page");
+    await identify("connor.byrne@nhs.net");
+    await page.locator('input[name="password"]').waitFor();
+    await assertAccessible(page, "the password page");
+    await page.locator('input[name="password"]').fill(demoPassword);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator('input[name="role"]').first().waitFor();
+    assert.equal(await page.locator('input[name="role"]').count(), 2);
+    await assertAccessible(page, "the role selection page with two roles");
+  });
+
+  await t.test("role selection with seven roles and a search box", async () => {
+    await beginSignIn();
+    await identify("hamid.karimi@nhs.net");
+    await page.locator('input[name="password"]').fill(demoPassword);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator('input[name="search"]').waitFor();
+    assert.equal(await page.locator('input[name="role"]').count(), 7);
+    await assertAccessible(page, "the role selection page with seven roles");
+  });
+
+  await t.test("authenticator app enrolment, method choice and the app step", async () => {
+    const { token } = await issueEnrolmentLink(server.store.db, operatorActor(), { uuid: appUser });
+    await page.goto(enrolmentUrl(server, token));
+    await assertAccessible(page, "the enrolment link page");
+    await page.goto(enrolmentUrl(server, token, "app"));
+    await assertAccessible(page, "the authenticator app enrolment page");
+    const secret = String(await page.locator("[data-secret]").getAttribute("data-secret"));
+    await page.locator('input[name="code"]').fill(codeAt(secret, new Date()));
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByText("Your authenticator app is set up").first().waitFor();
+    await assertAccessible(page, "the authenticator app enrolled page");
+
+    await beginSignIn("AAL2_TOTP AAL1_USERPASS");
+    await identify(appUser);
+    await page.locator('input[name="method"]').first().waitFor();
+    await assertAccessible(page, "the method choice page");
+    await page.locator('input[name="method"][value="TOTP"]').check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.locator('input[name="code"]').waitFor();
+    await assertAccessible(page, "the authenticator app step");
+  });
+
+  await t.test("security key enrolment and the security key step", async () => {
+    const { token } = await issueEnrolmentLink(server.store.db, operatorActor(), { uuid: keyUser });
+    await page.goto(enrolmentUrl(server, token, "security-key"));
+    await page.getByRole("button", { name: "Register security key" }).waitFor();
+    await assertAccessible(page, "the security key enrolment page");
+    await page.getByRole("button", { name: "Register security key" }).click();
+    await page.getByText("Your security key is registered").waitFor({ timeout: 15_000 });
+    await assertAccessible(page, "the security key registered page");
+
+    await beginSignIn("AAL3_ANY");
+    await identify(keyUser);
+    await page.getByRole("heading", { name: "Use your security key" }).waitFor();
+    await assertAccessible(page, "the security key step");
+  });
+
+  await t.test("logged-out page", async () => {
+    await page.goto(String(configuration.serverMetadata().end_session_endpoint));
+    await page.getByText("You have signed out of your Care Identity").waitFor({ timeout: 15_000 });
+    await assertAccessible(page, "the logged-out page");
+  });
+});
