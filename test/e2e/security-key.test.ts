@@ -1,28 +1,61 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type TestContext, test } from "node:test";
 import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
+import { addClient } from "../../src/cis2/clients.ts";
+import { clientValidator } from "../../src/cis2/start.ts";
+import { demoClient } from "../../src/seed/demo-sign-in.ts";
 import { auditActions, enrolmentUrl, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { demoClientConfiguration } from "../cis2/journey.ts";
 import { addSecurityKey, launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
 
-const callback = "http://localhost:3001/callback";
+/**
+ * The relying party's callback: a real server on a free port, registered as a client's redirect
+ * URI, so the browser's arrival does not depend on intercepting a redirect.
+ */
+async function relyingPartyCallback(t: TestContext) {
+  let returned: URL | undefined;
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", `http://${request.headers.host}`);
+    // Only the callback counts: the browser also asks this origin for its favicon.
+    if (url.pathname === "/callback") returned = url;
+    response.writeHead(200, { "content-type": "text/plain" }).end("back at the relying party");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
+    returned: () => returned,
+    reset: () => {
+      returned = undefined;
+    },
+  };
+}
 
 test("a security key enrolled from a link signs in through the OIDC flow at AAL3; a cloned key is refused", async (t) => {
   const server = await startCis2Server(t, {}, "localhost");
-  const configuration = await demoClientConfiguration(server);
+  const callbackServer = await relyingPartyCallback(t);
+  const callback = callbackServer.url;
+  const clientId = "777777777777.apps.national";
+  await addClient(
+    server.store.db,
+    operatorActor(),
+    server.cis2.sealer,
+    { ...demoClient(), client_id: clientId, redirect_uris: [callback], backchannel_logout_uri: undefined },
+    clientValidator(server.cis2.host),
+  );
+  const configuration = await demoClientConfiguration(server, undefined, clientId);
   const [uuid] = (await singlePositionPeople(server.store.db, 1)) as [string];
   const { token } = await issueEnrolmentLink(server.store.db, operatorActor(), { uuid });
   const { context, page } = await launchChromium(t);
   await addSecurityKey(context, page);
-  // The relying party's callback is answered in the browser: the test is the relying party.
-  let returned: URL | undefined;
-  await page.route(`${callback}**`, async (route) => {
-    returned = new URL(route.request().url());
-    await route.fulfill({ status: 200, contentType: "text/plain", body: "back at the relying party" });
-  });
 
   await page.goto(enrolmentUrl(server, token));
   await page.getByRole("link", { name: "Security key" }).click();
@@ -37,7 +70,7 @@ test("a security key enrolled from a link signs in through the OIDC flow at AAL3
   assert.equal(credential.device_type, "singleDevice");
 
   const signIn = async (acr: string) => {
-    returned = undefined;
+    callbackServer.reset();
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
@@ -61,6 +94,7 @@ test("a security key enrolled from a link signs in through the OIDC flow at AAL3
 
   const first = await signIn("AAL3_ANY");
   await page.waitForURL(`${callback}**`, { timeout: 15_000 });
+  const returned = callbackServer.returned();
   assert.ok(returned, "the browser came back to the relying party");
   assert.equal(
     returned.searchParams.get("error"),
@@ -93,7 +127,7 @@ test("a security key enrolled from a link signs in through the OIDC flow at AAL3
     .execute();
   await signIn("AAL3_FIDO2");
   await page.getByText("it may have been copied").first().waitFor({ timeout: 15_000 });
-  assert.equal(returned, undefined, "no code reaches the relying party");
+  assert.equal(callbackServer.returned(), undefined, "no code reaches the relying party");
   const suspected = await auditActions(server.store.db, "webauthn.clone-suspected");
   assert.equal(suspected.length, 1);
   assert.equal(suspected[0]?.subject_id, uuid);
