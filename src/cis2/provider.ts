@@ -1,7 +1,6 @@
 import { createHash, hkdfSync } from "node:crypto";
 import type { JWK } from "jose";
-import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
-import { realmPath } from "../config.ts";
+import Provider, { type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 import { findPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
@@ -26,7 +25,6 @@ export const cis2Routes = {
 } as const;
 
 export const signInPath = "/cis2/signin";
-export { realmPath };
 
 export type ProviderOptions = {
   issuer: string;
@@ -213,5 +211,3 @@ async function cis2ErrorShapes(ctx: KoaContextWithOIDC, next: () => Promise<void
     body.error_description = "JWT is not valid";
   }
 }
-
-export { errors };

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
+import { realmPath } from "../config.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import type { ProviderHost } from "./host.ts";
 import { registerSignInPages } from "./interaction-routes.ts";
-import { realmPath, signInPath } from "./provider.ts";
+import { signInPath } from "./provider.ts";
 
 /** CIS2 Authentication: the provider under the realm path and the sign-in journey's pages. */
 export async function registerCis2(
