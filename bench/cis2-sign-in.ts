@@ -10,27 +10,16 @@
  */
 import { parseArgs } from "node:util";
 import * as client from "openid-client";
-import { operatorActor } from "../src/audit/actor.ts";
-import { addClient } from "../src/cis2/clients.ts";
-import { clientValidator, startCis2 } from "../src/cis2/start.ts";
-import { loadConfig, realmPath } from "../src/config.ts";
-import { readCodeLists, syncCodeLists } from "../src/rbac/code-lists.ts";
-import { seedDemo } from "../src/seed/demo.ts";
 import { demoUsers } from "../src/seed/demo-users.ts";
-import { openStore } from "../src/store/database.ts";
-import { migrate } from "../src/store/migrate.ts";
 import { exchange, signIn } from "../test/cis2/journey.ts";
 import type { Cis2Server } from "../test/support/cis2-server.ts";
 import {
   backendPids,
   benchClientId,
-  benchClientMetadata,
-  benchMasterKey,
   benchScope,
-  clientKey,
   cpuSeconds,
-  freshDatabase,
   percentile,
+  prepareService,
   startProcess,
   stopProcess,
 } from "./cis2-support.ts";
@@ -47,33 +36,14 @@ const adminUrl = process.env.BENCH_ADMIN_URL;
 if (!adminUrl)
   throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
 
-const databaseUrl = await freshDatabase(adminUrl, "careid_bench_cis2_sign_in");
+const { databaseUrl, issuer, environment, store, lists, cis2, key } = await prepareService({
+  adminUrl,
+  database: "careid_bench_cis2_sign_in",
+  port: values.port,
+  poolSize: 2,
+  extraEnvironment: { CAREID_DEV_LOGIN: "true" },
+});
 const origin = `http://127.0.0.1:${values.port}`;
-const issuer = `${origin}${realmPath}`;
-const environment = {
-  DATABASE_URL: databaseUrl,
-  CAREID_MASTER_KEY: benchMasterKey,
-  CAREID_ISSUER: issuer,
-  PORT: values.port,
-  HOST: "127.0.0.1",
-  LOG_LEVEL: "warn",
-  CAREID_LDAP_PORT: "0",
-  CAREID_DEV_LOGIN: "true",
-};
-const store = await openStore({ databaseUrl, poolSize: 2 });
-await migrate(store);
-await syncCodeLists(store.db, operatorActor());
-await seedDemo(store.db, operatorActor());
-const lists = await readCodeLists(store.db);
-const cis2 = await startCis2(loadConfig(environment), store, lists, { seed: true, actor: operatorActor() });
-const key = await clientKey();
-await addClient(
-  store.db,
-  operatorActor(),
-  cis2.sealer,
-  benchClientMetadata(key.publicJwk),
-  clientValidator(cis2.host),
-);
 const people = (await demoUsers(store.db, lists)).filter((user) => user.email && user.positions.length > 0);
 cis2.stop();
 await store.close();

@@ -10,6 +10,14 @@ import http from "node:http";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import type Provider from "oidc-provider";
 import pg from "pg";
+import { operatorActor } from "../src/audit/actor.ts";
+import { addClient } from "../src/cis2/clients.ts";
+import { clientValidator, startCis2 } from "../src/cis2/start.ts";
+import { loadConfig, realmPath } from "../src/config.ts";
+import { readCodeLists, syncCodeLists } from "../src/rbac/code-lists.ts";
+import { seedDemo } from "../src/seed/demo.ts";
+import { openStore } from "../src/store/database.ts";
+import { migrate } from "../src/store/migrate.ts";
 
 export const benchClientId = "888888888888.apps.national";
 export const benchRedirectUri = "http://127.0.0.1:3001/callback";
@@ -296,4 +304,46 @@ export async function backendPids(databaseUrl: string): Promise<number[]> {
   );
   await client.end();
   return result.rows.map((row) => row.pid);
+}
+
+/**
+ * A fresh service database for a CIS2 benchmark: migrated, the demo directory loaded, CIS2
+ * started in-process (demo client and passwords seeded) and the benchmark client registered.
+ * Returns the environment for `careid serve` on that database, and the open store and CIS2 for
+ * further setup; the caller stops and closes them before measuring.
+ */
+export async function prepareService(options: {
+  adminUrl: string;
+  database: string;
+  port: string;
+  poolSize: number;
+  extraEnvironment?: Record<string, string>;
+}) {
+  const databaseUrl = await freshDatabase(options.adminUrl, options.database);
+  const issuer = `http://127.0.0.1:${options.port}${realmPath}`;
+  const environment: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    CAREID_MASTER_KEY: benchMasterKey,
+    CAREID_ISSUER: issuer,
+    PORT: options.port,
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    CAREID_LDAP_PORT: "0",
+    ...options.extraEnvironment,
+  };
+  const store = await openStore({ databaseUrl, poolSize: options.poolSize });
+  await migrate(store);
+  await syncCodeLists(store.db, operatorActor());
+  await seedDemo(store.db, operatorActor());
+  const lists = await readCodeLists(store.db);
+  const cis2 = await startCis2(loadConfig(environment), store, lists, { seed: true, actor: operatorActor() });
+  const key = await clientKey();
+  await addClient(
+    store.db,
+    operatorActor(),
+    cis2.sealer,
+    benchClientMetadata(key.publicJwk),
+    clientValidator(cis2.host),
+  );
+  return { databaseUrl, issuer, environment, store, lists, cis2, key };
 }

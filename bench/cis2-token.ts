@@ -16,30 +16,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { operatorActor } from "../src/audit/actor.ts";
-import { addClient } from "../src/cis2/clients.ts";
-import { clientValidator, startCis2 } from "../src/cis2/start.ts";
-import { loadConfig, realmPath } from "../src/config.ts";
-import { readCodeLists, syncCodeLists } from "../src/rbac/code-lists.ts";
 import { positionsOfPerson } from "../src/rbac/positions.ts";
-import { seedDemo } from "../src/seed/demo.ts";
-import { openStore } from "../src/store/database.ts";
-import { migrate } from "../src/store/migrate.ts";
 import {
   type Account,
   backendPids,
   benchClientId,
-  benchClientMetadata,
-  benchMasterKey,
   benchRedirectUri,
-  clientKey,
   codeVerifier,
   cpuSeconds,
   fire,
-  freshDatabase,
   type LoadResult,
   mintCodes,
   percentile,
+  prepareService,
   signAssertions,
   startProcess,
   stopProcess,
@@ -63,31 +52,12 @@ const concurrency = Number(values.concurrency);
 const total = warmup + measured + 1;
 
 // The service's database: migrated, the demo directory, and the benchmark relying party.
-const databaseUrl = await freshDatabase(adminUrl, "careid_bench_cis2");
-const issuer = `http://127.0.0.1:${values.port}${realmPath}`;
-const environment = {
-  DATABASE_URL: databaseUrl,
-  CAREID_MASTER_KEY: benchMasterKey,
-  CAREID_ISSUER: issuer,
-  PORT: values.port,
-  HOST: "127.0.0.1",
-  LOG_LEVEL: "warn",
-  CAREID_LDAP_PORT: "0",
-};
-const store = await openStore({ databaseUrl, poolSize: 8 });
-await migrate(store);
-await syncCodeLists(store.db, operatorActor());
-await seedDemo(store.db, operatorActor());
-const lists = await readCodeLists(store.db);
-const cis2 = await startCis2(loadConfig(environment), store, lists, { seed: true, actor: operatorActor() });
-const key = await clientKey();
-await addClient(
-  store.db,
-  operatorActor(),
-  cis2.sealer,
-  benchClientMetadata(key.publicJwk),
-  clientValidator(cis2.host),
-);
+const { databaseUrl, issuer, environment, store, lists, cis2, key } = await prepareService({
+  adminUrl,
+  database: "careid_bench_cis2",
+  port: values.port,
+  poolSize: 8,
+});
 const people = await store.db.selectFrom("people").select("uuid").where("status", "=", "active").execute();
 const accounts: Account[] = [];
 for (const { uuid } of people) {
