@@ -1,20 +1,15 @@
 import { sql } from "kysely";
+import type { OrganisationsTable } from "../../store/schema.ts";
 import { escapeDnValue } from "./dn.ts";
 import { makeEntry, valuesOf } from "./entry.ts";
 import { afterCursor, type EntrySource, inList, readRows, upper } from "./source.ts";
 
 /** ou=Organisations: one nhsOrg per organisation, named by its ODS code. */
 
-type OrganisationRow = {
-  ods_code: string;
-  name: string;
-  type_code: string;
-  type_name: string;
-  parent_ods_code: string | null;
-  address_lines: string[];
-  city: string | null;
-  postcode: string | null;
-};
+type OrganisationRow = Pick<
+  OrganisationsTable,
+  "ods_code" | "name" | "type_code" | "type_name" | "parent_ods_code" | "address_lines" | "city" | "postcode"
+>;
 
 export const organisationSource: EntrySource = {
   name: "nhsOrg",

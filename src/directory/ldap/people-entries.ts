@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import { effectiveActivities, qualifyJobRole } from "../../rbac/job-roles.ts";
+import type { PositionsTable } from "../../store/schema.ts";
 import { escapeDnValue } from "./dn.ts";
 import { ldapDate, makeEntry, valuesOf } from "./entry.ts";
 import { afterCursor, type EntrySource, inList, readRows, today, upper } from "./source.ts";
@@ -153,17 +154,8 @@ export const orgPersonSource: EntrySource = {
   cursor: (entry) => valuesOf(entry, "uniqueIdentifier")?.[0] ?? "",
 };
 
-type RoleRow = {
-  role_profile_id: string;
-  person_orgid: string;
-  uuid: string;
-  ods_code: string;
-  job_role_code: string;
-  added_activity_codes: string[];
-  workgroup_ids: string[];
-  area_of_work_codes: string[];
-  start_date: string;
-  end_date: string | null;
+/** A position as the role query reads it: the table's columns and its workgroups' names. */
+type RoleRow = Omit<PositionsTable, "status" | "created_at" | "updated_at"> & {
   workgroup_names: string[] | null;
 };
 

@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { AccreditedSystemsTable, MessagingEndpointsTable } from "../../store/schema.ts";
 import { escapeDnValue } from "./dn.ts";
 import { makeEntry, valuesOf } from "./entry.ts";
 import { afterCursor, type EntrySource, inList, readRows, upper } from "./source.ts";
@@ -13,16 +14,7 @@ const servicesPath = [
   { type: "ou", value: "Services" },
 ];
 
-type SystemRow = {
-  asid: string;
-  ods_code: string;
-  manufacturer_ods_code: string;
-  product_key: string;
-  product_name: string;
-  product_version: string | null;
-  party_key: string;
-  interactions: string[];
-};
+type SystemRow = Omit<AccreditedSystemsTable, "created_at">;
 
 export const accreditedSystemSource: EntrySource = {
   name: "nhsAs",
@@ -71,23 +63,7 @@ export const accreditedSystemSource: EntrySource = {
   cursor: (entry) => valuesOf(entry, "uniqueIdentifier")?.[0] ?? "",
 };
 
-type EndpointRow = {
-  id: string;
-  ods_code: string;
-  party_key: string;
-  interaction: string;
-  cpa_id: string;
-  fqdn: string;
-  endpoint_url: string;
-  sync_reply_mode: string;
-  retry_interval: string;
-  retries: number;
-  persist_duration: string;
-  duplicate_elimination: string;
-  ack_requested: string;
-  actor: string;
-  is_authenticated: boolean;
-};
+type EndpointRow = Omit<MessagingEndpointsTable, "created_at">;
 
 export const messagingEndpointSource: EntrySource = {
   name: "nhsMhs",
