@@ -77,6 +77,17 @@ export type Database = {
   enrolment_links: EnrolmentLinksTable;
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
+  pki_authorities: {
+    name: "root" | "issuing";
+    certificate: Uint8Array;
+    sealed_private_key: string;
+    created_at: Generated<Date>;
+  };
+  pki_certificates: PkiCertificatesTable;
+  pki_revocations: { serial: string; revoked_at: Date; reason: RevocationReason };
+  smartcards: SmartcardsTable;
+  smartcard_orders: SmartcardOrdersTable;
+  smartcard_challenges: { challenge: string; expires_at: Date; used_at: Date | null };
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -221,4 +232,47 @@ export type WebauthnCredentialsTable = {
   backed_up: boolean;
   created_at: Generated<Date>;
   last_used_at: Date | null;
+};
+
+export type CertificateProfile = "card-authentication" | "card-signing" | "ocsp-responder";
+export type RevocationReason =
+  | "unspecified"
+  | "keyCompromise"
+  | "affiliationChanged"
+  | "superseded"
+  | "cessationOfOperation";
+
+export type PkiCertificatesTable = {
+  serial: string;
+  profile: CertificateProfile;
+  holder: string | null;
+  card_serial: string | null;
+  certificate: Uint8Array;
+  not_before: Date;
+  not_after: Date;
+  created_at: Generated<Date>;
+};
+
+export type SmartcardStatus = "active" | "locked" | "cancelled" | "lost" | "stolen" | "expired";
+
+export type SmartcardsTable = {
+  serial: string;
+  holder: string;
+  card_type: string | null;
+  status: SmartcardStatus;
+  sealed_unlock_code: string;
+  issued_at: Generated<Date>;
+  status_changed_at: Generated<Date>;
+};
+
+export type SmartcardOrdersTable = {
+  code_digest: string;
+  kind: "issue" | "renew" | "unlock";
+  holder: string;
+  card_serial: string | null;
+  authorised_by: string;
+  authorised_role: string | null;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Generated<Date>;
 };
