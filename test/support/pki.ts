@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import Fastify from "fastify";
+import { issueCard } from "../../src/authenticators/smartcard/cards.ts";
+import { issueSmartcardChallenge } from "../../src/authenticators/smartcard/challenges.ts";
+import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
 import { createPerson } from "../../src/people/people.ts";
 import { type CertificateAuthority, openCertificateAuthority } from "../../src/pki/certificate-authority.ts";
 import { type CryptoKeyPair, toPem, webcrypto, x509 } from "../../src/pki/engine.ts";
@@ -107,4 +110,46 @@ export function openssl(args: string[]): Promise<{ status: number | null; output
     child.on("error", reject);
     child.on("close", (status) => resolve({ status, output }));
   });
+}
+
+export const cardLifetimeDays = 1095;
+
+/** A card issued as the agent would issue it, with software keys standing in for the card's. */
+export async function issuedTestCard(
+  store: Store,
+  authority: CertificateAuthority,
+  holder: string,
+  options: { cardSerial?: string; kind?: "ec" | "rsa"; now?: Date; lifetimeDays?: number } = {},
+) {
+  const cardSerial = options.cardSerial ?? `CARD${Math.floor(Math.random() * 1e9)}`;
+  const order = await createCardOrder(store.db, testActor, { kind: "issue", holder });
+  const keys = {
+    authentication: await softwareCardKeys(options.kind),
+    signing: await softwareCardKeys(options.kind),
+  };
+  const issued = await issueCard(
+    store.db,
+    { authority, sealer: testSealer, lifetimeDays: options.lifetimeDays ?? cardLifetimeDays },
+    {
+      orderCode: order.code,
+      cardSerial,
+      authenticationCsr: await csrFor(keys.authentication),
+      signingCsr: await csrFor(keys.signing),
+    },
+    options.now,
+  );
+  return { cardSerial, keys, issued };
+}
+
+/** A fresh challenge signed by the card's authentication key, ready for verification. */
+export async function cardProof(
+  store: Store,
+  card: { keys: { authentication: CryptoKeyPair }; issued: { certificates: { authentication: string } } },
+) {
+  const { challenge } = await issueSmartcardChallenge(store.db);
+  return {
+    certificateChain: [card.issued.certificates.authentication],
+    challenge,
+    signature: await signChallenge(card.keys.authentication, challenge),
+  };
 }
