@@ -29,6 +29,10 @@ export type Config = {
   developmentLogin: boolean | undefined;
   /** Believe X-Forwarded-* headers from a TLS-terminating proxy in front of the service. */
   trustProxy: boolean;
+  /** Base URL under which the CA publishes its certificates, CRL and OCSP responder. */
+  pkiUrl: string;
+  /** Lifetime of a smartcard's certificates, in days. */
+  cardCertificateDays: number;
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -85,6 +89,17 @@ export const settings = [
     default: "true",
     meaning: "Allow anonymous LDAP reads; false requires a service account bind (careid ldap accounts add).",
   },
+  {
+    name: "CAREID_PKI_URL",
+    default: "the issuer's origin",
+    meaning:
+      "Base URL of the CA's publication (/pki/issuing.crl, /pki/ocsp), written into every card certificate.",
+  },
+  {
+    name: "CAREID_CARD_CERTIFICATE_DAYS",
+    default: "1095",
+    meaning: "Lifetime of smartcard certificates in days (two to three years in CIS: 730 to 1095).",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -116,8 +131,11 @@ export function loadConfig(environment: Source = process.env): Config {
     issuer: "",
     developmentLogin: parseBoolean("CAREID_DEV_LOGIN", source.CAREID_DEV_LOGIN, problems),
     trustProxy: parseBoolean("CAREID_TRUST_PROXY", source.CAREID_TRUST_PROXY, problems) ?? false,
+    pkiUrl: "",
+    cardCertificateDays: parseCardCertificateDays(source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095", problems),
   };
   config.issuer = parseIssuer(source.CAREID_ISSUER, config.port, problems);
+  config.pkiUrl = parsePkiUrl(source.CAREID_PKI_URL, config.issuer, problems);
   if ((config.ldapCertFile === undefined) !== (config.ldapKeyFile === undefined))
     problems.push("CAREID_LDAP_CERT and CAREID_LDAP_KEY must be set together");
   if (problems.length > 0) throw new ConfigError(problems);
@@ -217,6 +235,22 @@ function parseNamedPort(name: string, value: string, problems: string[]): number
   if (!/^\d+$/.test(value) || port > 65535)
     problems.push(`${name} must be a whole number from 0 to 65535, not "${value}"`);
   return port;
+}
+
+function parsePkiUrl(value: string | undefined, issuer: string, problems: string[]): string {
+  if (value === undefined) return URL.canParse(issuer) ? new URL(issuer).origin : "";
+  if (!URL.canParse(value) || !["http:", "https:"].includes(new URL(value).protocol))
+    problems.push(`CAREID_PKI_URL must be an http(s) URL, not "${value}"`);
+  return value.replace(/\/+$/, "");
+}
+
+function parseCardCertificateDays(value: string, problems: string[]): number {
+  const days = Number(value);
+  if (!/^\d+$/.test(value) || days < 1 || days > 3653)
+    problems.push(
+      `CAREID_CARD_CERTIFICATE_DAYS must be a whole number of days from 1 to 3653, not "${value}"`,
+    );
+  return days;
 }
 
 function parseLdapAnonymous(value: string, problems: string[]): boolean {

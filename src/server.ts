@@ -4,6 +4,7 @@ import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
+import { registerSmartcards } from "./authenticators/smartcard/register.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
 import type { ProviderHost } from "./cis2/host.ts";
@@ -89,6 +90,12 @@ export async function buildServer({
       db: store.db,
       sealer: cis2.sealer,
       relyingParty: () => relyingPartyFor(config.issuer),
+    });
+  if (cis2)
+    await registerSmartcards(app, store.db, {
+      sealer: cis2.sealer,
+      pkiUrl: config.pkiUrl,
+      cardCertificateDays: config.cardCertificateDays,
     });
   registerDirectory(app, store, lists);
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
