@@ -7,6 +7,7 @@ import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
 import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolment/links.ts";
 import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
+import { cardCommands } from "./authenticators/smartcard/cli.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
 import { endSessionsOf } from "./cis2/session-revocation.ts";
@@ -177,6 +178,7 @@ export const commands: Record<string, Command> = {
       }),
   },
   ...directoryCommands(withStore, prepare),
+  ...cardCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:
