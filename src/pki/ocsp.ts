@@ -6,8 +6,9 @@ import { pkijs, serialKey, webcrypto } from "./engine.ts";
 
 /**
  * The OCSP responder (RFC 6960) for certificates of the issuing CA. The issuing CA signs the
- * answers itself (responder by key hash), and the status is read from the same tables as the
- * CRL, so both tell the same story the moment a revocation commits.
+ * answers itself (responder by key hash), so no certificate rides along: the client holds the
+ * issuer already (RFC 6960 4.2.2.2). The status is read from the same tables as the CRL, so
+ * both tell the same story the moment a revocation commits.
  */
 const responseStatus = { successful: 0, malformedRequest: 1, internalError: 2, unauthorized: 6 } as const;
 const basicResponseOid = "1.3.6.1.5.5.7.48.1.1";
@@ -61,7 +62,6 @@ export async function ocspResponder(
     );
     const nonce = request.tbsRequest.requestExtensions?.find((extension) => extension.extnID === nonceOid);
     if (nonce) basic.tbsResponseData.responseExtensions = [nonce];
-    basic.certs = [issuer];
     await basic.sign(authority.issuingKey, "SHA-256");
     return new Uint8Array(
       new pkijs.OCSPResponse({
