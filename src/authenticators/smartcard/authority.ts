@@ -1,6 +1,7 @@
 import type { Actor } from "../../audit/actor.ts";
+import { recordEvent } from "../../audit/record.ts";
 import { DomainError } from "../../errors.ts";
-import type { Queryable } from "../../store/database.ts";
+import { inTransaction, type Queryable } from "../../store/database.ts";
 
 export type CardAction =
   | "smartcard.issue"
@@ -27,4 +28,29 @@ export async function authoriseCardAction(
     "forbidden",
     `Only a registration authority may ${action.replace("smartcard.", "")} a smartcard`,
   );
+}
+
+/**
+ * Runs a card action; if the policy refuses it, the refusal is recorded (after the action's
+ * transaction has rolled back, so nothing else of it stays) and the error goes on to the caller.
+ */
+export async function auditingRefusal<T>(
+  queryable: Queryable,
+  actor: Actor,
+  attempt: { action: string; subject: { type: string; id: string } },
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DomainError && error.code === "forbidden")
+      await inTransaction(queryable, (tx) =>
+        recordEvent(tx, actor, {
+          action: "smartcard.refused",
+          subject: attempt.subject,
+          after: { attempted: attempt.action, reason: error.message },
+        }),
+      );
+    throw error;
+  }
 }

@@ -115,6 +115,13 @@ test("a card's life: issued on an order, locked, unlocked once, renewed, reporte
       createCardOrder(store.db, person, { kind: "issue", holder }),
       (error: DomainError) => error.code === "forbidden",
     );
+    const refused = await store.db
+      .selectFrom("audit_events")
+      .select(["actor_id", "after"])
+      .where("action", "=", "smartcard.refused")
+      .executeTakeFirstOrThrow();
+    assert.equal(refused.actor_id, holder);
+    assert.equal((refused.after as { attempted: string }).attempted, "issue-order");
   });
 
   await t.test("locked by the agent's report; an unlock order releases the unlock code once", async () => {

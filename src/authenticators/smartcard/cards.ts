@@ -9,7 +9,7 @@ import { revokeCertificates } from "../../pki/revocation.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { RevocationReason, SmartcardStatus } from "../../store/schema.ts";
-import { authoriseCardAction } from "./authority.ts";
+import { auditingRefusal, authoriseCardAction } from "./authority.ts";
 import { readCardRequest } from "./certificate-input.ts";
 import { type OrderKind, type TakenOrder, takeOrder } from "./orders.ts";
 import { type SmartcardProof, verifySmartcardAuthentication } from "./verification.ts";
@@ -208,28 +208,31 @@ export async function withdrawCard(
   now = new Date(),
 ): Promise<{ cardSerial: string; status: SmartcardStatus; revoked: string[] }> {
   const cardSerial = checkCardSerial(request.cardSerial);
-  return inTransaction(queryable, async (tx) => {
-    const card = await lockedCard(tx, cardSerial);
-    const ownReport = actor.kind === "person" && actor.id === card.holder && request.status !== "cancelled";
-    if (!ownReport) await authoriseCardAction(tx, actor, "smartcard.cancel", card.holder);
-    if (["cancelled", "lost", "stolen"].includes(card.status))
-      throw new ConflictError(`Card ${cardSerial} is already ${card.status}`);
-    await setStatus(tx, cardSerial, request.status, now);
-    const revoked = await revokeCertificates(
-      tx,
-      await liveCertificates(tx, cardSerial),
-      revocationReasonOf[request.status],
-      now,
-    );
-    await recordEvent(tx, actor, {
-      action: `smartcard.${request.status}`,
-      subject: { type: "smartcard", id: cardSerial },
-      before: { status: card.status },
-      after: { status: request.status, holder: card.holder, revoked },
-      reason: request.reason,
-    });
-    return { cardSerial, status: request.status, revoked };
-  });
+  const attempt = { action: request.status, subject: { type: "smartcard", id: cardSerial } };
+  return auditingRefusal(queryable, actor, attempt, () =>
+    inTransaction(queryable, async (tx) => {
+      const card = await lockedCard(tx, cardSerial);
+      const ownReport = actor.kind === "person" && actor.id === card.holder && request.status !== "cancelled";
+      if (!ownReport) await authoriseCardAction(tx, actor, "smartcard.cancel", card.holder);
+      if (["cancelled", "lost", "stolen"].includes(card.status))
+        throw new ConflictError(`Card ${cardSerial} is already ${card.status}`);
+      await setStatus(tx, cardSerial, request.status, now);
+      const revoked = await revokeCertificates(
+        tx,
+        await liveCertificates(tx, cardSerial),
+        revocationReasonOf[request.status],
+        now,
+      );
+      await recordEvent(tx, actor, {
+        action: `smartcard.${request.status}`,
+        subject: { type: "smartcard", id: cardSerial },
+        before: { status: card.status },
+        after: { status: request.status, holder: card.holder, revoked },
+        reason: request.reason,
+      });
+      return { cardSerial, status: request.status, revoked };
+    }),
+  );
 }
 
 async function withOrder<T>(

@@ -4,7 +4,7 @@ import { recordEvent } from "../../audit/record.ts";
 import { DomainError, InvalidInputError, NotFoundError } from "../../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { SmartcardOrdersTable } from "../../store/schema.ts";
-import { authoriseCardAction, type CardAction } from "./authority.ts";
+import { auditingRefusal, authoriseCardAction, type CardAction } from "./authority.ts";
 
 /**
  * An order is an RA's authority for the workstation agent to do one thing once: issue a card
@@ -35,30 +35,36 @@ export async function createCardOrder(
   request: { kind: OrderKind; holder?: string; cardSerial?: string },
   now = new Date(),
 ): Promise<Order> {
-  return inTransaction(queryable, async (tx) => {
-    const { holder, cardSerial } = await orderTarget(tx, request);
-    const authority = await authoriseCardAction(tx, actor, actionOf[request.kind], holder);
-    const code = newOrderCode();
-    const expiresAt = new Date(now.getTime() + validHours[request.kind] * 3_600_000);
-    await tx
-      .insertInto("smartcard_orders")
-      .values({
-        code_digest: digestOf(code),
-        kind: request.kind,
-        holder,
-        card_serial: cardSerial,
-        authorised_by: authority.by,
-        authorised_role: authority.role,
-        expires_at: expiresAt,
-      })
-      .execute();
-    await recordEvent(tx, actor, {
-      action: "smartcard.order-created",
-      subject: { type: "person", id: holder },
-      after: { kind: request.kind, cardSerial, expiresAt: expiresAt.toISOString(), role: authority.role },
-    });
-    return { code, kind: request.kind, holder, cardSerial, expiresAt };
-  });
+  const subject = request.cardSerial
+    ? { type: "smartcard", id: request.cardSerial }
+    : { type: "person", id: request.holder ?? "" };
+  const attempt = { action: `${request.kind}-order`, subject };
+  return auditingRefusal(queryable, actor, attempt, () =>
+    inTransaction(queryable, async (tx) => {
+      const { holder, cardSerial } = await orderTarget(tx, request);
+      const authority = await authoriseCardAction(tx, actor, actionOf[request.kind], holder);
+      const code = newOrderCode();
+      const expiresAt = new Date(now.getTime() + validHours[request.kind] * 3_600_000);
+      await tx
+        .insertInto("smartcard_orders")
+        .values({
+          code_digest: digestOf(code),
+          kind: request.kind,
+          holder,
+          card_serial: cardSerial,
+          authorised_by: authority.by,
+          authorised_role: authority.role,
+          expires_at: expiresAt,
+        })
+        .execute();
+      await recordEvent(tx, actor, {
+        action: "smartcard.order-created",
+        subject: { type: "person", id: holder },
+        after: { kind: request.kind, cardSerial, expiresAt: expiresAt.toISOString(), role: authority.role },
+      });
+      return { code, kind: request.kind, holder, cardSerial, expiresAt };
+    }),
+  );
 }
 
 async function orderTarget(
