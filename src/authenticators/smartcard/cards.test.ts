@@ -13,9 +13,9 @@ import {
 } from "../../../test/support/pki.ts";
 import { testStore } from "../../../test/support/test-store.ts";
 import { type DomainError, InvalidInputError } from "../../errors.ts";
-import { certificateStatus } from "../../pki/revocation.ts";
 import { issueCard, releaseUnlockCode, renewCard, reportCardLocked, withdrawCard } from "./cards.ts";
 import { createCardOrder } from "./orders.ts";
+import { showCard } from "./records.ts";
 import { verifySmartcardAuthentication } from "./verification.ts";
 
 const agent = { kind: "system" as const, id: "smartcard-agent", source: "AGENT" };
@@ -177,10 +177,13 @@ test("a card's life: issued on an order, locked, unlocked once, renewed, reporte
       reason: "left on a train",
     });
     assert.equal(result.revoked.length, 2);
-    for (const serial of result.revoked) {
-      const status = await certificateStatus(store.db, serial);
-      assert.equal(status.status === "revoked" && status.reason, "keyCompromise");
-    }
+    const shown = await showCard(store.db, "LIFE0001");
+    assert.equal(shown.status, "lost");
+    for (const serial of result.revoked)
+      assert.match(
+        shown.certificates.find((certificate) => certificate.serial === serial)?.revoked ?? "",
+        /keyCompromise/,
+      );
     await assert.rejects(
       withdrawCard(store.db, testActor, { cardSerial: "LIFE0001", status: "stolen" }),
       /already lost/,
