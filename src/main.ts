@@ -10,6 +10,8 @@ import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
 import { cardCommands } from "./authenticators/smartcard/cli.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
+import { type MutualTlsListener, startMutualTlsListener } from "./cis2/mutual-tls-listener.ts";
+import { signInPath } from "./cis2/provider.ts";
 import { endSessionsOf } from "./cis2/session-revocation.ts";
 import { type Cis2, clientValidator, sealerFromConfig, startCis2 } from "./cis2/start.ts";
 import { type Config, ConfigError, loadConfig, realmPath, settings } from "./config.ts";
@@ -471,12 +473,14 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   const app = await buildServer({ config, store, lists, demo, cis2 });
   let stopping = false;
   let ldap: LdapServer | undefined;
+  let mutualTls: MutualTlsListener | undefined;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     app.log.info({ signal }, "shutting down: finishing requests in flight");
     await app.close();
     await ldap?.close();
+    await mutualTls?.close();
     cis2.stop();
     await store.close();
     process.exit(0);
@@ -496,6 +500,15 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     anonymous: config.ldapAnonymous,
     log: app.log.child({ component: "ldap" }),
   });
+  if (config.mtls)
+    mutualTls = await startMutualTlsListener({
+      db: store.db,
+      host: config.host,
+      port: config.mtls.port,
+      certFile: config.mtls.certFile,
+      keyFile: config.mtls.keyFile,
+      signInBase: new URL(signInPath, config.issuer).href,
+    });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const base = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -512,6 +525,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
       `  CIS2 discovery   ${config.issuer}/.well-known/openid-configuration`,
       ...(cis2.developmentLogin ? [`  Demo users       ${base}/demo/users (development sign-in is on)`] : []),
       `  LDAP directory   ${ldap.url}/o=nhs${ldap.secureUrl ? ` and ${ldap.secureUrl}/o=nhs` : ""}`,
+      ...(mutualTls ? [`  Smartcard mTLS   ${mutualTls.url}`] : []),
       "Press Ctrl+C to stop.",
       "",
     ].join("\n"),

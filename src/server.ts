@@ -9,6 +9,7 @@ import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
 import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
+import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
@@ -62,6 +63,8 @@ export async function buildServer({
       directives: {
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
+        // The smartcard sign-in page asks the agent on the user's own computer to sign.
+        connectSrc: ["'self'", new URL(config.smartcardAgentUrl).origin],
         formAction: ["'self'", "http:", "https:"],
         upgradeInsecureRequests: null,
       },
@@ -71,7 +74,10 @@ export async function buildServer({
   await registerAssets(app);
   // Before any route: awaiting a plugin registers the routes declared so far, and those would
   // miss the error handler set at the end.
-  if (cis2) await registerWebAuthnScripts(app);
+  if (cis2) {
+    await registerWebAuthnScripts(app);
+    await registerSmartcardScripts(app);
+  }
 
   registerHealth(app, store);
   registerMetrics(app);
@@ -84,7 +90,12 @@ export async function buildServer({
       lists,
       developmentLogin: cis2.developmentLogin,
       sealer: cis2.sealer,
+      smartcard: {
+        agentUrl: config.smartcardAgentUrl,
+        tlsUrl: config.mtls && `https://${new URL(config.issuer).hostname}:${config.mtls.port}`,
+      },
     });
+  if (cis2) registerSmartcardPresence(app, store.db);
   if (cis2)
     registerEnrolmentPages(app, {
       db: store.db,
@@ -96,6 +107,7 @@ export async function buildServer({
       sealer: cis2.sealer,
       pkiUrl: config.pkiUrl,
       cardCertificateDays: config.cardCertificateDays,
+      caToken: config.caToken,
     });
   registerDirectory(app, store, lists);
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);

@@ -41,25 +41,28 @@ async function makeCrl(
 ): Promise<Uint8Array> {
   const revoked = await queryable.selectFrom("pki_revocations").selectAll().orderBy("serial").execute();
   const number = await sql<{ value: number }>`SELECT nextval('pki_crl_number') AS value`.execute(queryable);
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: authority.issuing.subjectName,
-    thisUpdate: now,
-    nextUpdate: new Date(now.getTime() + crlValidHours * 3_600_000),
-    signingAlgorithm: caSigningAlgorithm,
-    signingKey: authority.issuingKey,
-    entries: revoked.map((row) => ({
-      serialNumber: serialHex(row.serial),
-      revocationDate: row.revoked_at,
-      reason: x509.X509CrlReason[row.reason],
-    })),
-    extensions: [
-      await x509.AuthorityKeyIdentifierExtension.create(authority.issuing.publicKey),
-      new x509.Extension(
-        crlNumberOid,
-        false,
-        new asn1js.Integer({ value: Number(number.rows[0]?.value ?? 1) }).toBER(),
-      ),
-    ],
-  });
+  const crl = await x509.X509CrlGenerator.create(
+    {
+      issuer: authority.issuing.subjectName,
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + crlValidHours * 3_600_000),
+      signingAlgorithm: caSigningAlgorithm,
+      signingKey: authority.issuingKey,
+      entries: revoked.map((row) => ({
+        serialNumber: serialHex(row.serial),
+        revocationDate: row.revoked_at,
+        reason: x509.X509CrlReason[row.reason],
+      })),
+      extensions: [
+        await x509.AuthorityKeyIdentifierExtension.create(authority.issuing.publicKey),
+        new x509.Extension(
+          crlNumberOid,
+          false,
+          new asn1js.Integer({ value: Number(number.rows[0]?.value ?? 1) }).toBER(),
+        ),
+      ],
+    },
+    authority.crypto,
+  );
   return new Uint8Array(crl.rawData);
 }

@@ -23,23 +23,26 @@ export async function issueCardCertificate(
   // A minute back, so a verifier whose clock is a little behind still accepts it at once.
   const notBefore = new Date(now.getTime() - 60_000);
   const notAfter = new Date(now.getTime() + request.lifetimeDays * 86_400_000);
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: holderName(request.holder),
-    issuer: authority.issuing.subjectName,
-    notBefore,
-    notAfter,
-    signingAlgorithm: caSigningAlgorithm,
-    publicKey: request.publicKey,
-    signingKey: authority.issuingKey,
-    extensions: await cardExtensions(
-      request.profile,
-      request.holder,
-      request.publicKey,
-      authority.issuing,
-      authority.publication,
-    ),
-  });
+  const certificate = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: serial,
+      subject: holderName(request.holder),
+      issuer: authority.issuing.subjectName,
+      notBefore,
+      notAfter,
+      signingAlgorithm: caSigningAlgorithm,
+      publicKey: request.publicKey,
+      signingKey: authority.issuingKey,
+      extensions: await cardExtensions(
+        request.profile,
+        request.holder,
+        request.publicKey,
+        authority.issuing,
+        authority.publication,
+      ),
+    },
+    authority.crypto,
+  );
   await tx
     .insertInto("pki_certificates")
     .values({

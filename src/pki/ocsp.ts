@@ -38,6 +38,7 @@ export async function ocspResponder(
   const issuer = pkijs.Certificate.fromBER(authority.issuing.rawData);
   const issuerHashes = await hashesOfIssuer(issuer);
   const responderKeyHash = issuerHashes.get("SHA-1")?.key ?? "";
+  const signingEngine = new pkijs.CryptoEngine({ name: "issuing-ca", crypto: authority.crypto as never });
   return async function answer(requestDer, now = new Date()) {
     const request = parseRequest(requestDer);
     if (!request) return statusOnly(responseStatus.malformedRequest);
@@ -62,7 +63,7 @@ export async function ocspResponder(
     );
     const nonce = request.tbsRequest.requestExtensions?.find((extension) => extension.extnID === nonceOid);
     if (nonce) basic.tbsResponseData.responseExtensions = [nonce];
-    await basic.sign(authority.issuingKey, "SHA-256");
+    await basic.sign(authority.issuingKey, "SHA-256", signingEngine);
     return new Uint8Array(
       new pkijs.OCSPResponse({
         responseStatus: new asn1js.Enumerated({ value: responseStatus.successful }),

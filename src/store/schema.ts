@@ -58,6 +58,20 @@ export type Database = {
   };
   passwords: { uuid: string; hash: string; updated_at: Generated<Date> };
   cis2_session_activity: { session_uid: string; last_used_at: Date };
+  smartcard_presence: {
+    removal_digest: string;
+    card_serial: string;
+    holder: string;
+    reported_at: Generated<Date>;
+  };
+  smartcard_tls_tickets: {
+    ticket_digest: string;
+    interaction_uid: string;
+    holder: string;
+    card_serial: string;
+    expires_at: Date;
+    used_at: Date | null;
+  };
   backchannel_deliveries: {
     id: Generated<number>;
     client_id: string;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { systemActor } from "../../audit/actor.ts";
 import { openCertificateAuthority } from "../../pki/certificate-authority.ts";
 import { registerPki } from "../../pki/routes.ts";
+import type { TokenSettings } from "../../pki/token-key.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Queryable } from "../../store/database.ts";
 import { registerSmartcardApi } from "./routes.ts";
@@ -10,13 +11,14 @@ import { registerSmartcardApi } from "./routes.ts";
 export async function registerSmartcards(
   app: FastifyInstance,
   queryable: Queryable,
-  options: { sealer: Sealer; pkiUrl: string; cardCertificateDays: number },
+  options: { sealer: Sealer; pkiUrl: string; cardCertificateDays: number; caToken?: TokenSettings },
 ): Promise<void> {
   const authority = await openCertificateAuthority(
     queryable,
     options.sealer,
     options.pkiUrl,
     systemActor("pki"),
+    options.caToken,
   );
   await registerPki(app, queryable, authority);
   registerSmartcardApi(app, queryable, {
