@@ -29,6 +29,12 @@ export type Config = {
   developmentLogin: boolean | undefined;
   /** Believe X-Forwarded-* headers from a TLS-terminating proxy in front of the service. */
   trustProxy: boolean;
+  /** Care Identity Management's client id at CIS2 (its secret is read from the client registry). */
+  cimClientId: string;
+  /** The acr_values CIM asks CIS2 for; absent means AAL3_ANY, or also AAL1_USERPASS in the demo. */
+  cimAcr: string | undefined;
+  /** Minutes without use after which a CIM session ends. */
+  cimIdleMinutes: number;
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -85,6 +91,21 @@ export const settings = [
     default: "true",
     meaning: "Allow anonymous LDAP reads; false requires a service account bind (careid ldap accounts add).",
   },
+  {
+    name: "CAREID_CIM_CLIENT_ID",
+    default: "care-identity-management",
+    meaning: "Client id Care Identity Management (/cim) signs its users in with at CIS2; register it with careid clients add.",
+  },
+  {
+    name: "CAREID_CIM_ACR",
+    default: "AAL3_ANY (AAL3_ANY AAL1_USERPASS with serve --demo)",
+    meaning: "acr_values Care Identity Management asks CIS2 for; a sign-in at another class is refused.",
+  },
+  {
+    name: "CAREID_CIM_IDLE_MINUTES",
+    default: "15",
+    meaning: "Minutes without use after which a Care Identity Management session ends.",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -116,6 +137,9 @@ export function loadConfig(environment: Source = process.env): Config {
     issuer: "",
     developmentLogin: parseBoolean("CAREID_DEV_LOGIN", source.CAREID_DEV_LOGIN, problems),
     trustProxy: parseBoolean("CAREID_TRUST_PROXY", source.CAREID_TRUST_PROXY, problems) ?? false,
+    cimClientId: source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
+    cimAcr: parseAcrValues(source.CAREID_CIM_ACR, problems),
+    cimIdleMinutes: parseMinutes("CAREID_CIM_IDLE_MINUTES", source.CAREID_CIM_IDLE_MINUTES ?? "15", problems),
   };
   config.issuer = parseIssuer(source.CAREID_ISSUER, config.port, problems);
   if ((config.ldapCertFile === undefined) !== (config.ldapKeyFile === undefined))
@@ -223,4 +247,18 @@ function parseLdapAnonymous(value: string, problems: string[]): boolean {
   if (value !== "true" && value !== "false")
     problems.push(`CAREID_LDAP_ANONYMOUS must be true or false, not "${value}"`);
   return value !== "false";
+}
+
+function parseAcrValues(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^AAL[0-9A-Z_]+( AAL[0-9A-Z_]+)*$/.test(value))
+    problems.push(`CAREID_CIM_ACR must be space-separated acr values such as AAL3_ANY, not "${value}"`);
+  return value;
+}
+
+function parseMinutes(name: string, value: string, problems: string[]): number {
+  const minutes = Number(value);
+  if (!/^\d+$/.test(value) || minutes < 1 || minutes > 720)
+    problems.push(`${name} must be a whole number of minutes from 1 to 720, not "${value}"`);
+  return minutes;
 }

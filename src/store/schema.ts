@@ -77,6 +77,8 @@ export type Database = {
   enrolment_links: EnrolmentLinksTable;
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
+  cim_sessions: CimSessionsTable;
+  cim_form_submissions: { form_token: string; token_digest: string; submitted_at: Generated<Date> };
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -110,6 +112,8 @@ export type PeopleTable = {
   status: "active" | "suspended" | "closed";
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  registering_ods_code: string | null;
+  closed_at: Date | null;
 };
 
 export type PositionsTable = {
@@ -126,6 +130,8 @@ export type PositionsTable = {
   status: "active" | "ended";
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  position_definition_id: string | null;
+  assignment_id: string | null;
 };
 
 export type AuditEventsTable = {
@@ -221,4 +227,55 @@ export type WebauthnCredentialsTable = {
   backed_up: boolean;
   created_at: Generated<Date>;
   last_used_at: Date | null;
+};
+
+export type CimSessionsTable = {
+  token_digest: string;
+  uuid: string;
+  cis2_sid: string | null;
+  sealed_id_token: string;
+  sealed_form_secret: string;
+  created_at: Generated<Date>;
+  last_used_at: Generated<Date>;
+};
+
+export type PositionDefinitionsTable = {
+  id: string;
+  ods_code: string;
+  name: string;
+  access_profiles: ColumnType<AccessProfileRow[], string, string>;
+  status: Generated<"active" | "retired">;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+};
+
+/** One access profile of a position definition, as stored. */
+export type AccessProfileRow = {
+  jobRole: string;
+  activities: string[];
+  workgroups: string[];
+  areasOfWork: string[];
+};
+
+export type RegistrationRequestsTable = {
+  id: string;
+  action: string;
+  ods_code: string;
+  subject_uuid: string;
+  position_definition_id: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+  source: "CIM" | "APPLY" | "ESR";
+  status: Generated<"open" | "completed" | "rejected">;
+  requested_by: string | null;
+  requested_role_id: string | null;
+  reason: string | null;
+  notes: string | null;
+  locked_by: string | null;
+  locked_until: Date | null;
+  decided_by: string | null;
+  decided_role_id: string | null;
+  decision_reason: string | null;
+  decided_at: Date | null;
+  version: Generated<number>;
+  created_at: Generated<Date>;
 };
