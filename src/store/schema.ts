@@ -77,6 +77,19 @@ export type Database = {
   enrolment_links: EnrolmentLinksTable;
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
+  position_definitions: PositionDefinitionsTable;
+  sponsor_assignable_positions: {
+    position_definition_id: string;
+    sponsor_uuid: string;
+    created_at: Generated<Date>;
+  };
+  registration_requests: RegistrationRequestsTable;
+  registration_submissions: {
+    submission_id: string;
+    actor_uuid: string;
+    action: string;
+    created_at: Generated<Date>;
+  };
   cim_sessions: CimSessionsTable;
   cim_form_submissions: { form_token: string; token_digest: string; submitted_at: Generated<Date> };
 };
