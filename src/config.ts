@@ -94,7 +94,8 @@ export const settings = [
   {
     name: "CAREID_CIM_CLIENT_ID",
     default: "care-identity-management",
-    meaning: "Client id Care Identity Management (/cim) signs its users in with at CIS2; register it with careid clients add.",
+    meaning:
+      "Client id Care Identity Management (/cim) signs its users in with at CIS2; register it with careid clients add.",
   },
   {
     name: "CAREID_CIM_ACR",

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { Actor } from "../audit/actor.ts";
 import { setPassword } from "../authenticators/password/passwords.ts";
 import { addClient, type ClientMetadata } from "../cis2/clients.ts";
-import type { Sealer } from "../secrets/sealed.ts";
 import { cimClientMetadata } from "../registration/pages/cis2-client.ts";
+import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 
 /**
@@ -42,7 +42,11 @@ export async function seedDemoSignIn(
 ): Promise<boolean> {
   const registered = async (clientId: string) =>
     Boolean(
-      await db.selectFrom("oidc_clients").select("client_id").where("client_id", "=", clientId).executeTakeFirst(),
+      await db
+        .selectFrom("oidc_clients")
+        .select("client_id")
+        .where("client_id", "=", clientId)
+        .executeTakeFirst(),
     );
   if (!(await registered(cim.clientId))) {
     const secret = randomBytes(32).toString("base64url");

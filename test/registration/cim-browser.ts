@@ -4,7 +4,10 @@ import { Browser, formAction } from "../support/browser.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 
 /** A browser without scripts signed in to Care Identity Management through CIS2's pages. */
-export async function signInToCim(server: Cis2Server, identifier: string): Promise<{ browser: Browser; home: string }> {
+export async function signInToCim(
+  server: Cis2Server,
+  identifier: string,
+): Promise<{ browser: Browser; home: string }> {
   const browser = new Browser();
   const start = `${server.origin}/cim/`;
   let { response, url } = await browser.follow(await browser.get(start), start, server.origin);
@@ -21,6 +24,11 @@ export async function signInToCim(server: Cis2Server, identifier: string): Promi
   assert.equal(url, start, "CIS2 sends the browser back to CIM's home page");
   assert.equal(response.status, 200);
   return { browser, home: await response.text() };
+}
+
+/** A page's HTML with the whitespace between tags and text dropped, for matching. */
+export async function pageText(response: Response): Promise<string> {
+  return (await response.text()).replace(/>\s+/g, ">").replace(/\s+</g, "<");
 }
 
 /** The one-time form token of the first CIM form on a page. */

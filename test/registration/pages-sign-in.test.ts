@@ -8,7 +8,14 @@ test("CIM signs its users in through CIS2 and out through CIS2's end_session", a
   const { browser, home } = await signInToCim(server, "tunde.adebayo@nhs.net");
   assert.match(home, /Mr Tunde Adebayo|Tunde Adebayo/);
   assert.match(home, /RA agent/);
-  assert.equal(await server.store.db.selectFrom("cim_sessions").select("uuid").execute().then((r) => r.length), 1);
+  assert.equal(
+    await server.store.db
+      .selectFrom("cim_sessions")
+      .select("uuid")
+      .execute()
+      .then((r) => r.length),
+    1,
+  );
 
   const signOutPage = await (await browser.get(`${server.origin}/cim/sign-out`)).text();
   const out = await browser.post(`${server.origin}/cim/sign-out`, { _form: formToken(signOutPage) });

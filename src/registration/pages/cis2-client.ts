@@ -46,7 +46,13 @@ export type Cis2Client = {
   endSessionUrl(idToken: string): Promise<URL>;
 };
 
-export function cis2Client(options: { issuer: string; clientId: string; acrValues: string; db: Db; sealer: Sealer }): Cis2Client {
+export function cis2Client(options: {
+  issuer: string;
+  clientId: string;
+  acrValues: string;
+  db: Db;
+  sealer: Sealer;
+}): Cis2Client {
   const base = cimBaseUrl(options.issuer);
   let configuration: Promise<client.Configuration> | undefined;
 

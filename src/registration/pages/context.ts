@@ -62,7 +62,11 @@ function navigation(user: SignedIn, path: string) {
     { href: "/cim/profiles", text: "Find a profile", show: true },
     { href: "/cim/requests", text: "Requests", show: approver || roles.has("SPONSOR") },
     { href: "/cim/positions", text: "Positions", show: definer },
-    { href: "/cim/reports", text: "Reports", show: approver || roles.has("SPONSOR") || roles.has("ID_CHECKER") },
+    {
+      href: "/cim/reports",
+      text: "Reports",
+      show: approver || roles.has("SPONSOR") || roles.has("ID_CHECKER"),
+    },
   ];
   return items
     .filter((item) => item.show)
@@ -102,16 +106,28 @@ export function renderPublicPage(
   statusCode = 200,
 ): FastifyReply {
   reply.header("cache-control", "no-store");
-  return renderer.renderPage(reply, view, { serviceName: "Care Identity Management", ...context }, statusCode);
+  return renderer.renderPage(
+    reply,
+    view,
+    { serviceName: "Care Identity Management", ...context },
+    statusCode,
+  );
 }
 
-/** The design system's error summary and per-field messages from a domain error's problems. */
-export function errorsFrom(problems: FieldProblem[]) {
+/**
+ * The design system's error summary and per-field messages from a domain error's problems.
+ * Domain messages name no field ("must be 12 digits"); the page's label for it comes first.
+ */
+export function errorsFrom(problems: FieldProblem[], labels: Record<string, string> = {}) {
+  const sentence = (problem: FieldProblem) =>
+    /^[a-z]/.test(problem.message)
+      ? `${labels[problem.field] ?? problem.field} ${problem.message}`
+      : problem.message;
   const errorList = problems.map((problem) => ({
-    text: problem.message,
+    text: sentence(problem),
     href: `#${problem.field.replace(/[^A-Za-z0-9_-]/g, "-")}`,
   }));
   const fieldErrors: Record<string, { text: string }> = {};
-  for (const problem of problems) fieldErrors[problem.field] ??= { text: problem.message };
+  for (const problem of problems) fieldErrors[problem.field] ??= { text: sentence(problem) };
   return { errorList, fieldErrors };
 }

@@ -1,6 +1,12 @@
 import fastifyCookie from "@fastify/cookie";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ConflictError, DomainError, ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+} from "../../errors.ts";
 import { findPerson } from "../../people/people.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
@@ -8,6 +14,7 @@ import type { Db } from "../../store/database.ts";
 import { cimBaseUrl, cimPath, cis2Client } from "./cis2-client.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
 import { claimFormToken, formTokenField, formTokenValid } from "./form-tokens.ts";
+import { registerProfileRoutes } from "./profile-routes.ts";
 import { endSession, findSession } from "./sessions.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
 
@@ -49,7 +56,10 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       });
       pages.setErrorHandler((error, request, reply) => renderDomainError(request, reply, error));
       registerSignInRoutes(pages, cim);
-      pages.get("/", async (request, reply) => renderCimPage(request, reply, "dashboard.njk", { pageTitle: "Home" }));
+      registerProfileRoutes(pages, cim);
+      pages.get("/", async (request, reply) =>
+        renderCimPage(request, reply, "dashboard.njk", { pageTitle: "Home" }),
+      );
     },
     { prefix: cimPath },
   );

@@ -28,7 +28,9 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
         {
           pageTitle: "Sign-in is not available",
           detail:
-            error instanceof SignInRefused ? error.message : "CIS2 Authentication did not answer. Try again later.",
+            error instanceof SignInRefused
+              ? error.message
+              : "CIS2 Authentication did not answer. Try again later.",
         },
         502,
       );
