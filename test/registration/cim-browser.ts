@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
 import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { Browser, formAction } from "../support/browser.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
@@ -36,4 +37,18 @@ export function formToken(html: string): string {
   const token = /name="_form" value="([^"]+)"/.exec(html)?.[1];
   assert.ok(token, "the page has a form with a form token");
   return token;
+}
+
+/** Signs in to CIM in Chromium through CIS2's pages with the development password. */
+export async function signInToCimInChromium(
+  page: Page,
+  server: Cis2Server,
+  identifier: string,
+): Promise<void> {
+  await page.goto(`${server.origin}/cim/`);
+  await page.locator('input[name="identifier"]').fill(identifier);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.locator('input[name="password"]').fill(demoPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${server.origin}/cim/`);
 }
