@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
-import { testStore } from "../../test/support/test-store.ts";
+import { raDirectory as demo, uuidOf } from "../../test/support/ra-directory.ts";
 import { systemActor } from "../audit/actor.ts";
 import { ForbiddenError } from "../errors.ts";
 import { changePersonStatus, createPerson } from "../people/people.ts";
-import { readCodeLists } from "../rbac/code-lists.ts";
 import { grantPosition } from "../rbac/positions.ts";
-import { seedDemo } from "../seed/demo.ts";
 import type { Queryable } from "../store/database.ts";
 import { nextIdentifier } from "../store/identifiers.ts";
 import { authorise, decide, type RaRole, type RegistrationAction, registrationActions } from "./policy.ts";
@@ -55,51 +53,6 @@ const organisationActions = new Set([
 /** Actions aimed at a person's position at an organisation: both count. */
 const positionActions = new Set(["position.assign", "position.edit-dates", "position.remove"]);
 
-/** The demo directory's RA staff, all at RZZ (Ashcombe and Wexley Hospitals NHS Trust). */
-const staff: Record<RaRole, string> = {
-  RAM: "O'Connell",
-  RAA_ADVANCED: "Chandran",
-  RAA: "Adebayo",
-  SPONSOR: "Mensah",
-  ID_CHECKER: "Kowalski",
-  LSA: "Rahman",
-};
-const roles = Object.keys(staff) as RaRole[];
-
-async function uuidOf(queryable: Queryable, familyName: string): Promise<string> {
-  const row = await queryable
-    .selectFrom("people")
-    .select("uuid")
-    .where("family_name", "=", familyName)
-    .executeTakeFirstOrThrow();
-  return row.uuid;
-}
-
-/** The demo directory plus a nurse at RZZ01, a site (child organisation) of RZZ. */
-async function demo(t: TestContext) {
-  const store = await testStore(t);
-  const actor = systemActor("test");
-  await seedDemo(store.db, actor);
-  const lists = await readCodeLists(store.db);
-  const childNurse = await createPerson(store.db, actor, { givenName: "Cara", familyName: "Sitewell" });
-  await grantPosition(store.db, actor, lists, {
-    uuid: childNurse.uuid,
-    odsCode: "RZZ01",
-    jobRole: "R8001",
-    startDate: "2024-01-01",
-  });
-  const actors = Object.fromEntries(
-    await Promise.all(roles.map(async (role) => [role, await uuidOf(store.db, staff[role])])),
-  ) as Record<RaRole, string>;
-  /** A person and an organisation inside RZZ, in its child RZZ01, and outside (a GP practice). */
-  const places = {
-    inside: { ods: "RZZ", person: await uuidOf(store.db, "Bennett") },
-    child: { ods: "RZZ01", person: childNurse.uuid },
-    outside: { ods: "A99001", person: await uuidOf(store.db, "Clarke") },
-  };
-  return { store, actor, lists, actors, places };
-}
-
 async function defineTestPosition(
   queryable: Queryable,
   odsCode: string,
@@ -120,7 +73,7 @@ async function defineTestPosition(
 }
 
 test("every action in the who-may-do-what table, for every RA role, inside, below and outside the actor's organisation", async (t) => {
-  const { store, actors, places } = await demo(t);
+  const { store, actors, roles, places } = await demo(t);
   assert.deepEqual(
     [...registrationActions].sort(),
     [...Object.keys(table), ...everyone, ...ownProfileOnly].sort(),
@@ -234,7 +187,7 @@ test("four-eyes: nobody changes their own positions or grants an RA role at or a
 });
 
 test("authorise throws ForbiddenError with the reason; closed or unknown actors may do nothing", async (t) => {
-  const { store, actor, actors, places } = await demo(t);
+  const { store, seeder: actor, actors, places } = await demo(t);
   await assert.rejects(
     authorise(store.db, actors.RAA, "profile.create", { ods: "A99001" }),
     (error) => error instanceof ForbiddenError && /A99001/.test(error.message),

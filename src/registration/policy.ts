@@ -227,7 +227,8 @@ async function scopeOf(
   return { lineages, definitionRank, assignableByActor };
 }
 
-async function definitionRaRank(
+/** The highest RA rank that assigning a position definition would give. */
+export async function definitionRaRank(
   queryable: Queryable,
   accessProfiles: { jobRole: string; activities: string[] }[],
 ): Promise<number> {
@@ -322,6 +323,43 @@ function refusal(
   if (target.report && action === "report.run")
     return `Your RA roles do not allow the ${target.report} report`;
   return `Your RA roles do not allow ${action}`;
+}
+
+/**
+ * Where an actor may do an action directly: the organisation codes of their holdings that allow
+ * it ("*" for a national role), with the highest rank among them. Lists and reports use it to
+ * show only what the actor may act on.
+ */
+export async function authorityFor(
+  queryable: Queryable,
+  actorUuid: string,
+  action: RegistrationAction,
+  report?: ReportKind,
+): Promise<{ organisations: string[]; rank: number }> {
+  const capability = raRoles.actions[action];
+  const holdings = capability ? ((await raHoldings(queryable, actorUuid)) ?? []) : [];
+  const allowing = holdings.filter((holding) => {
+    if (!capability?.direct.includes(holding.role)) return false;
+    const reports = capability.reports?.[holding.role];
+    return !report || !reports || reports.includes(report);
+  });
+  const organisations = allowing.some((holding) => holding.national)
+    ? ["*"]
+    : [...new Set(allowing.map((holding) => holding.odsCode))];
+  return { organisations, rank: Math.max(0, ...allowing.map((holding) => holding.rank)) };
+}
+
+/** The organisations and every organisation below them; "*" stands for all. */
+export function organisationsBelow(odsCodes: string[]) {
+  return sql<{ ods_code: string }>`
+    WITH RECURSIVE below (ods_code, depth) AS (
+      SELECT ods_code, 0 FROM organisations
+       WHERE ods_code = ANY(${odsCodes}::text[]) OR '*' = ANY(${odsCodes}::text[])
+      UNION
+      SELECT o.ods_code, b.depth + 1 FROM organisations o JOIN below b ON o.parent_ods_code = b.ods_code
+       WHERE b.depth < 20
+    )
+    SELECT DISTINCT ods_code FROM below`;
 }
 
 /** decide(), throwing ForbiddenError with the reason when refused. */

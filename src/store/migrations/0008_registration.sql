@@ -8,8 +8,9 @@
 ALTER TABLE people ADD COLUMN registering_ods_code text REFERENCES organisations (ods_code);
 ALTER TABLE people ADD COLUMN closed_at timestamptz;
 
--- Find a profile by surname prefix with LIKE 'smi%' in any collation.
-CREATE INDEX people_family_name_prefix ON people (lower(family_name) text_pattern_ops, lower(given_name));
+-- Find a profile by surname prefix: in the C collation a LIKE 'smi%' is a range scan of this
+-- index and its order is the answer's order, so a page of 50 reads 50 rows.
+CREATE INDEX people_family_name_prefix ON people ((lower(family_name) COLLATE "C"), (lower(given_name) COLLATE "C"), uuid);
 CREATE INDEX people_registering_organisation ON people (registering_ods_code);
 
 -- A position as an RA defines it once per organisation: a name and one or more access
