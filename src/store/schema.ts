@@ -91,7 +91,6 @@ export type Database = {
     created_at: Generated<Date>;
   };
   cim_sessions: CimSessionsTable;
-  cim_form_submissions: { form_token: string; token_digest: string; submitted_at: Generated<Date> };
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */

@@ -18,11 +18,11 @@ test("CIM finds profiles by name, UUID, email, NI number and organisation, and s
   assert.match((await find("name=priya+sh")).html, /Priya Sharma/);
   assert.match((await find("uuid=555000000016")).html, /Priya Sharma/);
   assert.match((await find("email=PRIYA.SHARMA%40nhs.net")).html, /Priya Sharma/);
-  const byOrganisation = await find("ods=fzz01");
+  const byOrganisation = await find("odsCode=fzz01");
   assert.match(byOrganisation.html, /Mei Chen/);
   assert.doesNotMatch(byOrganisation.html, /Priya Sharma/);
 
-  const bad = await find("uuid=12ab&niNumber=XX&ods=");
+  const bad = await find("uuid=12ab&niNumber=XX&odsCode=");
   assert.equal(bad.status, 400);
   assert.match(bad.html, /nhsuk-error-summary/);
   assert.match(bad.html, /href="#uuid">A UUID is 12 digits/);
@@ -36,7 +36,7 @@ test("CIM finds profiles by name, UUID, email, NI number and organisation, and s
   assert.equal(profile.status, 200);
   const html = await pageText(profile);
   assert.match(html, /<h1 class="nhsuk-heading-xl">Dr Priya Sharma<\/h1>/);
-  assert.match(html, /id="positions"[\s\S]*Consultant[\s\S]*RZZ/);
+  assert.match(html, /id="positions"[\s\S]*R0050[\s\S]*RZZ/);
   assert.match(html, /id="history"[\s\S]*person.created/);
   assert.match(html, /id="assign-position">Assign a position</, "an RA agent may assign positions at RZZ");
   assert.match(html, /id="close-profile">Close this profile</);

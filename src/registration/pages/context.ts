@@ -73,6 +73,26 @@ function navigation(user: SignedIn, path: string) {
     .map(({ href, text }) => ({ href, text, current: path.startsWith(href) }));
 }
 
+/** What a page says after an action succeeded and redirected to it with ?done=... */
+const doneMessages: Record<string, string> = {
+  created: "The profile was created.",
+  changed: "The details were changed.",
+  closed:
+    "The profile was closed: its positions ended, its requests closed and its authenticators cancelled.",
+  reopened: "The profile was reopened.",
+  assigned: "The position was assigned.",
+  requested: "Your request was sent to the Registration Authority.",
+  dates: "The assignment's dates were changed.",
+  removed: "The assignment was removed.",
+  "link-sent": "An enrolment link was issued.",
+  "authenticator-removed": "The authenticator was removed.",
+  defined: "The position was defined.",
+  sponsor: "The sponsor's positions were saved.",
+  batch: "The position was assigned to everyone listed.",
+  approved: "The request was approved and carried out.",
+  rejected: "The request was rejected.",
+};
+
 /** Renders a CIM page for the signed-in user, with a fresh form token for any form on it. */
 export function renderCimPage(
   request: FastifyRequest,
@@ -82,6 +102,7 @@ export function renderCimPage(
   statusCode = 200,
 ): FastifyReply {
   const user = signedIn(request);
+  const done = (request.query as Record<string, unknown> | undefined)?.done;
   reply.header("cache-control", "no-store");
   return renderer.renderPage(
     reply,
@@ -92,6 +113,7 @@ export function renderCimPage(
       roles: [...new Set(user.holdings.map((holding) => raRoleNames[holding.role]))],
       navigation: navigation(user, request.url),
       formToken: issueFormToken(user.session),
+      done: typeof done === "string" ? doneMessages[done] : undefined,
       ...context,
     },
     statusCode,
@@ -118,16 +140,21 @@ export function renderPublicPage(
  * The design system's error summary and per-field messages from a domain error's problems.
  * Domain messages name no field ("must be 12 digits"); the page's label for it comes first.
  */
-export function errorsFrom(problems: FieldProblem[], labels: Record<string, string> = {}) {
+export function errorsFrom(
+  problems: FieldProblem[],
+  labels: Record<string, string> = {},
+  /** The form field that shows a problem: by default the one named by the problem. */
+  fieldOf: (field: string) => string = (field) => field,
+) {
   const sentence = (problem: FieldProblem) =>
     /^[a-z]/.test(problem.message)
       ? `${labels[problem.field] ?? problem.field} ${problem.message}`
       : problem.message;
   const errorList = problems.map((problem) => ({
     text: sentence(problem),
-    href: `#${problem.field.replace(/[^A-Za-z0-9_-]/g, "-")}`,
+    href: `#${fieldOf(problem.field).replace(/[^A-Za-z0-9_-]/g, "-")}`,
   }));
   const fieldErrors: Record<string, { text: string }> = {};
-  for (const problem of problems) fieldErrors[problem.field] ??= { text: sentence(problem) };
+  for (const problem of problems) fieldErrors[fieldOf(problem.field)] ??= { text: sentence(problem) };
   return { errorList, fieldErrors };
 }

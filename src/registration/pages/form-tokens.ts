@@ -1,11 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Db } from "../../store/database.ts";
 import type { CimSession } from "./sessions.ts";
 
 /**
  * Every CIM form carries a token: a random nonce and its HMAC under the session's own secret
- * (a synchroniser token: another site cannot make one, so a forged post is refused), accepted
- * once only (so a double click or a resent form cannot act twice).
+ * (a synchroniser token: another site cannot make one, so a forged post is refused). The nonce
+ * is also the action's submission id, which the domain accepts once only, in the same
+ * transaction as the change: a double click or a resent form cannot act twice.
  */
 export const formTokenField = "_form";
 
@@ -28,12 +28,7 @@ export function formTokenValid(session: CimSession, token: unknown): token is st
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
-/** Records the token as used; false when it was used before. */
-export async function claimFormToken(db: Db, session: CimSession, token: string): Promise<boolean> {
-  const inserted = await db
-    .insertInto("cim_form_submissions")
-    .values({ form_token: token, token_digest: session.tokenDigest })
-    .onConflict((conflict) => conflict.column("form_token").doNothing())
-    .executeTakeFirst();
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1;
+/** The submission id a valid form token carries. */
+export function submissionIdOf(token: string): string {
+  return token.split(".")[0] ?? "";
 }

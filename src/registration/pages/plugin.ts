@@ -11,10 +11,15 @@ import { findPerson } from "../../people/people.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
+import { registerAssignmentRoutes } from "./assignment-routes.ts";
 import { cimBaseUrl, cimPath, cis2Client } from "./cis2-client.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
-import { claimFormToken, formTokenField, formTokenValid } from "./form-tokens.ts";
+import { formTokenField, formTokenValid } from "./form-tokens.ts";
+import { registerPositionRoutes } from "./position-routes.ts";
+import { registerProfileActionRoutes } from "./profile-action-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
+import { registerReportRoutes } from "./report-routes.ts";
+import { registerRequestRoutes } from "./request-routes.ts";
 import { endSession, findSession } from "./sessions.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
 
@@ -52,11 +57,16 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       pages.addHook("preHandler", async (request, reply) => {
         if (publicPaths.has(request.url.split("?")[0] ?? "")) return;
         if (!(await requireSession(cim, request, reply))) return reply;
-        if (request.method === "POST" && !(await requireFormToken(cim, request, reply))) return reply;
+        if (request.method === "POST" && !requireFormToken(request, reply)) return reply;
       });
       pages.setErrorHandler((error, request, reply) => renderDomainError(request, reply, error));
       registerSignInRoutes(pages, cim);
       registerProfileRoutes(pages, cim);
+      registerProfileActionRoutes(pages, cim);
+      registerPositionRoutes(pages, cim);
+      registerAssignmentRoutes(pages, cim);
+      registerRequestRoutes(pages, cim);
+      registerReportRoutes(pages, cim);
       pages.get("/", async (request, reply) =>
         renderCimPage(request, reply, "dashboard.njk", { pageTitle: "Home" }),
       );
@@ -88,7 +98,7 @@ async function requireSession(cim: Cim, request: FastifyRequest, reply: FastifyR
   return true;
 }
 
-async function requireFormToken(cim: Cim, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+function requireFormToken(request: FastifyRequest, reply: FastifyReply): boolean {
   const { session } = signedIn(request);
   const token = (request.body as Record<string, unknown> | undefined)?.[formTokenField];
   if (!formTokenValid(session, token)) {
@@ -105,8 +115,13 @@ async function requireFormToken(cim: Cim, request: FastifyRequest, reply: Fastif
     );
     return false;
   }
-  if (!(await claimFormToken(cim.db, session, token))) {
-    renderCimPage(
+  return true;
+}
+
+/** A domain failure outside a form's own handling, as a page. */
+function renderDomainError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+  if (error instanceof ConflictError && error.field === "submissionId")
+    return renderCimPage(
       request,
       reply,
       "form-problem.njk",
@@ -116,13 +131,6 @@ async function requireFormToken(cim: Cim, request: FastifyRequest, reply: Fastif
       },
       409,
     );
-    return false;
-  }
-  return true;
-}
-
-/** A domain failure outside a form's own handling, as a page. */
-function renderDomainError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   const [status, pageTitle] =
     error instanceof ForbiddenError
       ? [403, "You cannot do this"]

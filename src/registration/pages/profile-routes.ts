@@ -1,17 +1,16 @@
 import type { FastifyInstance } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
-import { getPerson } from "../../people/people.ts";
-import { positionsOfPerson } from "../../rbac/positions.ts";
 import { decide, type RegistrationAction } from "../policy.ts";
+import { findProfiles, profileDetails } from "../profiles.ts";
 import { type Cim, displayName, errorsFrom, renderCimPage, signedIn } from "./context.ts";
-import { authenticatorsOf, checkProfileQuery, findProfiles, historyOf } from "./profile-reads.ts";
+import { searchFromForm } from "./profile-reads.ts";
 
 export const profileLabels: Record<string, string> = {
   name: "Name",
   uuid: "UUID",
   email: "Email address",
   niNumber: "National Insurance number",
-  ods: "Organisation code",
+  odsCode: "Organisation code",
 };
 
 /** What the policy lets the signed-in user do to a profile: "direct", "request" or absent. */
@@ -37,11 +36,11 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
     if (!searched)
       return renderCimPage(request, reply, "find.njk", { pageTitle: "Find a profile", values: {} });
     try {
-      const query = checkProfileQuery(input);
-      const results = await findProfiles(cim.db, query);
+      const search = searchFromForm(input);
+      const results = await findProfiles(cim.db, signedIn(request).person.uuid, search);
       return renderCimPage(request, reply, "find.njk", {
         pageTitle: "Find a profile",
-        values: query,
+        values: search,
         results,
       });
     } catch (error) {
@@ -58,64 +57,39 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
 
   app.get("/profiles/:uuid", async (request, reply) => {
     const { uuid } = request.params as { uuid: string };
-    const person = await getPerson(cim.db, uuid);
     const actor = signedIn(request).person.uuid;
-    const [positions, authenticators, history, allowed] = await Promise.all([
-      positionsOfPerson(cim.db, cim.lists, uuid, { includeEnded: true }),
-      authenticatorsOf(cim.db, uuid),
-      historyOf(cim.db, uuid),
-      allowedActions(
-        cim,
-        actor,
-        [
-          "profile.change-details",
-          person.status === "closed" ? "profile.reopen" : "profile.close",
-          "position.assign",
-          "authenticator.issue",
-          "authenticator.remove",
-        ],
-        { uuid },
-      ),
-    ]);
-    const changeable = new Set<string>();
-    for (const position of positions) {
-      const target = { uuid, ods: position.odsCode };
-      const allowedHere = await allowedActions(
-        cim,
-        actor,
-        ["position.edit-dates", "position.remove"],
-        target,
-      );
-      if (position.status === "active" && Object.keys(allowedHere).length > 0)
-        changeable.add(position.roleProfileId);
+    const details = await profileDetails(cim.db, actor, uuid);
+    const { person } = details;
+    const allowed = await allowedActions(
+      cim,
+      actor,
+      [
+        "profile.change-details",
+        person.status === "closed" ? "profile.reopen" : "profile.close",
+        "position.assign",
+        "authenticator.issue",
+        "authenticator.remove",
+      ],
+      { uuid },
+    );
+    const assignments = [];
+    for (const assignment of details.assignments) {
+      const target = {
+        uuid,
+        ods: assignment.odsCode,
+        positionDefinition: assignment.positionDefinitionId ?? undefined,
+      };
+      const changes = await allowedActions(cim, actor, ["position.edit-dates", "position.remove"], target);
+      assignments.push({
+        ...assignment,
+        changeable: assignment.status === "active" && Object.keys(changes).length > 0,
+      });
     }
-    const done = (request.query as Record<string, unknown>).done;
     return renderCimPage(request, reply, "profile.njk", {
       pageTitle: displayName(person),
-      person,
-      positions: positions.map((position) => ({
-        ...position,
-        changeable: changeable.has(position.roleProfileId),
-      })),
-      authenticators,
-      history,
+      ...details,
+      assignments,
       allowed,
-      done: typeof done === "string" ? doneMessages[done] : undefined,
     });
   });
 }
-
-/** What a page says after an action succeeded and redirected back to the profile. */
-const doneMessages: Record<string, string> = {
-  created: "The profile was created.",
-  changed: "The details were changed.",
-  closed:
-    "The profile was closed: its positions ended, its requests closed and its authenticators cancelled.",
-  reopened: "The profile was reopened.",
-  assigned: "The position was assigned.",
-  requested: "Your request was sent to the Registration Authority.",
-  dates: "The assignment's dates were changed.",
-  removed: "The assignment was removed.",
-  "link-sent": "An enrolment link was issued.",
-  "authenticator-removed": "The authenticator was removed.",
-};

@@ -12,12 +12,3 @@ CREATE TABLE cim_sessions (
   last_used_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX cim_sessions_person ON cim_sessions (uuid);
-
--- Every form token accepted once: a second submission of the same form is refused, so a double
--- click or a resent page cannot act twice.
-CREATE TABLE cim_form_submissions (
-  form_token text PRIMARY KEY,
-  token_digest text NOT NULL REFERENCES cim_sessions (token_digest) ON DELETE CASCADE,
-  submitted_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX cim_form_submissions_session ON cim_form_submissions (token_digest);
