@@ -39,6 +39,12 @@ export type Config = {
   smartcardAgentUrl: string;
   /** The mutual-TLS smartcard sign-in listener: off unless a port, certificate and key are set. */
   mtls: { port: number; certFile: string; keyFile: string } | undefined;
+  /** Care Identity Management's client id at CIS2 (its secret is read from the client registry). */
+  cimClientId: string;
+  /** The acr_values CIM asks CIS2 for; absent means AAL3_ANY, or also AAL1_USERPASS in the demo. */
+  cimAcr: string | undefined;
+  /** Minutes without use after which a CIM session ends. */
+  cimIdleMinutes: number;
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -135,6 +141,22 @@ export const settings = [
   },
   { name: "CAREID_CA_PKCS11_TOKEN", default: "(unset)", meaning: "Label of that token." },
   { name: "CAREID_CA_PKCS11_PIN", default: "(unset)", meaning: "User PIN of that token." },
+  {
+    name: "CAREID_CIM_CLIENT_ID",
+    default: "care-identity-management",
+    meaning:
+      "Client id Care Identity Management (/cim) signs its users in with at CIS2; register it with careid clients add.",
+  },
+  {
+    name: "CAREID_CIM_ACR",
+    default: "AAL3_ANY (AAL3_ANY AAL1_USERPASS with serve --demo)",
+    meaning: "acr_values Care Identity Management asks CIS2 for; a sign-in at another class is refused.",
+  },
+  {
+    name: "CAREID_CIM_IDLE_MINUTES",
+    default: "15",
+    meaning: "Minutes without use after which a Care Identity Management session ends.",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -171,6 +193,9 @@ export function loadConfig(environment: Source = process.env): Config {
     caToken: parseCaToken(source, problems),
     smartcardAgentUrl: parseAgentUrl(source.CAREID_SMARTCARD_AGENT_URL ?? "http://127.0.0.1:8765", problems),
     mtls: parseMutualTls(source, problems),
+    cimClientId: source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
+    cimAcr: parseAcrValues(source.CAREID_CIM_ACR, problems),
+    cimIdleMinutes: parseMinutes("CAREID_CIM_IDLE_MINUTES", source.CAREID_CIM_IDLE_MINUTES ?? "15", problems),
   };
   config.issuer = parseIssuer(source.CAREID_ISSUER, config.port, problems);
   config.pkiUrl = parsePkiUrl(source.CAREID_PKI_URL, config.issuer, problems);
@@ -327,4 +352,18 @@ function parseLdapAnonymous(value: string, problems: string[]): boolean {
   if (value !== "true" && value !== "false")
     problems.push(`CAREID_LDAP_ANONYMOUS must be true or false, not "${value}"`);
   return value !== "false";
+}
+
+function parseAcrValues(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^AAL[0-9A-Z_]+( AAL[0-9A-Z_]+)*$/.test(value))
+    problems.push(`CAREID_CIM_ACR must be space-separated acr values such as AAL3_ANY, not "${value}"`);
+  return value;
+}
+
+function parseMinutes(name: string, value: string, problems: string[]): number {
+  const minutes = Number(value);
+  if (!/^\d+$/.test(value) || minutes < 1 || minutes > 720)
+    problems.push(`${name} must be a whole number of minutes from 1 to 720, not "${value}"`);
+  return minutes;
 }

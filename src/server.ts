@@ -12,6 +12,7 @@ import { registerCis2 } from "./cis2/routes.ts";
 import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
+import { registerCimPages } from "./registration/pages/plugin.ts";
 import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
@@ -110,6 +111,17 @@ export async function buildServer({
       caToken: config.caToken,
     });
   registerDirectory(app, store, lists);
+  if (cis2)
+    registerCimPages(app, {
+      db: store.db,
+      sealer: cis2.sealer,
+      lists,
+      issuer: config.issuer,
+      clientId: config.cimClientId,
+      // The demo lets its fictional people in with the development password.
+      acrValues: config.cimAcr ?? (demo && cis2.developmentLogin ? "AAL3_ANY AAL1_USERPASS" : "AAL3_ANY"),
+      idleMinutes: config.cimIdleMinutes,
+    });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
   app.setErrorHandler((error, request, reply) => {

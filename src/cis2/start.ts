@@ -37,7 +37,11 @@ export async function startCis2(
     lists,
     developmentLogin,
   });
-  if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
+  if (demo.seed)
+    await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host), {
+      issuer: config.issuer,
+      clientId: config.cimClientId,
+    });
   const delivery = startBackchannelDelivery(store.db, host);
   // Expired codes, tokens and sessions are invisible at once; this tells relying parties of the
   // expired sessions (back-channel logout) and reclaims the rows.

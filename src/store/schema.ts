@@ -102,6 +102,20 @@ export type Database = {
   smartcards: SmartcardsTable;
   smartcard_orders: SmartcardOrdersTable;
   smartcard_challenges: { challenge: string; expires_at: Date; used_at: Date | null };
+  position_definitions: PositionDefinitionsTable;
+  sponsor_assignable_positions: {
+    position_definition_id: string;
+    sponsor_uuid: string;
+    created_at: Generated<Date>;
+  };
+  registration_requests: RegistrationRequestsTable;
+  registration_submissions: {
+    submission_id: string;
+    actor_uuid: string;
+    action: string;
+    created_at: Generated<Date>;
+  };
+  cim_sessions: CimSessionsTable;
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -135,6 +149,8 @@ export type PeopleTable = {
   status: "active" | "suspended" | "closed";
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  registering_ods_code: string | null;
+  closed_at: Date | null;
 };
 
 export type PositionsTable = {
@@ -151,6 +167,8 @@ export type PositionsTable = {
   status: "active" | "ended";
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  position_definition_id: string | null;
+  assignment_id: string | null;
 };
 
 export type AuditEventsTable = {
@@ -288,5 +306,56 @@ export type SmartcardOrdersTable = {
   authorised_role: string | null;
   expires_at: Date;
   used_at: Date | null;
+  created_at: Generated<Date>;
+};
+
+export type CimSessionsTable = {
+  token_digest: string;
+  uuid: string;
+  cis2_sid: string | null;
+  sealed_id_token: string;
+  sealed_form_secret: string;
+  created_at: Generated<Date>;
+  last_used_at: Generated<Date>;
+};
+
+export type PositionDefinitionsTable = {
+  id: string;
+  ods_code: string;
+  name: string;
+  access_profiles: ColumnType<AccessProfileRow[], string, string>;
+  status: Generated<"active" | "retired">;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+};
+
+/** One access profile of a position definition, as stored. */
+export type AccessProfileRow = {
+  jobRole: string;
+  activities: string[];
+  workgroups: string[];
+  areasOfWork: string[];
+};
+
+export type RegistrationRequestsTable = {
+  id: string;
+  action: string;
+  ods_code: string;
+  subject_uuid: string;
+  position_definition_id: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+  source: "CIM" | "APPLY" | "ESR";
+  status: Generated<"open" | "completed" | "rejected">;
+  requested_by: string | null;
+  requested_role_id: string | null;
+  reason: string | null;
+  notes: string | null;
+  locked_by: string | null;
+  locked_until: Date | null;
+  decided_by: string | null;
+  decided_role_id: string | null;
+  decision_reason: string | null;
+  decided_at: Date | null;
+  version: Generated<number>;
   created_at: Generated<Date>;
 };
