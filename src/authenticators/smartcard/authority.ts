@@ -1,6 +1,7 @@
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { DomainError } from "../../errors.ts";
+import { DomainError, ForbiddenError } from "../../errors.ts";
+import { authorise } from "../../registration/policy.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
 
 export type CardAction =
@@ -14,20 +15,21 @@ export type CardAuthority = { by: string; kind: Actor["kind"]; role: string | nu
 
 /**
  * May this actor do this to this holder's card? The operator at the command line holds the
- * service's own authority; a person needs an RA role over the holder's organisation.
+ * service's own authority; a person needs an RA role over one of the holder's organisations,
+ * as the RA policy decides. The role profile a person acted in is kept with what they authorise.
  */
 export async function authoriseCardAction(
-  _queryable: Queryable,
+  queryable: Queryable,
   actor: Actor,
   action: CardAction,
-  _holder: string,
+  holder: string,
 ): Promise<CardAuthority> {
   if (actor.kind === "operator") return { by: actor.id, kind: actor.kind, role: "OPERATOR" };
-  // The RA policy (registration/policy.ts) decides for people once it is merged.
-  throw new DomainError(
-    "forbidden",
-    `Only a registration authority may ${action.replace("smartcard.", "")} a smartcard`,
-  );
+  if (actor.kind !== "person")
+    throw new ForbiddenError(`Only a registration authority may authorise ${action}`);
+  const decision = await authorise(queryable, actor.id, action, { uuid: holder });
+  if (decision.byRequest) throw new ForbiddenError(`${action} cannot be asked for by request`);
+  return { by: actor.id, kind: actor.kind, role: decision.position ?? null };
 }
 
 /**
