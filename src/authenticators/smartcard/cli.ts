@@ -1,19 +1,16 @@
 import { type Actor, operatorActor } from "../../audit/actor.ts";
-import type { Config } from "../../config.ts";
 import { InvalidInputError } from "../../errors.ts";
-import type { Store } from "../../store/database.ts";
+import {
+  type CommandOptions,
+  type OptionValues,
+  type Prepare,
+  requiredOption,
+  storeCommand,
+  type WithStore,
+} from "../../store-command.ts";
 import { type Withdrawal, withdrawCard } from "./cards.ts";
 import { createCardOrder, type Order, type OrderKind } from "./orders.ts";
 import { type CardRecord, listCards, showCard } from "./records.ts";
-
-type Values = Record<string, string | boolean | undefined>;
-type Options = Record<string, { type: "string" | "boolean"; help: string }>;
-type WithStore = (
-  config: Config,
-  purpose: string,
-  work: (store: Store) => Promise<number>,
-) => Promise<number>;
-type Prepare = (store: Store) => Promise<unknown>;
 
 const asOption = {
   as: {
@@ -27,22 +24,7 @@ const asOption = {
  * types into the workstation agent; the unlock code itself is never shown here.
  */
 export function cardCommands(withStore: WithStore, prepare: Prepare) {
-  const command = (
-    name: string,
-    usage: string,
-    summary: string,
-    options: Options,
-    work: (store: Store, values: Values) => Promise<number>,
-  ) => ({
-    usage,
-    summary,
-    options,
-    run: (values: Values, config: Config) =>
-      withStore(config, name, async (store) => {
-        await prepare(store);
-        return work(store, values);
-      }),
-  });
+  const command = storeCommand(withStore, prepare);
   const order = (kind: OrderKind, target: "uuid" | "card", summary: string) =>
     command(
       `cards ${kind}-order`,
@@ -56,7 +38,7 @@ export function cardCommands(withStore: WithStore, prepare: Prepare) {
         ...asOption,
       },
       async (store, values) => {
-        const value = required(values, target);
+        const value = requiredOption(values, target);
         const made = await createCardOrder(
           store.db,
           actorOf(values),
@@ -66,7 +48,12 @@ export function cardCommands(withStore: WithStore, prepare: Prepare) {
         return 0;
       },
     );
-  const withdraw = (name: string, status: (values: Values) => Withdrawal, summary: string, extra: Options) =>
+  const withdraw = (
+    name: string,
+    status: (values: OptionValues) => Withdrawal,
+    summary: string,
+    extra: CommandOptions,
+  ) =>
     command(
       name,
       `careid ${name} --card SERIAL --reason TEXT${extra.stolen ? " [--stolen]" : ""} [--as RA_UUID]`,
@@ -79,9 +66,9 @@ export function cardCommands(withStore: WithStore, prepare: Prepare) {
       },
       async (store, values) => {
         const result = await withdrawCard(store.db, actorOf(values), {
-          cardSerial: required(values, "card"),
+          cardSerial: requiredOption(values, "card"),
           status: status(values),
-          reason: required(values, "reason"),
+          reason: requiredOption(values, "reason"),
         });
         console.log(
           `Card ${result.cardSerial} is ${result.status}; revoked certificates: ${result.revoked.join(", ") || "none"}.`,
@@ -112,7 +99,7 @@ export function cardCommands(withStore: WithStore, prepare: Prepare) {
       "Show a smartcard: holder, status and its certificates (serial, profile, expiry, revocation).",
       { card: { type: "string", help: "the card's serial" } },
       async (store, values) => {
-        console.log(JSON.stringify(await showCard(store.db, required(values, "card")), null, 2));
+        console.log(JSON.stringify(await showCard(store.db, requiredOption(values, "card")), null, 2));
         return 0;
       },
     ),
@@ -146,13 +133,7 @@ export function cardCommands(withStore: WithStore, prepare: Prepare) {
   };
 }
 
-function required(values: Values, name: string): string {
-  const value = values[name];
-  if (typeof value !== "string" || value === "") throw InvalidInputError.field(`--${name}`, "is required");
-  return value;
-}
-
-function actorOf(values: Values): Actor {
+function actorOf(values: OptionValues): Actor {
   if (typeof values.as !== "string") return operatorActor();
   if (!/^\d{12}$/.test(values.as)) throw InvalidInputError.field("--as", "must be a 12-digit UUID");
   return { kind: "person", id: values.as, source: "CLI" };
