@@ -54,7 +54,7 @@ function forms(status: CardStatus): string {
       field("passcode", "Choose a new passcode", "password"),
       field("confirmation", "Enter the new passcode again", "password"),
     ]);
-  if (status.signedIn) return "";
+  if (status.signedIn) return form("sign-out", "Sign out of this smartcard", []);
   return form("passcode", "Use this smartcard", [field("passcode", "Passcode", "password")]);
 }
 

@@ -126,6 +126,15 @@ export function cardAgent(options: {
     }
   }
 
+  async function reportRemoved(cardSerial: string): Promise<void> {
+    const secret = removalSecret;
+    removalSecret = undefined;
+    if (secret)
+      await service.reportRemoved(cardSerial, secret).catch((error: Error) => {
+        log("report-failed", { cardSerial, report: "removal", error: error.message });
+      });
+  }
+
   /**
    * Issues a blank card under an RA's order: the holder's passcode is set, both key pairs are
    * made on the card, the service certifies them, the certificates are written to the card and
@@ -154,8 +163,9 @@ export function cardAgent(options: {
     card.storeCertificate("authentication", ...certificateParts(issued.certificates.authentication));
     card.storeCertificate("signing", ...certificateParts(issued.certificates.signing));
     card.changeUnlockCode(options.blankUnlockCode, issued.unlockCode);
+    // Issued at the RA's desk: the holder enters the passcode when they first use it.
+    card.signOut();
     log("card-issued", { cardSerial: info.tokenSerial, holder: issued.holder });
-    await reportPresent(info.tokenSerial);
     return `This smartcard is issued to ${issued.holder}.`;
   }
 
@@ -174,6 +184,15 @@ export function cardAgent(options: {
     }
     log("card-unlocked", { cardSerial: info.tokenSerial });
     return "Your smartcard is unlocked and has its new passcode.";
+  }
+
+  /** The holder steps away: the card needs its passcode again, and its sessions end as on removal. */
+  async function signOut(): Promise<string> {
+    const info = inserted();
+    card.signOut();
+    await reportRemoved(info.tokenSerial);
+    log("card-signed-out", { cardSerial: info.tokenSerial });
+    return "You are signed out of your smartcard.";
   }
 
   /** Signs a service challenge with the card's authentication key, for the service's sign-in page. */
@@ -202,12 +221,7 @@ export function cardAgent(options: {
       log("card-removed", { cardSerial: removed });
       present = undefined;
       card.signOut();
-      const secret = removalSecret;
-      removalSecret = undefined;
-      if (secret)
-        await service.reportRemoved(removed, secret).catch((error: Error) => {
-          log("report-failed", { cardSerial: removed, report: "removal", error: error.message });
-        });
+      await reportRemoved(removed);
     }
     if (info) {
       present = info;
@@ -215,7 +229,7 @@ export function cardAgent(options: {
     } else card.rescan();
   }
 
-  return { status, enterPasscode, issue, unlock, signChallenge, watch };
+  return { status, enterPasscode, signOut, issue, unlock, signChallenge, watch };
 }
 
 function refusalOf(error: unknown, message: string): AgentRefusal {

@@ -22,6 +22,13 @@ export async function startLocalServer(options: {
 }): Promise<{ url: string; close(): Promise<void> }> {
   const { agent, serviceOrigin, log } = options;
   const refusedOrigins: string[] = [];
+  /** The forms of the agent's own page, by the path they post to. */
+  const pageActions: Record<string, PageAction> = {
+    "/passcode": (value) => agent.enterPasscode(value("passcode")),
+    "/sign-out": () => agent.signOut(),
+    "/issue": (value) => agent.issue(value("orderCode"), value("passcode"), value("confirmation")),
+    "/unlock": (value) => agent.unlock(value("orderCode"), value("passcode"), value("confirmation")),
+  };
   let ownHosts: string[] = [];
 
   const server = createServer((request, response) => {
@@ -38,7 +45,7 @@ export async function startLocalServer(options: {
     const origin = request.headers.origin;
     if (path.startsWith("/api/")) return serviceCall(request, response, path, origin);
     if (request.method === "GET" && path === "/") return page(response, 200);
-    if (request.method === "POST" && ["/passcode", "/issue", "/unlock"].includes(path)) {
+    if (request.method === "POST" && Object.hasOwn(pageActions, path)) {
       if (!origin || !ownHosts.some((host) => origin === `http://${host}`)) return refuse(response, origin);
       return pageAction(request, response, path);
     }
@@ -81,12 +88,7 @@ export async function startLocalServer(options: {
     try {
       const form = new URLSearchParams(await readBody(request));
       const value = (name: string) => form.get(name) ?? "";
-      const text =
-        path === "/passcode"
-          ? await agent.enterPasscode(value("passcode"))
-          : path === "/issue"
-            ? await agent.issue(value("orderCode"), value("passcode"), value("confirmation"))
-            : await agent.unlock(value("orderCode"), value("passcode"), value("confirmation"));
+      const text = await (pageActions[path] as PageAction)(value);
       return page(response, 200, { text, error: false });
     } catch (error) {
       if (error instanceof AgentRefusal || error instanceof ServiceRefusal)
@@ -120,6 +122,8 @@ export async function startLocalServer(options: {
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+type PageAction = (value: (name: string) => string) => Promise<string>;
 
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

@@ -15,7 +15,7 @@ export type RunningAgent = {
 /** `careid agent` as a real process on a free port, for a card and a service, stopped when the test ends. */
 export async function startAgent(
   t: TestContext,
-  options: { serviceUrl: string; card: BlankCard },
+  options: { serviceUrl: string; card: BlankCard; port?: number },
 ): Promise<RunningAgent> {
   const child = spawn(
     process.execPath,
@@ -27,7 +27,7 @@ export async function startAgent(
       "--module",
       options.card.modulePath,
       "--port",
-      "0",
+      String(options.port ?? 0),
     ],
     { env: { ...process.env, ...options.card.environment }, stdio: ["ignore", "pipe", "pipe"] },
   );
