@@ -3,6 +3,7 @@ import type { Queryable } from "../store/database.ts";
 import type { RevocationReason } from "../store/schema.ts";
 import type { CertificateAuthority } from "./certificate-authority.ts";
 import { pkijs, serialKey, webcrypto } from "./engine.ts";
+import { readOcspRequest } from "./ocsp-request.ts";
 
 /**
  * The OCSP responder (RFC 6960) for certificates of the issuing CA. The issuing CA signs the
@@ -12,7 +13,6 @@ import { pkijs, serialKey, webcrypto } from "./engine.ts";
  */
 const responseStatus = { successful: 0, malformedRequest: 1, internalError: 2, unauthorized: 6 } as const;
 const basicResponseOid = "1.3.6.1.5.5.7.48.1.1";
-const nonceOid = "1.3.6.1.5.5.7.48.1.2";
 const hashNames: Record<string, string> = {
   "1.3.14.3.2.26": "SHA-1",
   "2.16.840.1.101.3.4.2.1": "SHA-256",
@@ -40,12 +40,12 @@ export async function ocspResponder(
   const responderKeyHash = issuerHashes.get("SHA-1")?.key ?? "";
   const signingEngine = new pkijs.CryptoEngine({ name: "issuing-ca", crypto: authority.crypto as never });
   return async function answer(requestDer, now = new Date()) {
-    const request = parseRequest(requestDer);
+    const request = readOcspRequest(requestDer);
     if (!request) return statusOnly(responseStatus.malformedRequest);
     const serials: string[] = [];
-    for (const item of request.tbsRequest.requestList) {
-      if (!isOurs(item.reqCert, issuerHashes)) return statusOnly(responseStatus.unauthorized);
-      serials.push(serialKey(Buffer.from(item.reqCert.serialNumber.valueBlock.valueHexView).toString("hex")));
+    for (const certId of request.certIds) {
+      if (!isOurs(certId, issuerHashes)) return statusOnly(responseStatus.unauthorized);
+      serials.push(serialKey(Buffer.from(certId.serialNumber.valueBlock.valueHexView).toString("hex")));
     }
     const statuses = await statusesOf(queryable, serials);
     const basic = new pkijs.BasicOCSPResponse();
@@ -53,16 +53,15 @@ export async function ocspResponder(
       valueHex: Buffer.from(responderKeyHash, "hex"),
     });
     basic.tbsResponseData.producedAt = now;
-    basic.tbsResponseData.responses = request.tbsRequest.requestList.map(
-      (item, index) =>
+    basic.tbsResponseData.responses = request.certIds.map(
+      (certId, index) =>
         new pkijs.SingleResponse({
-          certID: item.reqCert,
+          certID: certId,
           certStatus: certStatus(statuses.get(serials[index] ?? "")),
           thisUpdate: now,
         }),
     );
-    const nonce = request.tbsRequest.requestExtensions?.find((extension) => extension.extnID === nonceOid);
-    if (nonce) basic.tbsResponseData.responseExtensions = [nonce];
+    if (request.nonce) basic.tbsResponseData.responseExtensions = [request.nonce];
     await basic.sign(authority.issuingKey, "SHA-256", signingEngine);
     return new Uint8Array(
       new pkijs.OCSPResponse({
@@ -76,15 +75,6 @@ export async function ocspResponder(
         .toBER(),
     );
   };
-}
-
-function parseRequest(der: Uint8Array): pkijs.OCSPRequest | undefined {
-  try {
-    const request = pkijs.OCSPRequest.fromBER(der);
-    return request.tbsRequest.requestList.length > 0 ? request : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function statusOnly(status: number): Uint8Array {

@@ -105,6 +105,7 @@ test("openssl accepts the chain, the CRL and the OCSP answers, before and after 
     assert.equal(answer.status, 0, answer.output);
     assert.match(answer.output, /Response verify OK/);
     assert.match(answer.output, /card.pem: good/);
+    assert.doesNotMatch(answer.output, /nonce/i, "the request's nonce comes back");
     const crl = await openssl([
       "crl",
       "-inform",
@@ -161,11 +162,15 @@ test("openssl accepts the chain, the CRL and the OCSP answers, before and after 
     assert.match(crlCheck.output, /certificate revoked/);
   });
 
-  await t.test("the GET form answers the same", async () => {
+  const madeRequest = async () => {
     const request = files.writeRaw("request.der", new Uint8Array());
     const made = await openssl(["ocsp", "-issuer", issuing, "-cert", card, "-no_nonce", "-reqout", request]);
     assert.equal(made.status, 0, made.output);
-    const der = readFileSync(request);
+    return request;
+  };
+
+  await t.test("the GET form answers the same", async () => {
+    const der = readFileSync(await madeRequest());
     const response = await fetch(`${base}/pki/ocsp/${encodeURIComponent(der.toString("base64"))}`);
     assert.equal(response.headers.get("content-type"), "application/ocsp-response");
     const answer = files.writeRaw("response.der", await response.bytes());
@@ -184,14 +189,23 @@ test("openssl accepts the chain, the CRL and the OCSP answers, before and after 
   });
 
   await t.test("a malformed request gets malformedRequest", async () => {
-    const response = await fetch(`${base}/pki/ocsp`, {
-      method: "POST",
-      headers: { "content-type": "application/ocsp-request" },
-      body: new Uint8Array([0x30, 0x03, 0x02, 0x01]),
-    });
-    const answer = files.writeRaw("malformed.der", await response.bytes());
-    const read = await openssl(["ocsp", "-respin", answer, "-resp_text", "-noverify"]);
-    assert.match(read.output, /malformedrequest/i);
+    const request = readFileSync(await madeRequest());
+    for (const body of [
+      new Uint8Array([0x30, 0x03, 0x02, 0x01]),
+      new Uint8Array(),
+      Buffer.concat([request, Buffer.from([0])]),
+      Buffer.from("hello"),
+    ]) {
+      const response = await fetch(`${base}/pki/ocsp`, {
+        method: "POST",
+        headers: { "content-type": "application/ocsp-request" },
+        body,
+      });
+      assert.equal(response.status, 200);
+      const answer = files.writeRaw("malformed.der", await response.bytes());
+      const read = await openssl(["ocsp", "-respin", answer, "-resp_text", "-noverify"]);
+      assert.match(read.output, /malformedrequest/i);
+    }
   });
 
   await t.test("a request about another CA's certificate gets unauthorized", async () => {
