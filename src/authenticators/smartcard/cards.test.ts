@@ -25,7 +25,8 @@ test("a card's life: issued on an order, locked, unlocked once, renewed, reporte
   const authority = await testAuthority(store);
   const settings = { authority, sealer: testSealer, lifetimeDays: cardLifetimeDays };
   const holder = await testPerson(store);
-  const card = await issuedTestCard(store, authority, holder, { cardSerial: "LIFE0001" });
+  // Issued with 60 days to run, so it is due for renewal.
+  const card = await issuedTestCard(store, authority, holder, { cardSerial: "LIFE0001", lifetimeDays: 60 });
   const auditActions = async () =>
     (await store.db.selectFrom("audit_events").select("action").orderBy("seq").execute()).map(
       (row) => row.action,
@@ -151,6 +152,13 @@ test("a card's life: issued on an order, locked, unlocked once, renewed, reporte
 
   let renewed: Awaited<ReturnType<typeof renewCard>>;
   const renewedKey = await softwareCardKeys();
+  await t.test("renewal opens 90 days before expiry", async () => {
+    await assert.rejects(
+      createCardOrder(store.db, testActor, { kind: "renew", cardSerial: "LIFE0002" }),
+      /can be renewed from \d{4}-\d{2}-\d{2}/,
+    );
+  });
+
   await t.test("renewal: new certificates for new keys, the old ones superseded", async () => {
     const order = await createCardOrder(store.db, testActor, { kind: "renew", cardSerial: "LIFE0001" });
     renewed = await renewCard(store.db, settings, {

@@ -116,7 +116,7 @@ export function cardCommands(withStore: WithStore, prepare: Prepare) {
     "cards renew-order": order(
       "renew",
       "card",
-      "Authorise renewing a card's certificates; prints the one-time order code for the agent.",
+      "Authorise renewing a card's certificates (within 90 days of expiry); prints the one-time order code.",
     ),
     "cards cancel": withdraw(
       "cards cancel",

@@ -41,7 +41,7 @@ export async function createCardOrder(
   const attempt = { action: `${request.kind}-order`, subject };
   return auditingRefusal(queryable, actor, attempt, () =>
     inTransaction(queryable, async (tx) => {
-      const { holder, cardSerial } = await orderTarget(tx, request);
+      const { holder, cardSerial } = await orderTarget(tx, request, now);
       const authority = await authoriseCardAction(tx, actor, actionOf[request.kind], holder);
       const code = newOrderCode();
       const expiresAt = new Date(now.getTime() + validHours[request.kind] * 3_600_000);
@@ -70,6 +70,7 @@ export async function createCardOrder(
 async function orderTarget(
   tx: Tx,
   request: { kind: OrderKind; holder?: string; cardSerial?: string },
+  now: Date,
 ): Promise<{ holder: string; cardSerial: string | null }> {
   if (request.kind === "issue") {
     if (!request.holder) throw InvalidInputError.field("uuid", "is required: the person the card is for");
@@ -95,7 +96,34 @@ async function orderTarget(
   if (!card) throw new NotFoundError("smartcard", `There is no card ${request.cardSerial}`);
   if (!["active", "locked"].includes(card.status))
     throw new DomainError("card-not-usable", `Card ${request.cardSerial} is ${card.status}`);
+  if (request.kind === "renew") await checkRenewalWindow(tx, request.cardSerial, now);
   return { holder: card.holder, cardSerial: request.cardSerial };
+}
+
+/** Renewal opens 90 days before the certificates expire; an expired card needs a repair. */
+export const renewalWindowDays = 90;
+
+async function checkRenewalWindow(tx: Tx, cardSerial: string, now: Date): Promise<void> {
+  const live = await tx
+    .selectFrom("pki_certificates")
+    .leftJoin("pki_revocations", "pki_revocations.serial", "pki_certificates.serial")
+    .select((select) => select.fn.min("pki_certificates.not_after").as("expires"))
+    .where("pki_certificates.card_serial", "=", cardSerial)
+    .where("pki_revocations.serial", "is", null)
+    .where("pki_certificates.not_after", ">", now)
+    .executeTakeFirst();
+  const expires = live?.expires ? new Date(live.expires) : undefined;
+  if (!expires)
+    throw new DomainError(
+      "card-expired",
+      `Card ${cardSerial}'s certificates have expired: it needs a repair`,
+    );
+  const opens = new Date(expires.getTime() - renewalWindowDays * 86_400_000);
+  if (now < opens)
+    throw new DomainError(
+      "renewal-not-due",
+      `Card ${cardSerial} is valid until ${expires.toISOString().slice(0, 10)}; it can be renewed from ${opens.toISOString().slice(0, 10)}`,
+    );
 }
 
 /**
