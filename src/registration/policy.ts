@@ -189,7 +189,7 @@ export async function organisationsOfPerson(queryable: Queryable, uuid: string):
   return result.rows.map((row) => row.ods_code).sort();
 }
 
-type Scope = { lineages: string[][]; definitionRank: number; assignableByActor: boolean };
+type Scope = { ods?: string; lineages: string[][]; definitionRank: number; assignableByActor: boolean };
 
 async function scopeOf(
   queryable: Queryable,
@@ -224,7 +224,7 @@ async function scopeOf(
   const lineages = places
     ? await Promise.all(places.map((place) => organisationLineage(queryable, place)))
     : [["*"]];
-  return { lineages, definitionRank, assignableByActor };
+  return { ods, lineages, definitionRank, assignableByActor };
 }
 
 /** The highest RA rank that assigning a position definition would give. */
@@ -293,18 +293,18 @@ export async function decide(
   let byRequest: RaHolding | undefined;
   let tooLow: RaHolding | undefined;
   for (const holding of inScope) {
-    const way = wayFor(capability, holding.role, scope, target.report);
-    if (!way) continue;
-    if (granting && scope.definitionRank >= holding.rank) {
+    let way = wayFor(capability, holding.role, scope, target.report);
+    if (granting && way === "direct" && scope.definitionRank >= holding.rank) {
       tooLow ??= holding;
-      continue;
+      way = capability.byRequest?.includes(holding.role) ? "request" : undefined;
     }
+    if (!way) continue;
     if (way === "direct") return { allowed: true, role: holding.role, position: holding.roleProfileId };
     byRequest ??= holding;
   }
   if (byRequest)
     return { allowed: true, role: byRequest.role, position: byRequest.roleProfileId, byRequest: true };
-  return { allowed: false, reason: refusal(action, holdings, inScope, tooLow, target) };
+  return { allowed: false, reason: refusal(action, holdings, inScope, tooLow, { ...target, ods: scope.ods }) };
 }
 
 function refusal(
