@@ -304,7 +304,10 @@ export async function decide(
   }
   if (byRequest)
     return { allowed: true, role: byRequest.role, position: byRequest.roleProfileId, byRequest: true };
-  return { allowed: false, reason: refusal(action, holdings, inScope, tooLow, { ...target, ods: scope.ods }) };
+  return {
+    allowed: false,
+    reason: refusal(action, holdings, inScope, tooLow, { ...target, ods: scope.ods }),
+  };
 }
 
 function refusal(

@@ -85,7 +85,9 @@ test("an approver opens a request (held 15 minutes for them) and approves it; th
   assert.equal(approved.decidedBy, actors.RAA);
   const positions = await positionsOfPerson(store.db, lists, places.inside.person, { includeEnded: true });
   assert.ok(
-    positions.some((position) => position.jobRole.jobRoleCode === "R8001" && position.startDate === "2025-03-03"),
+    positions.some(
+      (position) => position.jobRole.jobRoleCode === "R8001" && position.startDate === "2025-03-03",
+    ),
   );
   const granted = await store.db
     .selectFrom("audit_events")
