@@ -10,11 +10,12 @@ import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
-import { registerCimPages } from "./registration/pages/plugin.ts";
 import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
+import { registerCimApi } from "./registration/api/plugin.ts";
+import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Sealer } from "./secrets/sealed.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
@@ -103,6 +104,7 @@ export async function buildServer({
       acrValues: config.cimAcr ?? (demo && cis2.developmentLogin ? "AAL3_ANY AAL1_USERPASS" : "AAL3_ANY"),
       idleMinutes: config.cimIdleMinutes,
     });
+  if (cis2) registerCimApi(app, { db: store.db, lists, host: cis2.host, issuer: config.issuer });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
   app.setErrorHandler((error, request, reply) => {

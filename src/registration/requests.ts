@@ -190,6 +190,18 @@ export async function getRequest(queryable: Queryable, id: string): Promise<Regi
   return requestFromRow(row as RequestRow);
 }
 
+/** One request, shown to whoever made it or may decide requests at its organisation. */
+export async function viewRequest(
+  queryable: Queryable,
+  actorUuid: string,
+  id: string,
+): Promise<RegistrationRequest> {
+  const request = await getRequest(queryable, id);
+  if (request.requestedBy !== actorUuid)
+    await authorise(queryable, actorUuid, "request.decide", { ods: request.odsCode });
+  return request;
+}
+
 export type RequestView = "open" | "closed" | "mine";
 
 /**
