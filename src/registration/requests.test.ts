@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { inCim, raDirectory, uuidOf } from "../../test/support/ra-directory.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
+import { getPerson } from "../people/people.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
 import { assignPosition } from "./assignments.ts";
 import { definePosition } from "./position-definitions.ts";
 import { approveRequest } from "./request-approval.ts";
-import { getRequest, listRequests, openRequest, rejectRequest } from "./requests.ts";
+import { getRequest, listRequests, openRequest, receiveRequest, rejectRequest } from "./requests.ts";
 
 async function refusedWith(
   attempt: Promise<unknown>,
@@ -187,4 +188,50 @@ test("approvers see only what they may approve: not their own, not elsewhere, no
     ForbiddenError,
     /about themselves/,
   );
+});
+
+test("a leaver from ESR arrives as a request; an RA agent approves it and the profile closes", async (t) => {
+  const { store, lists, actors, places } = await raDirectory(t);
+  const esr = { kind: "system" as const, id: "esr-feed", source: "ESR" };
+  const leaver = places.inside.person;
+  await refusedWith(
+    receiveRequest(store.db, inCim(actors.RAM), {
+      action: "profile.close",
+      odsCode: "RZZ",
+      subjectUuid: leaver,
+      details: {},
+    }),
+    ForbiddenError,
+    /feeds/,
+  );
+  const request = await receiveRequest(store.db, esr, {
+    action: "profile.close",
+    odsCode: "RZZ",
+    subjectUuid: leaver,
+    details: {},
+    reason: "ESR termination 2026-11-20",
+    submissionId: "esr-msg-000123",
+  });
+  assert.equal(request.source, "ESR");
+  assert.equal(request.requestedBy, null);
+  await refusedWith(
+    receiveRequest(store.db, esr, {
+      action: "profile.close",
+      odsCode: "RZZ",
+      subjectUuid: leaver,
+      details: {},
+      submissionId: "esr-msg-000123",
+    }),
+    ConflictError,
+    /already been submitted/,
+  );
+  await openRequest(store.db, inCim(actors.RAA), request.id);
+  await approveRequest(store.db, inCim(actors.RAA), lists, request.id);
+  assert.equal((await getPerson(store.db, leaver)).status, "closed");
+  const closure = await store.db
+    .selectFrom("audit_events")
+    .select(["actor_id", "reason"])
+    .where("action", "=", "person.closed")
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(closure, { actor_id: actors.RAA, reason: "ESR termination 2026-11-20" });
 });

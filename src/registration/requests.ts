@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from 
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { RegistrationRequestsTable } from "../store/schema.ts";
-import { type ActionCommon, type Allowed, authorised, recordAction, requiredReason } from "./acting.ts";
+import { type ActionCommon, authorised, claimSubmission, recordAction, requiredReason } from "./acting.ts";
 import {
   authorise,
   authorityFor,
@@ -77,19 +77,19 @@ export async function doOrRequest<T>(
   const { decision, acting } = await authorised(tx, actor, action, target, common);
   if (!decision.byRequest) return { outcome: "done", result: await work(acting) };
   if (common.direct) throw new ForbiddenError(`Your RA roles allow ${action} only as a request`);
-  const request = await createRequest(tx, acting, decision, action, change, common);
+  const odsCode = change.odsCode ?? (await organisationOfPosition(tx, decision.position));
+  const request = await createRequest(tx, acting, action, { ...change, odsCode }, common);
   return { outcome: "requested", request };
 }
 
 async function createRequest(
   tx: Tx,
   acting: Actor,
-  decision: Allowed,
   action: RegistrationAction,
-  change: RequestedChange,
+  change: RequestedChange & { odsCode: string },
   common: ActionCommon,
 ): Promise<RegistrationRequest> {
-  const odsCode = change.odsCode ?? (await organisationOfPosition(tx, decision.position));
+  const { odsCode } = change;
   const id = await nextIdentifier(tx);
   await tx
     .insertInto("registration_requests")
@@ -100,8 +100,8 @@ async function createRequest(
       subject_uuid: change.subjectUuid,
       position_definition_id: change.positionDefinitionId ?? null,
       details: JSON.stringify(change.details),
-      source: "CIM",
-      requested_by: acting.id,
+      source: acting.kind === "person" ? "CIM" : (acting.source as RequestSource),
+      requested_by: acting.kind === "person" ? acting.id : null,
       requested_role_id: acting.roleId ?? null,
       reason: common.reason?.trim() || null,
       notes: common.notes?.trim() || null,
@@ -110,10 +110,50 @@ async function createRequest(
   await recordAction(
     tx,
     acting,
-    { action: "request.created", subject: { type: "request", id }, after: { action, odsCode, ...change } },
+    {
+      action: "request.created",
+      subject: { type: "request", id },
+      after: {
+        action,
+        odsCode,
+        subjectUuid: change.subjectUuid,
+        positionDefinitionId: change.positionDefinitionId,
+        details: change.details,
+      },
+    },
     common,
   );
   return getRequest(tx, id);
+}
+
+/** What an external feed may ask for; it never changes anything itself. */
+const feedActions: readonly RegistrationAction[] = ["position.assign", "position.remove", "profile.close"];
+
+/**
+ * A request arriving from Apply for Care ID or ESR. A feed is an integration, not a person: it
+ * may only ask, and RA staff decide its requests through the same policy and dashboard.
+ */
+export async function receiveRequest(
+  queryable: Queryable,
+  feed: Actor,
+  input: ActionCommon & { action: RegistrationAction } & RequestedChange & { odsCode: string },
+): Promise<RegistrationRequest> {
+  if (feed.kind !== "system" || (feed.source !== "APPLY" && feed.source !== "ESR"))
+    throw new ForbiddenError("Only the Apply for Care ID and ESR feeds may send requests");
+  if (!feedActions.includes(input.action))
+    throw InvalidInputError.field("action", `must be one of ${feedActions.join(", ")}`);
+  if (!isCareIdentifier(input.subjectUuid)) throw InvalidInputError.field("subjectUuid", "must be 12 digits");
+  return inTransaction(queryable, async (tx) => {
+    await claimSubmission(tx, feed.id, input.action, input.submissionId);
+    const organisation = await tx
+      .selectFrom("organisations")
+      .select("ods_code")
+      .where("ods_code", "=", input.odsCode)
+      .executeTakeFirst();
+    if (!organisation)
+      throw new NotFoundError("organisation", `odsCode: no organisation has ODS code ${input.odsCode}`);
+    return createRequest(tx, feed, input.action, input, input);
+  });
 }
 
 async function organisationOfPosition(tx: Tx, roleProfileId: string | undefined): Promise<string> {
