@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
-import { inCim, raDirectory } from "../../test/support/ra-directory.ts";
+import { inCim, raDirectory, refusedWith } from "../../test/support/ra-directory.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import { createPerson } from "../people/people.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
@@ -39,18 +39,6 @@ async function withPositions(t: TestContext) {
     accessProfiles: [{ jobRole: "R5090" }],
   });
   return { ...directory, wardNurse, raAgent };
-}
-
-async function refusedWith(
-  attempt: Promise<unknown>,
-  kind: new (...args: never[]) => Error,
-  pattern: RegExp,
-) {
-  await assert.rejects(attempt, (error: Error) => {
-    assert.ok(error instanceof kind, `expected ${kind.name}, got ${error}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
 }
 
 test("position definitions: RA managers and advanced agents define them per organisation; bad ones are refused", async (t) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { inCim, raDirectory, uuidOf } from "../../test/support/ra-directory.ts";
+import { inCim, raDirectory, refusedWith, uuidOf } from "../../test/support/ra-directory.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import { getPerson } from "../people/people.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
@@ -8,18 +8,6 @@ import { assignPosition } from "./assignments.ts";
 import { definePosition } from "./position-definitions.ts";
 import { approveRequest } from "./request-approval.ts";
 import { getRequest, listRequests, openRequest, receiveRequest, rejectRequest } from "./requests.ts";
-
-async function refusedWith(
-  attempt: Promise<unknown>,
-  kind: new (...args: never[]) => Error,
-  pattern: RegExp,
-) {
-  await assert.rejects(attempt, (error: Error) => {
-    assert.ok(error instanceof kind, `expected ${kind.name}, got ${error}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
-}
 
 /** A sponsor's request for a ward nurse position for a nurse at RZZ. */
 async function sponsorRequest(t: Parameters<typeof raDirectory>[0]) {

@@ -208,14 +208,12 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
       },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(
-          await batchAssign(db, actorOf(request), lists, {
-            ...request.body,
-            ...commonOf(request, request.body),
-          }),
-        ),
+      reply.code(201).send(
+        await batchAssign(db, actorOf(request), lists, {
+          ...request.body,
+          ...commonOf(request, request.body),
+        }),
+      ),
   );
 }
 
