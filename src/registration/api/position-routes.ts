@@ -23,6 +23,7 @@ import {
   IdParams,
   IsoDate,
   OdsCode,
+  Reasoned,
   sendOutcome,
   Uuid,
   UuidParams,
@@ -216,5 +217,3 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
       ),
   );
 }
-
-const Reasoned = ActionBody({});

@@ -8,7 +8,16 @@ import { authorise, decide, type RegistrationAction, registrationActions } from 
 import { changeDetails, changeOwnContact } from "../profile-changes.ts";
 import { createProfile, findProfiles, profileDetails } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";
-import { ActionBody, commonOf, IsoDate, OdsCode, sendOutcome, Uuid, UuidParams } from "./schemas.ts";
+import {
+  ActionBody,
+  commonOf,
+  IsoDate,
+  OdsCode,
+  Reasoned,
+  sendOutcome,
+  Uuid,
+  UuidParams,
+} from "./schemas.ts";
 
 const tags = ["Profiles"];
 
@@ -63,7 +72,6 @@ const NewProfile = ActionBody({
 
 const DetailsChange = ActionBody({ changes: Type.Object(PersonFields) });
 const OwnContact = ActionBody({ email: Type.Optional(Type.String()), mobile: Type.Optional(Type.String()) });
-const Reasoned = ActionBody({});
 const LinkRequest = ActionBody({ validHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720 })) });
 const AuthenticatorParams = Type.Object({ uuid: Uuid, authenticatorId: Type.String({ maxLength: 200 }) });
 const DecisionQuery = Type.Object({

@@ -24,6 +24,9 @@ export function ActionBody<T extends TProperties>(properties: T): TObject<T & ty
   return Type.Object({ ...properties, ...commonFields });
 }
 
+/** A body of only the reason, notes and submission id. */
+export const Reasoned = ActionBody({});
+
 export const UuidParams = Type.Object({ uuid: Uuid });
 export const IdParams = Type.Object({ id: Uuid });
 
