@@ -156,12 +156,17 @@ const config = loadConfig({
 });
 const cis2 = await startCis2(config, store, lists, { seed: false, actor: operator });
 const app = await buildServer({ config, store, lists, demo: false, cis2 });
-const token = await startSession(store.db, cis2.sealer, {
-  uuid: agent,
-  sid: undefined,
-  idToken: "bench",
-  acr: "AAL3_ANY",
-});
+const token = await startSession(
+  store.db,
+  cis2.sealer,
+  {
+    uuid: agent,
+    sid: undefined,
+    idToken: "bench",
+    acr: "AAL3_ANY",
+  },
+  config.cimIdleMinutes,
+);
 const rendered = await timed(300, async () => {
   const response = await app.inject({ url: "/cim/requests?view=open", cookies: { [sessionCookie]: token } });
   if (response.statusCode !== 200) throw new Error(`the dashboard page answered ${response.statusCode}`);

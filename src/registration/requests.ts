@@ -1,4 +1,4 @@
-import { type Selectable, sql } from "kysely";
+import { type RawBuilder, type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
@@ -270,11 +270,11 @@ export async function listRequests(
     AND r.requested_by IS DISTINCT FROM ${actorUuid} AND r.subject_uuid <> ${actorUuid}
     AND (r.position_definition_id IS NULL OR NOT (r.position_definition_id = ANY(${tooHigh}::text[])))`;
   if (view === "open")
-    return readPage(queryable, sql`r.status = 'open' AND ${scope}`, limit, offset, "r.created_at");
+    return readPage(queryable, sql<boolean>`r.status = 'open' AND ${scope}`, limit, offset, "r.created_at");
   const since = new Date(Date.now() - closedRequestDays * 86_400_000);
   return readPage(
     queryable,
-    sql`r.status <> 'open' AND r.decided_at >= ${since} AND ${scope}`,
+    sql<boolean>`r.status <> 'open' AND r.decided_at >= ${since} AND ${scope}`,
     limit,
     offset,
     "r.decided_at",
@@ -299,7 +299,7 @@ async function definitionsTooHigh(
 
 async function readPage(
   queryable: Queryable,
-  where: ReturnType<typeof sql<unknown>>,
+  where: RawBuilder<boolean>,
   limit: number,
   offset: number,
   order: "r.created_at" | "r.decided_at",
@@ -307,10 +307,10 @@ async function readPage(
   const count = await queryable
     .selectFrom("registration_requests as r")
     .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where(where as never)
+    .where(where)
     .executeTakeFirstOrThrow();
   const rows = await requestQuery(queryable)
-    .where(where as never)
+    .where(where)
     .orderBy(order, order === "r.created_at" ? "asc" : "desc")
     .orderBy("r.id")
     .limit(limit)
