@@ -4,10 +4,12 @@ import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
+import { registerSmartcards } from "./authenticators/smartcard/register.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
 import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
+import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
@@ -63,6 +65,8 @@ export async function buildServer({
       directives: {
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
+        // The smartcard sign-in page asks the agent on the user's own computer to sign.
+        connectSrc: ["'self'", new URL(config.smartcardAgentUrl).origin],
         formAction: ["'self'", "http:", "https:"],
         upgradeInsecureRequests: null,
       },
@@ -72,7 +76,10 @@ export async function buildServer({
   await registerAssets(app);
   // Before any route: awaiting a plugin registers the routes declared so far, and those would
   // miss the error handler set at the end.
-  if (cis2) await registerWebAuthnScripts(app);
+  if (cis2) {
+    await registerWebAuthnScripts(app);
+    await registerSmartcardScripts(app);
+  }
 
   registerHealth(app, store);
   registerMetrics(app);
@@ -85,12 +92,24 @@ export async function buildServer({
       lists,
       developmentLogin: cis2.developmentLogin,
       sealer: cis2.sealer,
+      smartcard: {
+        agentUrl: config.smartcardAgentUrl,
+        tlsUrl: config.mtls && `https://${new URL(config.issuer).hostname}:${config.mtls.port}`,
+      },
     });
+  if (cis2) registerSmartcardPresence(app, store.db);
   if (cis2)
     registerEnrolmentPages(app, {
       db: store.db,
       sealer: cis2.sealer,
       relyingParty: () => relyingPartyFor(config.issuer),
+    });
+  if (cis2)
+    await registerSmartcards(app, store.db, {
+      sealer: cis2.sealer,
+      pkiUrl: config.pkiUrl,
+      cardCertificateDays: config.cardCertificateDays,
+      caToken: config.caToken,
     });
   registerDirectory(app, store, lists);
   if (cis2)

@@ -5,7 +5,7 @@ import { hasTotp } from "./totp/app-authenticators.ts";
 
 /**
  * The sign-in methods a person holds. Each kind of authenticator adds its own check here as it
- * lands; the development password counts only where the development login is switched on. The
+ * lands (a smartcard may be used through the agent or by mutual TLS); the development password counts only where the development login is switched on. The
  * authenticator app is used with the person's password, so it counts only with one.
  */
 export async function heldMethods(
@@ -24,5 +24,13 @@ export async function heldMethods(
     .where("uuid", "=", uuid)
     .execute();
   for (const { method } of credentials) if (isMethod(method)) held.push(method);
+  // A locked card is still held: signing in with it says it is locked and how to unlock it.
+  const card = await queryable
+    .selectFrom("smartcards")
+    .select("serial")
+    .where("holder", "=", uuid)
+    .where("status", "in", ["active", "locked"])
+    .executeTakeFirst();
+  if (card) held.push("CIS2_SMARTCARD", "N3_SMARTCARD");
   return held;
 }

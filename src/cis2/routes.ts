@@ -4,13 +4,20 @@ import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import type { ProviderHost } from "./host.ts";
-import { registerSignInPages } from "./interaction-routes.ts";
+import { registerSignInPages, type SmartcardSignIn } from "./interaction-routes.ts";
 import { signInPath } from "./provider.ts";
 
 /** CIS2 Authentication: the provider under the realm path and the sign-in journey's pages. */
 export async function registerCis2(
   app: FastifyInstance,
-  options: { host: ProviderHost; db: Db; lists: CodeLists; developmentLogin: boolean; sealer: Sealer },
+  options: {
+    host: ProviderHost;
+    db: Db;
+    lists: CodeLists;
+    developmentLogin: boolean;
+    sealer: Sealer;
+    smartcard: SmartcardSignIn;
+  },
 ): Promise<void> {
   const { host } = options;
   await app.register(async (realm) => {
@@ -37,5 +44,6 @@ export async function registerCis2(
     developmentLogin: options.developmentLogin,
     base: signInPath,
     sealer: options.sealer,
+    smartcard: options.smartcard,
   });
 }

@@ -58,6 +58,20 @@ export type Database = {
   };
   passwords: { uuid: string; hash: string; updated_at: Generated<Date> };
   cis2_session_activity: { session_uid: string; last_used_at: Date };
+  smartcard_presence: {
+    removal_digest: string;
+    card_serial: string;
+    holder: string;
+    reported_at: Generated<Date>;
+  };
+  smartcard_tls_tickets: {
+    ticket_digest: string;
+    interaction_uid: string;
+    holder: string;
+    card_serial: string;
+    expires_at: Date;
+    used_at: Date | null;
+  };
   backchannel_deliveries: {
     id: Generated<number>;
     client_id: string;
@@ -77,6 +91,17 @@ export type Database = {
   enrolment_links: EnrolmentLinksTable;
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
+  pki_authorities: {
+    name: "root" | "issuing";
+    certificate: Uint8Array;
+    sealed_private_key: string;
+    created_at: Generated<Date>;
+  };
+  pki_certificates: PkiCertificatesTable;
+  pki_revocations: { serial: string; revoked_at: Date; reason: RevocationReason };
+  smartcards: SmartcardsTable;
+  smartcard_orders: SmartcardOrdersTable;
+  smartcard_challenges: { challenge: string; expires_at: Date; used_at: Date | null };
   position_definitions: PositionDefinitionsTable;
   sponsor_assignable_positions: {
     position_definition_id: string;
@@ -239,6 +264,49 @@ export type WebauthnCredentialsTable = {
   backed_up: boolean;
   created_at: Generated<Date>;
   last_used_at: Date | null;
+};
+
+export type CertificateProfile = "card-authentication" | "card-signing" | "ocsp-responder";
+export type RevocationReason =
+  | "unspecified"
+  | "keyCompromise"
+  | "affiliationChanged"
+  | "superseded"
+  | "cessationOfOperation";
+
+export type PkiCertificatesTable = {
+  serial: string;
+  profile: CertificateProfile;
+  holder: string | null;
+  card_serial: string | null;
+  certificate: Uint8Array;
+  not_before: Date;
+  not_after: Date;
+  created_at: Generated<Date>;
+};
+
+export type SmartcardStatus = "active" | "locked" | "cancelled" | "lost" | "stolen" | "expired";
+
+export type SmartcardsTable = {
+  serial: string;
+  holder: string;
+  card_type: string | null;
+  status: SmartcardStatus;
+  sealed_unlock_code: string;
+  issued_at: Generated<Date>;
+  status_changed_at: Generated<Date>;
+};
+
+export type SmartcardOrdersTable = {
+  code_digest: string;
+  kind: "issue" | "renew" | "unlock";
+  holder: string;
+  card_serial: string | null;
+  authorised_by: string;
+  authorised_role: string | null;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Generated<Date>;
 };
 
 export type CimSessionsTable = {
