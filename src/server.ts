@@ -6,15 +6,14 @@ import { registerReferenceData } from "./api/reference-data.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
-import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
+import type { Cis2 } from "./cis2/start.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
-import type { Sealer } from "./secrets/sealed.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
@@ -27,7 +26,7 @@ export type ServerOptions = {
   lists: CodeLists;
   demo: boolean;
   /** CIS2 Authentication, when its provider is running. */
-  cis2?: { host: ProviderHost; developmentLogin: boolean; sealer: Sealer };
+  cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy">;
 };
 
 /** Builds the HTTP service: one line per part of the service. */
@@ -89,6 +88,7 @@ export async function buildServer({
       db: store.db,
       sealer: cis2.sealer,
       relyingParty: () => relyingPartyFor(config.issuer),
+      attestationPolicy: cis2.attestationPolicy,
     });
   registerDirectory(app, store, lists);
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);

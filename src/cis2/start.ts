@@ -1,4 +1,8 @@
 import { type Actor, systemActor } from "../audit/actor.ts";
+import {
+  type AttestationPolicy,
+  loadAttestationPolicy,
+} from "../authenticators/webauthn/attestation/policy.ts";
 import type { Config } from "../config.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
@@ -12,7 +16,13 @@ import { hostProvider, type ProviderHost } from "./host.ts";
 import { ensureSigningKey } from "./keys.ts";
 import { endExpiredSessions } from "./session-revocation.ts";
 
-export type Cis2 = { host: ProviderHost; sealer: Sealer; developmentLogin: boolean; stop(): void };
+export type Cis2 = {
+  host: ProviderHost;
+  sealer: Sealer;
+  developmentLogin: boolean;
+  attestationPolicy: AttestationPolicy;
+  stop(): void;
+};
 
 export function sealerFromConfig(config: Config): Sealer {
   return sealerFor(loadMasterKey(config.masterKey, config.dataDir));
@@ -25,6 +35,7 @@ export async function startCis2(
   lists: CodeLists,
   demo: { seed: boolean; actor: Actor },
 ): Promise<Cis2> {
+  const attestationPolicy = await loadAttestationPolicy(config.webauthn);
   const masterKey = loadMasterKey(config.masterKey, config.dataDir);
   const sealer = sealerFor(masterKey);
   const developmentLogin = config.developmentLogin ?? demo.seed;
@@ -53,6 +64,7 @@ export async function startCis2(
     host,
     sealer,
     developmentLogin,
+    attestationPolicy,
     stop() {
       delivery.stop();
       clearInterval(cleanup);

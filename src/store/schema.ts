@@ -219,6 +219,10 @@ export type WebauthnCredentialsTable = {
   aaguid: string;
   device_type: string;
   backed_up: boolean;
+  kind: string;
+  attestation: Generated<string>;
+  attestation_format: Generated<string>;
+  name: string;
   created_at: Generated<Date>;
   last_used_at: Date | null;
 };
