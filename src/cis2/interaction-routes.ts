@@ -33,10 +33,11 @@ const pageOfMethod: Partial<Record<Method, string>> = {
   pwd: "password",
   TOTP: "app",
   FIDO2: "security-key",
+  IOS: "security-key",
   PASSKEY: "security-key",
   PASSKEY_SYNCED: "security-key",
 };
-const webauthnMethods: Method[] = ["FIDO2", "PASSKEY", "PASSKEY_SYNCED"];
+const webauthnMethods: Method[] = ["FIDO2", "IOS", "PASSKEY", "PASSKEY_SYNCED"];
 
 /**
  * The sign-in journey's pages: identify yourself, use an authenticator you hold that the

@@ -134,13 +134,13 @@ export const webauthnPlaces = {
     pageTitle: "Register your security key",
     guidance:
       "Insert your security key and press the button. Your browser will ask you to touch the key and set or enter its PIN.",
-    button: "Register security key",
+    buttonText: "Register security key",
   },
   device: {
     pageTitle: "Set up this device",
     guidance:
       "Use Windows Hello, your iPad or a passkey on this device. Your browser will ask for your face, fingerprint or device PIN.",
-    button: "Register this device",
+    buttonText: "Register this device",
   },
 } as const;
 export type WebAuthnPlace = keyof typeof webauthnPlaces;
