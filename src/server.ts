@@ -3,6 +3,7 @@ import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
+import { registerAccountPages } from "./authenticators/account/pages.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
@@ -26,7 +27,7 @@ export type ServerOptions = {
   lists: CodeLists;
   demo: boolean;
   /** CIS2 Authentication, when its provider is running. */
-  cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy">;
+  cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "accountClientSecret">;
 };
 
 /** Builds the HTTP service: one line per part of the service. */
@@ -87,6 +88,15 @@ export async function buildServer({
     registerEnrolmentPages(app, {
       db: store.db,
       sealer: cis2.sealer,
+      relyingParty: () => relyingPartyFor(config.issuer),
+      attestationPolicy: cis2.attestationPolicy,
+    });
+  if (cis2)
+    registerAccountPages(app, {
+      db: store.db,
+      sealer: cis2.sealer,
+      issuer: config.issuer,
+      clientSecret: cis2.accountClientSecret,
       relyingParty: () => relyingPartyFor(config.issuer),
       attestationPolicy: cis2.attestationPolicy,
     });

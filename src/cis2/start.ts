@@ -1,4 +1,5 @@
 import { type Actor, systemActor } from "../audit/actor.ts";
+import { accountClientSecret, ensureAccountClient } from "../authenticators/account/client.ts";
 import {
   type AttestationPolicy,
   loadAttestationPolicy,
@@ -21,6 +22,8 @@ export type Cis2 = {
   sealer: Sealer;
   developmentLogin: boolean;
   attestationPolicy: AttestationPolicy;
+  /** The secret of the "your authenticators" page's own CIS2 client. */
+  accountClientSecret: string;
   stop(): void;
 };
 
@@ -48,6 +51,13 @@ export async function startCis2(
     lists,
     developmentLogin,
   });
+  await ensureAccountClient(
+    store.db,
+    systemActor("cis2"),
+    sealer,
+    { issuer: config.issuer, masterKey },
+    clientValidator(host),
+  );
   if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
   const delivery = startBackchannelDelivery(store.db, host);
   // Expired codes, tokens and sessions are invisible at once; this tells relying parties of the
@@ -65,6 +75,7 @@ export async function startCis2(
     sealer,
     developmentLogin,
     attestationPolicy,
+    accountClientSecret: accountClientSecret(masterKey),
     stop() {
       delivery.stop();
       clearInterval(cleanup);

@@ -77,6 +77,7 @@ export type Database = {
   enrolment_links: EnrolmentLinksTable;
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
+  account_sessions: AccountSessionsTable;
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -225,4 +226,13 @@ export type WebauthnCredentialsTable = {
   name: string;
   created_at: Generated<Date>;
   last_used_at: Date | null;
+};
+
+export type AccountSessionsTable = {
+  token_digest: string;
+  uuid: string;
+  method: string;
+  expires_at: Date;
+  pending_challenge: string | null;
+  created_at: Generated<Date>;
 };

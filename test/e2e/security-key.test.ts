@@ -11,17 +11,9 @@ import { clientValidator } from "../../src/cis2/start.ts";
 import { demoClient } from "../../src/seed/demo-sign-in.ts";
 import { auditActions, enrolmentUrl, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { demoClientConfiguration } from "../cis2/journey.ts";
-import { makeRoot, metadataBlob, metadataEntry, writeFiles } from "../support/attestation-ca.ts";
-import {
-  addAuthenticator,
-  launchChromium,
-  removeAuthenticator,
-  virtualAttestationCertificate,
-} from "../support/chromium.ts";
-import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
-
-/** Chromium's virtual authenticators all report this AAGUID. */
-const virtualAaguid = "01020304-0506-0708-0102-030405060708";
+import { virtualAaguid } from "../support/attestation-ca.ts";
+import { addAuthenticator, removeAuthenticator } from "../support/chromium.ts";
+import { serviceTrustingChromium } from "../support/webauthn-service.ts";
 
 /**
  * The relying party's callback: a real server on a free port, registered as a client's redirect
@@ -42,7 +34,6 @@ async function relyingPartyCallback(t: TestContext) {
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    origin: `http://localhost:${port}`,
     url: `http://127.0.0.1:${port}/callback`,
     returned: () => returned,
     reset: () => {
@@ -51,35 +42,9 @@ async function relyingPartyCallback(t: TestContext) {
   };
 }
 
-/**
- * The service trusts Chromium's virtual authenticators as an operator trusts a vendor: through a
- * FIDO metadata BLOB (signed by a test MDS root) whose statement for their AAGUID names their
- * attestation root.
- */
-async function trustVirtualAuthenticators(attestationRoot: string) {
-  const { X509Certificate } = await import("@peculiar/x509");
-  const mdsRoot = await makeRoot("Test FIDO MDS root");
-  const { issue } = await import("../support/attestation-ca.ts");
-  const signer = await issue(mdsRoot, "Test FIDO MDS signer");
-  const blob = await metadataBlob(signer, {
-    no: 1,
-    nextUpdate: "2099-01-01",
-    entries: [metadataEntry(virtualAaguid, [new X509Certificate(attestationRoot)])],
-  });
-  const files = writeFiles({ "mds.jwt": blob, "mds-root.pem": mdsRoot.certificate.toString("pem") });
-  return {
-    CAREID_WEBAUTHN_MDS_FILE: files["mds.jwt"] as string,
-    CAREID_WEBAUTHN_MDS_ROOT: files["mds-root.pem"] as string,
-  };
-}
-
 async function setUp(t: TestContext) {
   const callbackServer = await relyingPartyCallback(t);
-  const { context, page } = await launchChromium(t);
-  const scratch = await addAuthenticator(context, page);
-  const attestationRoot = await virtualAttestationCertificate(page, callbackServer.origin, scratch);
-  await removeAuthenticator(scratch);
-  const server = await startCis2Server(t, await trustVirtualAuthenticators(attestationRoot), "localhost");
+  const { server, context, page } = await serviceTrustingChromium(t);
   const clientId = "777777777777.apps.national";
   await addClient(
     server.store.db,
@@ -357,5 +322,3 @@ test("a cloned key, a replayed assertion, a challenge from another session and a
   assert.equal(suspected[0]?.subject_id, holder);
   assert.equal((suspected[0]?.after as { reason?: string } | undefined)?.reason, "counter-not-increased");
 });
-
-export type { Cis2Server };

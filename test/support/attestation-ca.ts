@@ -95,3 +95,26 @@ export function writeFiles(files: Record<string, string>): Record<string, string
     }),
   );
 }
+
+/** Chromium's virtual authenticators all report this AAGUID. */
+export const virtualAaguid = "01020304-0506-0708-0102-030405060708";
+
+/**
+ * The service trusts Chromium's virtual authenticators as an operator trusts a vendor: through a
+ * FIDO metadata BLOB (signed by a test MDS root) whose statement for their AAGUID names their
+ * attestation root.
+ */
+export async function trustVirtualAuthenticators(attestationRoot: string) {
+  const mdsRoot = await makeRoot("Test FIDO MDS root");
+  const signer = await issue(mdsRoot, "Test FIDO MDS signer");
+  const blob = await metadataBlob(signer, {
+    no: 1,
+    nextUpdate: "2099-01-01",
+    entries: [metadataEntry(virtualAaguid, [new x509.X509Certificate(attestationRoot)])],
+  });
+  const files = writeFiles({ "mds.jwt": blob, "mds-root.pem": mdsRoot.certificate.toString("pem") });
+  return {
+    CAREID_WEBAUTHN_MDS_FILE: files["mds.jwt"] as string,
+    CAREID_WEBAUTHN_MDS_ROOT: files["mds-root.pem"] as string,
+  };
+}

@@ -17,3 +17,17 @@ ALTER TABLE webauthn_credentials
   ALTER COLUMN name SET NOT NULL,
   ADD CONSTRAINT webauthn_credentials_attestation
     CHECK (attestation IN ('trusted', 'untrusted', 'self', 'none'));
+
+-- Sessions of the "your authenticators" page, a relying party of CIS2 like any other. The cookie
+-- holds a random token; only its digest is kept. method is the amr the person signed in with:
+-- they may add authenticators up to its AAL. pending_challenge is a WebAuthn registration in
+-- progress, used once.
+CREATE TABLE account_sessions (
+  token_digest text PRIMARY KEY,
+  uuid char(12) NOT NULL REFERENCES people (uuid),
+  method text NOT NULL,
+  expires_at timestamptz NOT NULL,
+  pending_challenge text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX account_sessions_expiry ON account_sessions (expires_at);
