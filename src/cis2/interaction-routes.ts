@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import type Provider from "oidc-provider";
+import { recordEvent } from "../audit/record.ts";
 import { heldMethods } from "../authenticators/held.ts";
 import { checkPassword } from "../authenticators/password/passwords.ts";
 import { checkTotpSignIn } from "../authenticators/totp/app-authenticators.ts";
@@ -10,7 +11,7 @@ import { InvalidInputError } from "../errors.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
 import type { Sealer } from "../secrets/sealed.ts";
-import type { Db } from "../store/database.ts";
+import { type Db, inTransaction } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { renderPage } from "../web/pages.ts";
 import { type Method, methods } from "./assurance.ts";
@@ -125,8 +126,20 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
   app.post<{ Params: Params; Body: Form }>(`${base}/:uid/app`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const uuid = identifiedUuid(interaction);
-    if (!(await usableFor(interaction)).includes("TOTP"))
-      throw InvalidInputError.field("method", "this sign-in does not accept the authenticator app");
+    if (!(await usableFor(interaction)).includes("TOTP")) {
+      // Only a hand-made request gets here: the pages never offer a method the sign-in refuses.
+      await inTransaction(db, (tx) =>
+        recordEvent(tx, personActor(interaction, uuid), {
+          action: "cis2.method-refused",
+          subject: { type: "person", id: uuid },
+          after: { method: "TOTP", clientId: interaction.params.client_id },
+        }),
+      );
+      throw InvalidInputError.field(
+        "method",
+        "The service you are signing in to needs a stronger authenticator than the authenticator app.",
+      );
+    }
     const outcome = await checkTotpSignIn(db, context.sealer, personActor(interaction, uuid), {
       uuid,
       password: request.body?.password ?? "",

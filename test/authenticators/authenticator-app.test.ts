@@ -76,10 +76,27 @@ test("an AAL2 authenticator app is not offered to a client asking for AAL3_ANY",
   const server = await startCis2Server(t);
   const configuration = await demoClientConfiguration(server);
   const [uuid] = await singlePositionPeople(server.store.db, 1);
-  await enrolApp(server, uuid as string);
+  const secret = await enrolApp(server, uuid as string);
   const journey = await signIn(server, configuration, { identifier: uuid as string, acr: "AAL3_ANY" });
   assert.equal(journey.callback.searchParams.get("error"), "access_denied");
   assert.equal((await auditActions(server.store.db, "cis2.sign-in-refused")).length, 1);
+
+  // A code posted by hand to a sign-in that accepts only AAL3 (or the development password).
+  const start = await beginSignIn(server, configuration, uuid as string, "AAL3_ANY AAL1_USERPASS");
+  assert.match(start.url, /\/password$/, "only the password is offered");
+  const forced = await start.browser.post(start.url.replace(/password$/, "app"), {
+    password: demoPassword,
+    code: nextCode(secret),
+  });
+  assert.equal(forced.status, 400);
+  assert.match(await forced.text(), /needs a stronger authenticator than the authenticator app/);
+  const [refused] = await auditActions(server.store.db, "cis2.method-refused");
+  assert.equal(refused?.subject_id, uuid);
+  assert.equal(
+    (await auditActions(server.store.db, "totp.code-accepted")).length,
+    0,
+    "the code was never checked",
+  );
 });
 
 test("enrolment links: a wrong code, a used link, an expired link and an unknown link are refused and audited", async (t) => {
