@@ -201,8 +201,7 @@ test("a security key, a device-bound passkey and a synced passkey enrolled from 
     },
   ] as const;
   for (const expected of kinds) {
-    // Each person signs in on a browser of their own.
-    await context.clearCookies();
+    // One browser for all three: each sign-in after the first switches account.
     const authenticator = await addAuthenticator(context, page, expected.options);
     const credential = await enrol(journey, expected.uuid, expected.choice, expected.button);
     assert.equal(credential.kind, expected.kind);
