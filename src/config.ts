@@ -29,6 +29,14 @@ export type Config = {
   developmentLogin: boolean | undefined;
   /** Believe X-Forwarded-* headers from a TLS-terminating proxy in front of the service. */
   trustProxy: boolean;
+  /** WebAuthn attestation policy: what registering authenticators must prove (files are read at start). */
+  webauthn: {
+    attestationRootFiles: string[];
+    allowedAaguids: string[];
+    deniedAaguids: string[];
+    metadataFile: string | undefined;
+    metadataRootFile: string | undefined;
+  };
   /** Base URL under which the CA publishes its certificates, CRL and OCSP responder. */
   pkiUrl: string;
   /** Lifetime of a smartcard's certificates, in days. */
@@ -157,6 +165,35 @@ export const settings = [
     default: "15",
     meaning: "Minutes without use after which a Care Identity Management session ends.",
   },
+  {
+    name: "CAREID_WEBAUTHN_ATTESTATION_ROOTS",
+    default: "(unset)",
+    meaning:
+      "PEM files (comma-separated) of attestation roots: a security key, Windows Hello, iPad or passkey is AAL3 only if its attestation chains to one (or to its MDS statement's roots).",
+  },
+  {
+    name: "CAREID_WEBAUTHN_AAGUID_ALLOW",
+    default: "(unset: any)",
+    meaning:
+      "Comma-separated AAGUIDs that alone may register; an allow list also requires a trusted attestation, since an unattested AAGUID proves nothing.",
+  },
+  {
+    name: "CAREID_WEBAUTHN_AAGUID_DENY",
+    default: "(unset)",
+    meaning: "Comma-separated AAGUIDs that may not register.",
+  },
+  {
+    name: "CAREID_WEBAUTHN_MDS_FILE",
+    default: "(unset)",
+    meaning:
+      "FIDO Metadata Service (MDS3) BLOB file (a JWT), downloaded beforehand: its statements add attestation roots, key protection and compromise reports per AAGUID. Verified at start; never fetched.",
+  },
+  {
+    name: "CAREID_WEBAUTHN_MDS_ROOT",
+    default: "(unset)",
+    meaning:
+      "PEM root certificate the MDS BLOB's signing chain must reach (FIDO's is GlobalSign Root CA - R3).",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -196,13 +233,49 @@ export function loadConfig(environment: Source = process.env): Config {
     cimClientId: source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
     cimAcr: parseAcrValues(source.CAREID_CIM_ACR, problems),
     cimIdleMinutes: parseMinutes("CAREID_CIM_IDLE_MINUTES", source.CAREID_CIM_IDLE_MINUTES ?? "15", problems),
+    webauthn: {
+      attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
+      allowedAaguids: parseAaguids(
+        "CAREID_WEBAUTHN_AAGUID_ALLOW",
+        source.CAREID_WEBAUTHN_AAGUID_ALLOW,
+        problems,
+      ),
+      deniedAaguids: parseAaguids(
+        "CAREID_WEBAUTHN_AAGUID_DENY",
+        source.CAREID_WEBAUTHN_AAGUID_DENY,
+        problems,
+      ),
+      metadataFile: source.CAREID_WEBAUTHN_MDS_FILE,
+      metadataRootFile: source.CAREID_WEBAUTHN_MDS_ROOT,
+    },
   };
   config.issuer = parseIssuer(source.CAREID_ISSUER, config.port, problems);
   config.pkiUrl = parsePkiUrl(source.CAREID_PKI_URL, config.issuer, problems);
   if ((config.ldapCertFile === undefined) !== (config.ldapKeyFile === undefined))
     problems.push("CAREID_LDAP_CERT and CAREID_LDAP_KEY must be set together");
+  if (config.webauthn.metadataFile !== undefined && config.webauthn.metadataRootFile === undefined)
+    problems.push(
+      "CAREID_WEBAUTHN_MDS_FILE needs CAREID_WEBAUTHN_MDS_ROOT, the root its signature must chain to",
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function parseList(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function parseAaguids(name: string, value: string | undefined, problems: string[]): string[] {
+  const aaguids = parseList(value).map((aaguid) => aaguid.toLowerCase());
+  const malformed = aaguids.filter((aaguid) => !/^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/.test(aaguid));
+  if (malformed.length > 0)
+    problems.push(
+      `${name} must list AAGUIDs like 01020304-0506-0708-0102-030405060708, not ${malformed.join(", ")}`,
+    );
+  return aaguids;
 }
 
 function definedOnly(environment: Source): Source {

@@ -8,6 +8,7 @@ import { verifyAuditLog } from "./audit/verify.ts";
 import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolment/links.ts";
 import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
 import { cardCommands } from "./authenticators/smartcard/cli.ts";
+import { unlockTotp } from "./authenticators/totp/app-authenticators.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
 import { type MutualTlsListener, startMutualTlsListener } from "./cis2/mutual-tls-listener.ts";
@@ -324,6 +325,23 @@ export const commands: Record<string, Command> = {
         });
         console.log(
           `Enrolment link for ${values.user}, usable once until ${link.expiresAt.toISOString()}:\n${new URL(config.issuer).origin}${enrolmentPath}/${link.token}`,
+        );
+        return 0;
+      }),
+  },
+  "authenticators unlock": {
+    usage: "careid authenticators unlock --user UUID",
+    summary:
+      "Unlock a person's authenticator app locked after repeated wrong codes, before its cool-down ends.",
+    options: { user: { type: "string", help: "the person's 12-digit Care Identity UUID" } },
+    run: (values, config) =>
+      withStore(config, "authenticators unlock", async (store) => {
+        await prepare(store);
+        const { wasLocked } = await unlockTotp(store.db, operatorActor(), String(values.user ?? ""));
+        console.log(
+          wasLocked
+            ? `The authenticator app of ${values.user} is unlocked.`
+            : `The authenticator app of ${values.user} was not locked.`,
         );
         return 0;
       }),

@@ -3,6 +3,7 @@ import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
+import { registerAccountPages } from "./authenticators/account/pages.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
 import { registerSmartcards } from "./authenticators/smartcard/register.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
@@ -10,13 +11,15 @@ import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
 import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
+import type { Cis2 } from "./cis2/start.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
-import { registerCimPages } from "./registration/pages/plugin.ts";
 import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
+import { registerCimApi } from "./registration/api/plugin.ts";
+import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Sealer } from "./secrets/sealed.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
@@ -30,7 +33,7 @@ export type ServerOptions = {
   lists: CodeLists;
   demo: boolean;
   /** CIS2 Authentication, when its provider is running. */
-  cis2?: { host: ProviderHost; developmentLogin: boolean; sealer: Sealer };
+  cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "accountClientSecret">;
 };
 
 /** Builds the HTTP service: one line per part of the service. */
@@ -102,6 +105,16 @@ export async function buildServer({
       db: store.db,
       sealer: cis2.sealer,
       relyingParty: () => relyingPartyFor(config.issuer),
+      attestationPolicy: cis2.attestationPolicy,
+    });
+  if (cis2)
+    registerAccountPages(app, {
+      db: store.db,
+      sealer: cis2.sealer,
+      issuer: config.issuer,
+      clientSecret: cis2.accountClientSecret,
+      relyingParty: () => relyingPartyFor(config.issuer),
+      attestationPolicy: cis2.attestationPolicy,
     });
   if (cis2)
     await registerSmartcards(app, store.db, {
@@ -122,6 +135,7 @@ export async function buildServer({
       acrValues: config.cimAcr ?? (demo && cis2.developmentLogin ? "AAL3_ANY AAL1_USERPASS" : "AAL3_ANY"),
       idleMinutes: config.cimIdleMinutes,
     });
+  if (cis2) registerCimApi(app, { db: store.db, lists, host: cis2.host, issuer: config.issuer });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
   app.setErrorHandler((error, request, reply) => {

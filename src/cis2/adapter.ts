@@ -70,8 +70,15 @@ export function adapterFactory(db: Db, sealer: Sealer) {
       await db.deleteFrom("oidc_models").where("kind", "=", this.kind).where("id", "=", id).execute();
     }
 
+    // oidc-provider revokes kind by kind. Deleting every kind at once also took the Interaction of
+    // a sign-in that switches account in the same browser (its logout revokes the old grant),
+    // and the sign-in then failed with "interaction session not found".
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db.deleteFrom("oidc_models").where("grant_id", "=", grantId).execute();
+      await db
+        .deleteFrom("oidc_models")
+        .where("kind", "=", this.kind)
+        .where("grant_id", "=", grantId)
+        .execute();
     }
 
     private async findWhere(column: "id" | "uid" | "user_code", value: string): Promise<Payload | undefined> {

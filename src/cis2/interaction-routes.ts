@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import type Provider from "oidc-provider";
+import { recordEvent } from "../audit/record.ts";
 import { heldMethods } from "../authenticators/held.ts";
 import { checkPassword } from "../authenticators/password/passwords.ts";
 import { issueSmartcardChallenge } from "../authenticators/smartcard/challenges.ts";
@@ -12,7 +13,7 @@ import { DomainError, InvalidInputError } from "../errors.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
 import type { Sealer } from "../secrets/sealed.ts";
-import type { Db } from "../store/database.ts";
+import { type Db, inTransaction } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { renderPage } from "../web/pages.ts";
 import { type Method, methods, methodsAccepted } from "./assurance.ts";
@@ -41,12 +42,13 @@ const pageOfMethod: Partial<Record<Method, string>> = {
   pwd: "password",
   TOTP: "app",
   FIDO2: "security-key",
+  IOS: "security-key",
   PASSKEY: "security-key",
   PASSKEY_SYNCED: "security-key",
   CIS2_SMARTCARD: "smartcard",
   N3_SMARTCARD: "smartcard",
 };
-const webauthnMethods: Method[] = ["FIDO2", "PASSKEY", "PASSKEY_SYNCED"];
+const webauthnMethods: Method[] = ["FIDO2", "IOS", "PASSKEY", "PASSKEY_SYNCED"];
 
 /**
  * The sign-in journey's pages: identify yourself, use an authenticator you hold that the
@@ -139,8 +141,20 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
   app.post<{ Params: Params; Body: Form }>(`${base}/:uid/app`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const uuid = identifiedUuid(interaction);
-    if (!(await usableFor(interaction)).includes("TOTP"))
-      throw InvalidInputError.field("method", "this sign-in does not accept the authenticator app");
+    if (!(await usableFor(interaction)).includes("TOTP")) {
+      // Only a hand-made request gets here: the pages never offer a method the sign-in refuses.
+      await inTransaction(db, (tx) =>
+        recordEvent(tx, personActor(interaction, uuid), {
+          action: "cis2.method-refused",
+          subject: { type: "person", id: uuid },
+          after: { method: "TOTP", clientId: interaction.params.client_id },
+        }),
+      );
+      throw InvalidInputError.field(
+        "method",
+        "The service you are signing in to needs a stronger authenticator than the authenticator app.",
+      );
+    }
     const outcome = await checkTotpSignIn(db, context.sealer, personActor(interaction, uuid), {
       uuid,
       password: request.body?.password ?? "",

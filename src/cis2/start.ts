@@ -1,4 +1,9 @@
 import { type Actor, systemActor } from "../audit/actor.ts";
+import { accountClientSecret, ensureAccountClient } from "../authenticators/account/client.ts";
+import {
+  type AttestationPolicy,
+  loadAttestationPolicy,
+} from "../authenticators/webauthn/attestation/policy.ts";
 import type { Config } from "../config.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
@@ -12,7 +17,15 @@ import { hostProvider, type ProviderHost } from "./host.ts";
 import { ensureSigningKey } from "./keys.ts";
 import { endExpiredSessions } from "./session-revocation.ts";
 
-export type Cis2 = { host: ProviderHost; sealer: Sealer; developmentLogin: boolean; stop(): void };
+export type Cis2 = {
+  host: ProviderHost;
+  sealer: Sealer;
+  developmentLogin: boolean;
+  attestationPolicy: AttestationPolicy;
+  /** The secret of the "your authenticators" page's own CIS2 client. */
+  accountClientSecret: string;
+  stop(): void;
+};
 
 export function sealerFromConfig(config: Config): Sealer {
   return sealerFor(loadMasterKey(config.masterKey, config.dataDir));
@@ -25,6 +38,7 @@ export async function startCis2(
   lists: CodeLists,
   demo: { seed: boolean; actor: Actor },
 ): Promise<Cis2> {
+  const attestationPolicy = await loadAttestationPolicy(config.webauthn);
   const masterKey = loadMasterKey(config.masterKey, config.dataDir);
   const sealer = sealerFor(masterKey);
   const developmentLogin = config.developmentLogin ?? demo.seed;
@@ -42,6 +56,13 @@ export async function startCis2(
       issuer: config.issuer,
       clientId: config.cimClientId,
     });
+  await ensureAccountClient(
+    store.db,
+    systemActor("cis2"),
+    sealer,
+    { issuer: config.issuer, masterKey },
+    clientValidator(host),
+  );
   const delivery = startBackchannelDelivery(store.db, host);
   // Expired codes, tokens and sessions are invisible at once; this tells relying parties of the
   // expired sessions (back-channel logout) and reclaims the rows.
@@ -57,6 +78,8 @@ export async function startCis2(
     host,
     sealer,
     developmentLogin,
+    attestationPolicy,
+    accountClientSecret: accountClientSecret(masterKey),
     stop() {
       delivery.stop();
       clearInterval(cleanup);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type TestContext, test } from "node:test";
+import { test } from "node:test";
 import { raDirectory as demo, uuidOf } from "../../test/support/ra-directory.ts";
 import { systemActor } from "../audit/actor.ts";
 import { ForbiddenError } from "../errors.ts";
@@ -173,7 +173,12 @@ test("four-eyes: nobody changes their own positions or grants an RA role at or a
   const nurse = places.inside.person;
   const grant = (role: RaRole, definition: string) =>
     decide(store.db, actors[role], "position.assign", { uuid: nurse, positionDefinition: definition });
-  assert.equal((await grant("RAM", manager)).allowed, false);
+  const managerByManager = await grant("RAM", manager);
+  assert.equal(
+    managerByManager.allowed && managerByManager.byRequest && managerByManager.role,
+    "SPONSOR",
+    "an RA manager (whose job role's baseline holds B1300) may only ask for another RA manager",
+  );
   assert.equal((await grant("RAM", agent)).allowed, true);
   assert.equal((await grant("RAA", agent)).allowed, false);
   assert.equal((await grant("RAA", checker)).allowed, true);

@@ -123,12 +123,20 @@ function today(): string {
  * (added or in the job role's baseline).
  */
 export async function raHoldings(queryable: Queryable, uuid: string): Promise<RaHolding[] | undefined> {
+  if (!(await hasActiveProfile(queryable, uuid))) return undefined;
+  return holdingsOf(queryable, uuid);
+}
+
+async function hasActiveProfile(queryable: Queryable, uuid: string): Promise<boolean> {
   const person = await queryable
     .selectFrom("people")
     .select("status")
     .where("uuid", "=", uuid)
     .executeTakeFirst();
-  if (person?.status !== "active") return undefined;
+  return person?.status === "active";
+}
+
+async function holdingsOf(queryable: Queryable, uuid: string): Promise<RaHolding[]> {
   const date = today();
   const positions = await queryable
     .selectFrom("positions as p")
@@ -189,7 +197,7 @@ export async function organisationsOfPerson(queryable: Queryable, uuid: string):
   return result.rows.map((row) => row.ods_code).sort();
 }
 
-type Scope = { lineages: string[][]; definitionRank: number; assignableByActor: boolean };
+type Scope = { ods?: string; lineages: string[][]; definitionRank: number; assignableByActor: boolean };
 
 async function scopeOf(
   queryable: Queryable,
@@ -224,7 +232,7 @@ async function scopeOf(
   const lineages = places
     ? await Promise.all(places.map((place) => organisationLineage(queryable, place)))
     : [["*"]];
-  return { lineages, definitionRank, assignableByActor };
+  return { ods, lineages, definitionRank, assignableByActor };
 }
 
 /** The highest RA rank that assigning a position definition would give. */
@@ -274,8 +282,7 @@ export async function decide(
   target: PolicyTarget,
 ): Promise<Decision> {
   if (!registrationActions.includes(action)) return { allowed: false, reason: `Unknown action ${action}` };
-  const holdings = await raHoldings(queryable, actorUuid);
-  if (!holdings)
+  if (!(await hasActiveProfile(queryable, actorUuid)))
     return { allowed: false, reason: "Only a person with an active Care Identity profile may do this" };
   if (raRoles.everyoneSignedIn.includes(action)) return { allowed: true, role: "SIGNED_IN" };
   if (raRoles.self.includes(action)) {
@@ -283,6 +290,7 @@ export async function decide(
       return { allowed: false, reason: "This can only be done to your own profile" };
     return { allowed: true, role: "SELF" };
   }
+  const holdings = await holdingsOf(queryable, actorUuid);
   if (positionChanges.includes(action) && target.uuid === actorUuid)
     return { allowed: false, reason: "Nobody may grant or change their own positions" };
   const capability = raRoles.actions[action] as Capability;
@@ -293,18 +301,21 @@ export async function decide(
   let byRequest: RaHolding | undefined;
   let tooLow: RaHolding | undefined;
   for (const holding of inScope) {
-    const way = wayFor(capability, holding.role, scope, target.report);
-    if (!way) continue;
-    if (granting && scope.definitionRank >= holding.rank) {
+    let way = wayFor(capability, holding.role, scope, target.report);
+    if (granting && way === "direct" && scope.definitionRank >= holding.rank) {
       tooLow ??= holding;
-      continue;
+      way = capability.byRequest?.includes(holding.role) ? "request" : undefined;
     }
+    if (!way) continue;
     if (way === "direct") return { allowed: true, role: holding.role, position: holding.roleProfileId };
     byRequest ??= holding;
   }
   if (byRequest)
     return { allowed: true, role: byRequest.role, position: byRequest.roleProfileId, byRequest: true };
-  return { allowed: false, reason: refusal(action, holdings, inScope, tooLow, target) };
+  return {
+    allowed: false,
+    reason: refusal(action, holdings, inScope, tooLow, { ...target, ods: scope.ods }),
+  };
 }
 
 function refusal(

@@ -1,6 +1,6 @@
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, InvalidInputError, Problems } from "../errors.ts";
-import { getPerson, type Person } from "../people/people.ts";
+import { getPerson, type NewPerson, type Person } from "../people/people.ts";
 import {
   checkDateOfBirth,
   checkEmail,
@@ -14,16 +14,10 @@ import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, authorised, recordAction, requiredReason } from "./acting.ts";
 import { type Directness, doOrRequest, type Outcome } from "./requests.ts";
 
-export type DetailChanges = {
-  title?: unknown;
-  givenName?: unknown;
-  middleNames?: unknown;
-  familyName?: unknown;
-  dateOfBirth?: unknown;
-  niNumber?: unknown;
-  email?: unknown;
-  mobile?: unknown;
-};
+export type DetailChanges = Pick<
+  NewPerson,
+  "title" | "givenName" | "middleNames" | "familyName" | "dateOfBirth" | "niNumber" | "email" | "mobile"
+>;
 
 const columns = {
   title: "title",

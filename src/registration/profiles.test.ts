@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { inCim, raDirectory } from "../../test/support/ra-directory.ts";
+import { inCim, raDirectory, refusedWith } from "../../test/support/ra-directory.ts";
 import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import { getPerson } from "../people/people.ts";
@@ -51,18 +51,6 @@ async function footprint(queryable: Queryable) {
     requests: await count("registration_requests"),
     audit: await count("audit_events"),
   };
-}
-
-async function refusedWith(
-  attempt: Promise<unknown>,
-  kind: new (...args: never[]) => Error,
-  pattern: RegExp,
-) {
-  await assert.rejects(attempt, (error: Error) => {
-    assert.ok(error instanceof kind, `expected ${kind.name}, got ${error}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
 }
 
 test("an RA agent creates a verified profile with three documents recorded, in their own organisation", async (t) => {

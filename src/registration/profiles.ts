@@ -115,16 +115,10 @@ export type ProfileSearch = {
   odsCode?: string;
 };
 
-export type ProfileSummary = {
-  uuid: string;
-  title: string | null;
-  givenName: string;
-  middleNames: string | null;
-  familyName: string;
-  dateOfBirth: string | null;
-  email: string | null;
-  status: Person["status"];
-};
+export type ProfileSummary = Pick<
+  Person,
+  "uuid" | "title" | "givenName" | "middleNames" | "familyName" | "dateOfBirth" | "email" | "status"
+>;
 
 function likePrefix(text: string): string {
   return `${text.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;

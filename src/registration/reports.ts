@@ -22,7 +22,8 @@ function csvCell(value: Cell): string {
 }
 
 export function toCsv(table: Table): string {
-  return [table.columns, ...table.rows].map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  const lines = [table.columns, ...table.rows].map((row) => row.map(csvCell).join(","));
+  return `${lines.join("\r\n")}\r\n`;
 }
 
 /** A report for an organisation and those below it, as CSV. Running one is recorded. */

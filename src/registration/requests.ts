@@ -1,10 +1,10 @@
-import { type Selectable, sql } from "kysely";
+import { type RawBuilder, type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { RegistrationRequestsTable } from "../store/schema.ts";
-import { type ActionCommon, type Allowed, authorised, recordAction, requiredReason } from "./acting.ts";
+import { type ActionCommon, authorised, claimSubmission, recordAction, requiredReason } from "./acting.ts";
 import {
   authorise,
   authorityFor,
@@ -77,19 +77,19 @@ export async function doOrRequest<T>(
   const { decision, acting } = await authorised(tx, actor, action, target, common);
   if (!decision.byRequest) return { outcome: "done", result: await work(acting) };
   if (common.direct) throw new ForbiddenError(`Your RA roles allow ${action} only as a request`);
-  const request = await createRequest(tx, acting, decision, action, change, common);
+  const odsCode = change.odsCode ?? (await organisationOfPosition(tx, decision.position));
+  const request = await createRequest(tx, acting, action, { ...change, odsCode }, common);
   return { outcome: "requested", request };
 }
 
 async function createRequest(
   tx: Tx,
   acting: Actor,
-  decision: Allowed,
   action: RegistrationAction,
-  change: RequestedChange,
+  change: RequestedChange & { odsCode: string },
   common: ActionCommon,
 ): Promise<RegistrationRequest> {
-  const odsCode = change.odsCode ?? (await organisationOfPosition(tx, decision.position));
+  const { odsCode } = change;
   const id = await nextIdentifier(tx);
   await tx
     .insertInto("registration_requests")
@@ -100,8 +100,8 @@ async function createRequest(
       subject_uuid: change.subjectUuid,
       position_definition_id: change.positionDefinitionId ?? null,
       details: JSON.stringify(change.details),
-      source: "CIM",
-      requested_by: acting.id,
+      source: acting.kind === "person" ? "CIM" : (acting.source as RequestSource),
+      requested_by: acting.kind === "person" ? acting.id : null,
       requested_role_id: acting.roleId ?? null,
       reason: common.reason?.trim() || null,
       notes: common.notes?.trim() || null,
@@ -110,10 +110,50 @@ async function createRequest(
   await recordAction(
     tx,
     acting,
-    { action: "request.created", subject: { type: "request", id }, after: { action, odsCode, ...change } },
+    {
+      action: "request.created",
+      subject: { type: "request", id },
+      after: {
+        action,
+        odsCode,
+        subjectUuid: change.subjectUuid,
+        positionDefinitionId: change.positionDefinitionId,
+        details: change.details,
+      },
+    },
     common,
   );
   return getRequest(tx, id);
+}
+
+/** What an external feed may ask for; it never changes anything itself. */
+const feedActions: readonly RegistrationAction[] = ["position.assign", "position.remove", "profile.close"];
+
+/**
+ * A request arriving from Apply for Care ID or ESR. A feed is an integration, not a person: it
+ * may only ask, and RA staff decide its requests through the same policy and dashboard.
+ */
+export async function receiveRequest(
+  queryable: Queryable,
+  feed: Actor,
+  input: ActionCommon & { action: RegistrationAction } & RequestedChange & { odsCode: string },
+): Promise<RegistrationRequest> {
+  if (feed.kind !== "system" || (feed.source !== "APPLY" && feed.source !== "ESR"))
+    throw new ForbiddenError("Only the Apply for Care ID and ESR feeds may send requests");
+  if (!feedActions.includes(input.action))
+    throw InvalidInputError.field("action", `must be one of ${feedActions.join(", ")}`);
+  if (!isCareIdentifier(input.subjectUuid)) throw InvalidInputError.field("subjectUuid", "must be 12 digits");
+  return inTransaction(queryable, async (tx) => {
+    await claimSubmission(tx, feed.id, input.action, input.submissionId);
+    const organisation = await tx
+      .selectFrom("organisations")
+      .select("ods_code")
+      .where("ods_code", "=", input.odsCode)
+      .executeTakeFirst();
+    if (!organisation)
+      throw new NotFoundError("organisation", `odsCode: no organisation has ODS code ${input.odsCode}`);
+    return createRequest(tx, feed, input.action, input, input);
+  });
 }
 
 async function organisationOfPosition(tx: Tx, roleProfileId: string | undefined): Promise<string> {
@@ -190,6 +230,18 @@ export async function getRequest(queryable: Queryable, id: string): Promise<Regi
   return requestFromRow(row as RequestRow);
 }
 
+/** One request, shown to whoever made it or may decide requests at its organisation. */
+export async function viewRequest(
+  queryable: Queryable,
+  actorUuid: string,
+  id: string,
+): Promise<RegistrationRequest> {
+  const request = await getRequest(queryable, id);
+  if (request.requestedBy !== actorUuid)
+    await authorise(queryable, actorUuid, "request.decide", { ods: request.odsCode });
+  return request;
+}
+
 export type RequestView = "open" | "closed" | "mine";
 
 /**
@@ -211,22 +263,31 @@ export async function listRequests(
   }
   if (view !== "open" && view !== "closed")
     throw InvalidInputError.field("view", "must be open, closed or mine");
-  await authorise(queryable, actorUuid, "request.decide", {});
   const authority = await authorityFor(queryable, actorUuid, "request.decide");
+  // Refused: authorise says why.
+  if (authority.organisations.length === 0) await authorise(queryable, actorUuid, "request.decide", {});
+  const places = authority.organisations.includes("*")
+    ? sql<boolean>`true`
+    : sql<boolean>`r.ods_code = ANY(${await codesBelow(queryable, authority.organisations)}::text[])`;
   const tooHigh = await definitionsTooHigh(queryable, authority);
-  const scope = sql<boolean>`r.ods_code IN (${organisationsBelow(authority.organisations)})
+  const scope = sql<boolean>`${places}
     AND r.requested_by IS DISTINCT FROM ${actorUuid} AND r.subject_uuid <> ${actorUuid}
     AND (r.position_definition_id IS NULL OR NOT (r.position_definition_id = ANY(${tooHigh}::text[])))`;
   if (view === "open")
-    return readPage(queryable, sql`r.status = 'open' AND ${scope}`, limit, offset, "r.created_at");
+    return readPage(queryable, sql<boolean>`r.status = 'open' AND ${scope}`, limit, offset, "r.created_at");
   const since = new Date(Date.now() - closedRequestDays * 86_400_000);
   return readPage(
     queryable,
-    sql`r.status <> 'open' AND r.decided_at >= ${since} AND ${scope}`,
+    sql<boolean>`r.status <> 'open' AND r.decided_at >= ${since} AND ${scope}`,
     limit,
     offset,
     "r.decided_at",
   );
+}
+
+async function codesBelow(queryable: Queryable, organisations: string[]): Promise<string[]> {
+  const rows = await organisationsBelow(organisations).execute(queryable);
+  return rows.rows.map((row) => row.ods_code);
 }
 
 async function definitionsTooHigh(
@@ -245,24 +306,36 @@ async function definitionsTooHigh(
   return tooHigh;
 }
 
+/**
+ * One page of requests and how many there are in all. The page is chosen from the requests
+ * alone (an index walk for one organisation), and only its rows are joined to their subjects.
+ */
 async function readPage(
   queryable: Queryable,
-  where: ReturnType<typeof sql<unknown>>,
+  where: RawBuilder<boolean>,
   limit: number,
   offset: number,
   order: "r.created_at" | "r.decided_at",
 ): Promise<{ total: number; requests: RegistrationRequest[] }> {
+  const direction = order === "r.created_at" ? "asc" : "desc";
   const count = await queryable
     .selectFrom("registration_requests as r")
     .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where(where as never)
+    .where(where)
     .executeTakeFirstOrThrow();
   const rows = await requestQuery(queryable)
-    .where(where as never)
-    .orderBy(order, order === "r.created_at" ? "asc" : "desc")
+    .where("r.id", "in", (eb) =>
+      eb
+        .selectFrom("registration_requests as r")
+        .select("r.id")
+        .where(where)
+        .orderBy(order, direction)
+        .orderBy("r.id")
+        .limit(limit)
+        .offset(offset),
+    )
+    .orderBy(order, direction)
     .orderBy("r.id")
-    .limit(limit)
-    .offset(offset)
     .execute();
   return { total: Number(count.n), requests: rows.map((row) => requestFromRow(row as RequestRow)) };
 }

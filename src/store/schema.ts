@@ -91,6 +91,7 @@ export type Database = {
   enrolment_links: EnrolmentLinksTable;
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
+  account_sessions: AccountSessionsTable;
   pki_authorities: {
     name: "root" | "issuing";
     certificate: Uint8Array;
@@ -262,6 +263,10 @@ export type WebauthnCredentialsTable = {
   aaguid: string;
   device_type: string;
   backed_up: boolean;
+  kind: string;
+  attestation: Generated<string>;
+  attestation_format: Generated<string>;
+  name: string;
   created_at: Generated<Date>;
   last_used_at: Date | null;
 };
@@ -357,5 +362,14 @@ export type RegistrationRequestsTable = {
   decision_reason: string | null;
   decided_at: Date | null;
   version: Generated<number>;
+  created_at: Generated<Date>;
+};
+
+export type AccountSessionsTable = {
+  token_digest: string;
+  uuid: string;
+  method: string;
+  expires_at: Date;
+  pending_challenge: string | null;
   created_at: Generated<Date>;
 };

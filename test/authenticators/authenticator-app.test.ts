@@ -3,6 +3,7 @@ import { test } from "node:test";
 import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
+import { unlockTotp } from "../../src/authenticators/totp/app-authenticators.ts";
 import { codeAt, timeStep } from "../../src/authenticators/totp/codes.ts";
 import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { demoClientConfiguration, exchange, redirectUri, signIn } from "../cis2/journey.ts";
@@ -75,10 +76,27 @@ test("an AAL2 authenticator app is not offered to a client asking for AAL3_ANY",
   const server = await startCis2Server(t);
   const configuration = await demoClientConfiguration(server);
   const [uuid] = await singlePositionPeople(server.store.db, 1);
-  await enrolApp(server, uuid as string);
+  const secret = await enrolApp(server, uuid as string);
   const journey = await signIn(server, configuration, { identifier: uuid as string, acr: "AAL3_ANY" });
   assert.equal(journey.callback.searchParams.get("error"), "access_denied");
   assert.equal((await auditActions(server.store.db, "cis2.sign-in-refused")).length, 1);
+
+  // A code posted by hand to a sign-in that accepts only AAL3 (or the development password).
+  const start = await beginSignIn(server, configuration, uuid as string, "AAL3_ANY AAL1_USERPASS");
+  assert.match(start.url, /\/password$/, "only the password is offered");
+  const forced = await start.browser.post(start.url.replace(/password$/, "app"), {
+    password: demoPassword,
+    code: nextCode(secret),
+  });
+  assert.equal(forced.status, 400);
+  assert.match(await forced.text(), /needs a stronger authenticator than the authenticator app/);
+  const [refused] = await auditActions(server.store.db, "cis2.method-refused");
+  assert.equal(refused?.subject_id, uuid);
+  assert.equal(
+    (await auditActions(server.store.db, "totp.code-accepted")).length,
+    0,
+    "the code was never checked",
+  );
 });
 
 test("enrolment links: a wrong code, a used link, an expired link and an unknown link are refused and audited", async (t) => {
@@ -204,6 +222,36 @@ test("sign-in refuses a wrong code, a wrong password, a reused code, and locks a
   ]);
   assert.equal((await auditActions(db, "totp.locked")).length, 1);
   assert.equal((await auditActions(db, "totp.code-accepted")).length, 2);
+});
+
+test("an RA unlocks a locked authenticator app before its cool-down ends; the unlock is audited", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const db = server.store.db;
+  const [uuid] = (await singlePositionPeople(db, 1)) as [string];
+  const secret = await enrolApp(server, uuid);
+  const signInOnce = async () => {
+    const start = await beginSignIn(server, configuration, uuid, "AAL2_TOTP");
+    for (let attempt = 1; attempt <= 5; attempt++)
+      await start.browser.post(start.url, { password: demoPassword, code: wrongCode(secret) });
+    return start;
+  };
+  const locked = await signInOnce();
+  const refused = await locked.browser.post(locked.url, { password: demoPassword, code: nextCode(secret) });
+  assert.match(await refused.text(), /locked until/);
+
+  const ra = { kind: "person" as const, id: "555000000001", source: "CIM" };
+  assert.deepEqual(await unlockTotp(db, ra, uuid), { wasLocked: true });
+  const unlocked = await locked.browser.post(locked.url, { password: demoPassword, code: nextCode(secret) });
+  assert.equal(unlocked.status, 303, "the next right code signs in at once");
+  const [event] = await auditActions(db, "totp.unlocked");
+  assert.equal(event?.subject_id, uuid);
+  assert.deepEqual(event?.after, { lockedUntil: null, failures: 0 });
+
+  assert.deepEqual(await unlockTotp(db, ra, uuid), { wasLocked: false }, "nothing to unlock");
+  assert.equal((await auditActions(db, "totp.unlocked")).length, 1, "and nothing recorded");
+  await assert.rejects(unlockTotp(db, ra, "555999999999"), /has no authenticator app/);
+  await assert.rejects(unlockTotp(db, ra, "nobody"), /12-digit/);
 });
 
 /** A six-digit code that is none of the three the window accepts now. */

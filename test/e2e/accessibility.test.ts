@@ -5,7 +5,7 @@ import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
 import { codeAt } from "../../src/authenticators/totp/codes.ts";
 import { demoClientId, demoPassword } from "../../src/seed/demo-sign-in.ts";
-import { enrolmentUrl, singlePositionPeople } from "../authenticators/enrolment.ts";
+import { enrolmentUrl, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { demoClientConfiguration } from "../cis2/journey.ts";
 import { assertAccessible } from "../support/axe.ts";
 import { addSecurityKey, launchChromium } from "../support/chromium.ts";
@@ -18,6 +18,7 @@ test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t)
   const server = await startCis2Server(t, {}, "localhost");
   const configuration = await demoClientConfiguration(server);
   const [appUser, keyUser] = (await singlePositionPeople(server.store.db, 2)) as [string, string];
+  let appSecret = "";
   const { context, page } = await launchChromium(t, { bypassCSP: true });
   await addSecurityKey(context, page);
   await page.route(`${callback}**`, (route) =>
@@ -96,8 +97,8 @@ test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t)
     await assertAccessible(page, "the enrolment link page");
     await page.goto(enrolmentUrl(server, token, "app"));
     await assertAccessible(page, "the authenticator app enrolment page");
-    const secret = String(await page.locator("[data-secret]").getAttribute("data-secret"));
-    await page.locator('input[name="code"]').fill(codeAt(secret, new Date()));
+    appSecret = String(await page.locator("[data-secret]").getAttribute("data-secret"));
+    await page.locator('input[name="code"]').fill(codeAt(appSecret, new Date()));
     await page.getByRole("button", { name: "Confirm" }).click();
     await page.getByText("Your authenticator app is set up").first().waitFor();
     await assertAccessible(page, "the authenticator app enrolled page");
@@ -114,6 +115,9 @@ test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t)
 
   await t.test("security key enrolment and the security key step", async () => {
     const { token } = await issueEnrolmentLink(server.store.db, operatorActor(), { uuid: keyUser });
+    await page.goto(enrolmentUrl(server, token, "device"));
+    await page.getByRole("button", { name: "Register this device" }).waitFor();
+    await assertAccessible(page, "the device enrolment page");
     await page.goto(enrolmentUrl(server, token, "security-key"));
     await page.getByRole("button", { name: "Register security key" }).waitFor();
     await assertAccessible(page, "the security key enrolment page");
@@ -121,10 +125,35 @@ test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t)
     await page.getByText("Your security key is registered").waitFor({ timeout: 15_000 });
     await assertAccessible(page, "the security key registered page");
 
-    await beginSignIn("AAL3_ANY");
+    // Without a trusted attestation root the virtual key is an AAL2 passkey here.
+    await beginSignIn("AAL2_OR_AAL3_ANY");
     await identify(keyUser);
     await page.getByRole("heading", { name: "Use your security key" }).waitFor();
     await assertAccessible(page, "the security key step");
+  });
+
+  await t.test("your authenticators: the list, adding one, a refusal and signing out", async () => {
+    await context.clearCookies();
+    await page.goto(`${server.origin}/authenticators/mine`);
+    await identify(appUser);
+    await page.locator('input[name="code"]').fill(nextCode(appSecret));
+    await page.locator('input[name="password"]').fill(demoPassword);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Your authenticators" }).waitFor({ timeout: 15_000 });
+    await assertAccessible(page, "the your authenticators page");
+    await page.getByRole("button", { name: "Remove Authenticator app" }).click();
+    await page.getByText("This is your only way to sign in").first().waitFor();
+    await assertAccessible(page, "the your authenticators page with an error");
+    await page.getByRole("link", { name: "Add a security key" }).click();
+    await page.getByRole("button", { name: "Register security key" }).waitFor();
+    await assertAccessible(page, "the add a security key page");
+    await page.goto(`${server.origin}/authenticators/mine`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "You have left your authenticators" }).waitFor();
+    await assertAccessible(page, "the signed-out page");
+    await page.goto(`${server.origin}/authenticators/mine/callback?code=x&state=y`);
+    await page.getByRole("heading", { name: "You cannot manage your authenticators now" }).waitFor();
+    await assertAccessible(page, "the refusal page");
   });
 
   await t.test("logged-out page", async () => {

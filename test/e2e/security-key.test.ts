@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type TestContext, test } from "node:test";
 import * as client from "openid-client";
+import type { Page } from "playwright-core";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
 import { addClient } from "../../src/cis2/clients.ts";
@@ -10,8 +11,9 @@ import { clientValidator } from "../../src/cis2/start.ts";
 import { demoClient } from "../../src/seed/demo-sign-in.ts";
 import { auditActions, enrolmentUrl, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { demoClientConfiguration } from "../cis2/journey.ts";
-import { addSecurityKey, launchChromium } from "../support/chromium.ts";
-import { startCis2Server } from "../support/cis2-server.ts";
+import { virtualAaguid } from "../support/attestation-ca.ts";
+import { addAuthenticator, removeAuthenticator } from "../support/chromium.ts";
+import { serviceTrustingChromium } from "../support/webauthn-service.ts";
 
 /**
  * The relying party's callback: a real server on a free port, registered as a client's redirect
@@ -30,8 +32,9 @@ async function relyingPartyCallback(t: TestContext) {
     server.closeAllConnections();
     server.close();
   });
+  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
+    url: `http://127.0.0.1:${port}/callback`,
     returned: () => returned,
     reset: () => {
       returned = undefined;
@@ -39,97 +42,282 @@ async function relyingPartyCallback(t: TestContext) {
   };
 }
 
-test("a security key enrolled from a link signs in through the OIDC flow at AAL3; a cloned key is refused", async (t) => {
-  const server = await startCis2Server(t, {}, "localhost");
+async function setUp(t: TestContext) {
   const callbackServer = await relyingPartyCallback(t);
-  const callback = callbackServer.url;
+  const { server, context, page } = await serviceTrustingChromium(t);
   const clientId = "777777777777.apps.national";
   await addClient(
     server.store.db,
     operatorActor(),
     server.cis2.sealer,
-    { ...demoClient(), client_id: clientId, redirect_uris: [callback], backchannel_logout_uri: undefined },
+    {
+      ...demoClient(),
+      client_id: clientId,
+      redirect_uris: [callbackServer.url],
+      backchannel_logout_uri: undefined,
+    },
     clientValidator(server.cis2.host),
   );
   const configuration = await demoClientConfiguration(server, undefined, clientId);
-  const [uuid] = (await singlePositionPeople(server.store.db, 1)) as [string];
-  const { token } = await issueEnrolmentLink(server.store.db, operatorActor(), { uuid });
-  const { context, page } = await launchChromium(t);
-  await addSecurityKey(context, page);
+  return { server, callbackServer, configuration, context, page };
+}
 
-  await page.goto(enrolmentUrl(server, token));
-  await page.getByRole("link", { name: "Security key" }).click();
-  await page.getByRole("button", { name: "Register security key" }).click();
-  await page.getByText("Your security key is registered").waitFor({ timeout: 15_000 });
-  const credential = await server.store.db
+type Journey = Awaited<ReturnType<typeof setUp>>;
+
+/** Enrols whatever authenticator is attached, from a fresh enrolment link, by the link's named choice. */
+async function enrol(journey: Journey, uuid: string, choice: "Security key" | "This device", button: string) {
+  const { token } = await issueEnrolmentLink(journey.server.store.db, operatorActor(), { uuid });
+  await journey.page.goto(enrolmentUrl(journey.server, token));
+  await journey.page.getByRole("link", { name: choice }).click();
+  await journey.page.getByRole("button", { name: button }).click();
+  await journey.page.getByRole("heading", { name: /^Your .* is registered$/ }).waitFor({ timeout: 15_000 });
+  return journey.server.store.db
     .selectFrom("webauthn_credentials")
     .selectAll()
     .where("uuid", "=", uuid)
+    .orderBy("created_at", "desc")
     .executeTakeFirstOrThrow();
-  assert.equal(credential.method, "FIDO2", "a single-device key is a FIDO2 authenticator");
-  assert.equal(credential.device_type, "singleDevice");
+}
 
-  const signIn = async (acr: string) => {
-    callbackServer.reset();
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const nonce = client.randomNonce();
-    const url = client.buildAuthorizationUrl(configuration, {
-      redirect_uri: callback,
-      scope: "openid profile",
-      acr_values: acr,
-      prompt: "login",
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-      nonce,
+/** Starts a sign-in for `uuid` through the OIDC flow and stops on the WebAuthn step. */
+async function beginSignIn(journey: Journey, uuid: string, acr: string) {
+  journey.callbackServer.reset();
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(journey.configuration, {
+    redirect_uri: journey.callbackServer.url,
+    scope: "openid profile",
+    acr_values: acr,
+    prompt: "login",
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    nonce,
+  });
+  await journey.page.goto(url.href);
+  await journey.page.getByLabel("Care Identity UUID or email address").fill(uuid);
+  await journey.page.getByRole("button", { name: "Continue" }).click();
+  return { verifier, state, nonce };
+}
+
+/**
+ * Uses the authenticator on the WebAuthn step and returns the assertion it made. Delivered, the
+ * page posts it as usual; held back, the form's submit is replaced so the assertion never leaves
+ * the browser (an assertion made for a sign-in that never received it).
+ */
+async function useAuthenticator(page: Page, deliver = true): Promise<string> {
+  await page.getByRole("heading", { name: "Use your security key" }).waitFor();
+  type InPage = { document: { querySelector(selector: string): unknown }; heldBack?: string };
+  type Form = { submit(): void; elements: { response: { value: string } } };
+  if (!deliver) {
+    await page.evaluate(() => {
+      const form = (globalThis as unknown as InPage).document.querySelector(
+        "form[data-webauthn-ceremony]",
+      ) as Form;
+      form.submit = () => {
+        (globalThis as unknown as InPage).heldBack = form.elements.response.value;
+      };
     });
-    await page.goto(url.href);
-    await page.getByLabel("Care Identity UUID or email address").fill(uuid);
-    await page.getByRole("button", { name: "Continue" }).click();
-    await page.getByRole("heading", { name: "Use your security key" }).waitFor();
     await page.getByRole("button", { name: "Use security key" }).click();
-    return { verifier, state, nonce };
-  };
+    const held = await page.waitForFunction(() => (globalThis as unknown as InPage).heldBack, undefined, {
+      timeout: 15_000,
+    });
+    return String(await held.jsonValue());
+  }
+  const [request] = await Promise.all([
+    page.waitForRequest(
+      (candidate) => candidate.method() === "POST" && candidate.url().endsWith("/security-key"),
+    ),
+    page.getByRole("button", { name: "Use security key" }).click(),
+  ]);
+  return String(new URLSearchParams(request.postData() ?? "").get("response"));
+}
 
-  const first = await signIn("AAL3_ANY");
-  await page.waitForURL(`${callback}**`, { timeout: 15_000 });
-  const returned = callbackServer.returned();
+async function signIn(journey: Journey, uuid: string, acr: string) {
+  const started = await beginSignIn(journey, uuid, acr);
+  await useAuthenticator(journey.page);
+  await journey.page.waitForURL(`${journey.callbackServer.url}**`, { timeout: 15_000 });
+  const returned = journey.callbackServer.returned();
   assert.ok(returned, "the browser came back to the relying party");
   assert.equal(
     returned.searchParams.get("error"),
     null,
     String(returned.searchParams.get("error_description")),
   );
-  const tokens = await client.authorizationCodeGrant(configuration, returned, {
-    pkceCodeVerifier: first.verifier,
-    expectedState: first.state,
-    expectedNonce: first.nonce,
+  const tokens = await client.authorizationCodeGrant(journey.configuration, returned, {
+    pkceCodeVerifier: started.verifier,
+    expectedState: started.state,
+    expectedNonce: started.nonce,
     idTokenExpected: true,
   });
-  const idToken = tokens.claims();
-  assert.equal(idToken?.sub, uuid);
-  assert.equal(idToken?.acr, "AAL3_ANY");
-  assert.deepEqual(idToken?.amr, ["FIDO2"]);
-  assert.equal(idToken?.authentication_assurance_level, "3");
-  const used = await server.store.db
+  return tokens.claims();
+}
+
+/** Posts a WebAuthn response into the sign-in step the page is on, as a tampering browser would. */
+async function postAssertion(page: Page, response: string) {
+  const answer = await page.request.post(page.url(), { form: { response }, maxRedirects: 0 });
+  return { status: answer.status(), text: await answer.text() };
+}
+
+test("a security key, a device-bound passkey and a synced passkey enrolled from links each sign in through the OIDC flow at their AAL", async (t) => {
+  const journey = await setUp(t);
+  const { server, context, page } = journey;
+  const [keyHolder, passkeyHolder, syncedHolder] = (await singlePositionPeople(server.store.db, 3)) as [
+    string,
+    string,
+    string,
+  ];
+  const kinds = [
+    {
+      uuid: keyHolder,
+      options: {},
+      choice: "Security key",
+      button: "Register security key",
+      kind: "security-key",
+      method: "FIDO2",
+      acr: "AAL3_FIDO2",
+      aal: "3",
+    },
+    {
+      uuid: passkeyHolder,
+      options: { transport: "internal" },
+      choice: "This device",
+      button: "Register this device",
+      kind: "passkey",
+      method: "PASSKEY",
+      acr: "AAL3_ANY",
+      aal: "3",
+    },
+    {
+      uuid: syncedHolder,
+      options: { transport: "internal", backupEligible: true },
+      choice: "This device",
+      button: "Register this device",
+      kind: "synced-passkey",
+      method: "PASSKEY_SYNCED",
+      acr: "AAL2_OR_AAL3_ANY",
+      aal: "2",
+    },
+  ] as const;
+  for (const expected of kinds) {
+    // One browser for all three: each sign-in after the first switches account.
+    const authenticator = await addAuthenticator(context, page, expected.options);
+    const credential = await enrol(journey, expected.uuid, expected.choice, expected.button);
+    assert.equal(credential.kind, expected.kind);
+    assert.equal(credential.method, expected.method);
+    assert.equal(
+      credential.attestation,
+      "trusted",
+      "the attestation chains to the root the MDS statement names",
+    );
+    assert.equal(credential.aaguid, virtualAaguid);
+    const idToken = await signIn(journey, expected.uuid, expected.acr);
+    assert.equal(idToken?.sub, expected.uuid);
+    assert.equal(idToken?.acr, expected.acr);
+    assert.deepEqual(idToken?.amr, [expected.method]);
+    assert.equal(idToken?.authentication_assurance_level, expected.aal);
+    assert.equal(idToken?.id_assurance_level, "3");
+    await removeAuthenticator(authenticator);
+  }
+  const registered = await auditActions(server.store.db, "webauthn.registered");
+  assert.deepEqual(
+    registered.map((event) => [
+      (event.after as { kind: string }).kind,
+      (event.after as { method: string }).method,
+    ]),
+    kinds.map((expected) => [expected.kind, expected.method]),
+  );
+
+  // A synced passkey (AAL2) is not offered to a client asking for AAL3_ANY.
+  const authenticator = await addAuthenticator(context, page, {
+    transport: "internal",
+    backupEligible: true,
+  });
+  await beginSignIn(journey, syncedHolder, "AAL3_ANY");
+  await page.waitForURL(`${journey.callbackServer.url}**`, { timeout: 15_000 });
+  assert.equal(journey.callbackServer.returned()?.searchParams.get("error"), "access_denied");
+  const refused = await auditActions(server.store.db, "cis2.sign-in-refused");
+  assert.equal(refused.at(-1)?.subject_id, syncedHolder);
+  await removeAuthenticator(authenticator);
+});
+
+test("a cloned key, a replayed assertion, a challenge from another session and another user's credential are refused and audited", async (t) => {
+  const journey = await setUp(t);
+  const { server, context, page } = journey;
+  const db = server.store.db;
+  const [holder, other] = (await singlePositionPeople(db, 2)) as [string, string];
+  await addAuthenticator(context, page);
+  const credential = await enrol(journey, holder, "Security key", "Register security key");
+  assert.equal(credential.method, "FIDO2", "a single-device attested key is a FIDO2 authenticator");
+
+  // An assertion made for one sign-in, never delivered, is refused by another sign-in's challenge.
+  await beginSignIn(journey, holder, "AAL3_FIDO2");
+  const undelivered = await useAuthenticator(page, false);
+  await beginSignIn(journey, holder, "AAL3_FIDO2");
+  await page.getByRole("heading", { name: "Use your security key" }).waitFor();
+  const otherSession = await postAssertion(page, undelivered);
+  assert.equal(otherSession.status, 400);
+  assert.match(otherSession.text, /could not be verified/);
+
+  // An assertion that signed in once is refused when replayed.
+  const first = await beginSignIn(journey, holder, "AAL3_FIDO2");
+  const accepted = await useAuthenticator(page);
+  await page.waitForURL(`${journey.callbackServer.url}**`, { timeout: 15_000 });
+  assert.ok(first && journey.callbackServer.returned()?.searchParams.get("code"));
+  await beginSignIn(journey, holder, "AAL3_FIDO2");
+  await page.getByRole("heading", { name: "Use your security key" }).waitFor();
+  const replayed = await postAssertion(page, accepted);
+  assert.equal(replayed.status, 400);
+  assert.match(replayed.text, /could not be verified/);
+
+  // Another person's credential does not sign this person in.
+  const otherKey = await addAuthenticator(context, page);
+  await enrol(journey, other, "Security key", "Register security key");
+  await beginSignIn(journey, holder, "AAL3_FIDO2");
+  await page.getByRole("heading", { name: "Use your security key" }).waitFor();
+  const holdersUrl = page.url();
+  await beginSignIn(journey, other, "AAL3_FIDO2");
+  const othersAssertion = await useAuthenticator(page, false);
+  await removeAuthenticator(otherKey);
+  await page.goto(holdersUrl);
+  const foreign = await postAssertion(page, othersAssertion);
+  assert.equal(foreign.status, 400);
+  assert.match(foreign.text, /not registered to you/);
+
+  const refusals = (await auditActions(db, "webauthn.sign-in-refused")).map((event) => [
+    event.subject_id,
+    (event.after as { reason: string }).reason,
+    String((event.after as { detail?: string }).detail ?? ""),
+  ]);
+  assert.deepEqual(
+    refusals.map(([subject, reason]) => [subject, reason]),
+    [
+      [holder, "not-verified"],
+      [holder, "not-verified"],
+      [holder, "unknown-credential"],
+    ],
+  );
+  assert.match(refusals[0]?.[2] as string, /challenge/i);
+  assert.match(refusals[1]?.[2] as string, /challenge/i);
+
+  // A genuine key that has counted past this one's next signature means this one is a copy.
+  const used = await db
     .selectFrom("webauthn_credentials")
     .select("counter")
     .where("credential_id", "=", credential.credential_id)
     .executeTakeFirstOrThrow();
-  assert.ok(used.counter > credential.counter, "the signature counter moved on");
-
-  // A genuine key that has counted past this one's next signature means this one is a copy.
-  await server.store.db
+  await db
     .updateTable("webauthn_credentials")
     .set({ counter: used.counter + 1000 })
     .where("credential_id", "=", credential.credential_id)
     .execute();
-  await signIn("AAL3_FIDO2");
+  await beginSignIn(journey, holder, "AAL3_FIDO2");
+  await useAuthenticator(page);
   await page.getByText("it may have been copied").first().waitFor({ timeout: 15_000 });
-  assert.equal(callbackServer.returned(), undefined, "no code reaches the relying party");
-  const suspected = await auditActions(server.store.db, "webauthn.clone-suspected");
+  assert.equal(journey.callbackServer.returned(), undefined, "no code reaches the relying party");
+  const suspected = await auditActions(db, "webauthn.clone-suspected");
   assert.equal(suspected.length, 1);
-  assert.equal(suspected[0]?.subject_id, uuid);
-  assert.equal((await auditActions(server.store.db, "webauthn.registered")).length, 1);
+  assert.equal(suspected[0]?.subject_id, holder);
+  assert.equal((suspected[0]?.after as { reason?: string } | undefined)?.reason, "counter-not-increased");
 });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import type { Actor } from "../../src/audit/actor.ts";
 import { systemActor } from "../../src/audit/actor.ts";
@@ -59,4 +60,17 @@ export async function raDirectory(t: TestContext) {
     outside: { ods: "A99001", person: await uuidOf(store.db, "Clarke") },
   };
   return { store, seeder, lists, roles, actors, places };
+}
+
+/** Expects the attempt to fail with this kind of error, its message matching the pattern. */
+export async function refusedWith(
+  attempt: Promise<unknown>,
+  kind: new (...args: never[]) => Error,
+  pattern: RegExp,
+): Promise<void> {
+  await assert.rejects(attempt, (error: Error) => {
+    assert.ok(error instanceof kind, `expected ${kind.name}, got ${error}`);
+    assert.match(error.message, pattern);
+    return true;
+  });
 }

@@ -5,9 +5,11 @@ import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
 import { renderPage } from "../../web/pages.ts";
 import { enrolTotp, pendingTotpSecret } from "../totp/app-authenticators.ts";
+import type { AttestationPolicy } from "../webauthn/attestation/policy.ts";
+import { type AuthenticatorKind, authenticatorKinds } from "../webauthn/classification.ts";
 import { registerCredential, registrationOptions } from "../webauthn/registration.ts";
 import type { RelyingParty } from "../webauthn/relying-party.ts";
-import { openEnrolmentLink } from "./links.ts";
+import { consumeEnrolmentLink, holdCeremony, openEnrolmentLink } from "./links.ts";
 
 type Params = { token: string };
 type Form = Record<string, string | undefined>;
@@ -21,7 +23,7 @@ export const enrolmentPath = "/authenticators/enrol";
  */
 export function registerEnrolmentPages(
   app: FastifyInstance,
-  context: { db: Db; sealer: Sealer; relyingParty: () => RelyingParty },
+  context: { db: Db; sealer: Sealer; relyingParty: () => RelyingParty; attestationPolicy: AttestationPolicy },
 ): void {
   const { db, sealer } = context;
 
@@ -52,20 +54,35 @@ export function registerEnrolmentPages(
     });
   });
 
-  app.get<{ Params: Params }>(`${enrolmentPath}/:token/security-key`, async (request, reply) =>
-    showSecurityKey(reply, request.params.token, request.id),
-  );
+  for (const place of Object.keys(webauthnPlaces) as WebAuthnPlace[]) {
+    app.get<{ Params: Params }>(`${enrolmentPath}/:token/${place}`, async (request, reply) =>
+      showWebAuthn(reply, place, request.params.token, request.id),
+    );
 
-  app.post<{ Params: Params; Body: Form }>(`${enrolmentPath}/:token/security-key`, async (request, reply) => {
-    const link = await openEnrolmentLink(db, request.params.token, request.id);
-    try {
-      await registerCredential(db, context.relyingParty(), link, request.body?.response ?? "", request.id);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      return showSecurityKey(reply, request.params.token, request.id, error.problems[0]?.message);
-    }
-    return renderPage(reply, "authenticators/enrolled.njk", { pageTitle: "Your security key is registered" });
-  });
+    app.post<{ Params: Params; Body: Form }>(`${enrolmentPath}/:token/${place}`, async (request, reply) => {
+      const link = await openEnrolmentLink(db, request.params.token, request.id);
+      let kind: AuthenticatorKind;
+      try {
+        ({ kind } = await registerCredential(
+          db,
+          context.relyingParty(),
+          context.attestationPolicy,
+          {
+            uuid: link.uuid,
+            challenge: link.pendingChallenge,
+            actor: { kind: "person", id: link.uuid, source: "ENROLMENT", correlationId: request.id },
+            maxAal: 3,
+            claim: (tx) => consumeEnrolmentLink(tx, link),
+          },
+          request.body?.response ?? "",
+        ));
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        return showWebAuthn(reply, place, request.params.token, request.id, error.problems[0]?.message);
+      }
+      return renderPage(reply, "authenticators/enrolled.njk", registeredPage(kind));
+    });
+  }
 
   async function showApp(reply: FastifyReply, token: string, correlationId: string, error?: string) {
     const link = await openEnrolmentLink(db, token, correlationId);
@@ -86,15 +103,22 @@ export function registerEnrolmentPages(
     );
   }
 
-  async function showSecurityKey(reply: FastifyReply, token: string, correlationId: string, error?: string) {
+  async function showWebAuthn(
+    reply: FastifyReply,
+    place: WebAuthnPlace,
+    token: string,
+    correlationId: string,
+    error?: string,
+  ) {
     const link = await openEnrolmentLink(db, token, correlationId);
-    const options = await registrationOptions(db, context.relyingParty(), link);
+    const options = await registrationOptions(db, context.relyingParty(), link.uuid);
+    await holdCeremony(db, link, { challenge: options.challenge });
     return renderPage(
       reply,
       "authenticators/enrol-security-key.njk",
       {
-        pageTitle: "Register your security key",
-        token,
+        ...webauthnPlaces[place],
+        action: `${enrolmentPath}/${token}/${place}`,
         options: JSON.stringify(options),
         error,
         errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
@@ -102,4 +126,27 @@ export function registerEnrolmentPages(
       error ? 400 : 200,
     );
   }
+}
+
+/** A WebAuthn authenticator is either carried (a security key) or built into this device. */
+export const webauthnPlaces = {
+  "security-key": {
+    pageTitle: "Register your security key",
+    guidance:
+      "Insert your security key and press the button. Your browser will ask you to touch the key and set or enter its PIN.",
+    buttonText: "Register security key",
+  },
+  device: {
+    pageTitle: "Set up this device",
+    guidance:
+      "Use Windows Hello, your iPad or a passkey on this device. Your browser will ask for your face, fingerprint or device PIN.",
+    buttonText: "Register this device",
+  },
+} as const;
+export type WebAuthnPlace = keyof typeof webauthnPlaces;
+
+export function registeredPage(kind: AuthenticatorKind) {
+  const { label, method } = authenticatorKinds[kind];
+  const name = kind === "windows-hello" || kind === "ipad" ? label : label.toLowerCase();
+  return { pageTitle: `Your ${name} is registered`, method };
 }

@@ -1,8 +1,9 @@
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { InvalidInputError } from "../../errors.ts";
+import { InvalidInputError, NotFoundError } from "../../errors.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
+import { isCareIdentifier } from "../../store/identifiers.ts";
 import { consumeEnrolmentLink, type EnrolmentLink, holdCeremony } from "../enrolment/links.ts";
 import { checkPassword } from "../password/passwords.ts";
 import { newTotpSecret, provisioningUri, stepOfCode } from "./codes.ts";
@@ -157,6 +158,43 @@ export async function checkTotpSignIn(
       .execute();
     await recordEvent(tx, actor, { action: "totp.code-accepted", subject, after: { step } });
     return { accepted: true as const };
+  });
+}
+
+/**
+ * An RA unlocks a person's locked authenticator app before its cool-down ends (Care Identity
+ * Management calls this after checking policy "authenticator.issue"; the CLI acts as operator).
+ * Unlocking an app that is not locked changes nothing and records nothing.
+ */
+export async function unlockTotp(
+  queryable: Queryable,
+  actor: Actor,
+  uuid: string,
+  now = new Date(),
+): Promise<{ wasLocked: boolean }> {
+  if (!isCareIdentifier(uuid)) throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
+  return inTransaction(queryable, async (tx) => {
+    const row = await tx
+      .selectFrom("totp_authenticators")
+      .select(["locked_until", "failed_attempts"])
+      .where("uuid", "=", uuid)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError("authenticator", `Care Identity ${uuid} has no authenticator app`);
+    const wasLocked = row.locked_until !== null && row.locked_until > now;
+    if (!wasLocked && row.failed_attempts === 0) return { wasLocked };
+    await tx
+      .updateTable("totp_authenticators")
+      .set({ locked_until: null, failed_attempts: 0 })
+      .where("uuid", "=", uuid)
+      .execute();
+    await recordEvent(tx, actor, {
+      action: "totp.unlocked",
+      subject: { type: "person", id: uuid },
+      before: { lockedUntil: row.locked_until?.toISOString() ?? null, failures: row.failed_attempts },
+      after: { lockedUntil: null, failures: 0 },
+    });
+    return { wasLocked };
   });
 }
 

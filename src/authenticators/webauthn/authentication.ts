@@ -46,8 +46,10 @@ export async function credentialsOf(queryable: Queryable, uuid: string, methods:
 
 /**
  * Verifies an assertion against the challenge this sign-in issued. The signature is checked
- * first; then the signature counter, under a row lock so two nodes cannot both accept the same
- * count: a count that does not rise means a second copy of the key exists, and is refused.
+ * first; then, under a row lock so two nodes cannot both accept the same count, the signs of a
+ * copied key: a counter that does not rise, or a backup eligibility that differs from the one
+ * registered (a device-bound credential that now says it can be synced was exported, or the
+ * signer is another authenticator). Either is refused and recorded as a suspected clone.
  */
 export async function verifyAssertion(
   queryable: Queryable,
@@ -79,7 +81,7 @@ export async function verifyAssertion(
     return refuse("unknown-credential", "This security key is not registered to you for this sign-in.", {
       credential: String(response?.id ?? "").slice(0, 64),
     });
-  let newCounter: number;
+  let signed: { counter: number; deviceType: string; backedUp: boolean };
   try {
     const result = await verifyAuthenticationResponse({
       response,
@@ -98,7 +100,12 @@ export async function verifyAssertion(
     });
     if (!result.verified)
       return refuse("not-verified", "Your security key could not be verified. Try again.");
-    newCounter = result.authenticationInfo.newCounter;
+    const info = result.authenticationInfo;
+    signed = {
+      counter: info.newCounter,
+      deviceType: info.credentialDeviceType,
+      backedUp: info.credentialBackedUp,
+    };
   } catch (error) {
     return refuse("not-verified", "Your security key could not be verified. Try again.", {
       detail: (error as Error).message.slice(0, 200),
@@ -108,15 +115,16 @@ export async function verifyAssertion(
   return inTransaction(queryable, async (tx) => {
     const stored = await tx
       .selectFrom("webauthn_credentials")
-      .select("counter")
+      .select(["counter", "device_type"])
       .where("credential_id", "=", credential.credential_id)
       .forUpdate()
       .executeTakeFirstOrThrow();
-    if ((newCounter > 0 || stored.counter > 0) && newCounter <= stored.counter) {
+    const clue = cloneClue(stored, signed);
+    if (clue) {
       await recordEvent(tx, actor, {
         action: "webauthn.clone-suspected",
         subject,
-        after: { credential: credential.credential_id, counter: newCounter, expectedAbove: stored.counter },
+        after: { credential: credential.credential_id, ...clue },
       });
       return {
         accepted: false as const,
@@ -127,14 +135,30 @@ export async function verifyAssertion(
     }
     await tx
       .updateTable("webauthn_credentials")
-      .set({ counter: newCounter, last_used_at: new Date() })
+      .set({ counter: signed.counter, backed_up: signed.backedUp, last_used_at: new Date() })
       .where("credential_id", "=", credential.credential_id)
       .execute();
     await recordEvent(tx, actor, {
       action: "webauthn.assertion-accepted",
       subject,
-      after: { credential: credential.credential_id, method, counter: newCounter },
+      after: { credential: credential.credential_id, method, counter: signed.counter },
     });
     return { accepted: true as const, method };
   });
+}
+
+/** Why a verified assertion still looks like it came from a copy of the credential, if it does. */
+export function cloneClue(
+  stored: { counter: number; device_type: string },
+  signed: { counter: number; deviceType: string },
+): Record<string, unknown> | undefined {
+  if (signed.deviceType !== stored.device_type)
+    return {
+      reason: "backup-eligibility-changed",
+      registered: stored.device_type,
+      signed: signed.deviceType,
+    };
+  if ((signed.counter > 0 || stored.counter > 0) && signed.counter <= stored.counter)
+    return { reason: "counter-not-increased", counter: signed.counter, expectedAbove: stored.counter };
+  return undefined;
 }

@@ -2,98 +2,131 @@ import {
   generateRegistrationOptions,
   type PublicKeyCredentialCreationOptionsJSON,
   type RegistrationResponseJSON,
+  type VerifiedRegistrationResponse,
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import type { Method } from "../../cis2/assurance.ts";
+import { aalOf, type Method } from "../../cis2/assurance.ts";
 import { InvalidInputError } from "../../errors.ts";
-import { inTransaction, type Queryable } from "../../store/database.ts";
-import { consumeEnrolmentLink, type EnrolmentLink, holdCeremony } from "../enrolment/links.ts";
+import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
+import { judgeAttestation } from "./attestation/evaluation.ts";
+import type { AttestationPolicy } from "./attestation/policy.ts";
+import { type AuthenticatorKind, authenticatorKinds, kindOf, methodOf } from "./classification.ts";
 import type { RelyingParty } from "./relying-party.ts";
 
 /**
- * Registering a security key or passkey from an enrolment link. User verification (PIN or
- * biometric) is required, so the credential alone is two factors, as AAL3 needs.
+ * Registering a security key, Windows Hello, an iPad or a passkey. User verification (PIN or
+ * biometric) is required, so the credential alone is two factors. Direct attestation is asked
+ * for, so the authenticator can prove its model and that its key is bound to hardware; a
+ * browser may still withhold it, and the credential then counts as a passkey at AAL2.
  */
 export async function registrationOptions(
   queryable: Queryable,
   relyingParty: RelyingParty,
-  link: EnrolmentLink,
+  uuid: string,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const person = await queryable
     .selectFrom("people")
     .select(["given_name", "family_name"])
-    .where("uuid", "=", link.uuid)
+    .where("uuid", "=", uuid)
     .executeTakeFirstOrThrow();
   const existing = await queryable
     .selectFrom("webauthn_credentials")
     .select(["credential_id", "transports"])
-    .where("uuid", "=", link.uuid)
+    .where("uuid", "=", uuid)
     .execute();
-  const options = await generateRegistrationOptions({
+  return generateRegistrationOptions({
     rpName: relyingParty.name,
     rpID: relyingParty.id,
-    userName: link.uuid,
-    userID: new TextEncoder().encode(link.uuid),
+    userName: uuid,
+    userID: new TextEncoder().encode(uuid),
     userDisplayName: `${person.given_name} ${person.family_name}`,
-    attestationType: "none",
+    attestationType: "direct",
     excludeCredentials: existing.map((credential) => ({
       id: credential.credential_id,
-      transports: credential.transports,
+      transports: credential.transports as never,
     })),
     authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
     supportedAlgorithmIDs: [-7, -257],
   });
-  await holdCeremony(queryable, link, { challenge: options.challenge });
-  return options;
 }
 
-/**
- * The method a new credential signs in as. A backup-eligible (multi-device) credential can be
- * copied to other devices, so it is a synced passkey at AAL2; anything else is a hardware-bound
- * FIDO2 authenticator at AAL3.
- */
-export function methodOfCredential(deviceType: "singleDevice" | "multiDevice"): Method {
-  return deviceType === "multiDevice" ? "PASSKEY_SYNCED" : "FIDO2";
-}
+/** One registration in progress: whose, its challenge, and what allowed it. */
+export type RegistrationCeremony = {
+  uuid: string;
+  challenge: string | null;
+  actor: Actor;
+  /** The highest AAL the new credential may give: that of the sign-in adding it (3 from an enrolment link). */
+  maxAal: number;
+  /** Uses up what allowed the ceremony (an enrolment link), inside the registration's transaction. */
+  claim(tx: Tx): Promise<void>;
+};
 
 export async function registerCredential(
   queryable: Queryable,
   relyingParty: RelyingParty,
-  link: EnrolmentLink,
+  policy: AttestationPolicy,
+  ceremony: RegistrationCeremony,
   responseJson: string,
-  correlationId?: string,
-): Promise<{ method: Method }> {
-  const actor: Actor = { kind: "person", id: link.uuid, source: "ENROLMENT", correlationId };
-  const verified = await verifyRegistration(relyingParty, link, responseJson);
-  if (!verified.ok) {
+): Promise<{ method: Method; kind: AuthenticatorKind }> {
+  const refuse = async (reason: string, message: string, after: Record<string, unknown> = {}) => {
     await inTransaction(queryable, (tx) =>
-      recordEvent(tx, actor, {
+      recordEvent(tx, ceremony.actor, {
         action: "webauthn.registration-refused",
-        subject: { type: "person", id: link.uuid },
-        after: { reason: verified.reason },
+        subject: { type: "person", id: ceremony.uuid },
+        after: { reason, ...after },
       }),
     );
-    throw InvalidInputError.field("credential", "Your security key could not be registered. Try again.");
-  }
-  const { credential, aaguid, credentialDeviceType, credentialBackedUp } = verified.info;
-  const method = methodOfCredential(credentialDeviceType);
+    return InvalidInputError.field("credential", message);
+  };
+  const verified = await verifyRegistration(relyingParty, ceremony.challenge, responseJson);
+  if (!verified.ok)
+    throw await refuse(verified.reason, "Your authenticator could not be registered. Try again.");
+  const info = verified.info;
+  const { credential, aaguid, credentialDeviceType, credentialBackedUp } = info;
+  const finding = await judgeAttestation(policy, info);
+  if (finding.refusal)
+    throw await refuse(finding.refusal.reason, finding.refusal.message, {
+      aaguid,
+      attestation: finding.attestation,
+    });
+  const evidence = {
+    format: info.fmt,
+    attachment: verified.attachment,
+    transports: credential.transports ?? [],
+    backupEligible: credentialDeviceType === "multiDevice",
+    attestation: finding.attestation,
+    keyProtection: finding.statement?.keyProtection,
+  };
+  const kind = kindOf(evidence);
+  const method = methodOf(kind, evidence);
+  const classified = { kind, method, aaguid, attestation: finding.attestation, format: info.fmt };
+  if (aalOf(method) > ceremony.maxAal)
+    throw await refuse(
+      "above-session-aal",
+      `You signed in at AAL${ceremony.maxAal}, so you can add authenticators up to AAL${ceremony.maxAal}. This one would be AAL${aalOf(method)}: sign in with an authenticator at that level first.`,
+      classified,
+    );
   await inTransaction(queryable, async (tx) => {
-    await consumeEnrolmentLink(tx, link);
+    await ceremony.claim(tx);
     const taken = await tx
       .selectFrom("webauthn_credentials")
       .select("uuid")
       .where("credential_id", "=", credential.id)
       .executeTakeFirst();
-    if (taken) throw InvalidInputError.field("credential", "This security key is already registered.");
+    if (taken) throw InvalidInputError.field("credential", "This authenticator is already registered.");
     await tx
       .insertInto("webauthn_credentials")
       .values({
         credential_id: credential.id,
-        uuid: link.uuid,
+        uuid: ceremony.uuid,
         method,
+        kind,
+        name: authenticatorKinds[kind].label,
+        attestation: finding.attestation,
+        attestation_format: info.fmt,
         public_key: isoBase64URL.fromBuffer(credential.publicKey),
         counter: credential.counter,
         transports: credential.transports ?? [],
@@ -102,28 +135,37 @@ export async function registerCredential(
         backed_up: credentialBackedUp,
       })
       .execute();
-    await recordEvent(tx, actor, {
+    await recordEvent(tx, ceremony.actor, {
       action: "webauthn.registered",
-      subject: { type: "person", id: link.uuid },
-      after: { credential: credential.id, method, aaguid, deviceType: credentialDeviceType },
+      subject: { type: "person", id: ceremony.uuid },
+      after: { credential: credential.id, ...classified, deviceType: credentialDeviceType },
     });
   });
-  return { method };
+  return { method, kind };
 }
 
-async function verifyRegistration(relyingParty: RelyingParty, link: EnrolmentLink, responseJson: string) {
-  if (!link.pendingChallenge) return { ok: false as const, reason: "no-challenge" };
+type Verification =
+  | { ok: true; info: NonNullable<VerifiedRegistrationResponse["registrationInfo"]>; attachment?: string }
+  | { ok: false; reason: string };
+
+async function verifyRegistration(
+  relyingParty: RelyingParty,
+  challenge: string | null,
+  responseJson: string,
+): Promise<Verification> {
+  if (!challenge) return { ok: false, reason: "no-challenge" };
   try {
+    const response = JSON.parse(responseJson) as RegistrationResponseJSON;
     const result = await verifyRegistrationResponse({
-      response: JSON.parse(responseJson) as RegistrationResponseJSON,
-      expectedChallenge: link.pendingChallenge,
+      response,
+      expectedChallenge: challenge,
       expectedOrigin: relyingParty.origin,
       expectedRPID: relyingParty.id,
       requireUserVerification: true,
     });
-    if (!result.verified || !result.registrationInfo) return { ok: false as const, reason: "not-verified" };
-    return { ok: true as const, info: result.registrationInfo };
+    if (!result.verified || !result.registrationInfo) return { ok: false, reason: "not-verified" };
+    return { ok: true, info: result.registrationInfo, attachment: response.authenticatorAttachment };
   } catch (error) {
-    return { ok: false as const, reason: (error as Error).message.slice(0, 200) };
+    return { ok: false, reason: (error as Error).message.slice(0, 200) };
   }
 }

@@ -11,6 +11,7 @@ import { findPerson } from "../../people/people.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
+import { decide } from "../policy.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
 import { cimBaseUrl, cimPath, cis2Client } from "./cis2-client.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
@@ -67,9 +68,15 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerAssignmentRoutes(pages, cim);
       registerRequestRoutes(pages, cim);
       registerReportRoutes(pages, cim);
-      pages.get("/", async (request, reply) =>
-        renderCimPage(request, reply, "dashboard.njk", { pageTitle: "Home" }),
-      );
+      pages.get("/", async (request, reply) => {
+        const user = signedIn(request);
+        const places = [...new Set(user.holdings.map((holding) => holding.odsCode))];
+        const mayCreate = await Promise.all(
+          places.map((ods) => decide(cim.db, user.person.uuid, "profile.create", { ods })),
+        );
+        const canCreate = mayCreate.some((decision) => decision.allowed);
+        return renderCimPage(request, reply, "dashboard.njk", { pageTitle: "Home", canCreate });
+      });
     },
     { prefix: cimPath },
   );

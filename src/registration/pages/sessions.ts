@@ -22,8 +22,26 @@ export function digestOf(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 
-/** Starts a session after a CIS2 sign-in and gives the token for the browser's cookie. */
-export async function startSession(db: Db, sealer: Sealer, user: SignedInUser): Promise<string> {
+/**
+ * Starts a session after a CIS2 sign-in and gives the token for the browser's cookie. Sessions
+ * that have ended by time since the last sign-in are removed here, so the table stays small.
+ */
+export async function startSession(
+  db: Db,
+  sealer: Sealer,
+  user: SignedInUser,
+  idleMinutes: number,
+): Promise<string> {
+  const now = Date.now();
+  await db
+    .deleteFrom("cim_sessions")
+    .where((eb) =>
+      eb.or([
+        eb("last_used_at", "<", new Date(now - idleMinutes * 60_000)),
+        eb("created_at", "<", new Date(now - longestSession)),
+      ]),
+    )
+    .execute();
   const token = randomBytes(32).toString("base64url");
   await db
     .insertInto("cim_sessions")

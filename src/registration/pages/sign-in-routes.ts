@@ -59,7 +59,7 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
       const user = await cim.cis2.finishSignIn(new URL(request.url, originOf(request)), pending);
       const person = await findPerson(cim.db, user.uuid);
       if (person?.status !== "active") return refuse("Your Care Identity profile is not active.");
-      const token = await startSession(cim.db, cim.sealer, user);
+      const token = await startSession(cim.db, cim.sealer, user, cim.idleMinutes);
       reply.setCookie(sessionCookie, token, {
         path: cimPath,
         httpOnly: true,

@@ -66,8 +66,8 @@ CREATE TABLE registration_requests (
   created_at timestamptz NOT NULL DEFAULT now(),
   CHECK ((status = 'open') = (decided_at IS NULL))
 );
-CREATE INDEX registration_requests_open ON registration_requests (ods_code, created_at) WHERE status = 'open';
-CREATE INDEX registration_requests_closed ON registration_requests (ods_code, decided_at) WHERE status <> 'open';
+CREATE INDEX registration_requests_open ON registration_requests (ods_code, created_at, id) WHERE status = 'open';
+CREATE INDEX registration_requests_closed ON registration_requests (ods_code, decided_at DESC, id) WHERE status <> 'open';
 CREATE INDEX registration_requests_subject ON registration_requests (subject_uuid);
 CREATE INDEX registration_requests_requester ON registration_requests (requested_by);
 

@@ -1,0 +1,342 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import * as client from "openid-client";
+import type { Actor } from "../../audit/actor.ts";
+import { isMethod, methods } from "../../cis2/assurance.ts";
+import { DomainError, InvalidInputError } from "../../errors.ts";
+import type { Sealer } from "../../secrets/sealed.ts";
+import type { Db } from "../../store/database.ts";
+import { renderPage } from "../../web/pages.ts";
+import { digestOfToken } from "../enrolment/links.ts";
+import { registeredPage, type WebAuthnPlace, webauthnPlaces } from "../enrolment/pages.ts";
+import {
+  listOwnAuthenticators,
+  removeOwnAuthenticator,
+  renameOwnAuthenticator,
+} from "../own-authenticators.ts";
+import type { AttestationPolicy } from "../webauthn/attestation/policy.ts";
+import { registerCredential, registrationOptions } from "../webauthn/registration.ts";
+import type { RelyingParty } from "../webauthn/relying-party.ts";
+import { accountCallbackPath, accountClientId } from "./client.ts";
+import {
+  type AccountSession,
+  endAccountSession,
+  findAccountSession,
+  holdAccountChallenge,
+  pendingAccountChallenge,
+  spendAccountChallenge,
+  startAccountSession,
+} from "./sessions.ts";
+
+export const accountPath = "/authenticators/mine";
+const sessionCookie = "careid_account";
+const signInCookie = "careid_account_sign_in";
+
+type Form = Record<string, string | undefined>;
+type Context = {
+  db: Db;
+  sealer: Sealer;
+  issuer: string;
+  clientSecret: string;
+  relyingParty: () => RelyingParty;
+  attestationPolicy: AttestationPolicy;
+};
+
+/**
+ * "Your authenticators": a signed-in person lists, renames and removes their own authenticators
+ * and adds more, up to the AAL they signed in with. The page is a relying party of CIS2: it signs
+ * people in with the authorization-code flow (PKCE, state, nonce, prompt=login), talking to the
+ * provider in-process, so it gets assurance, step-up and refusals exactly as any service does.
+ */
+export function registerAccountPages(app: FastifyInstance, context: Context): void {
+  const { db } = context;
+  const origin = new URL(context.issuer).origin;
+  const secure = origin.startsWith("https:");
+  let configuration: Promise<client.Configuration> | undefined;
+  const oidc = () => {
+    configuration ??= client
+      .discovery(
+        new URL(context.issuer),
+        accountClientId,
+        undefined,
+        client.ClientSecretPost(context.clientSecret),
+        {
+          [client.customFetch]: inProcess(app),
+          execute: secure ? [] : [client.allowInsecureRequests],
+        },
+      )
+      .catch((error) => {
+        configuration = undefined;
+        throw error;
+      });
+    return configuration;
+  };
+
+  app.get(accountPath, async (request, reply) => {
+    const session = await sessionOf(request);
+    if (!session) return reply.redirect(`${accountPath}/sign-in`, 303);
+    return showList(request, reply, session);
+  });
+
+  app.get(`${accountPath}/sign-in`, async (_request, reply) => {
+    const pending = {
+      verifier: client.randomPKCECodeVerifier(),
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+    };
+    const url = client.buildAuthorizationUrl(await oidc(), {
+      redirect_uri: `${origin}${accountCallbackPath}`,
+      scope: "openid",
+      acr_values: "AAL2_OR_AAL3_ANY",
+      prompt: "login",
+      code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
+      code_challenge_method: "S256",
+      state: pending.state,
+      nonce: pending.nonce,
+    });
+    setCookie(reply, signInCookie, context.sealer.seal(JSON.stringify(pending)), 600);
+    return reply.redirect(url.href, 303);
+  });
+
+  app.get(accountCallbackPath, async (request, reply) => {
+    const sealed = cookiesOf(request)[signInCookie];
+    let pending: { verifier: string; state: string; nonce: string };
+    try {
+      pending = JSON.parse(context.sealer.open(String(sealed)));
+    } catch {
+      return refusal(reply, "This sign-in was started in another browser or has expired. Sign in again.");
+    }
+    clearCookie(reply, signInCookie);
+    let claims: client.IDToken | undefined;
+    try {
+      const tokens = await client.authorizationCodeGrant(await oidc(), new URL(request.url, origin), {
+        pkceCodeVerifier: pending.verifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
+      });
+      claims = tokens.claims();
+    } catch (error) {
+      const description = (error as { error_description?: string }).error_description;
+      return refusal(
+        reply,
+        description
+          ? `You could not sign in: ${description}. Managing your authenticators needs an authenticator at AAL2 or AAL3; your Registration Authority can send you an enrolment link.`
+          : "You could not sign in. Try again.",
+      );
+    }
+    const method = Array.isArray(claims?.amr) ? claims.amr[0] : undefined;
+    if (!claims?.sub || !isMethod(method)) return refusal(reply, "You could not sign in. Try again.");
+    const session = await startAccountSession(db, { uuid: claims.sub, method });
+    setCookie(reply, sessionCookie, session.token, 15 * 60);
+    return reply.redirect(accountPath, 303);
+  });
+
+  app.post<{ Body: Form }>(`${accountPath}/rename`, async (request, reply) =>
+    change(request, reply, (session, actor) =>
+      renameOwnAuthenticator(db, actor, {
+        uuid: session.uuid,
+        id: request.body?.id ?? "",
+        name: request.body?.name ?? "",
+      }),
+    ),
+  );
+
+  app.post<{ Body: Form }>(`${accountPath}/remove`, async (request, reply) =>
+    change(request, reply, (session, actor) =>
+      removeOwnAuthenticator(db, actor, { uuid: session.uuid, id: request.body?.id ?? "" }),
+    ),
+  );
+
+  app.post(`${accountPath}/sign-out`, async (request, reply) => {
+    const session = await sessionOf(request);
+    if (session) await endAccountSession(db, session.token);
+    clearCookie(reply, sessionCookie);
+    return renderPage(reply, "authenticators/signed-out.njk", {
+      pageTitle: "You have left your authenticators",
+    });
+  });
+
+  for (const place of Object.keys(webauthnPlaces) as WebAuthnPlace[]) {
+    app.get(`${accountPath}/add/${place}`, async (request, reply) => {
+      const session = await sessionOf(request);
+      if (!session) return reply.redirect(`${accountPath}/sign-in`, 303);
+      return showAdd(reply, session, place);
+    });
+
+    app.post<{ Body: Form }>(`${accountPath}/add/${place}`, async (request, reply) => {
+      const session = await signedInForChange(request);
+      const challenge = await pendingAccountChallenge(db, session);
+      try {
+        const { kind } = await registerCredential(
+          db,
+          context.relyingParty(),
+          context.attestationPolicy,
+          {
+            uuid: session.uuid,
+            challenge,
+            actor: actorOf(session, request),
+            maxAal: session.aal,
+            claim: (tx) => spendAccountChallenge(tx, session, String(challenge)),
+          },
+          request.body?.response ?? "",
+        );
+        return renderPage(reply, "authenticators/enrolled.njk", {
+          ...registeredPage(kind),
+          backToList: accountPath,
+        });
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        return showAdd(reply, session, place, error.problems[0]?.message);
+      }
+    });
+  }
+
+  async function sessionOf(request: FastifyRequest) {
+    return findAccountSession(db, cookiesOf(request)[sessionCookie]);
+  }
+
+  /** A change needs a live session and the form's token from it (SameSite cookies aside). */
+  async function signedInForChange(request: FastifyRequest<{ Body: Form }>): Promise<AccountSession> {
+    const session = await sessionOf(request);
+    if (!session)
+      throw InvalidInputError.field("session", "Your session has ended. Sign in again to make changes.");
+    if (request.body?.csrf !== csrfToken(session))
+      throw InvalidInputError.field(
+        "csrf",
+        "This form is out of date. Go back, reload the page and try again.",
+      );
+    return session;
+  }
+
+  async function change(
+    request: FastifyRequest<{ Body: Form }>,
+    reply: FastifyReply,
+    work: (session: AccountSession, actor: Actor) => Promise<void>,
+  ) {
+    const session = await signedInForChange(request);
+    try {
+      await work(session, actorOf(session, request));
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      const message =
+        error instanceof InvalidInputError ? (error.problems[0]?.message ?? error.message) : error.message;
+      return showList(request, reply, session, message);
+    }
+    return reply.redirect(accountPath, 303);
+  }
+
+  async function showList(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: AccountSession,
+    error?: string,
+  ) {
+    const authenticators = await listOwnAuthenticators(db, session.uuid);
+    return renderPage(
+      reply,
+      "authenticators/mine.njk",
+      {
+        pageTitle: "Your authenticators",
+        uuid: session.uuid,
+        signedInWith: methods[session.method].label,
+        aal: session.aal,
+        until: session.expiresAt.toISOString().slice(11, 16),
+        csrf: csrfToken(session),
+        authenticators: authenticators.map((authenticator, index) => ({
+          ...authenticator,
+          index,
+          added: authenticator.createdAt.toISOString().slice(0, 10),
+          lastUsed: authenticator.lastUsedAt?.toISOString().slice(0, 16).replace("T", " ") ?? "never",
+          locked: authenticator.lockedUntil?.toISOString().slice(11, 16),
+        })),
+        error,
+        errorList: error ? [{ text: error, href: "#authenticators" }] : undefined,
+        path: request.url,
+      },
+      error ? 400 : 200,
+    );
+  }
+
+  async function showAdd(reply: FastifyReply, session: AccountSession, place: WebAuthnPlace, error?: string) {
+    const options = await registrationOptions(db, context.relyingParty(), session.uuid);
+    await holdAccountChallenge(db, session, options.challenge);
+    return renderPage(
+      reply,
+      "authenticators/enrol-security-key.njk",
+      {
+        ...webauthnPlaces[place],
+        action: `${accountPath}/add/${place}`,
+        options: JSON.stringify(options),
+        csrf: csrfToken(session),
+        limit: `You signed in at AAL${session.aal}: you can add authenticators up to AAL${session.aal}.`,
+        error,
+        errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
+      },
+      error ? 400 : 200,
+    );
+  }
+
+  function setCookie(reply: FastifyReply, name: string, value: string, maxAgeSeconds: number) {
+    reply.header(
+      "set-cookie",
+      `${name}=${value}; Path=${accountPath}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`,
+    );
+  }
+
+  function clearCookie(reply: FastifyReply, name: string) {
+    setCookie(reply, name, "", 0);
+  }
+
+  function refusal(reply: FastifyReply, message: string) {
+    return renderPage(
+      reply,
+      "authenticators/account-refused.njk",
+      { pageTitle: "You cannot manage your authenticators now", message },
+      400,
+    );
+  }
+}
+
+function csrfToken(session: AccountSession): string {
+  return digestOfToken(`csrf:${session.token}`);
+}
+
+function actorOf(session: AccountSession, request: FastifyRequest): Actor {
+  return { kind: "person", id: session.uuid, source: "ACCOUNT", correlationId: request.id };
+}
+
+function cookiesOf(request: FastifyRequest): Record<string, string> {
+  return Object.fromEntries(
+    String(request.headers.cookie ?? "")
+      .split(";")
+      .map((pair) => pair.trim().split("="))
+      .filter((pair): pair is [string, string] => pair.length >= 2 && Boolean(pair[0]))
+      .map(([name, ...value]) => [name, value.join("=")]),
+  );
+}
+
+/** openid-client's requests to the provider, answered by this server in-process: no network hop. */
+function inProcess(app: FastifyInstance) {
+  return async (
+    url: string,
+    options: { method?: string; headers?: Record<string, string>; body?: unknown },
+  ) => {
+    const target = new URL(url);
+    const response = await app.inject({
+      method: (options.method ?? "GET") as "GET",
+      url: `${target.pathname}${target.search}`,
+      headers: {
+        ...Object.fromEntries(new Headers(options.headers as ConstructorParameters<typeof Headers>[0])),
+        host: target.host,
+      },
+      payload: options.body === undefined ? undefined : String(options.body),
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(response.headers))
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : String(value));
+    return new Response(response.rawPayload.length > 0 ? response.rawPayload : null, {
+      status: response.statusCode,
+      headers,
+    });
+  };
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { authenticatorKinds } from "../../src/authenticators/webauthn/classification.ts";
+import { aalOf, acrClasses, type Method, methods } from "../../src/cis2/assurance.ts";
+
+/** The policy table as docs/assurance.md must show it, made from the code that enforces it. */
+export function policyTable(): string {
+  const rows = (Object.keys(methods) as Method[]).map((method) => {
+    const classes = Object.keys(acrClasses).filter((name) => acrClasses[name]?.includes(method));
+    return `| \`${method}\` | ${methods[method].label} | ${aalOf(method)} | ${classes.map((name) => `\`${name}\``).join(", ")} |`;
+  });
+  return [
+    "| Method (`amr`) | Authenticator | AAL | Accepted by (`acr`) |",
+    "|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
+export function kindTable(): string {
+  const rows = Object.entries(authenticatorKinds).map(
+    ([kind, { method, label }]) => `| \`${kind}\` | ${label} | \`${method}\` | ${aalOf(method)} |`,
+  );
+  return ["| Kind | Authenticator | Method (`amr`) | AAL when attested |", "|---|---|---|---|", ...rows].join(
+    "\n",
+  );
+}
+
+test("docs/assurance.md shows the assurance policy exactly as src/cis2/assurance.ts enforces it", () => {
+  const docs = readFileSync(new URL("../../docs/assurance.md", import.meta.url), "utf8");
+  assert.ok(docs.includes(policyTable()), `docs/assurance.md must contain this table:\n${policyTable()}`);
+  assert.ok(docs.includes(kindTable()), `docs/assurance.md must contain this table:\n${kindTable()}`);
+});
