@@ -3,9 +3,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type TestContext, test } from "node:test";
 import type { Page } from "playwright-core";
-import { operatorActor } from "../../src/audit/actor.ts";
+import { type Actor, operatorActor } from "../../src/audit/actor.ts";
 import { withdrawCard } from "../../src/authenticators/smartcard/cards.ts";
 import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
+import { ForbiddenError } from "../../src/errors.ts";
+import { decide } from "../../src/registration/policy.ts";
 import type { Db } from "../../src/store/database.ts";
 import { singlePositionPeople } from "../authenticators/enrolment.ts";
 import { launchChromium } from "../support/chromium.ts";
@@ -29,7 +31,7 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   const world = await startSmartcardWorld(t, card);
   const { server, agent } = world;
   const db = server.store.db;
-  const [holder] = (await singlePositionPeople(db, 1)) as [string];
+  const { holder, registrationAuthority, colleague } = await holderAndTheirRa(db);
   const { context, page } = await launchChromium(t);
   const agentPage = await context.newPage();
 
@@ -113,8 +115,16 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   await page.getByRole("button", { name: "Use smartcard" }).click();
   await page.getByText("Your smartcard is locked").waitFor();
 
-  // Unlock with an RA's authority: the agent uses the escrowed unlock code once.
-  const unlockOrder = await createCardOrder(db, operatorActor(), { kind: "unlock", cardSerial });
+  // Unlock with an RA's authority (a colleague without it is refused); the agent uses the
+  // escrowed unlock code once.
+  await assert.rejects(
+    createCardOrder(db, personActor(colleague), { kind: "unlock", cardSerial }),
+    (error) => error instanceof ForbiddenError,
+  );
+  const unlockOrder = await createCardOrder(db, personActor(registrationAuthority), {
+    kind: "unlock",
+    cardSerial,
+  });
   await agentPage.goto(`${agent.url}/`);
   await agentPage.getByLabel("Unlock order code").fill(unlockOrder.code);
   await agentPage.getByLabel("Choose a new passcode").fill(newPasscode);
@@ -138,7 +148,10 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   await withdrawCard(db, operatorActor(), { cardSerial, status: "cancelled", reason: "left" });
   await openSmartcardPage(page, world);
   await page.getByRole("button", { name: "Use smartcard" }).click();
-  await page.locator("#main-field").getByText(/has been (revoked|cancelled)/).waitFor();
+  await page
+    .locator("#main-field")
+    .getByText(/has been (revoked|cancelled)/)
+    .waitFor();
   const certificate = await db
     .selectFrom("pki_certificates")
     .select(["serial", "certificate"])
@@ -200,6 +213,32 @@ async function cardStatusBecomes(db: Db, serial: string, expected: string): Prom
     )?.status;
   }
   return status;
+}
+
+function personActor(uuid: string): Actor {
+  return { kind: "person", id: uuid, source: "CIM" };
+}
+
+/** A demo person with one position, a demo RA the RA policy lets unlock their card, and someone it does not. */
+async function holderAndTheirRa(db: Db) {
+  const authorities = await db
+    .selectFrom("positions")
+    .select("uuid")
+    .distinct()
+    .where("status", "=", "active")
+    .where((eb) => eb.or([eb("job_role_code", "like", "%R5080"), eb("job_role_code", "like", "%R5090")]))
+    .execute();
+  const people = await singlePositionPeople(db, 10);
+  const may = async (actor: string, holder: string) =>
+    actor !== holder && (await decide(db, actor, "smartcard.unlock", { uuid: holder })).allowed;
+  for (const holder of people)
+    for (const { uuid } of authorities) {
+      if (!(await may(uuid, holder))) continue;
+      for (const colleague of people)
+        if (colleague !== holder && !(await may(colleague, holder)))
+          return { holder, registrationAuthority: uuid, colleague };
+    }
+  throw new Error("the demo directory has no RA over a single-position person");
 }
 
 async function signInMethods(db: Db, uuid: string): Promise<string[]> {
