@@ -29,17 +29,7 @@ export type SmartcardWorld = {
  * other's address before either starts, as on a real workstation.
  */
 export async function startSmartcardWorld(t: TestContext, card: BlankCard): Promise<SmartcardWorld> {
-  const folder = mkdtempSync(join(tmpdir(), "careid-mtls-"));
-  t.after(() => rmSync(folder, { recursive: true, force: true }));
-  const certFile = join(folder, "listener.pem");
-  const keyFile = join(folder, "listener.key");
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"]
-      .concat(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
-      .concat(["-keyout", keyFile, "-out", certFile]),
-    { stdio: "ignore" },
-  );
+  const { certFile, keyFile } = listenerCertificate(t);
   const [agentPort, tlsPort] = [await freePort(), await freePort()];
   const server = await startCis2Server(t, {
     CAREID_SMARTCARD_AGENT_URL: `http://127.0.0.1:${agentPort}`,
@@ -89,6 +79,22 @@ export async function startSmartcardWorld(t: TestContext, card: BlankCard): Prom
   );
   const agent = await startAgent(t, { serviceUrl: server.origin, card, port: agentPort });
   return { server, agent, pointOfCare, tlsCertificate: certFile };
+}
+
+/** A self-signed certificate for the mutual-TLS listener on 127.0.0.1, made by openssl. */
+export function listenerCertificate(t: TestContext): { certFile: string; keyFile: string } {
+  const folder = mkdtempSync(join(tmpdir(), "careid-mtls-"));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  const certFile = join(folder, "listener.pem");
+  const keyFile = join(folder, "listener.key");
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"]
+      .concat(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+      .concat(["-keyout", keyFile, "-out", certFile]),
+    { stdio: "ignore" },
+  );
+  return { certFile, keyFile };
 }
 
 /**
