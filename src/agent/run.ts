@@ -15,7 +15,7 @@ export type AgentOptions = {
 };
 
 export const defaultAgentOptions = {
-  modulePath: "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+  modulePath: `/usr/lib/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/opensc-pkcs11.so`,
   port: 8765,
   blankUnlockCode: "87654321",
   pollMilliseconds: 1000,

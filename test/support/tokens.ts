@@ -12,7 +12,7 @@ import { join } from "node:path";
  * as a card does, so the locking tests use it. Tests skip only when a package is missing.
  */
 export const softHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
-export const openCryptokiModule = "/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so";
+export const openCryptokiModule = `/usr/lib/${multiarch()}/pkcs11/libopencryptoki.so`;
 /** The blank card's unlock code, openCryptoki's factory default SO PIN. */
 export const blankCardUnlockCode = "87654321";
 
@@ -99,4 +99,9 @@ export function pkcs11Tool(modulePath: string, environment: Record<string, strin
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/** Debian's multiarch folder for this machine's libraries. */
+export function multiarch(): string {
+  return process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
 }
