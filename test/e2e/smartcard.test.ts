@@ -10,6 +10,7 @@ import { ForbiddenError } from "../../src/errors.ts";
 import { decide } from "../../src/registration/policy.ts";
 import type { Db } from "../../src/store/database.ts";
 import { singlePositionPeople } from "../authenticators/enrolment.ts";
+import { postAgentForm } from "../support/agent.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { openssl, pemFolder } from "../support/pki.ts";
 import { curlWithCard, type SmartcardWorld, startSmartcardWorld } from "../support/smartcard-service.ts";
@@ -133,7 +134,7 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   await agentPage.getByText("Your smartcard is unlocked").waitFor({ timeout: 30_000 });
   assert.equal(await cardStatusBecomes(db, cardSerial, "active"), "active");
   const reused = await (
-    await agentPageForm(agent.url, "/unlock", {
+    await postAgentForm(agent.url, "/unlock", {
       orderCode: unlockOrder.code,
       passcode: newPasscode,
       confirmation: newPasscode,
@@ -263,12 +264,4 @@ async function strangerOrigin(t: TestContext): Promise<string> {
     server.close();
   });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-}
-
-function agentPageForm(agentUrl: string, path: string, form: Record<string, string>) {
-  return fetch(`${agentUrl}${path}`, {
-    method: "POST",
-    headers: { origin: agentUrl, "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(form),
-  });
 }

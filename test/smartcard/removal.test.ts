@@ -4,6 +4,7 @@ import { operatorActor } from "../../src/audit/actor.ts";
 import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
 import type { Db } from "../../src/store/database.ts";
 import { singlePositionPeople } from "../authenticators/enrolment.ts";
+import { postAgentForm } from "../support/agent.ts";
 import { Browser } from "../support/browser.ts";
 import { startSmartcardWorld } from "../support/smartcard-service.ts";
 import { missingFor, softHsmCard } from "../support/tokens.ts";
@@ -28,13 +29,11 @@ test("removing the card ends the CIS2 session and the relying party is told by b
   const [holder] = (await singlePositionPeople(db, 1)) as [string];
 
   const order = await createCardOrder(db, operatorActor(), { kind: "issue", holder });
-  const issued = await agentForm(agent.url, "/issue", {
-    orderCode: order.code,
-    passcode,
-    confirmation: passcode,
-  });
+  const issued = await (
+    await postAgentForm(agent.url, "/issue", { orderCode: order.code, passcode, confirmation: passcode })
+  ).text();
   assert.match(issued, new RegExp(`This smartcard is issued to ${holder}`));
-  const ready = await agentForm(agent.url, "/passcode", { passcode });
+  const ready = await (await postAgentForm(agent.url, "/passcode", { passcode })).text();
   assert.match(ready, /Your smartcard is ready/);
   await agent.waitFor("card-present", 0);
 
@@ -77,14 +76,6 @@ test("removing the card ends the CIS2 session and the relying party is told by b
     ["smartcard.present", "smartcard.removed", "cis2.sessions-ended"],
   );
 });
-
-function agentForm(agentUrl: string, path: string, form: Record<string, string>): Promise<string> {
-  return fetch(`${agentUrl}${path}`, {
-    method: "POST",
-    headers: { origin: agentUrl, "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(form),
-  }).then((response) => response.text());
-}
 
 /** Back-channel logout is delivered by the service's worker within seconds. */
 async function delivered(db: Db): Promise<boolean> {

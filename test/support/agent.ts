@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import type { TestContext } from "node:test";
 import type { BlankCard } from "./tokens.ts";
 
 export type RunningAgent = {
   url: string;
+  pid: number | undefined;
   /** Every event the agent printed so far (JSON lines). */
   events: Array<{ event: string } & Record<string, unknown>>;
   /** Resolves with the first event of this name printed from now on (or already, if `since`). */
@@ -14,7 +14,7 @@ export type RunningAgent = {
 
 /** `careid agent` as a real process on a free port, for a card and a service, stopped when the test ends. */
 export async function startAgent(
-  t: TestContext,
+  t: { after(cleanup: () => Promise<void>): void },
   options: { serviceUrl: string; card: BlankCard; port?: number },
 ): Promise<RunningAgent> {
   const child = spawn(
@@ -82,5 +82,18 @@ export async function startAgent(
       throw new Error(`the agent stopped:\n${text}`);
     }),
   ]);
-  return { url: String(listening.url), events, waitFor, output: () => text };
+  return { url: String(listening.url), pid: child.pid, events, waitFor, output: () => text };
+}
+
+/** Posts one of the agent's own page forms, as the holder's browser does from that page. */
+export function postAgentForm(
+  agentUrl: string,
+  path: string,
+  form: Record<string, string>,
+): Promise<Response> {
+  return fetch(`${agentUrl}${path}`, {
+    method: "POST",
+    headers: { origin: agentUrl, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(form),
+  });
 }
