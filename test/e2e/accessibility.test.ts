@@ -156,6 +156,14 @@ test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t)
     await assertAccessible(page, "the refusal page");
   });
 
+  await t.test("the smartcard step, with the agent not running", async () => {
+    await beginSignIn("AAL3_SMARTCARD");
+    await page.getByRole("link", { name: "Sign in with your smartcard" }).click();
+    await page.getByRole("button", { name: "Use smartcard" }).click();
+    await page.getByText("The smartcard agent is not running on this computer").waitFor();
+    await assertAccessible(page, "the smartcard step");
+  });
+
   await t.test("logged-out page", async () => {
     await page.goto(String(configuration.serverMetadata().end_session_endpoint));
     await page.getByText("You have signed out of your Care Identity").waitFor({ timeout: 15_000 });

@@ -49,9 +49,18 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
     await db.selectFrom("smartcards").select("serial").where("holder", "=", holder).executeTakeFirstOrThrow()
   ).serial;
   assert.equal(await cardStatusBecomes(db, cardSerial, "active"), "active");
+  const unlockCode = server.cis2.sealer.open(
+    (
+      await db
+        .selectFrom("smartcards")
+        .select("sealed_unlock_code")
+        .where("serial", "=", cardSerial)
+        .executeTakeFirstOrThrow()
+    ).sealed_unlock_code,
+  );
   assert.doesNotMatch(
     agent.output(),
-    new RegExp(`${passcode}|unlockCode`),
+    new RegExp(`${passcode}|${unlockCode}`),
     "no passcode or unlock code is logged",
   );
 
@@ -132,6 +141,8 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   await agentPage.getByLabel("Enter the new passcode again").fill(newPasscode);
   await agentPage.getByRole("button", { name: "Unlock this smartcard" }).click();
   await agentPage.getByText("Your smartcard is unlocked").waitFor({ timeout: 30_000 });
+  assert.ok(!agent.output().includes(unlockCode), "the released unlock code is not logged");
+  assert.ok(!(await agentPage.content()).includes(unlockCode), "nor shown");
   assert.equal(await cardStatusBecomes(db, cardSerial, "active"), "active");
   const reused = await (
     await postAgentForm(agent.url, "/unlock", {
