@@ -119,7 +119,12 @@ export async function startLocalServer(options: {
   ownHosts = [`127.0.0.1:${port}`, `localhost:${port}`];
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Browsers keep connections open; stopping the agent must not wait for them.
+        server.closeAllConnections();
+      }),
   };
 }
 

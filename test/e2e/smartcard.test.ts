@@ -28,12 +28,15 @@ const newPasscode = "24680";
 test("a card is issued through the agent, signs in by agent and by mutual TLS, locks, is unlocked by an RA, is cancelled and refused", {
   skip: missingFor("opencryptoki"),
 }, async (t) => {
+  // Browsers first: hooks run in the order they were added, and the servers' closing would wait
+  // for the browsers' open connections.
+  const { context, page } = await launchChromium(t);
+  const second = await launchChromium(t);
   const card = openCryptokiCard();
   const world = await startSmartcardWorld(t, card);
   const { server, agent } = world;
   const db = server.store.db;
   const { holder, registrationAuthority, colleague } = await holderAndTheirRa(db);
-  const { context, page } = await launchChromium(t);
   const agentPage = await context.newPage();
 
   // Issue: an RA's order code and the holder's chosen passcode go into the agent's own page.
@@ -78,7 +81,6 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   assert.deepEqual(await signInMethods(db, holder), ["CIS2_SMARTCARD"]);
 
   // Sign in by mutual TLS, in a second browser: curl presents the card's key from the token.
-  const second = await launchChromium(t);
   await openSmartcardPage(second.page, world);
   const tlsLink = second.page.getByRole("link", { name: "Use a network-connected smartcard reader" });
   const tls = await curlWithCard(card, {
