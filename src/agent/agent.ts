@@ -73,9 +73,9 @@ export function cardAgent(options: {
   /** The holder enters the passcode; a wrong one counts on the card, which locks at its limit. */
   async function enterPasscode(passcode: string): Promise<string> {
     const info = inserted();
-    if (info.locked) return lockedMessage(info);
+    if (info.locked) return refuseLocked(info);
     const outcome = card.signIn(passcode);
-    if (outcome.outcome === "locked") return lockedMessage(info);
+    if (outcome.outcome === "locked") return refuseLocked(info);
     if (outcome.outcome === "wrong") {
       log("passcode-wrong", { cardSerial: info.tokenSerial, lastTry: outcome.lastTry });
       throw new AgentRefusal(
@@ -90,7 +90,8 @@ export function cardAgent(options: {
     return "Your smartcard is ready. Return to the page you were signing in on.";
   }
 
-  async function lockedMessage(info: CardInfo): Promise<never> {
+  /** The card locked itself: the service is told (it makes the card less usable, so needs no order). */
+  async function refuseLocked(info: CardInfo): Promise<never> {
     log("card-locked", { cardSerial: info.tokenSerial });
     await service.reportLocked(info.tokenSerial).catch((error: Error) => {
       log("report-failed", { cardSerial: info.tokenSerial, report: "locked", error: error.message });

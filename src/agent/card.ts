@@ -35,13 +35,8 @@ export type CardKey = keyof typeof cardKeys;
 // SHA256-RSA-PKCS mechanism (openCryptoki's software token) sign the DigestInfo with RSA-PKCS.
 const sha256DigestInfoPrefix = Buffer.from("3031300d060960864801650304020105000420", "hex");
 
-export class CardError extends Error {
-  readonly code: "no-card" | "locked" | "not-signed-in" | "no-key" | "card";
-  constructor(code: CardError["code"], message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+/** The card cannot do what was asked now: absent, locked, not signed in to, or missing a key. */
+export class CardError extends Error {}
 
 export type Card = ReturnType<typeof openCardModule>;
 
@@ -81,7 +76,7 @@ export function openCardModule(modulePath: string) {
     const slot = slotWithToken();
     if (slot === undefined) {
       forgetSession();
-      throw new CardError("no-card", "No smartcard is in the reader");
+      throw new CardError("No smartcard is in the reader");
     }
     if (session === undefined || sessionSlot?.toString("hex") !== slot.toString("hex")) {
       forgetSession();
@@ -133,8 +128,8 @@ export function openCardModule(modulePath: string) {
 
   function requireSignedIn(): pkcs11js.Handle {
     const handle = openSession();
-    if (info()?.locked) throw new CardError("locked", "The smartcard is locked");
-    if (!signedIn) throw new CardError("not-signed-in", "Enter the smartcard's passcode first");
+    if (info()?.locked) throw new CardError("The smartcard is locked");
+    if (!signedIn) throw new CardError("Enter the smartcard's passcode first");
     return handle;
   }
 
@@ -210,7 +205,7 @@ export function openCardModule(modulePath: string) {
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
       { type: pkcs11js.CKA_ID, value: cardKeys[key].id },
     ]);
-    if (!privateKey) throw new CardError("no-key", `The smartcard has no ${cardKeys[key].label} key`);
+    if (!privateKey) throw new CardError(`The smartcard has no ${cardKeys[key].label} key`);
     const digestInfo = Buffer.concat([sha256DigestInfoPrefix, createHash("sha256").update(data).digest()]);
     pkcs11.C_SignInit(handle, { mechanism: pkcs11js.CKM_RSA_PKCS }, privateKey);
     return pkcs11.C_Sign(handle, digestInfo, Buffer.alloc(512));
@@ -272,12 +267,6 @@ export function openCardModule(modulePath: string) {
     }
   }
 
-  /** The worker changes their own passcode, knowing the current one. */
-  function changePasscode(currentPasscode: string, newPasscode: string): void {
-    const handle = requireSignedIn();
-    pkcs11.C_SetPIN(handle, currentPasscode, newPasscode);
-  }
-
   /** Rescans the readers: software tokens and some drivers only enumerate cards when initialised. */
   function rescan(): void {
     forgetSession();
@@ -302,7 +291,6 @@ export function openCardModule(modulePath: string) {
     readCertificate,
     resetPasscode,
     changeUnlockCode,
-    changePasscode,
     rescan,
     close,
   };

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { type Agent, type AgentLog, AgentRefusal } from "./agent.ts";
 import { agentPage } from "./agent-page.ts";
+import { CardError } from "./card.ts";
 import { ServiceRefusal } from "./service-client.ts";
 
 /**
@@ -79,6 +80,7 @@ export async function startLocalServer(options: {
       }
     } catch (error) {
       if (error instanceof AgentRefusal) return problem(response, error.status, error.message);
+      if (error instanceof CardError) return problem(response, 409, error.message);
       throw error;
     }
     return problem(response, 404, "There is no such agent call");
@@ -93,6 +95,7 @@ export async function startLocalServer(options: {
     } catch (error) {
       if (error instanceof AgentRefusal || error instanceof ServiceRefusal)
         return page(response, error.status, { text: error.message, error: true });
+      if (error instanceof CardError) return page(response, 409, { text: error.message, error: true });
       throw error;
     }
   }

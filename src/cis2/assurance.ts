@@ -4,7 +4,7 @@
  * method names match the suffixes of the single-method classes.
  */
 export const methods = {
-  N3_SMARTCARD: { aal: 3, label: "Smartcard" },
+  N3_SMARTCARD: { aal: 3, label: "Smartcard in a network-connected reader" },
   CIS2_SMARTCARD: { aal: 3, label: "Smartcard" },
   FIDO2: { aal: 3, label: "Security key or Windows Hello" },
   IOS: { aal: 3, label: "iPad" },
