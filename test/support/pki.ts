@@ -98,8 +98,17 @@ export function pemFolder(t: TestContext) {
 
 /** Runs openssl without blocking the event loop, so it may call a server in this process. */
 export function openssl(args: string[]): Promise<{ status: number | null; output: string }> {
+  return runProgram("openssl", args);
+}
+
+/** Runs a program to its end without blocking the event loop; its output and error together. */
+export function runProgram(
+  command: string,
+  args: string[],
+  environment: Record<string, string> = {},
+): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("openssl", args, { timeout: 30_000 });
+    const child = spawn(command, args, { env: { ...process.env, ...environment }, timeout: 30_000 });
     let output = "";
     child.stdout.on("data", (chunk) => {
       output += chunk;

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { signInPath } from "../../src/cis2/provider.ts";
 import { clientValidator } from "../../src/cis2/start.ts";
 import { type RunningAgent, startAgent } from "./agent.ts";
 import { type Cis2Server, freePort, startCis2Server } from "./cis2-server.ts";
+import { runProgram } from "./pki.ts";
 import type { BlankCard } from "./tokens.ts";
 
 export type SmartcardWorld = {
@@ -101,7 +102,7 @@ export function listenerCertificate(t: TestContext): { certFile: string; keyFile
  * curl presenting the card's authentication certificate and key from the token through OpenSSL's
  * PKCS#11 engine, as a network-connected reader would; returns the status and where it redirects.
  */
-export function curlWithCard(
+export async function curlWithCard(
   card: BlankCard,
   options: { url: string; passcode: string; caFile: string },
 ): Promise<{ status: number; location: string; output: string }> {
@@ -110,22 +111,10 @@ export function curlWithCard(
     .concat(["--cert-type", "ENG", "--cert", `${object};type=cert`])
     .concat(["--key-type", "ENG", "--key", `${object};type=private;pin-value=${options.passcode}`])
     .concat(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", options.url]);
-  return new Promise((resolve, reject) => {
-    const child = spawn("curl", args, {
-      env: { ...process.env, ...card.environment, PKCS11_MODULE_PATH: card.modulePath },
-      timeout: 30_000,
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", () => {
-      const [status = "0", location = ""] = (/(\d{3}) (\S*)\s*$/.exec(output) ?? []).slice(1);
-      resolve({ status: Number(status), location, output });
-    });
+  const { output } = await runProgram("curl", args, {
+    ...card.environment,
+    PKCS11_MODULE_PATH: card.modulePath,
   });
+  const [status = "0", location = ""] = (/(\d{3}) (\S*)\s*$/.exec(output) ?? []).slice(1);
+  return { status: Number(status), location, output };
 }
