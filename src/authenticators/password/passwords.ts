@@ -32,13 +32,6 @@ export async function setPassword(
   });
 }
 
-export async function hasPassword(queryable: Queryable, uuid: string): Promise<boolean> {
-  return (
-    (await queryable.selectFrom("passwords").select("uuid").where("uuid", "=", uuid).executeTakeFirst()) !==
-    undefined
-  );
-}
-
 export async function checkPassword(queryable: Queryable, uuid: string, password: string): Promise<boolean> {
   const row = await queryable
     .selectFrom("passwords")
