@@ -11,13 +11,12 @@ import { authenticationOptions, verifyAssertion } from "../authenticators/webaut
 import { relyingPartyFor } from "../authenticators/webauthn/relying-party.ts";
 import { DomainError, InvalidInputError } from "../errors.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { positionsOfPerson } from "../rbac/positions.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { type Db, inTransaction } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { renderPage } from "../web/pages.ts";
 import { type Method, methods, methodsAccepted } from "./assurance.ts";
-import { selectRole } from "./role-selection.ts";
+import { positionsInRequest, selectRole } from "./role-selection.ts";
 import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "./sign-in.ts";
 import { smartcardMethods } from "./smartcard-presence.ts";
 import { redeemTicket } from "./smartcard-tls.ts";
@@ -432,7 +431,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     error?: string,
   ) {
     const uuid = interaction.session?.accountId as string;
-    const positions = await positionsOfPerson(db, lists, uuid);
+    const positions = await positionsInRequest(db, lists, uuid);
     if (positions.length === 1 && positions[0]) {
       await chooseRole(interaction, positions[0].roleProfileId);
       return reply.redirect(

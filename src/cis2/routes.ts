@@ -6,6 +6,7 @@ import type { Db } from "../store/database.ts";
 import type { ProviderHost } from "./host.ts";
 import { registerSignInPages, type SmartcardSignIn } from "./interaction-routes.ts";
 import { signInPath } from "./provider.ts";
+import { inRequestScope } from "./request-scope.ts";
 
 /** CIS2 Authentication: the provider under the realm path and the sign-in journey's pages. */
 export async function registerCis2(
@@ -20,6 +21,8 @@ export async function registerCis2(
   },
 ): Promise<void> {
   const { host } = options;
+  // Each request reads what it needs once; see request-scope.ts.
+  app.addHook("onRequest", (_request, _reply, done) => inRequestScope(done));
   await app.register(async (realm) => {
     // oidc-provider parses its own request bodies: leave the stream unread.
     realm.removeAllContentTypeParsers();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startCis2Server } from "../support/cis2-server.ts";
-import { pageText, signInToCim } from "./cim-browser.ts";
+import { formToken, pageText, signInToCim } from "./cim-browser.ts";
 
 test("CIM finds profiles by name, UUID, email, NI number and organisation, and shows one", async (t) => {
   const server = await startCis2Server(t);
@@ -54,4 +54,22 @@ test("CIM finds profiles by name, UUID, email, NI number and organisation, and s
   );
   assert.equal((await browser.get(`${server.origin}/cim/profiles/999999999999`)).status, 404);
   assert.equal((await browser.get(`${server.origin}/cim/profiles/nope`)).status, 400);
+});
+
+test("CIM reports download as CSV for the RA's organisation and are refused outside it", async (t) => {
+  const server = await startCis2Server(t);
+  const { browser } = await signInToCim(server, "tunde.adebayo@nhs.net");
+  const url = `${server.origin}/cim/reports`;
+  const token = async () => formToken(await (await browser.get(url)).text());
+  const csv = await browser.post(url, { _form: await token(), kind: "users", odsCode: "RZZ" });
+  assert.equal(csv.status, 200);
+  assert.match(csv.headers.get("content-type") ?? "", /^text\/csv/);
+  assert.match(
+    csv.headers.get("content-disposition") ?? "",
+    /attachment; filename="users-RZZ-\d{4}-\d{2}-\d{2}\.csv"/,
+  );
+  assert.match(await csv.text(), /Sharma/);
+  const outside = await browser.post(url, { _form: await token(), kind: "users", odsCode: "FZZ01" });
+  assert.equal(outside.status, 403);
+  assert.match(await pageText(outside), /<h1 class="nhsuk-heading-xl">You cannot do this<\/h1>/);
 });

@@ -39,8 +39,7 @@ const publicPaths = new Set([`${cimPath}/sign-in`, `${cimPath}/callback`, `${cim
 
 /**
  * Care Identity Management, the Registration Authority's pages under /cim. Every other page
- * needs a CIM session made by a CIS2 sign-in; every form post needs this session's form token,
- * once.
+ * needs a CIM session made by a CIS2 sign-in; every form post needs this session's form token.
  */
 export function registerCimPages(app: FastifyInstance, options: CimOptions): void {
   const cim: Cim = {

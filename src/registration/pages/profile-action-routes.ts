@@ -86,7 +86,13 @@ export function registerProfileActionRoutes(app: FastifyInstance, cim: Cim): voi
         });
         return `/cim/profiles/${person.uuid}?done=created`;
       },
-      { view: "create-profile.njk", context: () => creating(request), labels: detailLabels },
+      {
+        view: "create-profile.njk",
+        context: () => creating(request),
+        labels: detailLabels,
+        // A likely duplicate is answered in the box that lists the profiles checked to be someone else.
+        fieldOf: (field) => (field === "duplicate" ? "notDuplicateOf" : field),
+      },
     );
   });
 
@@ -121,7 +127,12 @@ export function registerProfileActionRoutes(app: FastifyInstance, cim: Cim): voi
         });
         return `/cim/profiles/${before.uuid}?done=${outcome.outcome === "requested" ? "requested" : "changed"}`;
       },
-      { view: "change-details.njk", context: () => changing(request), labels: detailLabels },
+      {
+        view: "change-details.njk",
+        context: () => changing(request),
+        labels: detailLabels,
+        fieldOf: (field) => (field === "changes" ? "givenName" : field),
+      },
     );
   });
 
