@@ -63,8 +63,10 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
 
     async find(id: string): Promise<Payload | undefined> {
       if (this.kind === "Client")
-        return readOnce(readKey(this.kind, "id", id), () =>
-          clients.read(id, () => readClientMetadata(db, sealer, id)),
+        return copy(
+          await readOnce(readKey(this.kind, "id", id), () =>
+            clients.read(id, () => readClientMetadata(db, sealer, id)),
+          ),
         );
       if (tokenKinds.has(this.kind))
         return copy(await readOnce(readKey(this.kind, "id", id), () => this.findWithSessionAndGrant(id)));
