@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
+import type { ClientCache } from "./client-cache.ts";
 import { readClientMetadata } from "./clients.ts";
 import { forget, readOnce, remember } from "./request-scope.ts";
 
@@ -25,7 +26,7 @@ const tokenKinds = new Set(["AuthorizationCode", "AccessToken", "RefreshToken"])
 /** Keys of what a request has read, by kind: `oidc:Grant:id:…`, `oidc:Session:uid:…`. */
 const readKey = (kind: string, column: string, value: string) => `oidc:${kind}:${column}:${value}`;
 
-export function adapterFactory(db: Db, sealer: Sealer) {
+export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
   return class DatabaseAdapter {
     readonly kind: string;
 
@@ -62,7 +63,11 @@ export function adapterFactory(db: Db, sealer: Sealer) {
 
     async find(id: string): Promise<Payload | undefined> {
       if (this.kind === "Client")
-        return readOnce(readKey(this.kind, "id", id), () => readClientMetadata(db, sealer, id));
+        return copy(
+          await readOnce(readKey(this.kind, "id", id), () =>
+            clients.read(id, () => readClientMetadata(db, sealer, id)),
+          ),
+        );
       if (tokenKinds.has(this.kind))
         return copy(await readOnce(readKey(this.kind, "id", id), () => this.findWithSessionAndGrant(id)));
       return this.findWhere("id", id);

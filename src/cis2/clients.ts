@@ -1,8 +1,10 @@
+import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
 import type { Sealer } from "../secrets/sealed.ts";
-import { type Db, inTransaction, type Queryable } from "../store/database.ts";
+import { type Db, inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { clientsChannel } from "./client-cache.ts";
 
 /**
  * The registry of relying parties. Metadata uses RFC 7591 names; the client secret, when there
@@ -79,6 +81,7 @@ export async function addClient(
         default_acr: Array.isArray(stored.default_acr_values) ? String(stored.default_acr_values[0]) : null,
       })
       .execute();
+    await announceChange(tx, metadata.client_id);
     await recordEvent(tx, actor, {
       action: "client.registered",
       subject: { type: "client", id: metadata.client_id },
@@ -107,12 +110,18 @@ export async function removeClient(queryable: Queryable, actor: Actor, clientId:
   await inTransaction(queryable, async (tx) => {
     const before = await showClient(tx, clientId);
     await tx.deleteFrom("oidc_clients").where("client_id", "=", clientId).execute();
+    await announceChange(tx, clientId);
     await recordEvent(tx, actor, {
       action: "client.removed",
       subject: { type: "client", id: clientId },
       before,
     });
   });
+}
+
+/** Tells every server, when the change commits, to forget what it kept of this client (client-cache.ts). */
+async function announceChange(tx: Tx, clientId: string): Promise<void> {
+  await sql`SELECT pg_notify(${clientsChannel}, ${clientId})`.execute(tx);
 }
 
 /** The metadata oidc-provider needs, with the secret unsealed for comparison. */

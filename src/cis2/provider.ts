@@ -8,6 +8,7 @@ import type { Db } from "../store/database.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
 import { aalOf, isMethod, supportedAcrValues } from "./assurance.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
+import { type ClientCache, uncached } from "./client-cache.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
@@ -28,6 +29,8 @@ export const signInPath = "/cis2/signin";
 
 export type ProviderOptions = {
   issuer: string;
+  /** Registered clients kept between requests; read every time without one. */
+  clients?: ClientCache;
   db: Db;
   sealer: Sealer;
   masterKey: Buffer;
@@ -39,7 +42,7 @@ export type ProviderOptions = {
 export function createProvider(options: ProviderOptions): Provider {
   const { db, lists } = options;
   const configuration: Configuration = {
-    adapter: adapterFactory(db, options.sealer),
+    adapter: adapterFactory(db, options.sealer, options.clients ?? uncached),
     jwks: { keys: options.jwks },
     routes: cis2Routes,
     responseTypes: ["code"],

@@ -12,6 +12,7 @@ import { seedDemoSignIn } from "../seed/demo-sign-in.ts";
 import type { Store } from "../store/database.ts";
 import { removeExpiredModels } from "./adapter.ts";
 import { startBackchannelDelivery } from "./backchannel.ts";
+import { listeningClientCache, uncached } from "./client-cache.ts";
 import type { ClientMetadata } from "./clients.ts";
 import { hostProvider, type ProviderHost } from "./host.ts";
 import { ensureSigningKey } from "./keys.ts";
@@ -43,7 +44,10 @@ export async function startCis2(
   const sealer = sealerFor(masterKey);
   const developmentLogin = config.developmentLogin ?? demo.seed;
   await ensureSigningKey(store.db, systemActor("cis2"), sealer);
+  const clients =
+    store.kind === "postgres" && config.databaseUrl ? listeningClientCache(config.databaseUrl) : uncached;
   const host = await hostProvider({
+    clients,
     issuer: config.issuer,
     db: store.db,
     sealer,
@@ -84,6 +88,7 @@ export async function startCis2(
       delivery.stop();
       clearInterval(cleanup);
       host.close();
+      void clients.close();
     },
   };
 }
