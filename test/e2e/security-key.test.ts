@@ -340,3 +340,29 @@ test("a cloned key, a replayed assertion, a challenge from another session and a
   assert.deepEqual(clues, ["counter-not-increased", "backup-eligibility-changed"]);
   assert.equal(journey.callbackServer.returned(), undefined, "still no code reaches the relying party");
 });
+
+test("a model on the AAGUID deny list is refused at enrolment with a clear message, audited, and the link stays usable", async (t) => {
+  const { server, context, page } = await serviceTrustingChromium(t, {
+    environment: { CAREID_WEBAUTHN_AAGUID_DENY: virtualAaguid },
+  });
+  const [uuid] = (await singlePositionPeople(server.store.db, 1)) as [string];
+  await addAuthenticator(context, page);
+  const { token } = await issueEnrolmentLink(server.store.db, operatorActor(), { uuid });
+  await page.goto(enrolmentUrl(server, token, "security-key"));
+  await page.getByRole("button", { name: "Register security key" }).click();
+  await page.getByText("This model of authenticator may not be used").first().waitFor();
+  const [refused] = await auditActions(server.store.db, "webauthn.registration-refused");
+  assert.equal(refused?.subject_id, uuid);
+  assert.deepEqual(refused?.after, {
+    reason: "denied-aaguid",
+    aaguid: virtualAaguid,
+    attestation: "trusted",
+  });
+  const stored = await server.store.db.selectFrom("webauthn_credentials").select("uuid").execute();
+  assert.equal(stored.length, 0);
+  const link = await server.store.db
+    .selectFrom("enrolment_links")
+    .select("used_at")
+    .executeTakeFirstOrThrow();
+  assert.equal(link.used_at, null, "the link can still enrol an allowed authenticator");
+});
