@@ -37,6 +37,22 @@ export type Config = {
     metadataFile: string | undefined;
     metadataRootFile: string | undefined;
   };
+  /** Base URL under which the CA publishes its certificates, CRL and OCSP responder. */
+  pkiUrl: string;
+  /** Lifetime of a smartcard's certificates, in days. */
+  cardCertificateDays: number;
+  /** A PKCS#11 token that holds the issuing CA's key; absent, the key is sealed in the database. */
+  caToken: { modulePath: string; tokenLabel: string; pin: string } | undefined;
+  /** Where the workstation smartcard agent listens on the holder's own computer. */
+  smartcardAgentUrl: string;
+  /** The mutual-TLS smartcard sign-in listener: off unless a port, certificate and key are set. */
+  mtls: { port: number; certFile: string; keyFile: string } | undefined;
+  /** Care Identity Management's client id at CIS2 (its secret is read from the client registry). */
+  cimClientId: string;
+  /** The acr_values CIM asks CIS2 for; absent means AAL3_ANY, or also AAL1_USERPASS in the demo. */
+  cimAcr: string | undefined;
+  /** Minutes without use after which a CIM session ends. */
+  cimIdleMinutes: number;
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -92,6 +108,62 @@ export const settings = [
     name: "CAREID_LDAP_ANONYMOUS",
     default: "true",
     meaning: "Allow anonymous LDAP reads; false requires a service account bind (careid ldap accounts add).",
+  },
+  {
+    name: "CAREID_SMARTCARD_AGENT_URL",
+    default: "http://127.0.0.1:8765",
+    meaning: "Where sign-in pages reach the smartcard agent (careid agent) on the user's computer.",
+  },
+  {
+    name: "CAREID_MTLS_PORT",
+    default: "(unset)",
+    meaning:
+      "HTTPS port of the mutual-TLS smartcard sign-in (N3_SMARTCARD); needs CAREID_MTLS_CERT and CAREID_MTLS_KEY.",
+  },
+  {
+    name: "CAREID_MTLS_CERT",
+    default: "(unset)",
+    meaning: "PEM certificate (chain) file of the mutual-TLS listener.",
+  },
+  {
+    name: "CAREID_MTLS_KEY",
+    default: "(unset)",
+    meaning: "PEM private key file of the mutual-TLS listener.",
+  },
+  {
+    name: "CAREID_PKI_URL",
+    default: "the issuer's origin",
+    meaning:
+      "Base URL of the CA's publication (/pki/issuing.crl, /pki/ocsp), written into every card certificate.",
+  },
+  {
+    name: "CAREID_CARD_CERTIFICATE_DAYS",
+    default: "1095",
+    meaning: "Lifetime of smartcard certificates in days (two to three years in CIS: 730 to 1095).",
+  },
+  {
+    name: "CAREID_CA_PKCS11_MODULE",
+    default: "(unset)",
+    meaning:
+      "PKCS#11 module (.so) of a token to generate and hold the issuing CA key; unset: sealed in the database.",
+  },
+  { name: "CAREID_CA_PKCS11_TOKEN", default: "(unset)", meaning: "Label of that token." },
+  { name: "CAREID_CA_PKCS11_PIN", default: "(unset)", meaning: "User PIN of that token." },
+  {
+    name: "CAREID_CIM_CLIENT_ID",
+    default: "care-identity-management",
+    meaning:
+      "Client id Care Identity Management (/cim) signs its users in with at CIS2; register it with careid clients add.",
+  },
+  {
+    name: "CAREID_CIM_ACR",
+    default: "AAL3_ANY (AAL3_ANY AAL1_USERPASS with serve --demo)",
+    meaning: "acr_values Care Identity Management asks CIS2 for; a sign-in at another class is refused.",
+  },
+  {
+    name: "CAREID_CIM_IDLE_MINUTES",
+    default: "15",
+    meaning: "Minutes without use after which a Care Identity Management session ends.",
   },
   {
     name: "CAREID_WEBAUTHN_ATTESTATION_ROOTS",
@@ -153,6 +225,14 @@ export function loadConfig(environment: Source = process.env): Config {
     issuer: "",
     developmentLogin: parseBoolean("CAREID_DEV_LOGIN", source.CAREID_DEV_LOGIN, problems),
     trustProxy: parseBoolean("CAREID_TRUST_PROXY", source.CAREID_TRUST_PROXY, problems) ?? false,
+    pkiUrl: "",
+    cardCertificateDays: parseCardCertificateDays(source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095", problems),
+    caToken: parseCaToken(source, problems),
+    smartcardAgentUrl: parseAgentUrl(source.CAREID_SMARTCARD_AGENT_URL ?? "http://127.0.0.1:8765", problems),
+    mtls: parseMutualTls(source, problems),
+    cimClientId: source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
+    cimAcr: parseAcrValues(source.CAREID_CIM_ACR, problems),
+    cimIdleMinutes: parseMinutes("CAREID_CIM_IDLE_MINUTES", source.CAREID_CIM_IDLE_MINUTES ?? "15", problems),
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(
@@ -170,6 +250,7 @@ export function loadConfig(environment: Source = process.env): Config {
     },
   };
   config.issuer = parseIssuer(source.CAREID_ISSUER, config.port, problems);
+  config.pkiUrl = parsePkiUrl(source.CAREID_PKI_URL, config.issuer, problems);
   if ((config.ldapCertFile === undefined) !== (config.ldapKeyFile === undefined))
     problems.push("CAREID_LDAP_CERT and CAREID_LDAP_KEY must be set together");
   if (config.webauthn.metadataFile !== undefined && config.webauthn.metadataRootFile === undefined)
@@ -292,8 +373,70 @@ function parseNamedPort(name: string, value: string, problems: string[]): number
   return port;
 }
 
+function parseAgentUrl(value: string, problems: string[]): string {
+  if (!URL.canParse(value) || !["http:", "https:"].includes(new URL(value).protocol))
+    problems.push("CAREID_SMARTCARD_AGENT_URL must be an http(s) URL");
+  return value.replace(/\/+$/, "");
+}
+
+function parseMutualTls(source: Source, problems: string[]): Config["mtls"] {
+  const { CAREID_MTLS_PORT: port, CAREID_MTLS_CERT: certFile, CAREID_MTLS_KEY: keyFile } = source;
+  if (port === undefined && certFile === undefined && keyFile === undefined) return undefined;
+  if (port === undefined || certFile === undefined || keyFile === undefined) {
+    problems.push("CAREID_MTLS_PORT, CAREID_MTLS_CERT and CAREID_MTLS_KEY must be set together");
+    return undefined;
+  }
+  return { port: parseNamedPort("CAREID_MTLS_PORT", port, problems), certFile, keyFile };
+}
+
+function parsePkiUrl(value: string | undefined, issuer: string, problems: string[]): string {
+  if (value === undefined) return URL.canParse(issuer) ? new URL(issuer).origin : "";
+  if (!URL.canParse(value) || !["http:", "https:"].includes(new URL(value).protocol))
+    problems.push(`CAREID_PKI_URL must be an http(s) URL, not "${value}"`);
+  return value.replace(/\/+$/, "");
+}
+
+function parseCaToken(source: Source, problems: string[]): Config["caToken"] {
+  const {
+    CAREID_CA_PKCS11_MODULE: modulePath,
+    CAREID_CA_PKCS11_TOKEN: tokenLabel,
+    CAREID_CA_PKCS11_PIN: pin,
+  } = source;
+  if (modulePath === undefined && tokenLabel === undefined && pin === undefined) return undefined;
+  if (modulePath === undefined || tokenLabel === undefined || pin === undefined) {
+    problems.push(
+      "CAREID_CA_PKCS11_MODULE, CAREID_CA_PKCS11_TOKEN and CAREID_CA_PKCS11_PIN must be set together",
+    );
+    return undefined;
+  }
+  return { modulePath, tokenLabel, pin };
+}
+
+function parseCardCertificateDays(value: string, problems: string[]): number {
+  const days = Number(value);
+  if (!/^\d+$/.test(value) || days < 1 || days > 3653)
+    problems.push(
+      `CAREID_CARD_CERTIFICATE_DAYS must be a whole number of days from 1 to 3653, not "${value}"`,
+    );
+  return days;
+}
+
 function parseLdapAnonymous(value: string, problems: string[]): boolean {
   if (value !== "true" && value !== "false")
     problems.push(`CAREID_LDAP_ANONYMOUS must be true or false, not "${value}"`);
   return value !== "false";
+}
+
+function parseAcrValues(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^AAL[0-9A-Z_]+( AAL[0-9A-Z_]+)*$/.test(value))
+    problems.push(`CAREID_CIM_ACR must be space-separated acr values such as AAL3_ANY, not "${value}"`);
+  return value;
+}
+
+function parseMinutes(name: string, value: string, problems: string[]): number {
+  const minutes = Number(value);
+  if (!/^\d+$/.test(value) || minutes < 1 || minutes > 720)
+    problems.push(`${name} must be a whole number of minutes from 1 to 720, not "${value}"`);
+  return minutes;
 }

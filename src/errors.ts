@@ -43,6 +43,13 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** The actor may not do this: policy refused it. `reason` says why, in words for the actor. */
+export class ForbiddenError extends DomainError {
+  constructor(reason: string) {
+    super("forbidden", reason);
+  }
+}
+
 /** Collects field problems so a caller hears about all of them at once. */
 export class Problems {
   readonly list: FieldProblem[] = [];

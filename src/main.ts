@@ -2,13 +2,17 @@
 import { createWriteStream } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { parseArgs } from "node:util";
+import { defaultAgentOptions, runAgent } from "./agent/run.ts";
 import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
 import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolment/links.ts";
 import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
+import { cardCommands } from "./authenticators/smartcard/cli.ts";
 import { unlockTotp } from "./authenticators/totp/app-authenticators.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
+import { type MutualTlsListener, startMutualTlsListener } from "./cis2/mutual-tls-listener.ts";
+import { signInPath } from "./cis2/provider.ts";
 import { endSessionsOf } from "./cis2/session-revocation.ts";
 import { type Cis2, clientValidator, sealerFromConfig, startCis2 } from "./cis2/start.ts";
 import { type Config, ConfigError, loadConfig, realmPath, settings } from "./config.ts";
@@ -177,6 +181,7 @@ export const commands: Record<string, Command> = {
       }),
   },
   ...directoryCommands(withStore, prepare),
+  ...cardCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:
@@ -358,6 +363,43 @@ export const commands: Record<string, Command> = {
         return 0;
       }),
   },
+  agent: {
+    usage: "careid agent --service URL [--module PATH] [--port N] [--blank-unlock-code CODE]",
+    summary:
+      "Run the workstation smartcard agent: the card through PKCS#11, a localhost page for the passcode, sign-in for the service's pages.",
+    options: {
+      service: {
+        type: "string",
+        help: "the service's base URL; only pages from its origin may call the agent",
+      },
+      module: { type: "string", help: `PKCS#11 module (default ${defaultAgentOptions.modulePath}, OpenSC)` },
+      port: {
+        type: "string",
+        help: `localhost port (default ${defaultAgentOptions.port}; 0 picks a free one)`,
+      },
+      "blank-unlock-code": { type: "string", help: "the unlock code (SO PIN) blank cards arrive with" },
+    },
+    run: async (values) => {
+      const port = Number(values.port ?? defaultAgentOptions.port);
+      if (typeof values.service !== "string" || !URL.canParse(values.service))
+        throw InvalidInputError.field("--service", "give the service's URL, e.g. https://careid.example");
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw InvalidInputError.field("--port", "must be a whole number from 0 to 65535");
+      const agent = await runAgent({
+        ...defaultAgentOptions,
+        serviceUrl: values.service,
+        modulePath: typeof values.module === "string" ? values.module : defaultAgentOptions.modulePath,
+        port,
+        blankUnlockCode:
+          typeof values["blank-unlock-code"] === "string"
+            ? values["blank-unlock-code"]
+            : defaultAgentOptions.blankUnlockCode,
+      });
+      for (const signal of ["SIGINT", "SIGTERM"] as const)
+        process.on(signal, () => void agent.stop().then(() => process.exit(0)));
+      return new Promise<number>(() => {});
+    },
+  },
 };
 
 function readJsonFileOrRefuse(path: string): unknown {
@@ -449,12 +491,14 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   const app = await buildServer({ config, store, lists, demo, cis2 });
   let stopping = false;
   let ldap: LdapServer | undefined;
+  let mutualTls: MutualTlsListener | undefined;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     app.log.info({ signal }, "shutting down: finishing requests in flight");
     await app.close();
     await ldap?.close();
+    await mutualTls?.close();
     cis2.stop();
     await store.close();
     process.exit(0);
@@ -474,6 +518,15 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     anonymous: config.ldapAnonymous,
     log: app.log.child({ component: "ldap" }),
   });
+  if (config.mtls)
+    mutualTls = await startMutualTlsListener({
+      db: store.db,
+      host: config.host,
+      port: config.mtls.port,
+      certFile: config.mtls.certFile,
+      keyFile: config.mtls.keyFile,
+      signInBase: new URL(signInPath, config.issuer).href,
+    });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const base = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -490,6 +543,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
       `  CIS2 discovery   ${config.issuer}/.well-known/openid-configuration`,
       ...(cis2.developmentLogin ? [`  Demo users       ${base}/demo/users (development sign-in is on)`] : []),
       `  LDAP directory   ${ldap.url}/o=nhs${ldap.secureUrl ? ` and ${ldap.secureUrl}/o=nhs` : ""}`,
+      ...(mutualTls ? [`  Smartcard mTLS   ${mutualTls.url}`] : []),
       "Press Ctrl+C to stop.",
       "",
     ].join("\n"),

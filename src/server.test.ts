@@ -9,7 +9,7 @@ test("the home page lists the service's parts and the directory's size in the NH
   assert.match(response.body, /<link rel="stylesheet" href="\/assets\/nhsuk-frontend\.min\.css">/);
   assert.match(response.body, /class="nhsuk-header/);
   assert.match(response.body, /CIS2 Authentication/);
-  assert.match(response.body, /data-count="people">35</);
+  assert.match(response.body, /data-count="people">37</);
   const css = await app.inject({ url: "/assets/nhsuk-frontend.min.css" });
   assert.equal(css.statusCode, 200);
   assert.match(String(css.headers["content-type"]), /text\/css/);

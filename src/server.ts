@@ -5,9 +5,12 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
+import { registerSmartcards } from "./authenticators/smartcard/register.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
+import type { ProviderHost } from "./cis2/host.ts";
 import { registerCis2 } from "./cis2/routes.ts";
+import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
 import type { Cis2 } from "./cis2/start.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
@@ -15,6 +18,9 @@ import { loggerOptions } from "./logging.ts";
 import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
+import { registerCimApi } from "./registration/api/plugin.ts";
+import { registerCimPages } from "./registration/pages/plugin.ts";
+import type { Sealer } from "./secrets/sealed.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
@@ -61,6 +67,8 @@ export async function buildServer({
       directives: {
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
+        // The smartcard sign-in page asks the agent on the user's own computer to sign.
+        connectSrc: ["'self'", new URL(config.smartcardAgentUrl).origin],
         formAction: ["'self'", "http:", "https:"],
         upgradeInsecureRequests: null,
       },
@@ -70,7 +78,10 @@ export async function buildServer({
   await registerAssets(app);
   // Before any route: awaiting a plugin registers the routes declared so far, and those would
   // miss the error handler set at the end.
-  if (cis2) await registerWebAuthnScripts(app);
+  if (cis2) {
+    await registerWebAuthnScripts(app);
+    await registerSmartcardScripts(app);
+  }
 
   registerHealth(app, store);
   registerMetrics(app);
@@ -83,7 +94,12 @@ export async function buildServer({
       lists,
       developmentLogin: cis2.developmentLogin,
       sealer: cis2.sealer,
+      smartcard: {
+        agentUrl: config.smartcardAgentUrl,
+        tlsUrl: config.mtls && `https://${new URL(config.issuer).hostname}:${config.mtls.port}`,
+      },
     });
+  if (cis2) registerSmartcardPresence(app, store.db);
   if (cis2)
     registerEnrolmentPages(app, {
       db: store.db,
@@ -100,7 +116,26 @@ export async function buildServer({
       relyingParty: () => relyingPartyFor(config.issuer),
       attestationPolicy: cis2.attestationPolicy,
     });
+  if (cis2)
+    await registerSmartcards(app, store.db, {
+      sealer: cis2.sealer,
+      pkiUrl: config.pkiUrl,
+      cardCertificateDays: config.cardCertificateDays,
+      caToken: config.caToken,
+    });
   registerDirectory(app, store, lists);
+  if (cis2)
+    registerCimPages(app, {
+      db: store.db,
+      sealer: cis2.sealer,
+      lists,
+      issuer: config.issuer,
+      clientId: config.cimClientId,
+      // The demo lets its fictional people in with the development password.
+      acrValues: config.cimAcr ?? (demo && cis2.developmentLogin ? "AAL3_ANY AAL1_USERPASS" : "AAL3_ANY"),
+      idleMinutes: config.cimIdleMinutes,
+    });
+  if (cis2) registerCimApi(app, { db: store.db, lists, host: cis2.host, issuer: config.issuer });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
   app.setErrorHandler((error, request, reply) => {

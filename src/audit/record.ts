@@ -43,26 +43,29 @@ export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Prom
   };
   const seq = Number(previous.seq) + 1;
   const hash = eventHash(fields);
+  // The event and the new head in one statement: one round trip fewer while the head is locked.
   await tx
-    .insertInto("audit_events")
-    .values({
-      seq,
-      at,
-      actor_kind: fields.actorKind,
-      actor_id: fields.actorId,
-      actor_role_id: fields.actorRoleId,
-      action: fields.action,
-      subject_type: fields.subjectType,
-      subject_id: fields.subjectId,
-      before: before === null ? null : JSON.stringify(before),
-      after: after === null ? null : JSON.stringify(after),
-      reason: fields.reason,
-      source: fields.source,
-      correlation_id: fields.correlationId,
-      previous_hash: fields.previousHash,
-      hash,
-    })
+    .with("event", (db) =>
+      db.insertInto("audit_events").values({
+        seq,
+        at,
+        actor_kind: fields.actorKind,
+        actor_id: fields.actorId,
+        actor_role_id: fields.actorRoleId,
+        action: fields.action,
+        subject_type: fields.subjectType,
+        subject_id: fields.subjectId,
+        before: before === null ? null : JSON.stringify(before),
+        after: after === null ? null : JSON.stringify(after),
+        reason: fields.reason,
+        source: fields.source,
+        correlation_id: fields.correlationId,
+        previous_hash: fields.previousHash,
+        hash,
+      }),
+    )
+    .updateTable("audit_head")
+    .set({ seq, hash })
     .execute();
-  await tx.updateTable("audit_head").set({ seq, hash }).execute();
   return seq;
 }

@@ -1,28 +1,36 @@
+import { sql } from "kysely";
 import { isMethod, type Method } from "../cis2/assurance.ts";
 import type { Queryable } from "../store/database.ts";
-import { hasPassword } from "./password/passwords.ts";
-import { hasTotp } from "./totp/app-authenticators.ts";
 
 /**
- * The sign-in methods a person holds. Each kind of authenticator adds its own check here as it
- * lands; the development password counts only where the development login is switched on. The
- * authenticator app is used with the person's password, so it counts only with one.
+ * The sign-in methods a person holds, read in one round trip (every sign-in page asks). Each
+ * kind of authenticator adds its own check here as it lands (a smartcard may be used through the
+ * agent or by mutual TLS); the development password counts
+ * only where the development login is switched on. The authenticator app is used with the
+ * person's password, so it counts only with one.
  */
 export async function heldMethods(
   queryable: Queryable,
   uuid: string,
   developmentLogin: boolean,
 ): Promise<Method[]> {
+  const { rows } = await sql<{ password: boolean; totp: boolean; credentials: string[]; card: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM passwords WHERE uuid = ${uuid}) AS password,
+           EXISTS (SELECT 1 FROM totp_authenticators WHERE uuid = ${uuid}) AS totp,
+           ARRAY(SELECT DISTINCT method FROM webauthn_credentials WHERE uuid = ${uuid} ORDER BY method) AS credentials,
+           EXISTS (SELECT 1 FROM smartcards WHERE holder = ${uuid} AND status IN ('active', 'locked')) AS card
+  `.execute(queryable);
+  const { password, totp, credentials, card } = rows[0] ?? {
+    password: false,
+    totp: false,
+    credentials: [],
+    card: false,
+  };
   const held: Method[] = [];
-  const password = await hasPassword(queryable, uuid);
   if (developmentLogin && password) held.push("pwd");
-  if (password && (await hasTotp(queryable, uuid))) held.push("TOTP");
-  const credentials = await queryable
-    .selectFrom("webauthn_credentials")
-    .select("method")
-    .distinct()
-    .where("uuid", "=", uuid)
-    .execute();
-  for (const { method } of credentials) if (isMethod(method)) held.push(method);
+  if (password && totp) held.push("TOTP");
+  for (const method of credentials) if (isMethod(method)) held.push(method);
+  // A locked card is still held: signing in with it says it is locked and how to unlock it.
+  if (card) held.push("CIS2_SMARTCARD", "N3_SMARTCARD");
   return held;
 }

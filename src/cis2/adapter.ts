@@ -2,13 +2,28 @@ import { sql } from "kysely";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import { readClientMetadata } from "./clients.ts";
+import { forget, readOnce, remember } from "./request-scope.ts";
 
 /**
  * oidc-provider's storage in PostgreSQL or PGlite, so any node can continue what another began.
  * One table holds every model; rows past their expiry are invisible at once and deleted by
  * `removeExpiredModels`. Clients are read from the client registry instead.
  */
-type Payload = Record<string, unknown> & { grantId?: string; userCode?: string; uid?: string };
+type Payload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  sessionUid?: string;
+};
+
+/**
+ * Kinds whose every use also reads the session they expire with and their grant: they are read
+ * with both in one query, and the two kept for the rest of the request.
+ */
+const tokenKinds = new Set(["AuthorizationCode", "AccessToken", "RefreshToken"]);
+
+/** Keys of what a request has read, by kind: `oidc:Grant:id:…`, `oidc:Session:uid:…`. */
+const readKey = (kind: string, column: string, value: string) => `oidc:${kind}:${column}:${value}`;
 
 export function adapterFactory(db: Db, sealer: Sealer) {
   return class DatabaseAdapter {
@@ -42,10 +57,14 @@ export function adapterFactory(db: Db, sealer: Sealer) {
           }),
         )
         .execute();
+      forget(`oidc:${this.kind}:`);
     }
 
     async find(id: string): Promise<Payload | undefined> {
-      if (this.kind === "Client") return readClientMetadata(db, sealer, id);
+      if (this.kind === "Client")
+        return readOnce(readKey(this.kind, "id", id), () => readClientMetadata(db, sealer, id));
+      if (tokenKinds.has(this.kind))
+        return copy(await readOnce(readKey(this.kind, "id", id), () => this.findWithSessionAndGrant(id)));
       return this.findWhere("id", id);
     }
 
@@ -64,10 +83,12 @@ export function adapterFactory(db: Db, sealer: Sealer) {
         .where("kind", "=", this.kind)
         .where("id", "=", id)
         .execute();
+      forget(`oidc:${this.kind}:`);
     }
 
     async destroy(id: string): Promise<void> {
       await db.deleteFrom("oidc_models").where("kind", "=", this.kind).where("id", "=", id).execute();
+      forget(`oidc:${this.kind}:`);
     }
 
     // oidc-provider revokes kind by kind. Deleting every kind at once also took the Interaction of
@@ -79,23 +100,83 @@ export function adapterFactory(db: Db, sealer: Sealer) {
         .where("kind", "=", this.kind)
         .where("grant_id", "=", grantId)
         .execute();
+      forget(`oidc:${this.kind}:`);
     }
 
     private async findWhere(column: "id" | "uid" | "user_code", value: string): Promise<Payload | undefined> {
+      const row = await readOnce(readKey(this.kind, column, value), () =>
+        db
+          .selectFrom("oidc_models")
+          .select(["payload", "consumed_at"])
+          .where("kind", "=", this.kind)
+          .where(column, "=", value)
+          .where(live())
+          .executeTakeFirst(),
+      );
+      return row ? withConsumed(row.payload as Payload, row.consumed_at) : undefined;
+    }
+
+    /** A code or token, and the session and grant it belongs to, in one round trip. */
+    private async findWithSessionAndGrant(id: string): Promise<Payload | undefined> {
       const row = await db
-        .selectFrom("oidc_models")
-        .select(["payload", "consumed_at"])
-        .where("kind", "=", this.kind)
-        .where(column, "=", value)
-        .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", sql<Date>`now()`)]))
+        .selectFrom("oidc_models as token")
+        .leftJoin("oidc_models as session", (join) =>
+          join
+            .on("session.kind", "=", "Session")
+            .on("session.uid", "=", sql<string>`token.payload->>'sessionUid'`)
+            .on(live("session")),
+        )
+        .leftJoin("oidc_models as grant", (join) =>
+          join
+            .on("grant.kind", "=", "Grant")
+            .on("grant.id", "=", sql<string>`token.payload->>'grantId'`)
+            .on(live("grant")),
+        )
+        .select([
+          "token.payload",
+          "token.consumed_at",
+          "session.payload as sessionPayload",
+          "session.consumed_at as sessionConsumedAt",
+          "grant.payload as grantPayload",
+          "grant.consumed_at as grantConsumedAt",
+        ])
+        .where("token.kind", "=", this.kind)
+        .where("token.id", "=", id)
+        .where(live("token"))
         .executeTakeFirst();
       if (!row) return undefined;
-      const payload = row.payload as Payload;
-      return row.consumed_at
-        ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) }
-        : payload;
+      const token = row.payload as Payload;
+      if (token.sessionUid)
+        remember(
+          readKey("Session", "uid", token.sessionUid),
+          row.sessionPayload
+            ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt }
+            : undefined,
+        );
+      if (token.grantId)
+        remember(
+          readKey("Grant", "id", token.grantId),
+          row.grantPayload ? { payload: row.grantPayload, consumed_at: row.grantConsumedAt } : undefined,
+        );
+      return withConsumed(token, row.consumed_at);
     }
   };
+}
+
+/** Rows past their expiry are as good as gone. */
+function live(table?: string) {
+  const expiresAt = sql.ref(table ? `${table}.expires_at` : "expires_at");
+  return sql<boolean>`(${expiresAt} is null or ${expiresAt} > now())`;
+}
+
+function withConsumed(payload: Payload, consumedAt: Date | null): Payload {
+  // A copy each time: oidc-provider's models change what they are given.
+  const copied = structuredClone(payload);
+  return consumedAt ? { ...copied, consumed: Math.floor(consumedAt.getTime() / 1000) } : copied;
+}
+
+function copy(payload: Payload | undefined): Payload | undefined {
+  return payload && structuredClone(payload);
 }
 
 /**

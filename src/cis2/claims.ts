@@ -1,8 +1,9 @@
 import type { Person } from "../people/people.ts";
 import { registrationBody } from "../people/registrations.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { type Position, positionsOfPerson } from "../rbac/positions.ts";
+import type { Position } from "../rbac/positions.ts";
 import type { Queryable } from "../store/database.ts";
+import { positionsInRequest } from "./role-selection.ts";
 
 /**
  * The claims CIS2 releases, by scope. oidc-provider filters what a request may see; the values
@@ -85,7 +86,7 @@ export async function accountClaims(
   const scopes = new Set(scope.split(" "));
   const uuid = person.uuid;
   const positions = positionScopes.some((name) => scopes.has(name))
-    ? await positionsOfPerson(queryable, lists, uuid)
+    ? await positionsInRequest(queryable, lists, uuid)
     : [];
   const selectedRoleId = scopes.has("selectedrole") ? await context.selectedRoleId() : undefined;
   const memberships = organisations(positions);

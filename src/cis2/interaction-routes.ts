@@ -4,19 +4,22 @@ import type Provider from "oidc-provider";
 import { recordEvent } from "../audit/record.ts";
 import { heldMethods } from "../authenticators/held.ts";
 import { checkPassword } from "../authenticators/password/passwords.ts";
+import { issueSmartcardChallenge } from "../authenticators/smartcard/challenges.ts";
+import { verifySmartcardAuthentication } from "../authenticators/smartcard/verification.ts";
 import { checkTotpSignIn } from "../authenticators/totp/app-authenticators.ts";
 import { authenticationOptions, verifyAssertion } from "../authenticators/webauthn/authentication.ts";
 import { relyingPartyFor } from "../authenticators/webauthn/relying-party.ts";
-import { InvalidInputError } from "../errors.ts";
+import { DomainError, InvalidInputError } from "../errors.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { positionsOfPerson } from "../rbac/positions.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { type Db, inTransaction } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { renderPage } from "../web/pages.ts";
-import { type Method, methods } from "./assurance.ts";
-import { selectRole } from "./role-selection.ts";
-import { completeAuthentication, refuseSignIn, usableMethods } from "./sign-in.ts";
+import { type Method, methods, methodsAccepted } from "./assurance.ts";
+import { positionsInRequest, selectRole } from "./role-selection.ts";
+import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "./sign-in.ts";
+import { smartcardMethods } from "./smartcard-presence.ts";
+import { redeemTicket } from "./smartcard-tls.ts";
 
 type Params = { uid: string };
 type Form = Record<string, string | undefined>;
@@ -27,7 +30,11 @@ type Context = {
   developmentLogin: boolean;
   base: string;
   sealer: Sealer;
+  smartcard: SmartcardSignIn;
 };
+
+/** Where the holder's smartcard agent listens, and the mutual-TLS listener when there is one. */
+export type SmartcardSignIn = { agentUrl: string; tlsUrl?: string };
 
 /** The page each method signs in on; WebAuthn methods share one ceremony. */
 const pageOfMethod: Partial<Record<Method, string>> = {
@@ -37,6 +44,8 @@ const pageOfMethod: Partial<Record<Method, string>> = {
   IOS: "security-key",
   PASSKEY: "security-key",
   PASSKEY_SYNCED: "security-key",
+  CIS2_SMARTCARD: "smartcard",
+  N3_SMARTCARD: "smartcard",
 };
 const webauthnMethods: Method[] = ["FIDO2", "IOS", "PASSKEY", "PASSKEY_SYNCED"];
 
@@ -54,7 +63,11 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     const prompt = interaction.prompt.name;
     if (prompt === "select_role") return showRoles(request, reply, interaction);
     if (prompt === "login")
-      return renderPage(reply, "cis2/identify.njk", page(interaction, "Sign in with your Care Identity"));
+      return renderPage(
+        reply,
+        "cis2/identify.njk",
+        page(interaction, "Sign in with your Care Identity", { smartcard: acceptsSmartcard(interaction) }),
+      );
     // Consent is pre-approved in CIS2: finishing the interaction lets the grant be made.
     return reply.redirect(
       await context.provider().interactionResult(request.raw, reply.raw, { consent: {} }),
@@ -71,6 +84,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
         reply,
         "cis2/identify.njk",
         page(interaction, "Sign in with your Care Identity", {
+          smartcard: acceptsSmartcard(interaction),
           identifier,
           error: "Enter the 12-digit UUID or email address of an active Care Identity",
         }),
@@ -189,6 +203,42 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     return reply.redirect(location, 303);
   });
 
+  app.get<{ Params: Params }>(`${base}/:uid/smartcard`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    return showSmartcard(request, reply, interaction);
+  });
+
+  /** The card signed this interaction's challenge through the agent: who holds it is who signs in. */
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/smartcard`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const identified = identifiedIfAny(interaction);
+    const challenge = (interaction.result as { smartcardChallenge?: string } | undefined)?.smartcardChallenge;
+    const verified = await verifySmartcardAuthentication(db, journeyActor(interaction, identified), {
+      certificateChain: [request.body?.certificate ?? ""],
+      challenge: challenge ?? "",
+      signature: request.body?.signature ?? "",
+      expectedHolder: identified,
+    });
+    if (!verified.ok) return showSmartcard(request, reply, interaction, verified.message);
+    return finishSmartcard(request, reply, interaction, verified.holder, "CIS2_SMARTCARD");
+  });
+
+  /** Back from the mutual-TLS listener with its one-use ticket for this interaction. */
+  app.get<{ Params: Params; Querystring: Form }>(`${base}/:uid/smartcard-tls`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    let holder: string;
+    try {
+      ({ holder } = await redeemTicket(db, interaction.uid, request.query?.ticket ?? ""));
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return showSmartcard(request, reply, interaction, error.message);
+    }
+    const identified = identifiedIfAny(interaction);
+    if (identified && identified !== holder)
+      return showSmartcard(request, reply, interaction, "This smartcard belongs to someone else");
+    return finishSmartcard(request, reply, interaction, holder, "N3_SMARTCARD");
+  });
+
   app.get<{ Params: Params }>(`${base}/:uid/password`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const uuid = identifiedUuid(interaction);
@@ -243,6 +293,74 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     });
     return reply.redirect(location, 303);
   });
+
+  function acceptsSmartcard(interaction: Interaction): boolean {
+    return methodsAccepted(requestedClasses(interaction, developmentLogin)).some((method) =>
+      smartcardMethods.includes(method),
+    );
+  }
+
+  /** Each showing issues a new one-use challenge, kept in the interaction, for the card to sign. */
+  async function showSmartcard(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    error?: string,
+  ) {
+    const uuid = identifiedIfAny(interaction);
+    const { challenge } = await issueSmartcardChallenge(db);
+    await context
+      .provider()
+      .interactionResult(
+        request.raw,
+        reply.raw,
+        { ...interaction.result, smartcardChallenge: challenge },
+        { mergeWithLastSubmission: false },
+      );
+    const acceptsTls = methodsAccepted(requestedClasses(interaction, developmentLogin)).includes(
+      "N3_SMARTCARD",
+    );
+    return renderPage(
+      reply,
+      "cis2/smartcard.njk",
+      page(interaction, "Sign in with your smartcard", {
+        uuid,
+        identified: Boolean(uuid),
+        challenge,
+        agentUrl: context.smartcard.agentUrl,
+        tlsUrl: acceptsTls ? context.smartcard.tlsUrl : undefined,
+        error,
+      }),
+      error ? 400 : 200,
+    );
+  }
+
+  async function finishSmartcard(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    interaction: Interaction,
+    holder: string,
+    method: Method,
+  ) {
+    const usable = usableMethods(
+      interaction,
+      await heldMethods(db, holder, developmentLogin),
+      developmentLogin,
+    );
+    if (!usable.includes(method))
+      return showSmartcard(
+        request,
+        reply,
+        interaction,
+        `The service you are signing in to does not accept this way of using a smartcard`,
+      );
+    const location = await completeAuthentication(context.provider(), db, raw(request, reply), interaction, {
+      uuid: holder,
+      method,
+      developmentLogin,
+    });
+    return reply.redirect(location, 303);
+  }
 
   async function usableFor(interaction: Interaction): Promise<Method[]> {
     return usableMethods(
@@ -313,7 +431,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     error?: string,
   ) {
     const uuid = interaction.session?.accountId as string;
-    const positions = await positionsOfPerson(db, lists, uuid);
+    const positions = await positionsInRequest(db, lists, uuid);
     if (positions.length === 1 && positions[0]) {
       await chooseRole(interaction, positions[0].roleProfileId);
       return reply.redirect(
@@ -383,8 +501,19 @@ function personActor(interaction: Interaction, uuid: string) {
   return { kind: "person" as const, id: uuid, source: "CIS2", correlationId: interaction.uid };
 }
 
+/** Who is signing in, when they said so before choosing a smartcard (the card may say instead). */
+function identifiedIfAny(interaction: Interaction): string | undefined {
+  return (interaction.result as { identified?: { uuid?: string } } | undefined)?.identified?.uuid;
+}
+
+function journeyActor(interaction: Interaction, uuid: string | undefined) {
+  return uuid
+    ? personActor(interaction, uuid)
+    : { kind: "system" as const, id: "cis2", source: "CIS2", correlationId: interaction.uid };
+}
+
 function identifiedUuid(interaction: Interaction): string {
-  const uuid = (interaction.result as { identified?: { uuid?: string } } | undefined)?.identified?.uuid;
+  const uuid = identifiedIfAny(interaction);
   if (!uuid) throw InvalidInputError.field("identifier", "say who you are first");
   return uuid;
 }

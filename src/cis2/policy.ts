@@ -1,10 +1,10 @@
+import { sql } from "kysely";
 import { errors, interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { positionsOfPerson } from "../rbac/positions.ts";
 import type { Db } from "../store/database.ts";
 import { aalOf, defaultAcr, isMethod, methodsAccepted, parseAcrValues } from "./assurance.ts";
 import { lifetimes } from "./lifetimes.ts";
-import { selectedRoleFor } from "./role-selection.ts";
+import { positionsInRequest, selectedRoleFor } from "./role-selection.ts";
 
 const { Check, Prompt } = interactionPolicy;
 
@@ -68,7 +68,7 @@ export async function needsRoleSelection(
   const { oidc } = ctx;
   const accountId = oidc.session?.accountId;
   if (!accountId || !oidc.requestParamScopes.has("selectedrole")) return Check.NO_NEED_TO_PROMPT;
-  const positions = await positionsOfPerson(db, lists, accountId);
+  const positions = await positionsInRequest(db, lists, accountId);
   if (positions.length === 0) return Check.NO_NEED_TO_PROMPT;
   const selected = oidc.session?.uid ? await selectedRoleFor(db, oidc.session.uid, accountId) : undefined;
   return positions.some((position) => position.roleProfileId === selected)
@@ -87,21 +87,24 @@ export async function sessionOverLimit(db: Db, ctx: KoaContextWithOIDC, now = ne
   const loginTs = (session as unknown as { loginTs?: number }).loginTs;
   const method = session.amr?.[0];
   const idleSeconds = lifetimes.idleByAal[isMethod(method) ? aalOf(method) : 1] ?? lifetimes.idleByAal[1];
-  const activity = await db
-    .selectFrom("cis2_session_activity")
-    .select("last_used_at")
-    .where("session_uid", "=", session.uid)
-    .executeTakeFirst();
-  const lastUsed = activity?.last_used_at.getTime() ?? (loginTs ?? 0) * 1000;
-  const tooOld = loginTs !== undefined && now.getTime() - loginTs * 1000 > lifetimes.session * 1000;
-  const idle = now.getTime() - lastUsed > (idleSeconds as number) * 1000;
   const justAuthenticated = Boolean(ctx.oidc.result?.login);
-  if ((tooOld || idle) && !justAuthenticated) return Check.REQUEST_PROMPT;
-  await db
-    .insertInto("cis2_session_activity")
-    .values({ session_uid: session.uid, last_used_at: now })
-    .onConflict((conflict) => conflict.column("session_uid").doUpdateSet({ last_used_at: now }))
-    .execute();
+  const tooOld = loginTs !== undefined && now.getTime() - loginTs * 1000 > lifetimes.session * 1000;
+  if (tooOld && !justAuthenticated) return Check.REQUEST_PROMPT;
+  // Idle is judged on the last use recorded, or on the login when none is; a session still in
+  // use is marked used now. One statement does both: it writes a row only when the session is
+  // not idle (or has just authenticated), and says whether it did.
+  const idleBefore = new Date(now.getTime() - (idleSeconds as number) * 1000);
+  const loggedInRecently = (loginTs ?? 0) * 1000 >= idleBefore.getTime();
+  const { rows } = await sql`
+    INSERT INTO cis2_session_activity (session_uid, last_used_at)
+    SELECT ${session.uid}::text, ${now}::timestamptz
+    WHERE ${justAuthenticated || loggedInRecently}::boolean
+       OR EXISTS (SELECT 1 FROM cis2_session_activity WHERE session_uid = ${session.uid}::text)
+    ON CONFLICT (session_uid) DO UPDATE SET last_used_at = excluded.last_used_at
+    WHERE ${justAuthenticated}::boolean OR cis2_session_activity.last_used_at >= ${idleBefore}::timestamptz
+    RETURNING session_uid
+  `.execute(db);
+  if (rows.length === 0) return Check.REQUEST_PROMPT;
   return Check.NO_NEED_TO_PROMPT;
 }
 

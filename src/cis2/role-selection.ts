@@ -4,6 +4,12 @@ import { InvalidInputError } from "../errors.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
+import { readOnce } from "./request-scope.ts";
+
+/** A person's current positions, read once per request: the role check, the role page and the claims all ask. */
+export function positionsInRequest(queryable: Queryable, lists: CodeLists, uuid: string) {
+  return readOnce(`positions:${uuid}`, () => positionsOfPerson(queryable, lists, uuid));
+}
 
 /** The position chosen in a CIS2 session, if that session's user chose one. */
 export async function selectedRoleFor(
@@ -27,7 +33,7 @@ export async function selectRole(
   lists: CodeLists,
   selection: { sessionUid: string; uuid: string; roleProfileId: string },
 ): Promise<void> {
-  const positions = await positionsOfPerson(queryable, lists, selection.uuid);
+  const positions = await positionsInRequest(queryable, lists, selection.uuid);
   if (!positions.some((position) => position.roleProfileId === selection.roleProfileId)) {
     throw InvalidInputError.field("role", "Select one of your current roles");
   }

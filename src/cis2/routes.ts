@@ -4,15 +4,25 @@ import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import type { ProviderHost } from "./host.ts";
-import { registerSignInPages } from "./interaction-routes.ts";
+import { registerSignInPages, type SmartcardSignIn } from "./interaction-routes.ts";
 import { signInPath } from "./provider.ts";
+import { inRequestScope } from "./request-scope.ts";
 
 /** CIS2 Authentication: the provider under the realm path and the sign-in journey's pages. */
 export async function registerCis2(
   app: FastifyInstance,
-  options: { host: ProviderHost; db: Db; lists: CodeLists; developmentLogin: boolean; sealer: Sealer },
+  options: {
+    host: ProviderHost;
+    db: Db;
+    lists: CodeLists;
+    developmentLogin: boolean;
+    sealer: Sealer;
+    smartcard: SmartcardSignIn;
+  },
 ): Promise<void> {
   const { host } = options;
+  // Each request reads what it needs once; see request-scope.ts.
+  app.addHook("onRequest", (_request, _reply, done) => inRequestScope(done));
   await app.register(async (realm) => {
     // oidc-provider parses its own request bodies: leave the stream unread.
     realm.removeAllContentTypeParsers();
@@ -37,5 +47,6 @@ export async function registerCis2(
     developmentLogin: options.developmentLogin,
     base: signInPath,
     sealer: options.sealer,
+    smartcard: options.smartcard,
   });
 }

@@ -13,18 +13,21 @@ import type { Database } from "../store/schema.ts";
 type SessionRow = Pick<Selectable<Database["oidc_models"]>, "id" | "payload">;
 type Authorization = { clientId: string; uuid: string; sid?: string; grantId?: string };
 
+/** Ends a person's sessions; with `methods`, only those signed in with one of them (`amr`). */
 export async function endSessionsOf(
   queryable: Queryable,
   actor: Actor,
   uuid: string,
+  methods?: string[],
 ): Promise<{ sessions: number; notices: number }> {
   return inTransaction(queryable, async (tx) => {
-    const sessions = await tx
+    let query = tx
       .selectFrom("oidc_models")
       .select(["id", "payload"])
       .where("kind", "=", "Session")
-      .where(sql<string>`payload->>'accountId'`, "=", uuid)
-      .execute();
+      .where(sql<string>`payload->>'accountId'`, "=", uuid);
+    if (methods) query = query.where(sql<boolean>`payload->'amr' ?| ${sql.val(methods)}::text[]`);
+    const sessions = await query.execute();
     const notices = await endSessions(tx, sessions);
     await recordEvent(tx, actor, {
       action: "cis2.sessions-ended",

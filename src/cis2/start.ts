@@ -51,6 +51,11 @@ export async function startCis2(
     lists,
     developmentLogin,
   });
+  if (demo.seed)
+    await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host), {
+      issuer: config.issuer,
+      clientId: config.cimClientId,
+    });
   await ensureAccountClient(
     store.db,
     systemActor("cis2"),
@@ -58,7 +63,6 @@ export async function startCis2(
     { issuer: config.issuer, masterKey },
     clientValidator(host),
   );
-  if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
   const delivery = startBackchannelDelivery(store.db, host);
   // Expired codes, tokens and sessions are invisible at once; this tells relying parties of the
   // expired sessions (back-channel logout) and reclaims the rows.

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { operatorActor } from "../audit/actor.ts";
-import type { Config } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
-import type { Store } from "../store/database.ts";
+import { type Prepare, requiredOption, storeCommand, type WithStore } from "../store-command.ts";
 import { issueApplication, listApplications, revokeApplication } from "./applications/applications.ts";
 import {
   findAccreditedSystems,
@@ -12,40 +11,13 @@ import {
 import { findMessagingEndpoints, removeMessagingEndpoint } from "./systems/messaging-endpoints.ts";
 import { addRegistryEntries, type RegistryFile } from "./systems/registry-file.ts";
 
-type Values = Record<string, string | boolean | undefined>;
-type WithStore = (
-  config: Config,
-  purpose: string,
-  work: (store: Store) => Promise<number>,
-) => Promise<number>;
-type Prepare = (store: Store) => Promise<unknown>;
-
 /**
  * The directory's commands for the command line's table: the accredited systems registry and
  * the applications that may call the directory APIs. Every change is audited as the operator.
  */
 export function directoryCommands(withStore: WithStore, prepare: Prepare) {
-  const command = (
-    name: string,
-    usage: string,
-    summary: string,
-    options: Record<string, { type: "string" | "boolean"; help: string }>,
-    work: (store: Store, values: Values) => Promise<number>,
-  ) => ({
-    usage,
-    summary,
-    options,
-    run: (values: Values, config: Config) =>
-      withStore(config, name, async (store) => {
-        await prepare(store);
-        return work(store, values);
-      }),
-  });
-  const required = (values: Values, name: string): string => {
-    const value = values[name];
-    if (typeof value !== "string" || value === "") throw InvalidInputError.field(`--${name}`, "is required");
-    return value;
-  };
+  const command = storeCommand(withStore, prepare);
+  const required = requiredOption;
   return {
     "systems add": command(
       "systems add",

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from "kysely";
@@ -59,6 +60,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
         oid in parsers ? parsers[oid as keyof typeof parsers] : pg.types.getTypeParser(oid, format)) as never,
     },
   });
+  pool.on("connect", prepareStatements);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const url = new URL(databaseUrl);
   url.password = "";
@@ -79,6 +81,39 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Runs every statement that takes values as a named prepared statement: each pooled connection
+ * parses and plans a text once and afterwards only binds and executes it, which takes much of
+ * PostgreSQL's work off the short statements a request makes (parse and plan cost more than
+ * executing a one-row lookup). The name is a hash of the text, so a text is the same statement
+ * on every connection. Past `maximumStatements` texts (IN lists of many lengths, bulk inserts),
+ * further texts run unnamed, bounding what each PostgreSQL session keeps. Statements are
+ * prepared after the schema is migrated: a table altered under a prepared statement would fail
+ * it ("cached plan must not change result type").
+ */
+function prepareStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((config: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof config === "string" && Array.isArray(values) && values.length > 0) {
+      const name = statementName(config);
+      if (name) return query({ name, text: config, values }, callback);
+    }
+    return query(config, values, callback);
+  }) as typeof client.query;
+}
+
+const maximumStatements = 1000;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < maximumStatements) {
+    name = `s_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 async function openPglite(pglite: PGlite, location: string, lock?: EmbeddedLock): Promise<Store> {

@@ -58,6 +58,20 @@ export type Database = {
   };
   passwords: { uuid: string; hash: string; updated_at: Generated<Date> };
   cis2_session_activity: { session_uid: string; last_used_at: Date };
+  smartcard_presence: {
+    removal_digest: string;
+    card_serial: string;
+    holder: string;
+    reported_at: Generated<Date>;
+  };
+  smartcard_tls_tickets: {
+    ticket_digest: string;
+    interaction_uid: string;
+    holder: string;
+    card_serial: string;
+    expires_at: Date;
+    used_at: Date | null;
+  };
   backchannel_deliveries: {
     id: Generated<number>;
     client_id: string;
@@ -78,6 +92,31 @@ export type Database = {
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
   account_sessions: AccountSessionsTable;
+  pki_authorities: {
+    name: "root" | "issuing";
+    certificate: Uint8Array;
+    sealed_private_key: string;
+    created_at: Generated<Date>;
+  };
+  pki_certificates: PkiCertificatesTable;
+  pki_revocations: { serial: string; revoked_at: Date; reason: RevocationReason };
+  smartcards: SmartcardsTable;
+  smartcard_orders: SmartcardOrdersTable;
+  smartcard_challenges: { challenge: string; expires_at: Date; used_at: Date | null };
+  position_definitions: PositionDefinitionsTable;
+  sponsor_assignable_positions: {
+    position_definition_id: string;
+    sponsor_uuid: string;
+    created_at: Generated<Date>;
+  };
+  registration_requests: RegistrationRequestsTable;
+  registration_submissions: {
+    submission_id: string;
+    actor_uuid: string;
+    action: string;
+    created_at: Generated<Date>;
+  };
+  cim_sessions: CimSessionsTable;
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -111,6 +150,8 @@ export type PeopleTable = {
   status: "active" | "suspended" | "closed";
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  registering_ods_code: string | null;
+  closed_at: Date | null;
 };
 
 export type PositionsTable = {
@@ -127,6 +168,8 @@ export type PositionsTable = {
   status: "active" | "ended";
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  position_definition_id: string | null;
+  assignment_id: string | null;
 };
 
 export type AuditEventsTable = {
@@ -226,6 +269,100 @@ export type WebauthnCredentialsTable = {
   name: string;
   created_at: Generated<Date>;
   last_used_at: Date | null;
+};
+
+export type CertificateProfile = "card-authentication" | "card-signing" | "ocsp-responder";
+export type RevocationReason =
+  | "unspecified"
+  | "keyCompromise"
+  | "affiliationChanged"
+  | "superseded"
+  | "cessationOfOperation";
+
+export type PkiCertificatesTable = {
+  serial: string;
+  profile: CertificateProfile;
+  holder: string | null;
+  card_serial: string | null;
+  certificate: Uint8Array;
+  not_before: Date;
+  not_after: Date;
+  created_at: Generated<Date>;
+};
+
+export type SmartcardStatus = "active" | "locked" | "cancelled" | "lost" | "stolen" | "expired";
+
+export type SmartcardsTable = {
+  serial: string;
+  holder: string;
+  card_type: string | null;
+  status: SmartcardStatus;
+  sealed_unlock_code: string;
+  issued_at: Generated<Date>;
+  status_changed_at: Generated<Date>;
+};
+
+export type SmartcardOrdersTable = {
+  code_digest: string;
+  kind: "issue" | "renew" | "unlock";
+  holder: string;
+  card_serial: string | null;
+  authorised_by: string;
+  authorised_role: string | null;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Generated<Date>;
+};
+
+export type CimSessionsTable = {
+  token_digest: string;
+  uuid: string;
+  cis2_sid: string | null;
+  sealed_id_token: string;
+  sealed_form_secret: string;
+  created_at: Generated<Date>;
+  last_used_at: Generated<Date>;
+};
+
+export type PositionDefinitionsTable = {
+  id: string;
+  ods_code: string;
+  name: string;
+  access_profiles: ColumnType<AccessProfileRow[], string, string>;
+  status: Generated<"active" | "retired">;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+};
+
+/** One access profile of a position definition, as stored. */
+export type AccessProfileRow = {
+  jobRole: string;
+  activities: string[];
+  workgroups: string[];
+  areasOfWork: string[];
+};
+
+export type RegistrationRequestsTable = {
+  id: string;
+  action: string;
+  ods_code: string;
+  subject_uuid: string;
+  position_definition_id: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+  source: "CIM" | "APPLY" | "ESR";
+  status: Generated<"open" | "completed" | "rejected">;
+  requested_by: string | null;
+  requested_role_id: string | null;
+  reason: string | null;
+  notes: string | null;
+  locked_by: string | null;
+  locked_until: Date | null;
+  decided_by: string | null;
+  decided_role_id: string | null;
+  decision_reason: string | null;
+  decided_at: Date | null;
+  version: Generated<number>;
+  created_at: Generated<Date>;
 };
 
 export type AccountSessionsTable = {

@@ -29,8 +29,8 @@ const parts = [
   },
   {
     name: "Care Identity Management",
-    description: "The Registration Authority application",
-    status: "coming",
+    description: "The Registration Authority application: profiles, positions, requests, reports",
+    href: "/cim/",
   },
   {
     name: "Authenticators and smartcards",

@@ -8,31 +8,40 @@ import nunjucks from "nunjucks";
 const nhsukRoot = dirname(createRequire(import.meta.url).resolve("nhsuk-frontend/package.json"));
 const viewsDir = fileURLToPath(new URL("./views/", import.meta.url));
 
-/** Nunjucks with our views first, then the NHS design system's templates and macros. */
-const environment = new nunjucks.Environment(
-  new nunjucks.FileSystemLoader([viewsDir, join(nhsukRoot, "src")], {
-    noCache: process.env.NODE_ENV === "development",
-  }),
-  { autoescape: true, throwOnUndefined: false },
-);
+/** Nunjucks with a capability's own views first, then the shared views, then the NHS design system's. */
+function environmentFor(capabilityViewDirs: string[]): nunjucks.Environment {
+  return new nunjucks.Environment(
+    new nunjucks.FileSystemLoader([...capabilityViewDirs, viewsDir, join(nhsukRoot, "src")], {
+      noCache: process.env.NODE_ENV === "development",
+    }),
+    { autoescape: true, throwOnUndefined: false },
+  );
+}
 
 export type PageContext = Record<string, unknown>;
 
-export function renderHtml(view: string, context: PageContext = {}): string {
-  return environment.render(view, { serviceName: "Care Identity Service", ...context });
+export type PageRenderer = {
+  renderHtml(view: string, context?: PageContext): string;
+  /** Renders a page with the CSP nonce the layout's inline script needs. */
+  renderPage(reply: FastifyReply, view: string, context?: PageContext, statusCode?: number): FastifyReply;
+};
+
+/** Pages from a capability's own views folder (which may extend the shared layout). */
+export function pageRenderer(capabilityViewDirs: string[] = []): PageRenderer {
+  const environment = environmentFor(capabilityViewDirs);
+  const renderHtml = (view: string, context: PageContext = {}) =>
+    environment.render(view, { serviceName: "Care Identity Service", ...context });
+  return {
+    renderHtml,
+    renderPage(reply, view, context = {}, statusCode = 200) {
+      const cspNonce = (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script;
+      const html = renderHtml(view, { ...context, cspNonce });
+      return reply.code(statusCode).type("text/html; charset=utf-8").send(html);
+    },
+  };
 }
 
-/** Renders a page with the CSP nonce the layout's inline script needs. */
-export function renderPage(
-  reply: FastifyReply,
-  view: string,
-  context: PageContext = {},
-  statusCode = 200,
-): FastifyReply {
-  const cspNonce = (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script;
-  const html = renderHtml(view, { ...context, cspNonce });
-  return reply.code(statusCode).type("text/html; charset=utf-8").send(html);
-}
+export const { renderHtml, renderPage } = pageRenderer();
 
 /** The NHS design system's built CSS, JavaScript and images under /assets. */
 export async function registerAssets(app: FastifyInstance): Promise<void> {

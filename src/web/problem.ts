@@ -3,6 +3,7 @@ import {
   ConflictError,
   DomainError,
   type FieldProblem,
+  ForbiddenError,
   InvalidInputError,
   NotFoundError,
 } from "../errors.ts";
@@ -38,6 +39,9 @@ export function problemFor(error: unknown): Problem {
   if (error instanceof ConflictError) {
     const errors = error.field ? [{ field: error.field, message: error.message }] : undefined;
     return { type: `${problemBase}conflict`, title: "Conflict", status: 409, detail: error.message, errors };
+  }
+  if (error instanceof ForbiddenError) {
+    return { type: `${problemBase}forbidden`, title: "Forbidden", status: 403, detail: error.message };
   }
   if (error instanceof DomainError) {
     return {

@@ -1,48 +1,18 @@
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { test } from "node:test";
-import type { AxeResults } from "axe-core";
 import * as client from "openid-client";
-import type { Page } from "playwright-core";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
 import { codeAt } from "../../src/authenticators/totp/codes.ts";
 import { demoClientId, demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { enrolmentUrl, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { demoClientConfiguration } from "../cis2/journey.ts";
+import { assertAccessible } from "../support/axe.ts";
 import { addSecurityKey, launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
 
-/** WCAG 2.2 level AA, as axe-core tags its rules. */
-const wcag22aa = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const callback = "http://localhost:3001/callback";
 const scope = "openid profile nationalrbacaccess selectedrole";
-
-/**
- * Runs axe-core on the page as it stands and fails with every WCAG 2.2 AA violation named. The
- * pages' policy refuses injected scripts, so the browser context bypasses CSP: this checks
- * accessibility, not the policy.
- */
-async function assertAccessible(page: Page, name: string): Promise<void> {
-  await page.addScriptTag({ path: axePath });
-  // The test's TypeScript has no DOM library: the page's globals are typed here.
-  type InPage = {
-    axe: { run: (context: unknown, options: object) => Promise<AxeResults> };
-    document: unknown;
-  };
-  const results = await page.evaluate((tags) => {
-    const { axe, document } = globalThis as unknown as InPage;
-    return axe.run(document, { runOnly: { type: "tag", values: tags } });
-  }, wcag22aa);
-  const violations = results.violations.map(
-    (violation) =>
-      `${violation.id} (${violation.impact}): ${violation.help}\n` +
-      violation.nodes.map((node) => `    ${node.target.join(" ")}: ${node.failureSummary ?? ""}`).join("\n"),
-  );
-  assert.deepEqual(violations, [], `${name} at ${page.url()} has WCAG 2.2 AA violations`);
-  assert.ok(results.passes.length > 0, `axe-core checked ${name}`);
-}
 
 test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t) => {
   const server = await startCis2Server(t, {}, "localhost");

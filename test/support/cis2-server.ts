@@ -13,7 +13,7 @@ import { testStore } from "./test-store.ts";
 
 export type Cis2Server = { app: FastifyInstance; store: Store; cis2: Cis2; origin: string; issuer: string };
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
   const { port } = probe.address() as AddressInfo;

@@ -9,7 +9,7 @@ import { inTransaction, type Queryable } from "../../store/database.ts";
  * libuv's thread pool, off the event loop. A sign-in for someone with no password still pays
  * for one verification, so timing does not tell who has one.
  */
-const parameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+export const passwordHashParameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 let decoyHash: Promise<string> | undefined;
 
 export async function setPassword(
@@ -21,7 +21,7 @@ export async function setPassword(
   if (typeof password !== "string" || password.length < 12 || password.length > 256) {
     throw InvalidInputError.field("password", "must be 12 to 256 characters");
   }
-  const hashed = await hash(password, parameters);
+  const hashed = await hash(password, passwordHashParameters);
   await inTransaction(queryable, async (tx) => {
     await tx
       .insertInto("passwords")
@@ -32,20 +32,13 @@ export async function setPassword(
   });
 }
 
-export async function hasPassword(queryable: Queryable, uuid: string): Promise<boolean> {
-  return (
-    (await queryable.selectFrom("passwords").select("uuid").where("uuid", "=", uuid).executeTakeFirst()) !==
-    undefined
-  );
-}
-
 export async function checkPassword(queryable: Queryable, uuid: string, password: string): Promise<boolean> {
   const row = await queryable
     .selectFrom("passwords")
     .select("hash")
     .where("uuid", "=", uuid)
     .executeTakeFirst();
-  decoyHash ??= hash("decoy password for timing", parameters);
+  decoyHash ??= hash("decoy password for timing", passwordHashParameters);
   const stored = row?.hash ?? (await decoyHash);
   const matches = await verify(stored, String(password ?? ""));
   return matches && row !== undefined;

@@ -1,5 +1,5 @@
 import type { FastifyError } from "fastify";
-import { DomainError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { DomainError, ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
 
 /**
  * A failure as a FHIR API reports it: an HTTP status, a FHIR issue type and a Spine error code
@@ -82,6 +82,7 @@ function asFhirError(error: unknown): FhirError {
   if (error instanceof FhirError) return error;
   if (error instanceof InvalidInputError) return FhirError.invalidParameter(error.message);
   if (error instanceof NotFoundError) return FhirError.notFound(error.message);
+  if (error instanceof ForbiddenError) return new FhirError(403, "forbidden", "ACCESS_DENIED", error.message);
   if (error instanceof DomainError)
     return new FhirError(422, "processing", "UNPROCESSABLE_ENTITY", error.message);
   const fastifyError = error as FastifyError;

@@ -1,0 +1,163 @@
+/**
+ * A software WebAuthn authenticator for benchmarks, made with node:crypto: ES256 (P-256) keys,
+ * user presence and verification always given, a signature counter per credential. It answers
+ * `navigator.credentials.create()` and `.get()` options in the JSON a browser hands the page
+ * (what @simplewebauthn/browser returns), with clientDataJSON naming the page's origin.
+ */
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
+
+type CreationOptions = { challenge: string; rp: { id?: string } };
+type RequestOptions = { challenge: string; rpId?: string; allowCredentials?: { id: string }[] };
+
+type Credential = { id: Buffer; privateKey: KeyObject; counter: number; userHandle: string };
+
+const flags = { userPresent: 0x01, userVerified: 0x04, attestedCredentialData: 0x40 };
+/** Not a registered model: the benchmark's own authenticator. */
+const aaguid = Buffer.from("b3c1a2d4e5f60718293a4b5c6d7e8f90", "hex");
+
+export class SoftwareAuthenticator {
+  private readonly credentials = new Map<string, Credential>();
+  private readonly origin: string;
+  private readonly attestation: "none" | "packed";
+
+  constructor(origin: string, attestation: "none" | "packed" = "none") {
+    this.origin = origin;
+    this.attestation = attestation;
+  }
+
+  /** A new credential for the options of a registration ceremony: a RegistrationResponseJSON. */
+  create(options: CreationOptions & { user: { id: string } }) {
+    const rpId = options.rp.id ?? new URL(this.origin).hostname;
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const id = randomBytes(32);
+    this.credentials.set(id.toString("base64url"), {
+      id,
+      privateKey,
+      counter: 0,
+      userHandle: options.user.id,
+    });
+    const jwk = publicKey.export({ format: "jwk" });
+    // COSE_Key (RFC 9053): kty EC2, alg ES256, crv P-256, x, y.
+    const coseKey = cbor(
+      new Map<number, unknown>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, Buffer.from(jwk.x as string, "base64url")],
+        [-3, Buffer.from(jwk.y as string, "base64url")],
+      ]),
+    );
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(id.length);
+    const authenticatorData = Buffer.concat([
+      authenticatorDataHead(rpId, flags.userPresent | flags.userVerified | flags.attestedCredentialData, 0),
+      aaguid,
+      length,
+      id,
+      coseKey,
+    ]);
+    const clientDataJSON = this.clientData("webauthn.create", options.challenge);
+    const attestationStatement =
+      this.attestation === "packed"
+        ? // Self attestation: the credential's own key signs authenticator data and client data hash.
+          new Map<string, unknown>([
+            ["alg", -7],
+            ["sig", sign("sha256", Buffer.concat([authenticatorData, sha256(clientDataJSON)]), privateKey)],
+          ])
+        : new Map();
+    const attestationObject = cbor(
+      new Map<string, unknown>([
+        ["fmt", this.attestation],
+        ["attStmt", attestationStatement],
+        ["authData", authenticatorData],
+      ]),
+    );
+    return {
+      id: id.toString("base64url"),
+      rawId: id.toString("base64url"),
+      type: "public-key",
+      response: {
+        clientDataJSON: clientDataJSON.toString("base64url"),
+        attestationObject: attestationObject.toString("base64url"),
+        transports: ["usb"],
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: "cross-platform",
+    };
+  }
+
+  /** An assertion for the options of a sign-in ceremony with one of our credentials: an AuthenticationResponseJSON. */
+  get(options: RequestOptions) {
+    const rpId = options.rpId ?? new URL(this.origin).hostname;
+    const credential = (options.allowCredentials ?? [])
+      .map((allowed) => this.credentials.get(allowed.id))
+      .find(Boolean);
+    if (!credential) throw new Error("no credential of this authenticator is allowed");
+    credential.counter++;
+    const authenticatorData = authenticatorDataHead(
+      rpId,
+      flags.userPresent | flags.userVerified,
+      credential.counter,
+    );
+    const clientDataJSON = this.clientData("webauthn.get", options.challenge);
+    const signature = sign(
+      "sha256",
+      Buffer.concat([authenticatorData, sha256(clientDataJSON)]),
+      credential.privateKey,
+    );
+    return {
+      id: credential.id.toString("base64url"),
+      rawId: credential.id.toString("base64url"),
+      type: "public-key",
+      response: {
+        clientDataJSON: clientDataJSON.toString("base64url"),
+        authenticatorData: authenticatorData.toString("base64url"),
+        signature: signature.toString("base64url"),
+        userHandle: credential.userHandle,
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: "cross-platform",
+    };
+  }
+
+  private clientData(type: string, challenge: string): Buffer {
+    return Buffer.from(JSON.stringify({ type, challenge, origin: this.origin, crossOrigin: false }));
+  }
+}
+
+function sha256(data: Buffer | string): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+function authenticatorDataHead(rpId: string, flagBits: number, counter: number): Buffer {
+  const head = Buffer.alloc(37);
+  sha256(rpId).copy(head, 0);
+  head.writeUInt8(flagBits, 32);
+  head.writeUInt32BE(counter, 33);
+  return head;
+}
+
+/** The CBOR (RFC 8949) WebAuthn needs: integers, byte and text strings, maps. */
+function cbor(value: unknown): Buffer {
+  const head = (major: number, length: number) => {
+    if (length < 24) return Buffer.from([(major << 5) | length]);
+    if (length < 256) return Buffer.from([(major << 5) | 24, length]);
+    const bytes = Buffer.alloc(3);
+    bytes.writeUInt8((major << 5) | 25);
+    bytes.writeUInt16BE(length, 1);
+    return bytes;
+  };
+  if (typeof value === "number") return value >= 0 ? head(0, value) : head(1, -1 - value);
+  if (Buffer.isBuffer(value)) return Buffer.concat([head(2, value.length), value]);
+  if (typeof value === "string") {
+    const text = Buffer.from(value);
+    return Buffer.concat([head(3, text.length), text]);
+  }
+  if (value instanceof Map) {
+    return Buffer.concat([
+      head(5, value.size),
+      ...[...value].flatMap(([key, entry]) => [cbor(key), cbor(entry)]),
+    ]);
+  }
+  throw new Error(`cannot encode ${typeof value} as CBOR`);
+}

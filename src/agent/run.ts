@@ -1,0 +1,62 @@
+import { cardAgent } from "./agent.ts";
+import { openCardModule } from "./card.ts";
+import { startLocalServer } from "./local-server.ts";
+import { serviceClient } from "./service-client.ts";
+
+export type AgentOptions = {
+  /** The Care Identity Service's base URL; its origin is the only one whose pages may call the agent. */
+  serviceUrl: string;
+  /** The PKCS#11 module: OpenSC for card readers, a software token in tests. */
+  modulePath: string;
+  port: number;
+  /** The unlock code (SO PIN) blank cards arrive with. */
+  blankUnlockCode: string;
+  pollMilliseconds: number;
+};
+
+export const defaultAgentOptions = {
+  modulePath: "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+  port: 8765,
+  blankUnlockCode: "87654321",
+  pollMilliseconds: 1000,
+};
+
+/**
+ * The workstation agent: the card reader through PKCS#11, the service through HTTP, and a
+ * localhost endpoint for the holder's browser. Events go to standard output as JSON lines,
+ * never with a passcode or an unlock code in them.
+ */
+export async function runAgent(options: AgentOptions): Promise<{ url: string; stop(): Promise<void> }> {
+  const serviceOrigin = new URL(options.serviceUrl).origin;
+  const log = (event: string, details: Record<string, unknown> = {}) =>
+    console.log(JSON.stringify({ time: new Date().toISOString(), event, ...details }));
+  const card = openCardModule(options.modulePath);
+  const agent = cardAgent({
+    card,
+    service: serviceClient(options.serviceUrl),
+    blankUnlockCode: options.blankUnlockCode,
+    log,
+  });
+  await agent.watch();
+  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log });
+  let watching = false;
+  const timer = setInterval(() => {
+    if (watching) return;
+    watching = true;
+    agent
+      .watch()
+      .catch((error: Error) => log("watch-failed", { error: error.message }))
+      .finally(() => {
+        watching = false;
+      });
+  }, options.pollMilliseconds);
+  log("listening", { url: server.url, service: serviceOrigin, module: options.modulePath });
+  return {
+    url: server.url,
+    async stop() {
+      clearInterval(timer);
+      await server.close();
+      card.close();
+    },
+  };
+}

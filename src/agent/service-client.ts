@@ -1,0 +1,61 @@
+/**
+ * The agent's only channel to the Care Identity Service: its HTTP API (docs/smartcard-agent-
+ * protocol.md). A refusal arrives as problem+json and is raised with the service's own words.
+ */
+export class ServiceRefusal extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+type Proof = { certificateChain: string[]; challenge: string; signature: string };
+
+export type IssuedCard = {
+  cardSerial: string;
+  holder: string;
+  certificates: { authentication: string; signing: string };
+  unlockCode: string;
+};
+
+export function serviceClient(serviceUrl: string) {
+  async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const response = await fetch(new URL(path, serviceUrl), {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!response.ok) {
+      const detail = [parsed.detail, parsed.title].find((value) => typeof value === "string");
+      throw new ServiceRefusal(response.status, (detail as string | undefined) ?? `HTTP ${response.status}`);
+    }
+    return parsed as T;
+  }
+  const card = (serial: string) => `/api/smartcards/cards/${encodeURIComponent(serial)}`;
+
+  return {
+    issue: (request: {
+      orderCode: string;
+      cardSerial: string;
+      cardType: string;
+      authenticationCsr: string;
+      signingCsr: string;
+    }) => call<IssuedCard>("POST", "/api/smartcards/issue", request),
+    unlock: (request: { orderCode: string; cardSerial: string }) =>
+      call<{ unlockCode: string; status: string }>("POST", "/api/smartcards/unlock", request),
+    reportLocked: (serial: string) => call("POST", `${card(serial)}/status`, { status: "locked" }),
+    challenge: () => call<{ challenge: string }>("POST", "/api/smartcards/challenges"),
+    /** The card is in the reader and its holder entered the passcode: proven by the card's signature. */
+    reportPresent: (serial: string, proof: Proof, removalDigest: string) =>
+      call("POST", `${card(serial)}/presence`, { proof, removalDigest }),
+    /** The card left the reader: the secret whose digest was given when it was reported present. */
+    reportRemoved: (serial: string, removalSecret: string) =>
+      call("POST", `${card(serial)}/removal`, { removalSecret }),
+  };
+}
+
+export type ServiceClient = ReturnType<typeof serviceClient>;

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from "fastify";
+import { systemActor } from "../../audit/actor.ts";
+import { openCertificateAuthority } from "../../pki/certificate-authority.ts";
+import { registerPki } from "../../pki/routes.ts";
+import type { TokenSettings } from "../../pki/token-key.ts";
+import type { Sealer } from "../../secrets/sealed.ts";
+import type { Queryable } from "../../store/database.ts";
+import { registerSmartcardApi } from "./routes.ts";
+
+/** The certificate authority's publication and the agent's API, with the CA made on first start. */
+export async function registerSmartcards(
+  app: FastifyInstance,
+  queryable: Queryable,
+  options: { sealer: Sealer; pkiUrl: string; cardCertificateDays: number; caToken?: TokenSettings },
+): Promise<void> {
+  const authority = await openCertificateAuthority(
+    queryable,
+    options.sealer,
+    options.pkiUrl,
+    systemActor("pki"),
+    options.caToken,
+  );
+  await registerPki(app, queryable, authority);
+  registerSmartcardApi(app, queryable, {
+    authority,
+    sealer: options.sealer,
+    lifetimeDays: options.cardCertificateDays,
+  });
+}

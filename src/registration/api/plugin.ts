@@ -1,0 +1,100 @@
+import fastifySwagger from "@fastify/swagger";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Actor } from "../../audit/actor.ts";
+import type { ProviderHost } from "../../cis2/host.ts";
+import type { CodeLists } from "../../rbac/code-lists.ts";
+import type { Db } from "../../store/database.ts";
+import { problemFor } from "../../web/problem.ts";
+import { actorFromBearer, UnauthenticatedError } from "./bearer.ts";
+import { registerPositionRoutes } from "./position-routes.ts";
+import { registerProfileRoutes } from "./profile-routes.ts";
+import { registerRequestRoutes } from "./request-routes.ts";
+
+export const cimApiPrefix = "/cim/api/v1";
+
+export type CimApiContext = {
+  db: Db;
+  lists: CodeLists;
+  /** The public origin, for links handed to people (enrolment links). */
+  origin: string;
+  /** The person the request acts for, from its access token. */
+  actorOf(request: FastifyRequest): Actor;
+};
+
+/**
+ * Care Identity Management's JSON API: the same domain actions as the pages, authorised by CIS2
+ * access tokens and the same policy, with problem+json errors and an OpenAPI document at
+ * /cim/api/v1/openapi.json. Encapsulated, so its OpenAPI document and error handling cover its
+ * own routes only.
+ */
+export function registerCimApi(
+  app: FastifyInstance,
+  options: { db: Db; lists: CodeLists; host: ProviderHost; issuer: string },
+): void {
+  app.register(
+    async (api) => {
+      await api.register(fastifySwagger, {
+        openapi: {
+          openapi: "3.1.0",
+          info: {
+            title: "Care Identity Management API",
+            version: "1",
+            description:
+              "Registration Authority actions: profiles, positions, assignments, requests, authenticators and reports. " +
+              "Authorised by a CIS2 access token (Bearer) and the same RA policy as the pages. Errors are RFC 9457 problem+json. " +
+              "A sponsor's action that needs approval answers 202 with the request it created. " +
+              "An Idempotency-Key header (or submissionId field) makes a second identical submission fail with 409.",
+          },
+          components: { securitySchemes: { cis2: { type: "http", scheme: "bearer" } } },
+          security: [{ cis2: [] }],
+        },
+      });
+      const actors = new WeakMap<FastifyRequest, Actor>();
+      api.addHook("onRequest", async (request) => {
+        if (request.routeOptions.url === `${cimApiPrefix}/openapi.json`) return;
+        actors.set(request, await actorFromBearer(request, options.host));
+      });
+      api.setErrorHandler((error, request, reply) => {
+        if (error instanceof UnauthenticatedError) {
+          reply.header("www-authenticate", error.challenge);
+          return sendJsonProblem(request, reply, {
+            type: "https://careid.example/problems/unauthenticated",
+            title: "Unauthenticated",
+            status: 401,
+            detail: error.message,
+          });
+        }
+        const problem = problemFor(error);
+        if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+        return sendJsonProblem(request, reply, problem);
+      });
+      const context: CimApiContext = {
+        db: options.db,
+        lists: options.lists,
+        origin: new URL(options.issuer).origin,
+        actorOf: (request) => {
+          const actor = actors.get(request);
+          if (!actor) throw new UnauthenticatedError("A CIS2 access token is required", false);
+          return actor;
+        },
+      };
+      registerProfileRoutes(api, context);
+      registerPositionRoutes(api, context);
+      registerRequestRoutes(api, context);
+      api.get("/openapi.json", { schema: { hide: true } }, async () => api.swagger());
+    },
+    { prefix: cimApiPrefix },
+  );
+}
+
+/** Always JSON, whatever the client accepts: this is an API, not a page. */
+function sendJsonProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ReturnType<typeof problemFor>,
+) {
+  return reply
+    .code(problem.status)
+    .type("application/problem+json")
+    .send({ ...problem, instance: `urn:careid:request:${request.id}` });
+}

@@ -1,0 +1,152 @@
+import type { Actor } from "../audit/actor.ts";
+import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { isCareIdentifier } from "../store/identifiers.ts";
+import { type ActionCommon, authorised, recordAction, requiredReason } from "./acting.ts";
+
+/** An authenticator as an RA sees it: what kind, since when, last used; never its secret. */
+export type Authenticator = {
+  /** "authenticator-app", a WebAuthn credential id, or an enrolment link's digest prefix. */
+  id: string;
+  kind: "authenticator-app" | "security-key" | "enrolment-link";
+  /** The sign-in method (amr) for credentials; the link's state for links. */
+  detail: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+};
+
+const appId = "authenticator-app";
+
+export async function authenticatorsOf(queryable: Queryable, uuid: string): Promise<Authenticator[]> {
+  const app = await queryable
+    .selectFrom("totp_authenticators")
+    .select(["created_at", "last_used_at"])
+    .where("uuid", "=", uuid)
+    .executeTakeFirst();
+  const credentials = await queryable
+    .selectFrom("webauthn_credentials")
+    .select(["credential_id", "method", "created_at", "last_used_at"])
+    .where("uuid", "=", uuid)
+    .orderBy("created_at")
+    .execute();
+  const links = await queryable
+    .selectFrom("enrolment_links")
+    .select(["token_digest", "expires_at", "used_at", "created_at"])
+    .where("uuid", "=", uuid)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", new Date())
+    .orderBy("created_at")
+    .execute();
+  return [
+    ...(app
+      ? [
+          {
+            id: appId,
+            kind: "authenticator-app" as const,
+            detail: "TOTP",
+            createdAt: app.created_at,
+            lastUsedAt: app.last_used_at,
+          },
+        ]
+      : []),
+    ...credentials.map((credential) => ({
+      id: credential.credential_id,
+      kind: "security-key" as const,
+      detail: credential.method,
+      createdAt: credential.created_at,
+      lastUsedAt: credential.last_used_at,
+    })),
+    ...links.map((link) => ({
+      id: `link-${link.token_digest.slice(0, 16)}`,
+      kind: "enrolment-link" as const,
+      detail: `open until ${link.expires_at.toISOString()}`,
+      createdAt: link.created_at,
+      lastUsedAt: null,
+    })),
+  ];
+}
+
+/**
+ * Issues a one-time enrolment link the person opens to register a security key or an
+ * authenticator app. The token is returned once, for the RA to hand over; only its digest is kept.
+ */
+export async function issueAuthenticatorLink(
+  queryable: Queryable,
+  actor: Actor,
+  input: ActionCommon & { uuid: string; validHours?: number },
+): Promise<{ token: string; expiresAt: Date }> {
+  if (!isCareIdentifier(input.uuid))
+    throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
+  return inTransaction(queryable, async (tx) => {
+    const { acting } = await authorised(tx, actor, "authenticator.issue", { uuid: input.uuid }, input);
+    const link = await issueEnrolmentLink(tx, acting, { uuid: input.uuid, validHours: input.validHours });
+    await recordAction(
+      tx,
+      acting,
+      {
+        action: "authenticator.link-issued",
+        subject: { type: "person", id: input.uuid },
+        after: { expiresAt: link.expiresAt },
+      },
+      input,
+    );
+    return link;
+  });
+}
+
+/** Removes one authenticator (or an open enrolment link) from a person; a reason is required. */
+export async function removeAuthenticator(
+  queryable: Queryable,
+  actor: Actor,
+  input: ActionCommon & { uuid: string; authenticatorId: string },
+): Promise<void> {
+  requiredReason(input, "to remove an authenticator");
+  if (!isCareIdentifier(input.uuid))
+    throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
+  await inTransaction(queryable, async (tx) => {
+    const { acting } = await authorised(tx, actor, "authenticator.remove", { uuid: input.uuid }, input);
+    const held = (await authenticatorsOf(tx, input.uuid)).find((item) => item.id === input.authenticatorId);
+    if (!held)
+      throw new NotFoundError(
+        "authenticator",
+        `authenticatorId: ${input.uuid} has no authenticator ${input.authenticatorId}`,
+      );
+    await deleteAuthenticator(tx, input.uuid, held);
+    await recordAction(
+      tx,
+      acting,
+      { action: "authenticator.removed", subject: { type: "person", id: input.uuid }, before: held },
+      input,
+    );
+  });
+}
+
+async function deleteAuthenticator(tx: Tx, uuid: string, held: Authenticator): Promise<void> {
+  if (held.kind === "authenticator-app")
+    await tx.deleteFrom("totp_authenticators").where("uuid", "=", uuid).execute();
+  if (held.kind === "security-key")
+    await tx
+      .deleteFrom("webauthn_credentials")
+      .where("uuid", "=", uuid)
+      .where("credential_id", "=", held.id)
+      .execute();
+  if (held.kind === "enrolment-link")
+    await tx
+      .updateTable("enrolment_links")
+      .set({ expires_at: new Date(), pending_totp_secret: null, pending_challenge: null })
+      .where("uuid", "=", uuid)
+      .where("token_digest", "like", `${held.id.slice("link-".length)}%`)
+      .execute();
+}
+
+/**
+ * Cancels every authenticator a person holds, as closing their profile requires: WebAuthn
+ * credentials, the authenticator app and open enrolment links. Smartcards hook in here: when
+ * they land, their cancellation (certificate revocation) joins this list.
+ */
+export async function cancelAllAuthenticators(tx: Tx, uuid: string): Promise<Authenticator[]> {
+  const held = await authenticatorsOf(tx, uuid);
+  for (const authenticator of held) await deleteAuthenticator(tx, uuid, authenticator);
+  return held;
+}

@@ -1,0 +1,92 @@
+import type { Actor } from "../audit/actor.ts";
+import { endSessionsOf } from "../cis2/session-revocation.ts";
+import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
+import { changePersonStatus, getPerson, type Person } from "../people/people.ts";
+import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { isCareIdentifier } from "../store/identifiers.ts";
+import { type ActionCommon, recordAction, requiredReason } from "./acting.ts";
+import { cancelAllAuthenticators } from "./authenticators.ts";
+import { closeRequestsAbout, type Directness, doOrRequest, type Outcome } from "./requests.ts";
+
+type ClosureInput = ActionCommon & Directness & { uuid: string };
+
+/** What closing and reopening share: a reason, the policy (or a sponsor's request), one transaction. */
+async function statusChange(
+  queryable: Queryable,
+  actor: Actor,
+  input: ClosureInput,
+  action: "profile.close" | "profile.reopen",
+  refusal: (person: Person) => string | undefined,
+  work: (tx: Tx, acting: Actor, reason: string) => Promise<Person>,
+): Promise<Outcome<Person>> {
+  const reason = requiredReason(
+    input,
+    action === "profile.close" ? "to close a profile" : "to reopen a profile",
+  );
+  if (!isCareIdentifier(input.uuid))
+    throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
+  if (input.uuid === actor.id) throw new ForbiddenError("Nobody may close or reopen their own profile");
+  return inTransaction(queryable, async (tx) => {
+    const refused = refusal(await getPerson(tx, input.uuid));
+    if (refused) throw new ConflictError(`uuid: profile ${input.uuid} ${refused}`, "uuid");
+    return doOrRequest(
+      tx,
+      actor,
+      action,
+      { uuid: input.uuid },
+      input,
+      { subjectUuid: input.uuid, details: {} },
+      (acting) => work(tx, acting, reason),
+    );
+  });
+}
+
+/**
+ * Closes a leaver's profile: every position ends, open requests about them are closed, every
+ * authenticator is cancelled and their CIS2 sessions end, all in one transaction.
+ */
+export async function closeProfile(
+  queryable: Queryable,
+  actor: Actor,
+  input: ClosureInput,
+): Promise<Outcome<Person>> {
+  const alreadyClosed = (person: Person) => (person.status === "closed" ? "is already closed" : undefined);
+  return statusChange(queryable, actor, input, "profile.close", alreadyClosed, async (tx, acting, reason) => {
+    const closed = await changePersonStatus(tx, acting, input.uuid, "closed", reason);
+    await tx.updateTable("people").set({ closed_at: new Date() }).where("uuid", "=", input.uuid).execute();
+    const requests = await closeRequestsAbout(tx, acting, input.uuid, `The profile was closed: ${reason}`);
+    const cancelled = await cancelAllAuthenticators(tx, input.uuid);
+    await endSessionsOf(tx, acting, input.uuid);
+    await recordAction(
+      tx,
+      acting,
+      {
+        action: "profile.closed",
+        subject: { type: "person", id: input.uuid },
+        after: { requestsClosed: requests, authenticatorsCancelled: cancelled.map((item) => item.kind) },
+      },
+      input,
+    );
+    return closed;
+  });
+}
+
+/** Reopens a closed profile. Its positions and authenticators are not restored: they are given anew. */
+export async function reopenProfile(
+  queryable: Queryable,
+  actor: Actor,
+  input: ClosureInput,
+): Promise<Outcome<Person>> {
+  const notClosed = (person: Person) => (person.status !== "closed" ? "is not closed" : undefined);
+  return statusChange(queryable, actor, input, "profile.reopen", notClosed, async (tx, acting, reason) => {
+    const reopened = await changePersonStatus(tx, acting, input.uuid, "active", reason);
+    await tx.updateTable("people").set({ closed_at: null }).where("uuid", "=", input.uuid).execute();
+    await recordAction(
+      tx,
+      acting,
+      { action: "profile.reopened", subject: { type: "person", id: input.uuid } },
+      input,
+    );
+    return reopened;
+  });
+}

@@ -1,0 +1,30 @@
+import { Problems } from "../../errors.ts";
+import { checkNiNumber } from "../../people/validation.ts";
+import type { ProfileSearch } from "../profiles.ts";
+
+/**
+ * The find-a-profile form as a search: each box checked with a message that says what to type,
+ * so the RA sees every mistake at once in the error summary.
+ */
+export function searchFromForm(input: Record<string, unknown>): ProfileSearch {
+  const text = (field: string) => (typeof input[field] === "string" ? (input[field] as string).trim() : "");
+  const search = {
+    name: text("name"),
+    uuid: text("uuid"),
+    email: text("email"),
+    niNumber: text("niNumber").toUpperCase().replaceAll(" ", ""),
+    odsCode: text("odsCode").toUpperCase(),
+  };
+  const problems = new Problems();
+  if (!Object.values(search).some(Boolean))
+    problems.add("name", "Enter a name, UUID, email address, National Insurance number or organisation code");
+  if (search.uuid && !/^\d{12}$/.test(search.uuid))
+    problems.add("uuid", "A UUID is 12 digits, like 555000000010");
+  if (search.niNumber && checkNiNumber(new Problems(), search.niNumber) === null)
+    problems.add("niNumber", "Enter a National Insurance number in the right format, like QQ 12 34 56 C");
+  if (search.odsCode && !/^[A-Z0-9]{3,10}$/.test(search.odsCode))
+    problems.add("odsCode", "An organisation code is 3 to 10 letters and digits, like RZZ");
+  if (search.email && !search.email.includes("@")) problems.add("email", "Enter a whole email address");
+  problems.throwIfAny();
+  return Object.fromEntries(Object.entries(search).filter(([, value]) => value)) as ProfileSearch;
+}

@@ -1,0 +1,95 @@
+import type { FastifyInstance } from "fastify";
+import { InvalidInputError } from "../../errors.ts";
+import { decide, type RegistrationAction } from "../policy.ts";
+import { findProfiles, profileDetails } from "../profiles.ts";
+import { type Cim, displayName, errorsFrom, renderCimPage, signedIn } from "./context.ts";
+import { searchFromForm } from "./profile-reads.ts";
+
+export const profileLabels: Record<string, string> = {
+  name: "Name",
+  uuid: "UUID",
+  email: "Email address",
+  niNumber: "National Insurance number",
+  odsCode: "Organisation code",
+};
+
+/** What the policy lets the signed-in user do to a profile: "direct", "request" or absent. */
+export async function allowedActions(
+  cim: Cim,
+  actorUuid: string,
+  actions: RegistrationAction[],
+  target: { uuid?: string; ods?: string },
+): Promise<Record<string, "direct" | "request">> {
+  const allowed: Record<string, "direct" | "request"> = {};
+  for (const action of actions) {
+    const decision = await decide(cim.db, actorUuid, action, target);
+    if (decision.allowed) allowed[action] = decision.byRequest ? "request" : "direct";
+  }
+  return allowed;
+}
+
+/** Find a profile, and view one: details, positions, authenticators and history. */
+export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
+  app.get("/profiles", async (request, reply) => {
+    const input = request.query as Record<string, unknown>;
+    const searched = Object.keys(input).length > 0;
+    if (!searched)
+      return renderCimPage(request, reply, "find.njk", { pageTitle: "Find a profile", values: {} });
+    try {
+      const search = searchFromForm(input);
+      const results = await findProfiles(cim.db, signedIn(request).person.uuid, search);
+      return renderCimPage(request, reply, "find.njk", {
+        pageTitle: "Find a profile",
+        values: search,
+        results,
+      });
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return renderCimPage(
+        request,
+        reply,
+        "find.njk",
+        { pageTitle: "Find a profile", values: input, ...errorsFrom(error.problems, profileLabels) },
+        400,
+      );
+    }
+  });
+
+  app.get("/profiles/:uuid", async (request, reply) => {
+    const { uuid } = request.params as { uuid: string };
+    const actor = signedIn(request).person.uuid;
+    const details = await profileDetails(cim.db, actor, uuid);
+    const { person } = details;
+    const allowed = await allowedActions(
+      cim,
+      actor,
+      [
+        "profile.change-details",
+        person.status === "closed" ? "profile.reopen" : "profile.close",
+        "position.assign",
+        "authenticator.issue",
+        "authenticator.remove",
+      ],
+      { uuid },
+    );
+    const assignments = [];
+    for (const assignment of details.assignments) {
+      const target = {
+        uuid,
+        ods: assignment.odsCode,
+        positionDefinition: assignment.positionDefinitionId ?? undefined,
+      };
+      const changes = await allowedActions(cim, actor, ["position.edit-dates", "position.remove"], target);
+      assignments.push({
+        ...assignment,
+        changeable: assignment.status === "active" && Object.keys(changes).length > 0,
+      });
+    }
+    return renderCimPage(request, reply, "profile.njk", {
+      pageTitle: displayName(person),
+      ...details,
+      assignments,
+      allowed,
+    });
+  });
+}

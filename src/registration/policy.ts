@@ -1,0 +1,386 @@
+import { readFileSync } from "node:fs";
+import { sql } from "kysely";
+import { ForbiddenError } from "../errors.ts";
+import type { Queryable } from "../store/database.ts";
+
+export type RegistrationAction =
+  | "profile.find"
+  | "profile.create"
+  | "profile.change-details"
+  | "profile.change-own-contact"
+  | "profile.close"
+  | "profile.reopen"
+  | "smartcard.issue"
+  | "smartcard.repair"
+  | "smartcard.clear"
+  | "smartcard.cancel"
+  | "smartcard.renew-expired"
+  | "smartcard.unlock"
+  | "smartcard.renew-near-expiry"
+  | "authenticator.issue"
+  | "authenticator.remove"
+  | "authenticator.register-own"
+  | "position.assign"
+  | "position.edit-dates"
+  | "position.remove"
+  | "position.define"
+  | "position.choose-sponsor-assignable"
+  | "request.decide"
+  | "position.batch-assign"
+  | "report.run";
+
+export type RaRole = "RAM" | "RAA_ADVANCED" | "RAA" | "SPONSOR" | "ID_CHECKER" | "LSA";
+
+export type ReportKind = "users" | "requests" | "positions" | "authenticators" | "smartcards";
+
+export type Decision =
+  | {
+      allowed: true;
+      role: RaRole | "SELF" | "SIGNED_IN";
+      /** The role profile id of the position the actor acts in. */
+      position?: string;
+      /** Allowed only as a request for an approver, not as a direct change. */
+      byRequest?: boolean;
+    }
+  | { allowed: false; reason: string };
+
+/** A person (their organisations count), an organisation (ODS), a position definition, a report. */
+export type PolicyTarget = { uuid?: string; ods?: string; positionDefinition?: string; report?: ReportKind };
+
+type Holder = { role: RaRole; rank: number; jobRoles: string[]; activities: string[]; national?: boolean };
+type Capability = {
+  direct: RaRole[];
+  whenAssignable?: RaRole[];
+  byRequest?: RaRole[];
+  reports?: Partial<Record<RaRole, ReportKind[]>>;
+};
+type RaRolesFile = {
+  holders: Holder[];
+  everyoneSignedIn: RegistrationAction[];
+  self: RegistrationAction[];
+  actions: Partial<Record<RegistrationAction, Capability>>;
+};
+
+const raRoles: RaRolesFile = JSON.parse(
+  readFileSync(new URL("./data/ra-roles.json", import.meta.url), "utf8"),
+);
+
+export const registrationActions: readonly RegistrationAction[] = [
+  ...raRoles.everyoneSignedIn,
+  ...raRoles.self,
+  ...(Object.keys(raRoles.actions) as RegistrationAction[]),
+];
+
+export const raRoleNames: Record<RaRole, string> = {
+  RAM: "RA manager",
+  RAA_ADVANCED: "advanced RA agent",
+  RAA: "RA agent",
+  SPONSOR: "sponsor",
+  ID_CHECKER: "RA ID checker",
+  LSA: "local smartcard administrator",
+};
+
+/** Actions that change someone's positions: nobody may do them to themselves. */
+const positionChanges: readonly RegistrationAction[] = [
+  "position.assign",
+  "position.edit-dates",
+  "position.remove",
+  "position.batch-assign",
+];
+
+/** One RA role the actor holds through one of their current positions. */
+export type RaHolding = {
+  role: RaRole;
+  rank: number;
+  odsCode: string;
+  national: boolean;
+  roleProfileId: string;
+};
+
+function holdersOf(jobRole: string, activities: readonly string[]): Holder[] {
+  return raRoles.holders.filter(
+    (holder) =>
+      holder.jobRoles.includes(jobRole) ||
+      holder.activities.some((activity) => activities.includes(activity)),
+  );
+}
+
+/**
+ * The highest RA rank an access (job role and activities, baseline included) would give: 0 for
+ * none. Four-eyes compares it with the granter's own rank.
+ */
+export function raRankOf(jobRole: string, activities: readonly string[]): number {
+  return Math.max(0, ...holdersOf(jobRole, activities).map((holder) => holder.rank));
+}
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/**
+ * The RA roles a person holds today, highest rank first, or undefined when they have no active
+ * profile. A role comes from a current position's job role or from an activity it carries
+ * (added or in the job role's baseline).
+ */
+export async function raHoldings(queryable: Queryable, uuid: string): Promise<RaHolding[] | undefined> {
+  if (!(await hasActiveProfile(queryable, uuid))) return undefined;
+  return holdingsOf(queryable, uuid);
+}
+
+async function hasActiveProfile(queryable: Queryable, uuid: string): Promise<boolean> {
+  const person = await queryable
+    .selectFrom("people")
+    .select("status")
+    .where("uuid", "=", uuid)
+    .executeTakeFirst();
+  return person?.status === "active";
+}
+
+async function holdingsOf(queryable: Queryable, uuid: string): Promise<RaHolding[]> {
+  const date = today();
+  const positions = await queryable
+    .selectFrom("positions as p")
+    .select([
+      "p.role_profile_id",
+      "p.ods_code",
+      "p.job_role_code",
+      sql<
+        string[]
+      >`p.added_activity_codes || ARRAY(SELECT b.activity_code FROM baseline_activities b WHERE b.job_role_code = p.job_role_code)`.as(
+        "activities",
+      ),
+    ])
+    .where("p.uuid", "=", uuid)
+    .where("p.status", "=", "active")
+    .where("p.start_date", "<=", date)
+    .where((eb) => eb.or([eb("p.end_date", "is", null), eb("p.end_date", ">=", date)]))
+    .execute();
+  const holdings = positions.flatMap((position) =>
+    holdersOf(position.job_role_code, position.activities).map((holder) => ({
+      role: holder.role,
+      rank: holder.rank,
+      odsCode: position.ods_code,
+      national: holder.national === true,
+      roleProfileId: position.role_profile_id,
+    })),
+  );
+  return holdings.sort((a, b) => b.rank - a.rank || a.roleProfileId.localeCompare(b.roleProfileId));
+}
+
+/** The organisation and every organisation above it, nearest first. */
+export async function organisationLineage(queryable: Queryable, odsCode: string): Promise<string[]> {
+  const result = await sql<{ ods_code: string }>`
+    WITH RECURSIVE lineage (ods_code, parent_ods_code, depth) AS (
+      SELECT ods_code, parent_ods_code, 0 FROM organisations WHERE ods_code = ${odsCode}
+      UNION ALL
+      SELECT o.ods_code, o.parent_ods_code, l.depth + 1
+        FROM organisations o JOIN lineage l ON o.ods_code = l.parent_ods_code
+       WHERE l.depth < 20
+    )
+    SELECT ods_code FROM lineage ORDER BY depth`.execute(queryable);
+  return result.rows.map((row) => row.ods_code);
+}
+
+/**
+ * The organisations whose RA staff have authority over a person: those of their positions that
+ * have not ended (all of them once the profile is closed, so it can be reopened), and the
+ * organisation whose RA registered them.
+ */
+export async function organisationsOfPerson(queryable: Queryable, uuid: string): Promise<string[]> {
+  const result = await sql<{ ods_code: string }>`
+    SELECT p.ods_code FROM positions p JOIN people person ON person.uuid = p.uuid
+     WHERE p.uuid = ${uuid} AND (p.status = 'active' OR person.status = 'closed')
+    UNION
+    SELECT registering_ods_code FROM people WHERE uuid = ${uuid} AND registering_ods_code IS NOT NULL`.execute(
+    queryable,
+  );
+  return result.rows.map((row) => row.ods_code).sort();
+}
+
+type Scope = { ods?: string; lineages: string[][]; definitionRank: number; assignableByActor: boolean };
+
+async function scopeOf(
+  queryable: Queryable,
+  actorUuid: string,
+  target: PolicyTarget,
+): Promise<Scope | { refused: string }> {
+  let ods = target.ods;
+  let definitionRank = 0;
+  let assignableByActor = false;
+  if (target.positionDefinition) {
+    const definition = await queryable
+      .selectFrom("position_definitions")
+      .select(["ods_code", "access_profiles"])
+      .where("id", "=", target.positionDefinition)
+      .executeTakeFirst();
+    if (!definition) return { refused: `No position definition has id ${target.positionDefinition}` };
+    if (ods && ods !== definition.ods_code)
+      return {
+        refused: `Position ${target.positionDefinition} is defined at ${definition.ods_code}, not ${ods}`,
+      };
+    ods = definition.ods_code;
+    definitionRank = await definitionRaRank(queryable, definition.access_profiles);
+    const assignable = await queryable
+      .selectFrom("sponsor_assignable_positions")
+      .select("sponsor_uuid")
+      .where("position_definition_id", "=", target.positionDefinition)
+      .where("sponsor_uuid", "=", actorUuid)
+      .executeTakeFirst();
+    assignableByActor = assignable !== undefined;
+  }
+  const places = ods ? [ods] : target.uuid ? await organisationsOfPerson(queryable, target.uuid) : undefined;
+  const lineages = places
+    ? await Promise.all(places.map((place) => organisationLineage(queryable, place)))
+    : [["*"]];
+  return { ods, lineages, definitionRank, assignableByActor };
+}
+
+/** The highest RA rank that assigning a position definition would give. */
+export async function definitionRaRank(
+  queryable: Queryable,
+  accessProfiles: { jobRole: string; activities: string[] }[],
+): Promise<number> {
+  let rank = 0;
+  for (const profile of accessProfiles) {
+    const baseline = await queryable
+      .selectFrom("baseline_activities")
+      .select("activity_code")
+      .where("job_role_code", "=", profile.jobRole)
+      .execute();
+    const activities = [...profile.activities, ...baseline.map((row) => row.activity_code)];
+    rank = Math.max(rank, raRankOf(profile.jobRole, activities));
+  }
+  return rank;
+}
+
+function covers(holding: RaHolding, lineages: string[][]): boolean {
+  return (
+    holding.national || lineages.some((lineage) => lineage[0] === "*" || lineage.includes(holding.odsCode))
+  );
+}
+
+/** How a role may do an action: directly, only as a request, or not at all. */
+function wayFor(
+  capability: Capability,
+  role: RaRole,
+  scope: Scope,
+  report: ReportKind | undefined,
+): "direct" | "request" | undefined {
+  const reports = capability.reports?.[role];
+  if (report && reports && !reports.includes(report)) return undefined;
+  if (capability.direct.includes(role)) return "direct";
+  if (capability.whenAssignable?.includes(role) && scope.assignableByActor) return "direct";
+  if (capability.byRequest?.includes(role)) return "request";
+  return undefined;
+}
+
+/** May this actor do this action to this target? */
+export async function decide(
+  queryable: Queryable,
+  actorUuid: string,
+  action: RegistrationAction,
+  target: PolicyTarget,
+): Promise<Decision> {
+  if (!registrationActions.includes(action)) return { allowed: false, reason: `Unknown action ${action}` };
+  if (!(await hasActiveProfile(queryable, actorUuid)))
+    return { allowed: false, reason: "Only a person with an active Care Identity profile may do this" };
+  if (raRoles.everyoneSignedIn.includes(action)) return { allowed: true, role: "SIGNED_IN" };
+  if (raRoles.self.includes(action)) {
+    if (target.uuid && target.uuid !== actorUuid)
+      return { allowed: false, reason: "This can only be done to your own profile" };
+    return { allowed: true, role: "SELF" };
+  }
+  const holdings = await holdingsOf(queryable, actorUuid);
+  if (positionChanges.includes(action) && target.uuid === actorUuid)
+    return { allowed: false, reason: "Nobody may grant or change their own positions" };
+  const capability = raRoles.actions[action] as Capability;
+  const scope = await scopeOf(queryable, actorUuid, target);
+  if ("refused" in scope) return { allowed: false, reason: scope.refused };
+  const inScope = holdings.filter((holding) => covers(holding, scope.lineages));
+  const granting = action === "position.assign" || action === "position.batch-assign";
+  let byRequest: RaHolding | undefined;
+  let tooLow: RaHolding | undefined;
+  for (const holding of inScope) {
+    let way = wayFor(capability, holding.role, scope, target.report);
+    if (granting && way === "direct" && scope.definitionRank >= holding.rank) {
+      tooLow ??= holding;
+      way = capability.byRequest?.includes(holding.role) ? "request" : undefined;
+    }
+    if (!way) continue;
+    if (way === "direct") return { allowed: true, role: holding.role, position: holding.roleProfileId };
+    byRequest ??= holding;
+  }
+  if (byRequest)
+    return { allowed: true, role: byRequest.role, position: byRequest.roleProfileId, byRequest: true };
+  return {
+    allowed: false,
+    reason: refusal(action, holdings, inScope, tooLow, { ...target, ods: scope.ods }),
+  };
+}
+
+function refusal(
+  action: RegistrationAction,
+  holdings: RaHolding[],
+  inScope: RaHolding[],
+  tooLow: RaHolding | undefined,
+  target: PolicyTarget,
+): string {
+  if (tooLow)
+    return `Nobody may grant an RA role at or above their own level (you act as ${raRoleNames[tooLow.role]})`;
+  if (holdings.length > 0 && inScope.length === 0) {
+    const where = target.ods ?? (target.uuid ? `the organisations of ${target.uuid}` : "this organisation");
+    return `Your RA roles do not extend to ${where}`;
+  }
+  if (target.report && action === "report.run")
+    return `Your RA roles do not allow the ${target.report} report`;
+  return `Your RA roles do not allow ${action}`;
+}
+
+/**
+ * Where an actor may do an action directly: the organisation codes of their holdings that allow
+ * it ("*" for a national role), with the highest rank among them. Lists and reports use it to
+ * show only what the actor may act on.
+ */
+export async function authorityFor(
+  queryable: Queryable,
+  actorUuid: string,
+  action: RegistrationAction,
+  report?: ReportKind,
+): Promise<{ organisations: string[]; rank: number }> {
+  const capability = raRoles.actions[action];
+  const holdings = capability ? ((await raHoldings(queryable, actorUuid)) ?? []) : [];
+  const allowing = holdings.filter((holding) => {
+    if (!capability?.direct.includes(holding.role)) return false;
+    const reports = capability.reports?.[holding.role];
+    return !report || !reports || reports.includes(report);
+  });
+  const organisations = allowing.some((holding) => holding.national)
+    ? ["*"]
+    : [...new Set(allowing.map((holding) => holding.odsCode))];
+  return { organisations, rank: Math.max(0, ...allowing.map((holding) => holding.rank)) };
+}
+
+/** The organisations and every organisation below them; "*" stands for all. */
+export function organisationsBelow(odsCodes: string[]) {
+  return sql<{ ods_code: string }>`
+    WITH RECURSIVE below (ods_code, depth) AS (
+      SELECT ods_code, 0 FROM organisations
+       WHERE ods_code = ANY(${odsCodes}::text[]) OR '*' = ANY(${odsCodes}::text[])
+      UNION
+      SELECT o.ods_code, b.depth + 1 FROM organisations o JOIN below b ON o.parent_ods_code = b.ods_code
+       WHERE b.depth < 20
+    )
+    SELECT DISTINCT ods_code FROM below`;
+}
+
+/** decide(), throwing ForbiddenError with the reason when refused. */
+export async function authorise(
+  queryable: Queryable,
+  actorUuid: string,
+  action: RegistrationAction,
+  target: PolicyTarget,
+): Promise<Extract<Decision, { allowed: true }>> {
+  const decision = await decide(queryable, actorUuid, action, target);
+  if (!decision.allowed) throw new ForbiddenError(decision.reason);
+  return decision;
+}

@@ -1,0 +1,241 @@
+import { sql } from "kysely";
+import type { Actor } from "../audit/actor.ts";
+import { InvalidInputError } from "../errors.ts";
+import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { authorised, recordAction, todayIso } from "./acting.ts";
+import { organisationsBelow, type ReportKind } from "./policy.ts";
+import { closedRequestDays } from "./requests.ts";
+
+export const reportKinds: readonly ReportKind[] = ["users", "requests", "positions", "authenticators"];
+
+type Cell = string | number | Date | null;
+type Table = { columns: string[]; rows: Cell[][] };
+
+/**
+ * One cell of CSV (RFC 4180). A cell a spreadsheet would run as a formula is prefixed with an
+ * apostrophe, so an exported name cannot execute anything.
+ */
+function csvCell(value: Cell): string {
+  const text = value instanceof Date ? value.toISOString() : value === null ? "" : String(value);
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+export function toCsv(table: Table): string {
+  const lines = [table.columns, ...table.rows].map((row) => row.map(csvCell).join(","));
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** A report for an organisation and those below it, as CSV. Running one is recorded. */
+export async function runReport(
+  queryable: Queryable,
+  actor: Actor,
+  input: { kind: string; odsCode: string },
+): Promise<{ filename: string; csv: string; rows: number }> {
+  const kind = input.kind as ReportKind;
+  if (!reportKinds.includes(kind))
+    throw InvalidInputError.field("kind", `must be one of ${reportKinds.join(", ")}`);
+  const odsCode = String(input.odsCode ?? "").toUpperCase();
+  if (!/^[A-Z0-9]{3,10}$/.test(odsCode)) throw InvalidInputError.field("odsCode", "must be an ODS code");
+  return inTransaction(queryable, async (tx) => {
+    const { acting } = await authorised(tx, actor, "report.run", { ods: odsCode, report: kind });
+    const table = await reports[kind as Exclude<ReportKind, "smartcards">](tx, odsCode);
+    await recordAction(
+      tx,
+      acting,
+      {
+        action: "report.run",
+        subject: { type: "organisation", id: odsCode },
+        after: { kind, rows: table.rows.length },
+      },
+      {},
+    );
+    return { filename: `${kind}-${odsCode}-${todayIso()}.csv`, csv: toCsv(table), rows: table.rows.length };
+  });
+}
+
+const inScope = (column: string, odsCode: string) =>
+  sql<boolean>`${sql.ref(column)} IN (${organisationsBelow([odsCode])})`;
+
+const reports: Record<Exclude<ReportKind, "smartcards">, (tx: Tx, odsCode: string) => Promise<Table>> = {
+  async users(tx, odsCode) {
+    const rows = await tx
+      .selectFrom("people")
+      .select([
+        "uuid",
+        "title",
+        "given_name",
+        "middle_names",
+        "family_name",
+        "status",
+        "email",
+        "identity_assurance_level",
+        sql<number>`(SELECT count(*) FROM positions p WHERE p.uuid = people.uuid AND p.status = 'active')`.as(
+          "positions",
+        ),
+      ])
+      .where((eb) =>
+        eb.or([
+          eb.exists(
+            eb
+              .selectFrom("positions as p")
+              .select("p.uuid")
+              .whereRef("p.uuid", "=", "people.uuid")
+              .where(inScope("p.ods_code", odsCode)),
+          ),
+          inScope("people.registering_ods_code", odsCode),
+        ]),
+      )
+      .orderBy("family_name")
+      .orderBy("given_name")
+      .orderBy("uuid")
+      .execute();
+    return {
+      columns: [
+        "uuid",
+        "title",
+        "givenName",
+        "middleNames",
+        "familyName",
+        "status",
+        "email",
+        "identityAssuranceLevel",
+        "activePositions",
+      ],
+      rows: rows.map((row) => [
+        row.uuid,
+        row.title,
+        row.given_name,
+        row.middle_names,
+        row.family_name,
+        row.status,
+        row.email,
+        row.identity_assurance_level,
+        Number(row.positions),
+      ]),
+    };
+  },
+  async requests(tx, odsCode) {
+    const since = new Date(Date.now() - closedRequestDays * 86_400_000);
+    const rows = await tx
+      .selectFrom("registration_requests as r")
+      .selectAll("r")
+      .where(inScope("r.ods_code", odsCode))
+      .where((eb) => eb.or([eb("r.status", "=", "open"), eb("r.decided_at", ">=", since)]))
+      .orderBy("r.created_at")
+      .execute();
+    return {
+      columns: [
+        "id",
+        "action",
+        "status",
+        "source",
+        "odsCode",
+        "subjectUuid",
+        "requestedBy",
+        "createdAt",
+        "decidedBy",
+        "decidedAt",
+        "decisionReason",
+      ],
+      rows: rows.map((row) => [
+        row.id,
+        row.action,
+        row.status,
+        row.source,
+        row.ods_code,
+        row.subject_uuid,
+        row.requested_by,
+        row.created_at,
+        row.decided_by,
+        row.decided_at,
+        row.decision_reason,
+      ]),
+    };
+  },
+  async positions(tx, odsCode) {
+    const rows = await tx
+      .selectFrom("positions as p")
+      .innerJoin("people", "people.uuid", "p.uuid")
+      .leftJoin("position_definitions as d", "d.id", "p.position_definition_id")
+      .select([
+        "p.role_profile_id",
+        "p.assignment_id",
+        "p.uuid",
+        "people.family_name",
+        "people.given_name",
+        "p.ods_code",
+        "d.name",
+        "p.job_role_code",
+        "p.start_date",
+        "p.end_date",
+        "p.status",
+      ])
+      .where(inScope("p.ods_code", odsCode))
+      .orderBy("people.family_name")
+      .orderBy("p.role_profile_id")
+      .execute();
+    return {
+      columns: [
+        "roleProfileId",
+        "assignmentId",
+        "uuid",
+        "familyName",
+        "givenName",
+        "odsCode",
+        "position",
+        "jobRole",
+        "startDate",
+        "endDate",
+        "status",
+      ],
+      rows: rows.map((row) => [
+        row.role_profile_id,
+        row.assignment_id,
+        row.uuid,
+        row.family_name,
+        row.given_name,
+        row.ods_code,
+        row.name,
+        row.job_role_code,
+        row.start_date,
+        row.end_date,
+        row.status,
+      ]),
+    };
+  },
+  async authenticators(tx, odsCode) {
+    const rows = await sql<{
+      uuid: string;
+      family_name: string;
+      given_name: string;
+      kind: string;
+      method: string;
+      created_at: Date;
+      last_used_at: Date | null;
+    }>`
+      WITH scope AS (
+        SELECT DISTINCT p.uuid FROM positions p WHERE ${inScope("p.ods_code", odsCode)}
+      )
+      SELECT person.uuid, person.family_name, person.given_name, a.kind, a.method, a.created_at, a.last_used_at
+        FROM scope JOIN people person ON person.uuid = scope.uuid
+        JOIN (
+          SELECT uuid, 'authenticator-app' AS kind, 'TOTP' AS method, created_at, last_used_at FROM totp_authenticators
+          UNION ALL
+          SELECT uuid, 'security-key', method, created_at, last_used_at FROM webauthn_credentials
+        ) a ON a.uuid = person.uuid
+       ORDER BY person.family_name, person.uuid, a.created_at`.execute(tx);
+    return {
+      columns: ["uuid", "familyName", "givenName", "kind", "method", "createdAt", "lastUsedAt"],
+      rows: rows.rows.map((row) => [
+        row.uuid,
+        row.family_name,
+        row.given_name,
+        row.kind,
+        row.method,
+        row.created_at,
+        row.last_used_at,
+      ]),
+    };
+  },
+};

@@ -1,0 +1,41 @@
+import type { Config } from "./config.ts";
+import { InvalidInputError } from "./errors.ts";
+import type { Store } from "./store/database.ts";
+
+/**
+ * How a capability adds commands to the command line's table (src/main.ts): each runs on the
+ * migrated database, which main.ts opens and closes around it.
+ */
+export type OptionValues = Record<string, string | boolean | undefined>;
+export type CommandOptions = Record<string, { type: "string" | "boolean"; help: string }>;
+export type WithStore = (
+  config: Config,
+  purpose: string,
+  work: (store: Store) => Promise<number>,
+) => Promise<number>;
+export type Prepare = (store: Store) => Promise<unknown>;
+
+export function storeCommand(withStore: WithStore, prepare: Prepare) {
+  return (
+    name: string,
+    usage: string,
+    summary: string,
+    options: CommandOptions,
+    work: (store: Store, values: OptionValues) => Promise<number>,
+  ) => ({
+    usage,
+    summary,
+    options,
+    run: (values: OptionValues, config: Config) =>
+      withStore(config, name, async (store) => {
+        await prepare(store);
+        return work(store, values);
+      }),
+  });
+}
+
+export function requiredOption(values: OptionValues, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value === "") throw InvalidInputError.field(`--${name}`, "is required");
+  return value;
+}

@@ -1,0 +1,102 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * PKCS#11 software tokens standing in for blank smartcards, provisioned with OpenSC's
+ * pkcs11-tool as a card manufacturer would: an initialised token with the manufacturer's
+ * unlock code (SO PIN) and no passcode yet.
+ *
+ * SoftHSM2 never counts wrong PINs; openCryptoki's software token locks the user PIN after three,
+ * as a card does, so the locking tests use it. Tests skip only when a package is missing.
+ */
+export const softHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
+export const openCryptokiModule = "/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so";
+/** The blank card's unlock code, openCryptoki's factory default SO PIN. */
+export const blankCardUnlockCode = "87654321";
+
+export type BlankCard = {
+  modulePath: string;
+  /** Environment the module needs (SoftHSM2's configuration file). */
+  environment: Record<string, string>;
+  remove(): void;
+};
+
+/** Why tests of this token cannot run here, or undefined when they can. */
+export function missingFor(kind: "softhsm" | "opencryptoki"): string | undefined {
+  const needs =
+    kind === "softhsm"
+      ? [softHsmModule, "/usr/bin/softhsm2-util", "/usr/bin/pkcs11-tool"]
+      : [openCryptokiModule, "/usr/sbin/pkcsslotd", "/usr/bin/pkcs11-tool"];
+  const missing = needs.filter((path) => !existsSync(path));
+  return missing.length > 0
+    ? `skipped: ${missing.join(", ")} not installed (Debian packages softhsm2, opencryptoki, opensc)`
+    : undefined;
+}
+
+/** A SoftHSM2 token in its own directory; removing it deletes the token, as pulling a card out. */
+export function softHsmCard(label = "careid-card"): BlankCard {
+  const directory = mkdtempSync(join(tmpdir(), "careid-softhsm-"));
+  mkdirSync(join(directory, "tokens"));
+  const configuration = join(directory, "softhsm2.conf");
+  writeFileSync(
+    configuration,
+    `directories.tokendir = ${join(directory, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`,
+  );
+  const environment = { SOFTHSM2_CONF: configuration };
+  pkcs11Tool(softHsmModule, environment, [
+    "--init-token",
+    "--slot-index",
+    "0",
+    "--label",
+    label,
+    "--so-pin",
+    blankCardUnlockCode,
+  ]);
+  return {
+    modulePath: softHsmModule,
+    environment,
+    remove: () => rmSync(join(directory, "tokens"), { recursive: true, force: true }),
+  };
+}
+
+const swtokDirectory = "/var/lib/opencryptoki/swtok";
+
+/**
+ * openCryptoki's one software token (slot 3), wiped and initialised afresh. Its daemon
+ * pkcsslotd must run; .ci/run starts it, and this starts it when it is not running.
+ */
+export function openCryptokiCard(label = "careid-card"): BlankCard {
+  startSlotDaemon();
+  for (const name of readdirSync(swtokDirectory)) {
+    if (name === "TOK_OBJ") {
+      for (const object of readdirSync(join(swtokDirectory, name)))
+        rmSync(join(swtokDirectory, name, object));
+    } else rmSync(join(swtokDirectory, name), { recursive: true, force: true });
+  }
+  rmSync("/dev/shm/var.lib.opencryptoki.swtok", { force: true });
+  pkcs11Tool(openCryptokiModule, {}, [
+    "--init-token",
+    "--slot",
+    "3",
+    "--label",
+    label,
+    "--so-pin",
+    blankCardUnlockCode,
+  ]);
+  return { modulePath: openCryptokiModule, environment: {}, remove: () => {} };
+}
+
+function startSlotDaemon(): void {
+  if (spawnSync("pgrep", ["-x", "pkcsslotd"]).status === 0) return;
+  execFileSync("/usr/sbin/pkcsslotd");
+}
+
+export function pkcs11Tool(modulePath: string, environment: Record<string, string>, args: string[]): string {
+  return execFileSync("pkcs11-tool", ["--module", modulePath, ...args], {
+    env: { ...process.env, ...environment },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
