@@ -138,7 +138,10 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   await withdrawCard(db, operatorActor(), { cardSerial, status: "cancelled", reason: "left" });
   await openSmartcardPage(page, world);
   await page.getByRole("button", { name: "Use smartcard" }).click();
-  await page.locator("#main-field").getByText(/has been (revoked|cancelled)/).waitFor();
+  await page
+    .locator("#main-field")
+    .getByText(/has been (revoked|cancelled)/)
+    .waitFor();
   const certificate = await db
     .selectFrom("pki_certificates")
     .select(["serial", "certificate"])
