@@ -10,6 +10,8 @@ type CreationOptions = { challenge: string; rp: { id?: string } };
 type RequestOptions = { challenge: string; rpId?: string; allowCredentials?: { id: string }[] };
 
 type Credential = { id: Buffer; privateKey: KeyObject; counter: number; userHandle: string };
+/** Full attestation: a batch certificate chain (leaf first, DER) and the batch key that signs. */
+export type AttestationBatch = { x5c: Buffer[]; privateKey: KeyObject };
 
 const flags = { userPresent: 0x01, userVerified: 0x04, attestedCredentialData: 0x40 };
 /** Not a registered model: the benchmark's own authenticator. */
@@ -18,9 +20,9 @@ const aaguid = Buffer.from("b3c1a2d4e5f60718293a4b5c6d7e8f90", "hex");
 export class SoftwareAuthenticator {
   private readonly credentials = new Map<string, Credential>();
   private readonly origin: string;
-  private readonly attestation: "none" | "packed";
+  private readonly attestation: "none" | "packed" | AttestationBatch;
 
-  constructor(origin: string, attestation: "none" | "packed" = "none") {
+  constructor(origin: string, attestation: "none" | "packed" | AttestationBatch = "none") {
     this.origin = origin;
     this.attestation = attestation;
   }
@@ -57,17 +59,25 @@ export class SoftwareAuthenticator {
       coseKey,
     ]);
     const clientDataJSON = this.clientData("webauthn.create", options.challenge);
+    const signed = Buffer.concat([authenticatorData, sha256(clientDataJSON)]);
     const attestationStatement =
-      this.attestation === "packed"
-        ? // Self attestation: the credential's own key signs authenticator data and client data hash.
-          new Map<string, unknown>([
-            ["alg", -7],
-            ["sig", sign("sha256", Buffer.concat([authenticatorData, sha256(clientDataJSON)]), privateKey)],
-          ])
-        : new Map();
+      this.attestation === "none"
+        ? new Map()
+        : this.attestation === "packed"
+          ? // Self attestation: the credential's own key signs authenticator data and client data hash.
+            new Map<string, unknown>([
+              ["alg", -7],
+              ["sig", sign("sha256", signed, privateKey)],
+            ])
+          : // Full attestation: the batch key signs, and its certificate chain goes with it.
+            new Map<string, unknown>([
+              ["alg", -7],
+              ["sig", sign("sha256", signed, this.attestation.privateKey)],
+              ["x5c", this.attestation.x5c],
+            ]);
     const attestationObject = cbor(
       new Map<string, unknown>([
-        ["fmt", this.attestation],
+        ["fmt", this.attestation === "none" ? "none" : "packed"],
         ["attStmt", attestationStatement],
         ["authData", authenticatorData],
       ]),
@@ -137,7 +147,7 @@ function authenticatorDataHead(rpId: string, flagBits: number, counter: number):
   return head;
 }
 
-/** The CBOR (RFC 8949) WebAuthn needs: integers, byte and text strings, maps. */
+/** The CBOR (RFC 8949) WebAuthn needs: integers, byte and text strings, arrays, maps. */
 function cbor(value: unknown): Buffer {
   const head = (major: number, length: number) => {
     if (length < 24) return Buffer.from([(major << 5) | length]);
@@ -153,6 +163,7 @@ function cbor(value: unknown): Buffer {
     const text = Buffer.from(value);
     return Buffer.concat([head(3, text.length), text]);
   }
+  if (Array.isArray(value)) return Buffer.concat([head(4, value.length), ...value.map(cbor)]);
   if (value instanceof Map) {
     return Buffer.concat([
       head(5, value.size),

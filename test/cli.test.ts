@@ -219,3 +219,35 @@ test("people close needs a reason, then closes the profile and ends its position
     await after.close();
   }
 });
+
+test("serve refuses to start with a tampered FIDO metadata BLOB, naming the file", async (t) => {
+  const { issue, makeRoot, metadataBlob, writeFiles } = await import("./support/attestation-ca.ts");
+  const root = await makeRoot("Test MDS root");
+  const blob = await metadataBlob(await issue(root, "Test MDS signer"), {
+    no: 1,
+    nextUpdate: "2099-01-01",
+    entries: [],
+  });
+  const [header, , signature] = blob.split(".") as [string, string, string];
+  const tampered = `${header}.${Buffer.from('{"no":2,"nextUpdate":"2099-01-01","entries":[]}').toString("base64url")}.${signature}`;
+  const files = writeFiles({ "mds.jwt": tampered, "root.pem": root.certificate.toString("pem") });
+  const run = await careid(["serve"], {
+    CAREID_DATA_DIR: dataDir(t),
+    PORT: "0",
+    CAREID_WEBAUTHN_MDS_FILE: files["mds.jwt"] as string,
+    CAREID_WEBAUTHN_MDS_ROOT: files["root.pem"] as string,
+  });
+  assert.equal(run.code, 3);
+  assert.match(run.stderr, /CAREID_WEBAUTHN_MDS_FILE .*mds\.jwt has a signature that does not verify/);
+});
+
+test("authenticators unlock refuses a malformed UUID and a person without an authenticator app", async (t) => {
+  const dir = dataDir(t);
+  assert.equal((await careid(["seed", "demo"], { CAREID_DATA_DIR: dir })).code, 0);
+  const malformed = await careid(["authenticators", "unlock", "--user", "nobody"], { CAREID_DATA_DIR: dir });
+  assert.equal(malformed.code, 2);
+  assert.match(malformed.stderr, /12-digit Care Identity UUID/);
+  const none = await careid(["authenticators", "unlock", "--user", "555000000010"], { CAREID_DATA_DIR: dir });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /555000000010 has no authenticator app/);
+});

@@ -15,7 +15,7 @@ async function signInWithApp(page: Page, server: Cis2Server, uuid: string, secre
   await page.getByLabel("Password").fill(demoPassword);
   await page.getByLabel("Code from your authenticator app").fill(nextCode(secret));
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Your authenticators" }).waitFor({ timeout: 15_000 });
+  await page.getByRole("heading", { name: "Your authenticators" }).waitFor();
 }
 
 async function addOnPage(page: Page, link: string, button: string) {
@@ -113,13 +113,13 @@ test("signed in with an AAL3 security key, a person may add a device-bound passk
   const { token } = await issueEnrolmentLink(db, operatorActor(), { uuid });
   await page.goto(enrolmentUrl(server, token, "security-key"));
   await page.getByRole("button", { name: "Register security key" }).click();
-  await page.getByRole("heading", { name: "Your security key is registered" }).waitFor({ timeout: 15_000 });
+  await page.getByRole("heading", { name: "Your security key is registered" }).waitFor();
 
   await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByLabel("Care Identity UUID or email address").fill(uuid);
   await page.getByRole("button", { name: "Continue" }).click();
   await page.getByRole("button", { name: "Use security key" }).click();
-  await page.getByRole("heading", { name: "Your authenticators" }).waitFor({ timeout: 15_000 });
+  await page.getByRole("heading", { name: "Your authenticators" }).waitFor();
   assert.match(await page.locator("main").innerText(), /\(AAL3\)/);
   await removeAuthenticator(key);
 
@@ -145,9 +145,7 @@ test("a person with no AAL2 or AAL3 authenticator is told why they cannot manage
   await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByLabel("Care Identity UUID or email address").fill(uuid);
   await page.getByRole("button", { name: "Continue" }).click();
-  await page
-    .getByRole("heading", { name: "You cannot manage your authenticators now" })
-    .waitFor({ timeout: 15_000 });
+  await page.getByRole("heading", { name: "You cannot manage your authenticators now" }).waitFor();
   assert.match(await page.locator("[data-refusal]").innerText(), /needs an authenticator at AAL2 or AAL3/);
   assert.equal((await auditActions(server.store.db, "cis2.sign-in-refused")).at(-1)?.subject_id, uuid);
 });

@@ -35,11 +35,11 @@ export async function makeRoot(name: string): Promise<Issued> {
   return { certificate, keys, chain: [certificate] };
 }
 
-export async function issue(issuer: Issued, name: string): Promise<Issued> {
+export async function issue(issuer: Issued, name: string, subject?: string): Promise<Issued> {
   const keys = (await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: String(Date.now()),
-    subject: `CN=${name}, O=Care Identity Service tests, C=GB`,
+    subject: subject ?? `CN=${name}, O=Care Identity Service tests, C=GB`,
     issuer: issuer.certificate.subject,
     notBefore: new Date(Date.now() - 86_400_000),
     notAfter: new Date(Date.now() + 365 * 86_400_000),
@@ -48,6 +48,20 @@ export async function issue(issuer: Issued, name: string): Promise<Issued> {
     signingAlgorithm: algorithm,
   });
   return { certificate, keys, chain: [certificate, ...issuer.chain] };
+}
+
+/**
+ * An authenticator vendor's attestation: a root, and a batch certificate under it named as
+ * packed attestation requires (OU "Authenticator Attestation", not a CA).
+ */
+export async function attestationBatch(): Promise<{ root: Issued; batch: Issued }> {
+  const root = await makeRoot("Test authenticator vendor root");
+  const batch = await issue(
+    root,
+    "Test batch",
+    "C=GB, O=Care Identity Service tests, OU=Authenticator Attestation, CN=Test batch",
+  );
+  return { root, batch };
 }
 
 /** An MDS3 BLOB: the payload signed ES256 by `signer`, its chain (without the root) in x5c. */

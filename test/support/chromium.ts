@@ -40,6 +40,8 @@ export async function launchChromium(
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   });
+  // Two cores shared with other test processes: give slow moments room rather than fail.
+  context.setDefaultTimeout(60_000);
   const page = context.pages()[0] ?? (await context.newPage());
   return { context, page };
 }

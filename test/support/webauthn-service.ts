@@ -15,7 +15,10 @@ import { startCis2Server } from "./cis2-server.ts";
  * Chromium's virtual authenticators' attestations through a test MDS3 BLOB. The attestation
  * root is learnt from one scratch registration on a blank page of a scratch server.
  */
-export async function serviceTrustingChromium(t: TestContext, options: { bypassCSP?: boolean } = {}) {
+export async function serviceTrustingChromium(
+  t: TestContext,
+  options: { bypassCSP?: boolean; environment?: Record<string, string> } = {},
+) {
   const scratchServer = createServer((_request, response) => {
     response.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>scratch</title>");
   });
@@ -29,6 +32,10 @@ export async function serviceTrustingChromium(t: TestContext, options: { bypassC
   const origin = `http://localhost:${(scratchServer.address() as AddressInfo).port}`;
   const attestationRoot = await virtualAttestationCertificate(page, origin, scratch);
   await removeAuthenticator(scratch);
-  const server = await startCis2Server(t, await trustVirtualAuthenticators(attestationRoot), "localhost");
+  const server = await startCis2Server(
+    t,
+    { ...(await trustVirtualAuthenticators(attestationRoot)), ...options.environment },
+    "localhost",
+  );
   return { server, context, page };
 }

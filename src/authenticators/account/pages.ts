@@ -262,7 +262,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
     await holdAccountChallenge(db, session, options.challenge);
     return renderPage(
       reply,
-      "authenticators/enrol-security-key.njk",
+      "authenticators/enrol-webauthn.njk",
       {
         ...webauthnPlaces[place],
         action: `${accountPath}/add/${place}`,

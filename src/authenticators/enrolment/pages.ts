@@ -115,7 +115,7 @@ export function registerEnrolmentPages(
     await holdCeremony(db, link, { challenge: options.challenge });
     return renderPage(
       reply,
-      "authenticators/enrol-security-key.njk",
+      "authenticators/enrol-webauthn.njk",
       {
         ...webauthnPlaces[place],
         action: `${enrolmentPath}/${token}/${place}`,
