@@ -268,7 +268,7 @@ export async function listRequests(
   if (authority.organisations.length === 0) await authorise(queryable, actorUuid, "request.decide", {});
   const places = authority.organisations.includes("*")
     ? sql<boolean>`true`
-    : sql<boolean>`r.ods_code = ANY(${await codesBelow(queryable, authority.organisations)}::text[])`;
+    : placesAmong(await codesBelow(queryable, authority.organisations));
   const tooHigh = await definitionsTooHigh(queryable, authority);
   const scope = sql<boolean>`${places}
     AND r.requested_by IS DISTINCT FROM ${actorUuid} AND r.subject_uuid <> ${actorUuid}
@@ -283,6 +283,13 @@ export async function listRequests(
     offset,
     "r.decided_at",
   );
+}
+
+/** One organisation by equality, so its requests come from the index already in page order. */
+function placesAmong(codes: string[]): RawBuilder<boolean> {
+  return codes.length === 1
+    ? sql<boolean>`r.ods_code = ${codes[0]}`
+    : sql<boolean>`r.ods_code = ANY(${codes}::text[])`;
 }
 
 async function codesBelow(queryable: Queryable, organisations: string[]): Promise<string[]> {
