@@ -5,9 +5,8 @@ import type { Queryable } from "../store/database.ts";
 /**
  * The sign-in methods a person holds, read in one round trip (every sign-in page asks). Each
  * kind of authenticator adds its own check here as it lands (a smartcard may be used through the
- * agent or by mutual TLS); the development password counts
- * only where the development login is switched on. The authenticator app is used with the
- * person's password, so it counts only with one.
+ * agent or by mutual TLS); the development password counts only where the development login is
+ * switched on. The authenticator app is used with the person's password, so it counts only with one.
  */
 export async function heldMethods(
   queryable: Queryable,
