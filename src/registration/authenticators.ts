@@ -1,5 +1,6 @@
 import type { Actor } from "../audit/actor.ts";
 import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
+import { unlockTotp } from "../authenticators/totp/app-authenticators.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
@@ -14,6 +15,8 @@ export type Authenticator = {
   detail: string;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** An authenticator app locked after too many wrong codes, until its cool-down ends. */
+  locked?: boolean;
 };
 
 const appId = "authenticator-app";
@@ -21,9 +24,10 @@ const appId = "authenticator-app";
 export async function authenticatorsOf(queryable: Queryable, uuid: string): Promise<Authenticator[]> {
   const app = await queryable
     .selectFrom("totp_authenticators")
-    .select(["created_at", "last_used_at"])
+    .select(["created_at", "last_used_at", "locked_until"])
     .where("uuid", "=", uuid)
     .executeTakeFirst();
+  const lockedUntil = app?.locked_until && app.locked_until > new Date() ? app.locked_until : null;
   const credentials = await queryable
     .selectFrom("webauthn_credentials")
     .select(["credential_id", "method", "created_at", "last_used_at"])
@@ -44,7 +48,8 @@ export async function authenticatorsOf(queryable: Queryable, uuid: string): Prom
           {
             id: appId,
             kind: "authenticator-app" as const,
-            detail: "TOTP",
+            detail: lockedUntil ? `TOTP, locked until ${lockedUntil.toISOString()}` : "TOTP",
+            locked: lockedUntil !== null,
             createdAt: app.created_at,
             lastUsedAt: app.last_used_at,
           },
@@ -92,6 +97,20 @@ export async function issueAuthenticatorLink(
       input,
     );
     return link;
+  });
+}
+
+/** Unlocks a person's authenticator app before its cool-down ends; who may issue may unlock. */
+export async function unlockAuthenticatorApp(
+  queryable: Queryable,
+  actor: Actor,
+  input: ActionCommon & { uuid: string },
+): Promise<{ wasLocked: boolean }> {
+  if (!isCareIdentifier(input.uuid))
+    throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
+  return inTransaction(queryable, async (tx) => {
+    const { acting } = await authorised(tx, actor, "authenticator.issue", { uuid: input.uuid }, input);
+    return unlockTotp(tx, acting, input.uuid);
   });
 }
 

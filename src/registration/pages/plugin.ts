@@ -23,6 +23,7 @@ import { registerReportRoutes } from "./report-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
 import { endSession, findSession } from "./sessions.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
+import { registerSmartcardRoutes } from "./smartcard-routes.ts";
 
 export type CimOptions = {
   db: Db;
@@ -63,6 +64,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerSignInRoutes(pages, cim);
       registerProfileRoutes(pages, cim);
       registerProfileActionRoutes(pages, cim);
+      registerSmartcardRoutes(pages, cim);
       registerPositionRoutes(pages, cim);
       registerAssignmentRoutes(pages, cim);
       registerRequestRoutes(pages, cim);
@@ -144,7 +146,9 @@ function renderDomainError(request: FastifyRequest, reply: FastifyReply, error: 
         ? [404, "Not found"]
         : error instanceof InvalidInputError || error instanceof ConflictError
           ? [400, "There is a problem"]
-          : [500, "Sorry, there is a problem with the service"];
+          : error instanceof DomainError
+            ? [422, "There is a problem"]
+            : [500, "Sorry, there is a problem with the service"];
   if (status === 500) request.log.error({ err: error }, "CIM page failed");
   const detail = error instanceof DomainError ? error.message : "Try again later.";
   const context = { pageTitle, detail, requestId: request.id };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
 import { decide, type RegistrationAction } from "../policy.ts";
 import { findProfiles, profileDetails } from "../profiles.ts";
+import { cardsOf } from "../smartcards.ts";
 import { type Cim, displayName, errorsFrom, renderCimPage, signedIn } from "./context.ts";
 import { searchFromForm } from "./profile-reads.ts";
 
@@ -69,6 +70,10 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
         "position.assign",
         "authenticator.issue",
         "authenticator.remove",
+        "smartcard.issue",
+        "smartcard.unlock",
+        "smartcard.renew-near-expiry",
+        "smartcard.cancel",
       ],
       { uuid },
     );
@@ -90,6 +95,7 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
       ...details,
       assignments,
       allowed,
+      smartcards: await cardsOf(cim.db, uuid),
     });
   });
 }
