@@ -9,6 +9,7 @@ import { actorFromBearer, UnauthenticatedError } from "./bearer.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
+import { registerSmartcardRoutes } from "./smartcard-routes.ts";
 
 export const cimApiPrefix = "/cim/api/v1";
 
@@ -40,7 +41,7 @@ export function registerCimApi(
             title: "Care Identity Management API",
             version: "1",
             description:
-              "Registration Authority actions: profiles, positions, assignments, requests, authenticators and reports. " +
+              "Registration Authority actions: profiles, positions, assignments, requests, authenticators, smartcards and reports. " +
               "Authorised by a CIS2 access token (Bearer) and the same RA policy as the pages. Errors are RFC 9457 problem+json. " +
               "A sponsor's action that needs approval answers 202 with the request it created. " +
               "An Idempotency-Key header (or submissionId field) makes a second identical submission fail with 409.",
@@ -81,6 +82,7 @@ export function registerCimApi(
       registerProfileRoutes(api, context);
       registerPositionRoutes(api, context);
       registerRequestRoutes(api, context);
+      registerSmartcardRoutes(api, context);
       api.get("/openapi.json", { schema: { hide: true } }, async () => api.swagger());
     },
     { prefix: cimApiPrefix },
