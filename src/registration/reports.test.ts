@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { issuedTestCard, testAuthority } from "../../test/support/pki.ts";
 import { inCim, raDirectory } from "../../test/support/ra-directory.ts";
 import { ForbiddenError, InvalidInputError } from "../errors.ts";
 import { changeDetails } from "./profile-changes.ts";
@@ -62,5 +63,23 @@ test("reports for an organisation and those below it, as each role may run them"
   assert.equal(
     authenticators.csv.split("\r\n")[0],
     "uuid,familyName,givenName,kind,method,createdAt,lastUsedAt",
+  );
+});
+
+test("the smartcards report lists the cards of people at the organisation and below, with their expiry", async (t) => {
+  const { store, actors, places } = await raDirectory(t);
+  const authority = await testAuthority(store);
+  const card = await issuedTestCard(store, authority, places.child.person);
+  await issuedTestCard(store, authority, places.outside.person);
+  const report = await runReport(store.db, inCim(actors.SPONSOR), { kind: "smartcards", odsCode: "RZZ" });
+  assert.match(report.filename, /^smartcards-RZZ-\d{4}-\d{2}-\d{2}\.csv$/);
+  const [header, ...rows] = report.csv.trimEnd().split("\r\n");
+  assert.equal(header, "uuid,familyName,givenName,cardSerial,cardType,status,issuedAt,expiresAt");
+  assert.equal(rows.length, 1, "the card held outside RZZ is not listed");
+  assert.match(
+    rows[0] ?? "",
+    new RegExp(
+      `^${places.child.person},Sitewell,Cara,${card.cardSerial},,active,.*,${card.issued.notAfter}$`,
+    ),
   );
 });

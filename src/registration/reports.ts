@@ -6,7 +6,13 @@ import { authorised, recordAction, todayIso } from "./acting.ts";
 import { organisationsBelow, type ReportKind } from "./policy.ts";
 import { closedRequestDays } from "./requests.ts";
 
-export const reportKinds: readonly ReportKind[] = ["users", "requests", "positions", "authenticators"];
+export const reportKinds: readonly ReportKind[] = [
+  "users",
+  "requests",
+  "positions",
+  "authenticators",
+  "smartcards",
+];
 
 type Cell = string | number | Date | null;
 type Table = { columns: string[]; rows: Cell[][] };
@@ -39,7 +45,7 @@ export async function runReport(
   if (!/^[A-Z0-9]{3,10}$/.test(odsCode)) throw InvalidInputError.field("odsCode", "must be an ODS code");
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "report.run", { ods: odsCode, report: kind });
-    const table = await reports[kind as Exclude<ReportKind, "smartcards">](tx, odsCode);
+    const table = await reports[kind](tx, odsCode);
     await recordAction(
       tx,
       acting,
@@ -57,7 +63,11 @@ export async function runReport(
 const inScope = (column: string, odsCode: string) =>
   sql<boolean>`${sql.ref(column)} IN (${organisationsBelow([odsCode])})`;
 
-const reports: Record<Exclude<ReportKind, "smartcards">, (tx: Tx, odsCode: string) => Promise<Table>> = {
+/** The people with a position at the organisation or below it, as a WITH clause named scope. */
+const peopleInScope = (odsCode: string) =>
+  sql`WITH scope AS (SELECT DISTINCT p.uuid FROM positions p WHERE ${inScope("p.ods_code", odsCode)})`;
+
+const reports: Record<ReportKind, (tx: Tx, odsCode: string) => Promise<Table>> = {
   async users(tx, odsCode) {
     const rows = await tx
       .selectFrom("people")
@@ -214,9 +224,7 @@ const reports: Record<Exclude<ReportKind, "smartcards">, (tx: Tx, odsCode: strin
       created_at: Date;
       last_used_at: Date | null;
     }>`
-      WITH scope AS (
-        SELECT DISTINCT p.uuid FROM positions p WHERE ${inScope("p.ods_code", odsCode)}
-      )
+      ${peopleInScope(odsCode)}
       SELECT person.uuid, person.family_name, person.given_name, a.kind, a.method, a.created_at, a.last_used_at
         FROM scope JOIN people person ON person.uuid = scope.uuid
         JOIN (
@@ -235,6 +243,50 @@ const reports: Record<Exclude<ReportKind, "smartcards">, (tx: Tx, odsCode: strin
         row.method,
         row.created_at,
         row.last_used_at,
+      ]),
+    };
+  },
+  async smartcards(tx, odsCode) {
+    const rows = await sql<{
+      uuid: string;
+      family_name: string;
+      given_name: string;
+      serial: string;
+      card_type: string | null;
+      status: string;
+      issued_at: Date;
+      expires_at: Date | null;
+    }>`
+      ${peopleInScope(odsCode)}
+      SELECT person.uuid, person.family_name, person.given_name, card.serial, card.card_type, card.status,
+             card.issued_at,
+             (SELECT min(c.not_after) FROM pki_certificates c
+                LEFT JOIN pki_revocations r ON r.serial = c.serial
+               WHERE c.card_serial = card.serial AND c.created_at >= card.issued_at AND r.serial IS NULL
+             ) AS expires_at
+        FROM scope JOIN people person ON person.uuid = scope.uuid
+        JOIN smartcards card ON card.holder = person.uuid
+       ORDER BY person.family_name, person.uuid, card.issued_at`.execute(tx);
+    return {
+      columns: [
+        "uuid",
+        "familyName",
+        "givenName",
+        "cardSerial",
+        "cardType",
+        "status",
+        "issuedAt",
+        "expiresAt",
+      ],
+      rows: rows.rows.map((row) => [
+        row.uuid,
+        row.family_name,
+        row.given_name,
+        row.serial,
+        row.card_type,
+        row.status,
+        row.issued_at,
+        row.expires_at,
       ]),
     };
   },

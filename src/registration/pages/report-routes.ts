@@ -8,6 +8,7 @@ const reportNames: Record<string, string> = {
   requests: "Requests: open, and closed in the last 30 days",
   positions: "Positions: current assignments",
   authenticators: "Authenticators: who holds which",
+  smartcards: "Smartcards: serial, status and expiry of each card",
 };
 
 /** Reports for an organisation and those below it, exported as CSV. */
