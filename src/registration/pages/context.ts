@@ -86,6 +86,7 @@ const doneMessages: Record<string, string> = {
   removed: "The assignment was removed.",
   "link-sent": "An enrolment link was issued.",
   "authenticator-removed": "The authenticator was removed.",
+  "contact-changed": "Your contact details were saved.",
   "app-unlocked": "The authenticator app was unlocked.",
   "card-cancelled": "The card was cancelled and its certificates revoked.",
   "card-lost": "The card was recorded as lost and its certificates revoked.",

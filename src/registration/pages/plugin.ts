@@ -16,6 +16,7 @@ import { registerAssignmentRoutes } from "./assignment-routes.ts";
 import { cimBaseUrl, cimPath, cis2Client } from "./cis2-client.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
 import { formTokenField, formTokenValid } from "./form-tokens.ts";
+import { registerOwnContactRoutes } from "./own-contact-routes.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileActionRoutes } from "./profile-action-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
@@ -65,6 +66,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerProfileRoutes(pages, cim);
       registerProfileActionRoutes(pages, cim);
       registerSmartcardRoutes(pages, cim);
+      registerOwnContactRoutes(pages, cim);
       registerPositionRoutes(pages, cim);
       registerAssignmentRoutes(pages, cim);
       registerRequestRoutes(pages, cim);
