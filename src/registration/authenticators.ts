@@ -161,8 +161,8 @@ async function deleteAuthenticator(tx: Tx, uuid: string, held: Authenticator): P
 
 /**
  * Cancels every authenticator a person holds, as closing their profile requires: WebAuthn
- * credentials, the authenticator app and open enrolment links. Smartcards hook in here: when
- * they land, their cancellation (certificate revocation) joins this list.
+ * credentials, the authenticator app and open enrolment links. Smartcards are cancelled beside
+ * this (cancelCardsOf), since their certificates must be revoked.
  */
 export async function cancelAllAuthenticators(tx: Tx, uuid: string): Promise<Authenticator[]> {
   const held = await authenticatorsOf(tx, uuid);

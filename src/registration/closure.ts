@@ -7,6 +7,7 @@ import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, recordAction, requiredReason } from "./acting.ts";
 import { cancelAllAuthenticators } from "./authenticators.ts";
 import { closeRequestsAbout, type Directness, doOrRequest, type Outcome } from "./requests.ts";
+import { cancelCardsOf } from "./smartcards.ts";
 
 type ClosureInput = ActionCommon & Directness & { uuid: string };
 
@@ -56,6 +57,7 @@ export async function closeProfile(
     await tx.updateTable("people").set({ closed_at: new Date() }).where("uuid", "=", input.uuid).execute();
     const requests = await closeRequestsAbout(tx, acting, input.uuid, `The profile was closed: ${reason}`);
     const cancelled = await cancelAllAuthenticators(tx, input.uuid);
+    const cards = await cancelCardsOf(tx, acting, input.uuid, reason);
     await endSessionsOf(tx, acting, input.uuid);
     await recordAction(
       tx,
@@ -63,7 +65,11 @@ export async function closeProfile(
       {
         action: "profile.closed",
         subject: { type: "person", id: input.uuid },
-        after: { requestsClosed: requests, authenticatorsCancelled: cancelled.map((item) => item.kind) },
+        after: {
+          requestsClosed: requests,
+          authenticatorsCancelled: cancelled.map((item) => item.kind),
+          smartcardsCancelled: cards,
+        },
       },
       input,
     );

@@ -9,6 +9,7 @@ import {
 } from "../../../test/support/pki.ts";
 import { inCim, raDirectory } from "../../../test/support/ra-directory.ts";
 import { ForbiddenError } from "../../errors.ts";
+import { closeProfile } from "../../registration/closure.ts";
 import { issueCard, releaseUnlockCode, withdrawCard } from "./cards.ts";
 import { createCardOrder } from "./orders.ts";
 
@@ -117,4 +118,31 @@ test("RA authority over the holder's organisation decides who may order, unlock 
     });
     assert.equal(result.revoked.length, 2);
   });
+});
+
+test("closing a leaver's profile cancels their cards and revokes the certificates in the same change", async (t) => {
+  const { store, actors, places } = await raDirectory(t);
+  const authority = await testAuthority(store);
+  await issuedTestCard(store, authority, places.inside.person, { cardSerial: "LEAVER1" });
+  await closeProfile(store.db, inCim(actors.RAA), { uuid: places.inside.person, reason: "Left the trust" });
+  const card = await store.db
+    .selectFrom("smartcards")
+    .select("status")
+    .where("serial", "=", "LEAVER1")
+    .executeTakeFirstOrThrow();
+  assert.equal(card.status, "cancelled");
+  const live = await store.db
+    .selectFrom("pki_certificates")
+    .leftJoin("pki_revocations", "pki_revocations.serial", "pki_certificates.serial")
+    .select("pki_certificates.serial")
+    .where("card_serial", "=", "LEAVER1")
+    .where("pki_revocations.serial", "is", null)
+    .execute();
+  assert.deepEqual(live, [], "no certificate of the card is left unrevoked");
+  const closed = await store.db
+    .selectFrom("audit_events")
+    .select("after")
+    .where("action", "=", "profile.closed")
+    .executeTakeFirstOrThrow();
+  assert.deepEqual((closed.after as { smartcardsCancelled: string[] }).smartcardsCancelled, ["LEAVER1"]);
 });
