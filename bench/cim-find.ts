@@ -19,7 +19,7 @@ import { loadConfig, realmPath } from "../src/config.ts";
 import { createPerson } from "../src/people/people.ts";
 import { readCodeLists } from "../src/rbac/code-lists.ts";
 import { grantPosition } from "../src/rbac/positions.ts";
-import { startSession } from "../src/registration/pages/sessions.ts";
+import { cimApp } from "../src/registration/pages/app.ts";
 import { sessionCookie } from "../src/registration/pages/sign-in-routes.ts";
 import { definePosition, listPositionDefinitions } from "../src/registration/position-definitions.ts";
 import { findProfiles } from "../src/registration/profiles.ts";
@@ -27,6 +27,7 @@ import { listRequests } from "../src/registration/requests.ts";
 import { buildServer } from "../src/server.ts";
 import { type Db, openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { startSession } from "../src/web/first-party/sessions.ts";
 import { summarise } from "./summarise.ts";
 
 const { values } = parseArgs({
@@ -156,17 +157,13 @@ const config = loadConfig({
 });
 const cis2 = await startCis2(config, store, lists, { seed: false, actor: operator });
 const app = await buildServer({ config, store, lists, demo: false, cis2 });
-const token = await startSession(
-  store.db,
-  cis2.sealer,
-  {
-    uuid: agent,
-    sid: undefined,
-    idToken: "bench",
-    acr: "AAL3_ANY",
-  },
-  config.cimIdleMinutes,
-);
+const token = await startSession(store.db, cis2.sealer, cimApp(config, false), {
+  uuid: agent,
+  sid: undefined,
+  idToken: "bench",
+  acr: "AAL3_ANY",
+  method: undefined,
+});
 const rendered = await timed(300, async () => {
   const response = await app.inject({ url: "/cim/requests?view=open", cookies: { [sessionCookie]: token } });
   if (response.statusCode !== 200) throw new Error(`the dashboard page answered ${response.statusCode}`);
