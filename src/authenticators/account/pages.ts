@@ -14,7 +14,7 @@ import {
   spendChallenge,
   startSession,
 } from "../../web/first-party/sessions.ts";
-import { firstPartySignIn, type PendingSignIn } from "../../web/first-party/sign-in.ts";
+import { firstPartySignIn, type PendingSignIn, type SignedInUser } from "../../web/first-party/sign-in.ts";
 import { renderPage } from "../../web/pages.ts";
 import { registeredPage, type WebAuthnPlace, webauthnPlaces } from "../enrolment/pages.ts";
 import {
@@ -80,11 +80,9 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
       return refusal(reply, "This sign-in was started in another browser or has expired. Sign in again.");
     }
     clearCookie(reply, signInCookie);
+    let user: SignedInUser;
     try {
-      const user = await cis2.finishSignIn(new URL(request.url, cis2.callbackUrl), pending);
-      const token = await startSession(db, context.sealer, accountApp, user);
-      setCookie(reply, sessionCookie, token, accountApp.longestMinutes * 60);
-      return reply.redirect(accountPath, 303);
+      user = await cis2.finishSignIn(new URL(request.url, cis2.callbackUrl), pending);
     } catch (error) {
       const description = (error as { error_description?: string }).error_description;
       return refusal(
@@ -94,6 +92,9 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
           : "You could not sign in. Try again.",
       );
     }
+    const token = await startSession(db, context.sealer, accountApp, user);
+    setCookie(reply, sessionCookie, token, accountApp.longestMinutes * 60);
+    return reply.redirect(accountPath, 303);
   });
 
   app.post<{ Body: Form }>(`${accountPath}/rename`, async (request, reply) =>
