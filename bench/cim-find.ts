@@ -17,12 +17,12 @@ import fastifyHelmet from "@fastify/helmet";
 import Fastify from "fastify";
 import { sql } from "kysely";
 import { operatorActor } from "../src/audit/actor.ts";
-import { realmPath } from "../src/config.ts";
+import { loadConfig, realmPath } from "../src/config.ts";
 import { createPerson } from "../src/people/people.ts";
 import { readCodeLists } from "../src/rbac/code-lists.ts";
 import { grantPosition } from "../src/rbac/positions.ts";
+import { cimApp } from "../src/registration/pages/app.ts";
 import { registerCimPages } from "../src/registration/pages/plugin.ts";
-import { startSession } from "../src/registration/pages/sessions.ts";
 import { sessionCookie } from "../src/registration/pages/sign-in-routes.ts";
 import { definePosition, listPositionDefinitions } from "../src/registration/position-definitions.ts";
 import { findProfiles } from "../src/registration/profiles.ts";
@@ -30,6 +30,7 @@ import { listRequests } from "../src/registration/requests.ts";
 import { sealerFor } from "../src/secrets/sealed.ts";
 import { type Db, openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { startSession } from "../src/web/first-party/sessions.ts";
 import { registerAssets } from "../src/web/pages.ts";
 import { summarise } from "./summarise.ts";
 
@@ -159,23 +160,23 @@ const app = Fastify({ logger: false });
 await app.register(fastifyHelmet, { enableCSPNonces: true });
 await app.register(fastifyFormbody);
 await registerAssets(app);
-const idleMinutes = 30;
+const cim = cimApp(loadConfig({ CAREID_CIM_IDLE_MINUTES: "30" }), false);
 registerCimPages(app, {
   db: store.db,
   sealer,
   lists,
   issuer: `http://127.0.0.1:3000${realmPath}`,
-  clientId: "careid-cim",
-  acrValues: "AAL3_ANY",
-  idleMinutes,
+  app: cim,
+  clientSecret: "not used: no sign-in happens here",
 });
 await app.ready();
-const token = await startSession(
-  store.db,
-  sealer,
-  { uuid: agent, sid: undefined, idToken: "bench", acr: "AAL3_ANY" },
-  idleMinutes,
-);
+const token = await startSession(store.db, sealer, cim, {
+  uuid: agent,
+  sid: undefined,
+  idToken: "bench",
+  acr: "AAL3_ANY",
+  method: undefined,
+});
 const rendered = await timed(300, async () => {
   const response = await app.inject({ url: "/cim/requests?view=open", cookies: { [sessionCookie]: token } });
   if (response.statusCode !== 200) throw new Error(`the dashboard page answered ${response.statusCode}`);

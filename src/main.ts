@@ -25,7 +25,7 @@ import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
 import { changePersonStatus } from "./people/people.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
-import { cimBaseUrl } from "./registration/pages/cis2-client.ts";
+import { cimPath } from "./registration/pages/app.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
@@ -542,7 +542,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
       `  Metrics          ${base}/metrics`,
       `  CIS2 issuer      ${config.issuer}`,
       `  CIS2 discovery   ${config.issuer}/.well-known/openid-configuration`,
-      `  RA pages (CIM)   ${cimBaseUrl(config.issuer)}/`,
+      `  RA pages (CIM)   ${new URL(config.issuer).origin}${cimPath}/`,
       ...(cis2.developmentLogin ? [`  Demo users       ${base}/demo/users (development sign-in is on)`] : []),
       `  LDAP directory   ${ldap.url}/o=nhs${ldap.secureUrl ? ` and ${ldap.secureUrl}/o=nhs` : ""}`,
       ...(mutualTls ? [`  Smartcard mTLS   ${mutualTls.url}`] : []),

@@ -3,6 +3,7 @@ import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerReferenceData } from "./api/reference-data.ts";
+import { accountApp } from "./authenticators/account/app.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
 import { registerSmartcards } from "./authenticators/smartcard/register.ts";
@@ -18,6 +19,7 @@ import { registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
 import { registerCimApi } from "./registration/api/plugin.ts";
+import { cimApp } from "./registration/pages/app.ts";
 import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
@@ -31,7 +33,7 @@ export type ServerOptions = {
   lists: CodeLists;
   demo: boolean;
   /** CIS2 Authentication, when its provider is running. */
-  cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "accountClientSecret">;
+  cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "clientSecret">;
 };
 
 /** Builds the HTTP service: one line per part of the service. */
@@ -110,7 +112,7 @@ export async function buildServer({
       db: store.db,
       sealer: cis2.sealer,
       issuer: config.issuer,
-      clientSecret: cis2.accountClientSecret,
+      clientSecret: cis2.clientSecret(accountApp),
       relyingParty: () => relyingPartyFor(config.issuer),
       attestationPolicy: cis2.attestationPolicy,
     });
@@ -122,17 +124,17 @@ export async function buildServer({
       caToken: config.caToken,
     });
   registerDirectory(app, store, lists);
-  if (cis2)
+  if (cis2) {
+    const cim = cimApp(config, demo && cis2.developmentLogin);
     registerCimPages(app, {
       db: store.db,
       sealer: cis2.sealer,
       lists,
       issuer: config.issuer,
-      clientId: config.cimClientId,
-      // The demo lets its fictional people in with the development password.
-      acrValues: config.cimAcr ?? (demo && cis2.developmentLogin ? "AAL3_ANY AAL1_USERPASS" : "AAL3_ANY"),
-      idleMinutes: config.cimIdleMinutes,
+      app: cim,
+      clientSecret: cis2.clientSecret(cim),
     });
+  }
   if (cis2) registerCimApi(app, { db: store.db, lists, host: cis2.host, issuer: config.issuer });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 

@@ -1,15 +1,21 @@
 import { type Actor, systemActor } from "../audit/actor.ts";
-import { accountClientSecret, ensureAccountClient } from "../authenticators/account/client.ts";
+import { accountApp } from "../authenticators/account/app.ts";
 import {
   type AttestationPolicy,
   loadAttestationPolicy,
 } from "../authenticators/webauthn/attestation/policy.ts";
 import type { Config } from "../config.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
+import { cimApp } from "../registration/pages/app.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { type Sealer, sealerFor } from "../secrets/sealed.ts";
 import { seedDemoSignIn } from "../seed/demo-sign-in.ts";
 import type { Store } from "../store/database.ts";
+import {
+  ensureFirstPartyClients,
+  type FirstPartyApp,
+  firstPartyClientSecret,
+} from "../web/first-party/app.ts";
 import { removeExpiredModels } from "./adapter.ts";
 import { startBackchannelDelivery } from "./backchannel.ts";
 import { listeningClientCache, uncached } from "./client-cache.ts";
@@ -23,8 +29,8 @@ export type Cis2 = {
   sealer: Sealer;
   developmentLogin: boolean;
   attestationPolicy: AttestationPolicy;
-  /** The secret of the "your authenticators" page's own CIS2 client. */
-  accountClientSecret: string;
+  /** The secret of a first-party app's own CIS2 client. */
+  clientSecret(app: FirstPartyApp): string;
   stop(): void;
 };
 
@@ -32,7 +38,7 @@ export function sealerFromConfig(config: Config): Sealer {
   return sealerFor(loadMasterKey(config.masterKey, config.dataDir));
 }
 
-/** Starts CIS2 Authentication: keys, the provider, back-channel logout delivery, and the demo's clients. */
+/** Starts CIS2 Authentication: keys, the provider, back-channel logout delivery, the first-party apps' clients and the demo's. */
 export async function startCis2(
   config: Config,
   store: Store,
@@ -55,16 +61,13 @@ export async function startCis2(
     lists,
     developmentLogin,
   });
-  if (demo.seed)
-    await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host), {
-      issuer: config.issuer,
-      clientId: config.cimClientId,
-    });
-  await ensureAccountClient(
+  if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
+  await ensureFirstPartyClients(
     store.db,
     systemActor("cis2"),
     sealer,
     { issuer: config.issuer, masterKey },
+    [cimApp(config, demo.seed && developmentLogin), accountApp],
     clientValidator(host),
   );
   const delivery = startBackchannelDelivery(store.db, host);
@@ -83,7 +86,7 @@ export async function startCis2(
     sealer,
     developmentLogin,
     attestationPolicy,
-    accountClientSecret: accountClientSecret(masterKey),
+    clientSecret: (app) => firstPartyClientSecret(masterKey, app),
     stop() {
       delivery.stop();
       clearInterval(cleanup);

@@ -1,16 +1,13 @@
-import { randomBytes } from "node:crypto";
 import type { Actor } from "../audit/actor.ts";
 import { setPassword } from "../authenticators/password/passwords.ts";
 import { addClient, type ClientMetadata } from "../cis2/clients.ts";
-import { cimClientMetadata } from "../registration/pages/cis2-client.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 
 /**
- * What the demo needs to sign in: a development password for every demo person and two
- * registered relying parties, the example point-of-care app in examples/ and Care Identity
- * Management (/cim), whose random secret only the client registry holds. All of it is public
- * in the README: nothing here may ever reach a real deployment.
+ * What the demo needs to sign in: a development password for every demo person and the example
+ * point-of-care app in examples/ as a registered relying party. All of it is public in the
+ * README: nothing here may ever reach a real deployment.
  */
 export const demoPassword = "care-identity-demo";
 
@@ -38,21 +35,13 @@ export async function seedDemoSignIn(
   actor: Actor,
   sealer: Sealer,
   validate: (metadata: ClientMetadata) => Promise<void>,
-  cim: { issuer: string; clientId: string },
 ): Promise<boolean> {
-  const registered = async (clientId: string) =>
-    Boolean(
-      await db
-        .selectFrom("oidc_clients")
-        .select("client_id")
-        .where("client_id", "=", clientId)
-        .executeTakeFirst(),
-    );
-  if (!(await registered(cim.clientId))) {
-    const secret = randomBytes(32).toString("base64url");
-    await addClient(db, actor, sealer, cimClientMetadata(cim.issuer, cim.clientId, secret), validate);
-  }
-  if (await registered(demoClientId)) return false;
+  const registered = await db
+    .selectFrom("oidc_clients")
+    .select("client_id")
+    .where("client_id", "=", demoClientId)
+    .executeTakeFirst();
+  if (registered) return false;
   const people = await db.selectFrom("people").select("uuid").where("status", "=", "active").execute();
   for (const person of people) await setPassword(db, actor, person.uuid, demoPassword);
   await addClient(db, actor, sealer, demoClient(), validate);

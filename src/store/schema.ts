@@ -91,7 +91,6 @@ export type Database = {
   enrolment_links: EnrolmentLinksTable;
   totp_authenticators: TotpAuthenticatorsTable;
   webauthn_credentials: WebauthnCredentialsTable;
-  account_sessions: AccountSessionsTable;
   pki_authorities: {
     name: "root" | "issuing";
     certificate: Uint8Array;
@@ -116,7 +115,7 @@ export type Database = {
     action: string;
     created_at: Generated<Date>;
   };
-  cim_sessions: CimSessionsTable;
+  first_party_sessions: FirstPartySessionsTable;
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */
@@ -314,12 +313,15 @@ export type SmartcardOrdersTable = {
   created_at: Generated<Date>;
 };
 
-export type CimSessionsTable = {
+export type FirstPartySessionsTable = {
   token_digest: string;
+  app: string;
   uuid: string;
+  method: string | null;
   cis2_sid: string | null;
   sealed_id_token: string;
   sealed_form_secret: string;
+  pending_challenge: string | null;
   created_at: Generated<Date>;
   last_used_at: Generated<Date>;
 };
@@ -362,14 +364,5 @@ export type RegistrationRequestsTable = {
   decision_reason: string | null;
   decided_at: Date | null;
   version: Generated<number>;
-  created_at: Generated<Date>;
-};
-
-export type AccountSessionsTable = {
-  token_digest: string;
-  uuid: string;
-  method: string;
-  expires_at: Date;
-  pending_challenge: string | null;
   created_at: Generated<Date>;
 };

@@ -7,7 +7,7 @@ import { formToken, pageText, signInToCim } from "./cim-browser.ts";
 test("a CIM form post without this session's form token is refused and changes nothing", async (t) => {
   const server = await startCis2Server(t);
   const sessions = async () =>
-    (await server.store.db.selectFrom("cim_sessions").select("uuid").execute()).length;
+    (await server.store.db.selectFrom("first_party_sessions").select("uuid").execute()).length;
   const agent = await signInToCim(server, "tunde.adebayo@nhs.net");
   const manager = await signInToCim(server, "margaret.oconnell@nhs.net");
   assert.equal(await sessions(), 2);

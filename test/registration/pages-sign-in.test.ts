@@ -11,7 +11,7 @@ test("CIM signs its users in through CIS2 and out through CIS2's end_session", a
   assert.match(home, /RA agent/);
   assert.equal(
     await server.store.db
-      .selectFrom("cim_sessions")
+      .selectFrom("first_party_sessions")
       .select("uuid")
       .execute()
       .then((r) => r.length),
@@ -24,7 +24,7 @@ test("CIM signs its users in through CIS2 and out through CIS2's end_session", a
   const endSession = new URL(out.headers.get("location") ?? "");
   assert.equal(endSession.origin + endSession.pathname, `${server.issuer}/connect/endSession`);
   assert.equal(endSession.searchParams.get("post_logout_redirect_uri"), `${server.origin}/cim/signed-out`);
-  assert.equal((await server.store.db.selectFrom("cim_sessions").selectAll().execute()).length, 0);
+  assert.equal((await server.store.db.selectFrom("first_party_sessions").selectAll().execute()).length, 0);
   const after = await browser.get(`${server.origin}/cim/`);
   assert.equal(after.status, 303, "signed out: CIM sends the browser to sign in again");
   assert.match(after.headers.get("location") ?? "", /^\/cim\/sign-in/);
@@ -35,13 +35,13 @@ test("a CIM session ends after the idle time", async (t) => {
   const { browser } = await signInToCim(server, "tunde.adebayo@nhs.net");
   assert.equal((await browser.get(`${server.origin}/cim/profiles`)).status, 200);
   await server.store.db
-    .updateTable("cim_sessions")
+    .updateTable("first_party_sessions")
     .set({ last_used_at: new Date(Date.now() - 6 * 60_000) })
     .execute();
   const idle = await browser.get(`${server.origin}/cim/profiles`);
   assert.equal(idle.status, 303);
   assert.equal(idle.headers.get("location"), `/cim/sign-in?next=${encodeURIComponent("/cim/profiles")}`);
-  assert.equal((await server.store.db.selectFrom("cim_sessions").selectAll().execute()).length, 0);
+  assert.equal((await server.store.db.selectFrom("first_party_sessions").selectAll().execute()).length, 0);
 });
 
 test("CIM asks CIS2 for AAL3 unless configured otherwise: the development password alone cannot sign in", async (t) => {
@@ -62,5 +62,5 @@ test("CIM asks CIS2 for AAL3 unless configured otherwise: the development passwo
   assert.ok(url.startsWith(`${server.origin}/cim/callback`), `CIS2 answers CIM with an error: ${url}`);
   assert.equal(response.status, 403);
   assert.match(await pageText(response), /<h1 class="nhsuk-heading-xl">You could not sign in<\/h1>/);
-  assert.equal((await server.store.db.selectFrom("cim_sessions").selectAll().execute()).length, 0);
+  assert.equal((await server.store.db.selectFrom("first_party_sessions").selectAll().execute()).length, 0);
 });

@@ -1,12 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import * as client from "openid-client";
 import type { Actor } from "../../audit/actor.ts";
-import { isMethod, methods } from "../../cis2/assurance.ts";
+import { methods } from "../../cis2/assurance.ts";
 import { DomainError, InvalidInputError } from "../../errors.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
+import { formTokenValid, issueFormToken } from "../../web/first-party/form-tokens.ts";
+import {
+  endSession,
+  type FirstPartySession,
+  findSession,
+  holdChallenge,
+  pendingChallenge,
+  spendChallenge,
+  startSession,
+} from "../../web/first-party/sessions.ts";
+import { firstPartySignIn, type PendingSignIn, type SignedInUser } from "../../web/first-party/sign-in.ts";
 import { renderPage } from "../../web/pages.ts";
-import { digestOfToken } from "../enrolment/links.ts";
 import { registeredPage, type WebAuthnPlace, webauthnPlaces } from "../enrolment/pages.ts";
 import {
   listOwnAuthenticators,
@@ -16,22 +25,16 @@ import {
 import type { AttestationPolicy } from "../webauthn/attestation/policy.ts";
 import { registerCredential, registrationOptions } from "../webauthn/registration.ts";
 import type { RelyingParty } from "../webauthn/relying-party.ts";
-import { accountCallbackPath, accountClientId } from "./client.ts";
-import {
-  type AccountSession,
-  endAccountSession,
-  findAccountSession,
-  holdAccountChallenge,
-  pendingAccountChallenge,
-  spendAccountChallenge,
-  startAccountSession,
-} from "./sessions.ts";
+import { accountApp, accountPath } from "./app.ts";
 
-export const accountPath = "/authenticators/mine";
+export { accountPath };
+
 const sessionCookie = "careid_account";
 const signInCookie = "careid_account_sign_in";
 
 type Form = Record<string, string | undefined>;
+/** A session of this page always names the method signed in with. */
+type AccountSession = FirstPartySession & { method: NonNullable<FirstPartySession["method"]> };
 type Context = {
   db: Db;
   sealer: Sealer;
@@ -49,27 +52,12 @@ type Context = {
  */
 export function registerAccountPages(app: FastifyInstance, context: Context): void {
   const { db } = context;
-  const origin = new URL(context.issuer).origin;
-  const secure = origin.startsWith("https:");
-  let configuration: Promise<client.Configuration> | undefined;
-  const oidc = () => {
-    configuration ??= client
-      .discovery(
-        new URL(context.issuer),
-        accountClientId,
-        undefined,
-        client.ClientSecretPost(context.clientSecret),
-        {
-          [client.customFetch]: inProcess(app),
-          execute: secure ? [] : [client.allowInsecureRequests],
-        },
-      )
-      .catch((error) => {
-        configuration = undefined;
-        throw error;
-      });
-    return configuration;
-  };
+  const secure = context.issuer.startsWith("https:");
+  const cis2 = firstPartySignIn(app, {
+    issuer: context.issuer,
+    app: accountApp,
+    clientSecret: context.clientSecret,
+  });
 
   app.get(accountPath, async (request, reply) => {
     const session = await sessionOf(request);
@@ -78,43 +66,23 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
   });
 
   app.get(`${accountPath}/sign-in`, async (_request, reply) => {
-    const pending = {
-      verifier: client.randomPKCECodeVerifier(),
-      state: client.randomState(),
-      nonce: client.randomNonce(),
-    };
-    const url = client.buildAuthorizationUrl(await oidc(), {
-      redirect_uri: `${origin}${accountCallbackPath}`,
-      scope: "openid",
-      acr_values: "AAL2_OR_AAL3_ANY",
-      prompt: "login",
-      code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
-      code_challenge_method: "S256",
-      state: pending.state,
-      nonce: pending.nonce,
-    });
+    const { url, pending } = await cis2.startSignIn();
     setCookie(reply, signInCookie, context.sealer.seal(JSON.stringify(pending)), 600);
     return reply.redirect(url.href, 303);
   });
 
-  app.get(accountCallbackPath, async (request, reply) => {
+  app.get(`${accountPath}/callback`, async (request, reply) => {
     const sealed = cookiesOf(request)[signInCookie];
-    let pending: { verifier: string; state: string; nonce: string };
+    let pending: PendingSignIn;
     try {
       pending = JSON.parse(context.sealer.open(String(sealed)));
     } catch {
       return refusal(reply, "This sign-in was started in another browser or has expired. Sign in again.");
     }
     clearCookie(reply, signInCookie);
-    let claims: client.IDToken | undefined;
+    let user: SignedInUser;
     try {
-      const tokens = await client.authorizationCodeGrant(await oidc(), new URL(request.url, origin), {
-        pkceCodeVerifier: pending.verifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        idTokenExpected: true,
-      });
-      claims = tokens.claims();
+      user = await cis2.finishSignIn(new URL(request.url, cis2.callbackUrl), pending);
     } catch (error) {
       const description = (error as { error_description?: string }).error_description;
       return refusal(
@@ -124,10 +92,8 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
           : "You could not sign in. Try again.",
       );
     }
-    const method = Array.isArray(claims?.amr) ? claims.amr[0] : undefined;
-    if (!claims?.sub || !isMethod(method)) return refusal(reply, "You could not sign in. Try again.");
-    const session = await startAccountSession(db, { uuid: claims.sub, method });
-    setCookie(reply, sessionCookie, session.token, 15 * 60);
+    const token = await startSession(db, context.sealer, accountApp, user);
+    setCookie(reply, sessionCookie, token, accountApp.longestMinutes * 60);
     return reply.redirect(accountPath, 303);
   });
 
@@ -149,7 +115,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
 
   app.post(`${accountPath}/sign-out`, async (request, reply) => {
     const session = await sessionOf(request);
-    if (session) await endAccountSession(db, session.token);
+    if (session) await endSession(db, session.tokenDigest);
     clearCookie(reply, sessionCookie);
     return renderPage(reply, "authenticators/signed-out.njk", {
       pageTitle: "You have left your authenticators",
@@ -165,7 +131,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
 
     app.post<{ Body: Form }>(`${accountPath}/add/${place}`, async (request, reply) => {
       const session = await signedInForChange(request);
-      const challenge = await pendingAccountChallenge(db, session);
+      const challenge = await pendingChallenge(db, session);
       try {
         const { kind } = await registerCredential(
           db,
@@ -176,7 +142,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
             challenge,
             actor: actorOf(session, request),
             maxAal: session.aal,
-            claim: (tx) => spendAccountChallenge(tx, session, String(challenge)),
+            claim: (tx) => spendChallenge(tx, session, String(challenge)),
           },
           request.body?.response ?? "",
         );
@@ -191,8 +157,9 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
     });
   }
 
-  async function sessionOf(request: FastifyRequest) {
-    return findAccountSession(db, cookiesOf(request)[sessionCookie]);
+  async function sessionOf(request: FastifyRequest): Promise<AccountSession | undefined> {
+    const session = await findSession(db, context.sealer, accountApp, cookiesOf(request)[sessionCookie]);
+    return session?.method ? { ...session, method: session.method } : undefined;
   }
 
   /** A change needs a live session and the form's token from it (SameSite cookies aside). */
@@ -200,7 +167,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
     const session = await sessionOf(request);
     if (!session)
       throw InvalidInputError.field("session", "Your session has ended. Sign in again to make changes.");
-    if (request.body?.csrf !== csrfToken(session))
+    if (!formTokenValid(session, request.body?.csrf))
       throw InvalidInputError.field(
         "csrf",
         "This form is out of date. Go back, reload the page and try again.",
@@ -241,7 +208,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
         signedInWith: methods[session.method].label,
         aal: session.aal,
         until: session.expiresAt.toISOString().slice(11, 16),
-        csrf: csrfToken(session),
+        csrf: issueFormToken(session),
         authenticators: authenticators.map((authenticator, index) => ({
           ...authenticator,
           index,
@@ -259,7 +226,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
 
   async function showAdd(reply: FastifyReply, session: AccountSession, place: WebAuthnPlace, error?: string) {
     const options = await registrationOptions(db, context.relyingParty(), session.uuid);
-    await holdAccountChallenge(db, session, options.challenge);
+    await holdChallenge(db, session, options.challenge);
     return renderPage(
       reply,
       "authenticators/enrol-webauthn.njk",
@@ -267,7 +234,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
         ...webauthnPlaces[place],
         action: `${accountPath}/add/${place}`,
         options: JSON.stringify(options),
-        csrf: csrfToken(session),
+        csrf: issueFormToken(session),
         limit: `You signed in at AAL${session.aal}: you can add authenticators up to AAL${session.aal}.`,
         error,
         errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
@@ -297,10 +264,6 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
   }
 }
 
-function csrfToken(session: AccountSession): string {
-  return digestOfToken(`csrf:${session.token}`);
-}
-
 function actorOf(session: AccountSession, request: FastifyRequest): Actor {
   return { kind: "person", id: session.uuid, source: "ACCOUNT", correlationId: request.id };
 }
@@ -313,30 +276,4 @@ function cookiesOf(request: FastifyRequest): Record<string, string> {
       .filter((pair): pair is [string, string] => pair.length >= 2 && Boolean(pair[0]))
       .map(([name, ...value]) => [name, value.join("=")]),
   );
-}
-
-/** openid-client's requests to the provider, answered by this server in-process: no network hop. */
-function inProcess(app: FastifyInstance) {
-  return async (
-    url: string,
-    options: { method?: string; headers?: Record<string, string>; body?: unknown },
-  ) => {
-    const target = new URL(url);
-    const response = await app.inject({
-      method: (options.method ?? "GET") as "GET",
-      url: `${target.pathname}${target.search}`,
-      headers: {
-        ...Object.fromEntries(new Headers(options.headers as ConstructorParameters<typeof Headers>[0])),
-        host: target.host,
-      },
-      payload: options.body === undefined ? undefined : String(options.body),
-    });
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(response.headers))
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : String(value));
-    return new Response(response.rawPayload.length > 0 ? response.rawPayload : null, {
-      status: response.statusCode,
-      headers,
-    });
-  };
 }

@@ -6,25 +6,26 @@ import type { Person } from "../../people/people.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
+import type { FirstPartyApp } from "../../web/first-party/app.ts";
+import { issueFormToken } from "../../web/first-party/form-tokens.ts";
+import type { FirstPartySession } from "../../web/first-party/sessions.ts";
+import type { FirstPartySignIn } from "../../web/first-party/sign-in.ts";
 import { type PageContext, pageRenderer } from "../../web/pages.ts";
 import { type RaHolding, raHoldings, raRoleNames } from "../policy.ts";
-import type { Cis2Client } from "./cis2-client.ts";
-import { issueFormToken } from "./form-tokens.ts";
-import type { CimSession } from "./sessions.ts";
 
 /** What every CIM route needs. */
 export type Cim = {
   db: Db;
   sealer: Sealer;
   lists: CodeLists;
-  cis2: Cis2Client;
-  idleMinutes: number;
+  app: FirstPartyApp;
+  cis2: FirstPartySignIn;
   /** Whether cookies are marked Secure: CIM is served over HTTPS. */
   secure: boolean;
 };
 
 /** The signed-in user of a request, set by the session check before any route runs. */
-export type SignedIn = { session: CimSession; person: Person; holdings: RaHolding[] };
+export type SignedIn = { session: FirstPartySession; person: Person; holdings: RaHolding[] };
 
 const signedInUsers = new WeakMap<FastifyRequest, SignedIn>();
 
@@ -38,7 +39,7 @@ export function signedIn(request: FastifyRequest): SignedIn {
   return user;
 }
 
-export async function signedInAs(db: Db, session: CimSession, person: Person): Promise<SignedIn> {
+export async function signedInAs(db: Db, session: FirstPartySession, person: Person): Promise<SignedIn> {
   return { session, person, holdings: (await raHoldings(db, person.uuid)) ?? [] };
 }
 

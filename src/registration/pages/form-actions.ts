@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ConflictError, type FieldProblem, InvalidInputError } from "../../errors.ts";
+import { formTokenField, submissionIdOf } from "../../web/first-party/form-tokens.ts";
 import type { ActionCommon } from "../acting.ts";
 import { errorsFrom, renderCimPage } from "./context.ts";
-import { formTokenField, submissionIdOf } from "./form-tokens.ts";
 
 export type Form = Record<string, string>;
 

@@ -11,18 +11,20 @@ import { findPerson } from "../../people/people.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
+import type { FirstPartyApp } from "../../web/first-party/app.ts";
+import { formTokenField, formTokenValid } from "../../web/first-party/form-tokens.ts";
+import { endSession, findSession } from "../../web/first-party/sessions.ts";
+import { firstPartySignIn } from "../../web/first-party/sign-in.ts";
 import { decide } from "../policy.ts";
+import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
-import { cimBaseUrl, cimPath, cis2Client } from "./cis2-client.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
-import { formTokenField, formTokenValid } from "./form-tokens.ts";
 import { registerOwnContactRoutes } from "./own-contact-routes.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileActionRoutes } from "./profile-action-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
 import { registerReportRoutes } from "./report-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
-import { endSession, findSession } from "./sessions.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
 import { registerSmartcardRoutes } from "./smartcard-routes.ts";
 
@@ -31,9 +33,8 @@ export type CimOptions = {
   sealer: Sealer;
   lists: CodeLists;
   issuer: string;
-  clientId: string;
-  acrValues: string;
-  idleMinutes: number;
+  app: FirstPartyApp;
+  clientSecret: string;
 };
 
 /** Pages anyone may reach: the way in and the way out. */
@@ -48,9 +49,9 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
     db: options.db,
     sealer: options.sealer,
     lists: options.lists,
-    idleMinutes: options.idleMinutes,
-    secure: cimBaseUrl(options.issuer).startsWith("https:"),
-    cis2: cis2Client(options),
+    app: options.app,
+    secure: options.issuer.startsWith("https:"),
+    cis2: firstPartySignIn(app, options),
   };
   // Not awaited: the service's routes and error handler are all declared before plugins load.
   app.register(
@@ -86,7 +87,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
 }
 
 async function requireSession(cim: Cim, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-  const session = await findSession(cim.db, cim.sealer, request.cookies[sessionCookie], cim.idleMinutes);
+  const session = await findSession(cim.db, cim.sealer, cim.app, request.cookies[sessionCookie]);
   if (!session) {
     // A post without a session changes nothing; signing in again returns to a page, not the post.
     const next = request.method === "GET" ? request.url : `${cimPath}/`;

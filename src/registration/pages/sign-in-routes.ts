@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AuthorizationResponseError } from "openid-client";
 import { findPerson } from "../../people/people.ts";
-import { cimPath, type PendingSignIn, SignInRefused } from "./cis2-client.ts";
+import { endSession, startSession } from "../../web/first-party/sessions.ts";
+import { type PendingSignIn, SignInRefused } from "../../web/first-party/sign-in.ts";
+import { cimPath } from "./app.ts";
 import { type Cim, renderCimPage, renderPublicPage, signedIn } from "./context.ts";
-import { endSession, startSession } from "./sessions.ts";
 
 export const sessionCookie = "cim_session";
 const pendingCookie = "cim_signin";
@@ -59,7 +60,7 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
       const user = await cim.cis2.finishSignIn(new URL(request.url, originOf(request)), pending);
       const person = await findPerson(cim.db, user.uuid);
       if (person?.status !== "active") return refuse("Your Care Identity profile is not active.");
-      const token = await startSession(cim.db, cim.sealer, user, cim.idleMinutes);
+      const token = await startSession(cim.db, cim.sealer, cim.app, user);
       reply.setCookie(sessionCookie, token, {
         path: cimPath,
         httpOnly: true,

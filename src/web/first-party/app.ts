@@ -1,0 +1,95 @@
+import { hkdfSync } from "node:crypto";
+import type { Actor } from "../../audit/actor.ts";
+import { addClient, type ClientMetadata, removeClient } from "../../cis2/clients.ts";
+import { ConflictError } from "../../errors.ts";
+import type { Sealer } from "../../secrets/sealed.ts";
+import type { Db } from "../../store/database.ts";
+
+/**
+ * A first-party app: a part of this service that signs its users in through our own CIS2 as any
+ * relying party does. Its client is registered (or corrected) at every start with a secret
+ * derived from the master key, so every node knows it and no copy of it is stored anywhere new.
+ */
+export type FirstPartyApp = {
+  /** Names the app's sessions and its secret's derivation; never changes. */
+  name: string;
+  clientId: string;
+  clientName: string;
+  /** Where the app lives; CIS2 returns to `${path}/callback`. */
+  path: string;
+  scope: string;
+  /** The acr_values asked for at sign-in. */
+  acrValues: string;
+  /** prompt=login: a fresh authentication, whatever CIS2 session the browser has. */
+  freshSignIn: boolean;
+  /** How the sign-in is checked: acr among those asked for, or a known sign-in method in amr. */
+  requires: "acr" | "amr";
+  /** Where RP-initiated logout returns to, if the app signs out of CIS2 too. */
+  signedOutPath?: string;
+  idleMinutes: number;
+  longestMinutes: number;
+};
+
+export function appOrigin(issuer: string): string {
+  return new URL(issuer).origin;
+}
+
+export function firstPartyClientSecret(masterKey: Buffer, app: FirstPartyApp): string {
+  return Buffer.from(hkdfSync("sha256", masterKey, "careid", `${app.name}-client-secret`, 32)).toString(
+    "base64url",
+  );
+}
+
+export function firstPartyClientMetadata(issuer: string, app: FirstPartyApp, secret: string): ClientMetadata {
+  const base = `${appOrigin(issuer)}${app.path}`;
+  return {
+    client_id: app.clientId,
+    client_name: app.clientName,
+    client_secret: secret,
+    token_endpoint_auth_method: "client_secret_post",
+    redirect_uris: [`${base}/callback`],
+    ...(app.signedOutPath ? { post_logout_redirect_uris: [`${appOrigin(issuer)}${app.signedOutPath}`] } : {}),
+    grant_types: ["authorization_code"],
+    scope: app.scope,
+    default_acr_values: app.acrValues.split(" ").slice(0, 1),
+  };
+}
+
+/** Registers each app's client at CIS2, or corrects a registration that differs from it. */
+export async function ensureFirstPartyClients(
+  db: Db,
+  actor: Actor,
+  sealer: Sealer,
+  settings: { issuer: string; masterKey: Buffer },
+  apps: FirstPartyApp[],
+  validate: (metadata: ClientMetadata) => Promise<void>,
+): Promise<void> {
+  for (const app of apps) {
+    const wanted = firstPartyClientMetadata(
+      settings.issuer,
+      app,
+      firstPartyClientSecret(settings.masterKey, app),
+    );
+    const row = await db
+      .selectFrom("oidc_clients")
+      .select(["metadata", "sealed_secret"])
+      .where("client_id", "=", app.clientId)
+      .executeTakeFirst();
+    if (row) {
+      const current = row.metadata as ClientMetadata;
+      const same =
+        JSON.stringify([current.redirect_uris, current.post_logout_redirect_uris, current.scope]) ===
+          JSON.stringify([wanted.redirect_uris, wanted.post_logout_redirect_uris, wanted.scope]) &&
+        row.sealed_secret !== null &&
+        sealer.open(row.sealed_secret) === wanted.client_secret;
+      if (same) continue;
+      await removeClient(db, actor, app.clientId);
+    }
+    try {
+      await addClient(db, actor, sealer, wanted, validate);
+    } catch (error) {
+      // Another node starting at the same moment registered it first.
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+}
