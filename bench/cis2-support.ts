@@ -347,3 +347,47 @@ export async function prepareService(options: {
   );
   return { databaseUrl, issuer, environment, store, lists, cis2, key };
 }
+
+export type SignInRun = {
+  times: number[];
+  failed: number;
+  firstFailure?: string;
+  seconds: number;
+  perSecond: number;
+};
+
+/** Runs `count` sign-ins, `users` at a time, each timed whole; a failure is counted, not fatal. */
+export async function runSignIns(
+  count: number,
+  users: number,
+  oneSignIn: (index: number) => Promise<void>,
+): Promise<SignInRun> {
+  const times: number[] = [];
+  let failed = 0;
+  let firstFailure: string | undefined;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: users }, async () => {
+      while (next < count) {
+        const index = next++;
+        const begun = performance.now();
+        try {
+          await oneSignIn(index);
+          times.push(performance.now() - begun);
+        } catch (error) {
+          failed++;
+          firstFailure ??= (error as Error).message;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { times, failed, firstFailure, seconds, perSecond: times.length / seconds };
+}
+
+export function reportSignIns(label: string, result: SignInRun): string {
+  const at = (fraction: number) => percentile(result.times, fraction).toFixed(0);
+  const failures = `${result.failed} failed${result.firstFailure ? `: ${result.firstFailure}` : ""}`;
+  return `${label.padEnd(22)} ${result.perSecond.toFixed(1).padStart(6)} sign-ins/s  p50 ${at(0.5)} ms  p99 ${at(0.99)} ms  max ${at(1)} ms  (${result.times.length} in ${result.seconds.toFixed(1)} s, ${failures})`;
+}

@@ -24,8 +24,9 @@ import {
   benchRedirectUri,
   benchScope,
   cpuSeconds,
-  percentile,
   prepareService,
+  reportSignIns,
+  runSignIns,
   startProcess,
   stopProcess,
 } from "./cis2-support.ts";
@@ -134,37 +135,11 @@ async function oneSignIn(index: number): Promise<void> {
     throw new Error(`unexpected claims ${JSON.stringify(claims)}`);
 }
 
-async function run(count: number, users: number) {
-  const times: number[] = [];
-  let failed = 0;
-  let firstFailure: string | undefined;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: users }, async () => {
-      while (next < count) {
-        const index = next++;
-        const begun = performance.now();
-        try {
-          await oneSignIn(index);
-          times.push(performance.now() - begun);
-        } catch (error) {
-          failed++;
-          firstFailure ??= (error as Error).message;
-        }
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return { times, failed, firstFailure, seconds, perSecond: times.length / seconds };
-}
-
+const run = (count: number, users: number) => runSignIns(count, users, oneSignIn);
 const users = Number(values.users);
-const report = (label: string, result: Awaited<ReturnType<typeof run>>) =>
-  `${label.padEnd(22)} ${result.perSecond.toFixed(1).padStart(6)} sign-ins/s  p50 ${percentile(result.times, 0.5).toFixed(0)} ms  p99 ${percentile(result.times, 0.99).toFixed(0)} ms  max ${percentile(result.times, 1).toFixed(0)} ms  (${result.times.length} in ${result.seconds.toFixed(1)} s, ${result.failed} failed${result.firstFailure ? `: ${result.firstFailure}` : ""})`;
 
-console.log(report("warm-up", await run(Number(values.warmup), users)));
-console.log(report("one user at a time", await run(Math.min(100, Number(values["sign-ins"])), 1)));
+console.log(reportSignIns("warm-up", await run(Number(values.warmup), users)));
+console.log(reportSignIns("one user at a time", await run(Math.min(100, Number(values["sign-ins"])), 1)));
 const count = Number(values["sign-ins"]);
 const agentPids = agents.map((agent) => Number(agent.pid));
 const pids = { server: [server.pid as number], postgres: await backendPids(databaseUrl), agents: agentPids };
@@ -174,7 +149,7 @@ const before = {
   agents: cpuSeconds(pids.agents),
   me: process.cpuUsage(),
 };
-console.log(report(`${users} users at once`, await run(count, users)));
+console.log(reportSignIns(`${users} users at once`, await run(count, users)));
 const generator = process.cpuUsage(before.me);
 const perSignIn = (seconds: number) => `${((seconds * 1000) / count).toFixed(1)} ms`;
 console.log(
