@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { toPem } from "../pki/engine.ts";
 import type { Db } from "../store/database.ts";
 import { ticketForCertificate } from "./smartcard-tls.ts";
 
@@ -31,7 +32,7 @@ export async function startMutualTlsListener(options: {
     {
       cert: readFileSync(options.certFile),
       key: readFileSync(options.keyFile),
-      ca: authorities.map((authority) => pem(Buffer.from(authority.certificate))),
+      ca: authorities.map((authority) => toPem(authority.certificate)),
       requestCert: true,
       rejectUnauthorized: false,
       minVersion: "TLSv1.2",
@@ -94,8 +95,4 @@ function page(response: ServerResponse, status: number, message: string, back?: 
   response.end(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Smartcard sign-in</title></head><body><main><h1>Smartcard sign-in</h1><p id="message">${escaped}</p>${back ? `<p><a href="${back}">Return to sign in</a></p>` : ""}</main></body></html>`,
   );
-}
-
-function pem(der: Buffer): string {
-  return `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END CERTIFICATE-----\n`;
 }

@@ -5,7 +5,7 @@ import type { CertificateAuthority } from "./certificate-authority.ts";
 import { caSigningAlgorithm, serialHex, x509 } from "./engine.ts";
 
 /** How long relying parties may keep a CRL; a new one is made sooner after any revocation. */
-export const crlValidHours = 24;
+const crlValidHours = 24;
 /** A node remakes its CRL at least this often even with no new revocation. */
 const remakeAfterMs = 60 * 60_000;
 const crlNumberOid = "2.5.29.20";
