@@ -294,10 +294,12 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     return reply.redirect(location, 303);
   });
 
+  function acceptedMethods(interaction: Interaction): Method[] {
+    return methodsAccepted(requestedClasses(interaction, developmentLogin));
+  }
+
   function acceptsSmartcard(interaction: Interaction): boolean {
-    return methodsAccepted(requestedClasses(interaction, developmentLogin)).some((method) =>
-      smartcardMethods.includes(method),
-    );
+    return acceptedMethods(interaction).some((method) => smartcardMethods.includes(method));
   }
 
   /** Each showing issues a new one-use challenge, kept in the interaction, for the card to sign. */
@@ -317,9 +319,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
         { ...interaction.result, smartcardChallenge: challenge },
         { mergeWithLastSubmission: false },
       );
-    const acceptsTls = methodsAccepted(requestedClasses(interaction, developmentLogin)).includes(
-      "N3_SMARTCARD",
-    );
+    const acceptsTls = acceptedMethods(interaction).includes("N3_SMARTCARD");
     return renderPage(
       reply,
       "cis2/smartcard.njk",

@@ -2,9 +2,10 @@ import { sql } from "kysely";
 import { errors, interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Db } from "../store/database.ts";
-import { aalOf, defaultAcr, isMethod, methodsAccepted, parseAcrValues } from "./assurance.ts";
+import { aalOf, isMethod, methodsAccepted, parseAcrValues } from "./assurance.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { positionsInRequest, selectedRoleFor } from "./role-selection.ts";
+import { requestedClasses } from "./sign-in.ts";
 
 const { Check, Prompt } = interactionPolicy;
 
@@ -115,9 +116,7 @@ export async function sessionOverLimit(db: Db, ctx: KoaContextWithOIDC, now = ne
 export function sessionBelowRequestedAssurance(ctx: KoaContextWithOIDC, developmentLogin: boolean): boolean {
   const session = ctx.oidc.session;
   if (!session?.accountId || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
-  const requested = ctx.oidc.params?.acr_values;
-  const { classes } = parseAcrValues(typeof requested === "string" ? requested : undefined, developmentLogin);
-  const accepted = methodsAccepted(classes.length > 0 ? classes : [defaultAcr]);
+  const accepted = methodsAccepted(requestedClasses(ctx.oidc, developmentLogin));
   const method = session.amr?.[0];
   return isMethod(method) && accepted.includes(method) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
 }

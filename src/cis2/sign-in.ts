@@ -15,9 +15,15 @@ import {
 type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
 type Raw = { req: IncomingMessage; res: ServerResponse };
 
-/** The assurance classes a sign-in must meet: those requested, else the client's default, else AAL3_ANY. */
-export function requestedClasses(interaction: Interaction, developmentLogin: boolean): string[] {
-  const requested = interaction.params.acr_values;
+/**
+ * The assurance classes a sign-in must meet: those requested, else the client's default, else
+ * AAL3_ANY. Takes an interaction, or a provider context's `oidc` (the step-up check).
+ */
+export function requestedClasses(
+  request: { params?: Record<string, unknown> },
+  developmentLogin: boolean,
+): string[] {
+  const requested = request.params?.acr_values;
   const { classes } = parseAcrValues(typeof requested === "string" ? requested : undefined, developmentLogin);
   return classes.length > 0 ? classes : [defaultAcr];
 }

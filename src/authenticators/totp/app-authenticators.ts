@@ -18,7 +18,7 @@ export const lockout = { failures: 5, coolDownMinutes: 15 };
 export type TotpRefusal = "not-enrolled" | "locked" | "wrong-password-or-code" | "reused-code";
 export type TotpOutcome = { accepted: true } | { accepted: false; reason: TotpRefusal; message: string };
 
-export async function hasTotp(queryable: Queryable, uuid: string): Promise<boolean> {
+async function hasTotp(queryable: Queryable, uuid: string): Promise<boolean> {
   const row = await queryable
     .selectFrom("totp_authenticators")
     .select("uuid")

@@ -34,7 +34,7 @@ export async function authenticationOptions(
   });
 }
 
-export async function credentialsOf(queryable: Queryable, uuid: string, methods: Method[]) {
+async function credentialsOf(queryable: Queryable, uuid: string, methods: Method[]) {
   if (methods.length === 0) return [];
   return queryable
     .selectFrom("webauthn_credentials")
