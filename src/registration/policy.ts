@@ -109,7 +109,7 @@ function holdersOf(jobRole: string, activities: readonly string[]): Holder[] {
  * The highest RA rank an access (job role and activities, baseline included) would give: 0 for
  * none. Four-eyes compares it with the granter's own rank.
  */
-export function raRankOf(jobRole: string, activities: readonly string[]): number {
+function raRankOf(jobRole: string, activities: readonly string[]): number {
   return Math.max(0, ...holdersOf(jobRole, activities).map((holder) => holder.rank));
 }
 
@@ -186,7 +186,7 @@ export async function organisationLineage(queryable: Queryable, odsCode: string)
  * have not ended (all of them once the profile is closed, so it can be reopened), and the
  * organisation whose RA registered them.
  */
-export async function organisationsOfPerson(queryable: Queryable, uuid: string): Promise<string[]> {
+async function organisationsOfPerson(queryable: Queryable, uuid: string): Promise<string[]> {
   const result = await sql<{ ods_code: string }>`
     SELECT p.ods_code FROM positions p JOIN people person ON person.uuid = p.uuid
      WHERE p.uuid = ${uuid} AND (p.status = 'active' OR person.status = 'closed')
