@@ -18,7 +18,7 @@ export type ActionCommon = {
 export type Allowed = Extract<Decision, { allowed: true }>;
 
 /** The actor as the audit log should name them: acting in the position the policy found. */
-export function actingIn(actor: Actor, decision: Allowed): Actor {
+function actingIn(actor: Actor, decision: Allowed): Actor {
   return decision.position ? { ...actor, roleId: decision.position } : actor;
 }
 

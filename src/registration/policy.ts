@@ -109,7 +109,7 @@ function holdersOf(jobRole: string, activities: readonly string[]): Holder[] {
  * The highest RA rank an access (job role and activities, baseline included) would give: 0 for
  * none. Four-eyes compares it with the granter's own rank.
  */
-export function raRankOf(jobRole: string, activities: readonly string[]): number {
+function raRankOf(jobRole: string, activities: readonly string[]): number {
   return Math.max(0, ...holdersOf(jobRole, activities).map((holder) => holder.rank));
 }
 
@@ -186,7 +186,7 @@ export async function organisationLineage(queryable: Queryable, odsCode: string)
  * have not ended (all of them once the profile is closed, so it can be reopened), and the
  * organisation whose RA registered them.
  */
-export async function organisationsOfPerson(queryable: Queryable, uuid: string): Promise<string[]> {
+async function organisationsOfPerson(queryable: Queryable, uuid: string): Promise<string[]> {
   const result = await sql<{ ods_code: string }>`
     SELECT p.ods_code FROM positions p JOIN people person ON person.uuid = p.uuid
      WHERE p.uuid = ${uuid} AND (p.status = 'active' OR person.status = 'closed')
@@ -274,6 +274,24 @@ function wayFor(
   return undefined;
 }
 
+/** What deciding needs to know about an actor and a target, each loaded at most once. */
+type Facts = {
+  active: () => Promise<boolean>;
+  holdings: () => Promise<RaHolding[]>;
+  scope: () => Promise<Scope | { refused: string }>;
+};
+
+function factsAbout(queryable: Queryable, actorUuid: string, target: PolicyTarget): Facts {
+  let active: Promise<boolean> | undefined;
+  let holdings: Promise<RaHolding[]> | undefined;
+  let scope: Promise<Scope | { refused: string }> | undefined;
+  return {
+    active: () => (active ??= hasActiveProfile(queryable, actorUuid)),
+    holdings: () => (holdings ??= holdingsOf(queryable, actorUuid)),
+    scope: () => (scope ??= scopeOf(queryable, actorUuid, target)),
+  };
+}
+
 /** May this actor do this action to this target? */
 export async function decide(
   queryable: Queryable,
@@ -281,8 +299,30 @@ export async function decide(
   action: RegistrationAction,
   target: PolicyTarget,
 ): Promise<Decision> {
+  return decideWith(factsAbout(queryable, actorUuid, target), actorUuid, action, target);
+}
+
+/** decide() for several actions on one target, loading the actor's holdings and the scope once. */
+export async function decideEach(
+  queryable: Queryable,
+  actorUuid: string,
+  actions: readonly RegistrationAction[],
+  target: PolicyTarget,
+): Promise<Decision[]> {
+  const facts = factsAbout(queryable, actorUuid, target);
+  const decisions: Decision[] = [];
+  for (const action of actions) decisions.push(await decideWith(facts, actorUuid, action, target));
+  return decisions;
+}
+
+async function decideWith(
+  facts: Facts,
+  actorUuid: string,
+  action: RegistrationAction,
+  target: PolicyTarget,
+): Promise<Decision> {
   if (!registrationActions.includes(action)) return { allowed: false, reason: `Unknown action ${action}` };
-  if (!(await hasActiveProfile(queryable, actorUuid)))
+  if (!(await facts.active()))
     return { allowed: false, reason: "Only a person with an active Care Identity profile may do this" };
   if (raRoles.everyoneSignedIn.includes(action)) return { allowed: true, role: "SIGNED_IN" };
   if (raRoles.self.includes(action)) {
@@ -290,11 +330,11 @@ export async function decide(
       return { allowed: false, reason: "This can only be done to your own profile" };
     return { allowed: true, role: "SELF" };
   }
-  const holdings = await holdingsOf(queryable, actorUuid);
+  const holdings = await facts.holdings();
   if (positionChanges.includes(action) && target.uuid === actorUuid)
     return { allowed: false, reason: "Nobody may grant or change their own positions" };
   const capability = raRoles.actions[action] as Capability;
-  const scope = await scopeOf(queryable, actorUuid, target);
+  const scope = await facts.scope();
   if ("refused" in scope) return { allowed: false, reason: scope.refused };
   const inScope = holdings.filter((holding) => covers(holding, scope.lineages));
   const granting = action === "position.assign" || action === "position.batch-assign";

@@ -33,7 +33,7 @@ type Field = keyof typeof columns;
 const nameFields: readonly Field[] = ["title", "givenName", "middleNames", "familyName"];
 
 /** Self-service emails must be at one of these domains (or below them). */
-export const selfServiceEmailDomains = ["nhs.net", "nhs.uk", "gov.uk", "mod.uk", "nhs.scot", "hscni.net"];
+const selfServiceEmailDomains = ["nhs.net", "nhs.uk", "gov.uk", "mod.uk", "nhs.scot", "hscni.net"];
 
 function checkChanges(changes: DetailChanges): Partial<Record<Field, string | null>> {
   const problems = new Problems();

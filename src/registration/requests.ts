@@ -15,7 +15,7 @@ import {
 } from "./policy.ts";
 
 /** Opening a request holds it for its approver this long. */
-export const requestLockMinutes = 15;
+const requestLockMinutes = 15;
 /** Decided requests stay on the dashboard this long (and in the audit log for ever). */
 export const closedRequestDays = 30;
 

@@ -11,7 +11,7 @@ import { registerProfileRoutes } from "./profile-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
 import { registerSmartcardRoutes } from "./smartcard-routes.ts";
 
-export const cimApiPrefix = "/cim/api/v1";
+const cimApiPrefix = "/cim/api/v1";
 
 export type CimApiContext = {
   db: Db;

@@ -1,5 +1,7 @@
 import { Problems } from "../../errors.ts";
 import { checkNiNumber } from "../../people/validation.ts";
+import { odsCodePattern } from "../../rbac/organisations.ts";
+import { isCareIdentifier } from "../../store/identifiers.ts";
 import type { ProfileSearch } from "../profiles.ts";
 
 /**
@@ -18,11 +20,11 @@ export function searchFromForm(input: Record<string, unknown>): ProfileSearch {
   const problems = new Problems();
   if (!Object.values(search).some(Boolean))
     problems.add("name", "Enter a name, UUID, email address, National Insurance number or organisation code");
-  if (search.uuid && !/^\d{12}$/.test(search.uuid))
+  if (search.uuid && !isCareIdentifier(search.uuid))
     problems.add("uuid", "A UUID is 12 digits, like 555000000010");
   if (search.niNumber && checkNiNumber(new Problems(), search.niNumber) === null)
     problems.add("niNumber", "Enter a National Insurance number in the right format, like QQ 12 34 56 C");
-  if (search.odsCode && !/^[A-Z0-9]{3,10}$/.test(search.odsCode))
+  if (search.odsCode && !odsCodePattern.test(search.odsCode))
     problems.add("odsCode", "An organisation code is 3 to 10 letters and digits, like RZZ");
   if (search.email && !search.email.includes("@")) problems.add("email", "Enter a whole email address");
   problems.throwIfAny();

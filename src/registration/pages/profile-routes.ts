@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
-import { decide, type RegistrationAction } from "../policy.ts";
+import { type Decision, decideEach, type RegistrationAction } from "../policy.ts";
 import { findProfiles, profileDetails } from "../profiles.ts";
 import { cardsOf } from "../smartcards.ts";
 import { type Cim, displayName, errorsFrom, renderCimPage, signedIn } from "./context.ts";
@@ -15,17 +15,18 @@ export const profileLabels: Record<string, string> = {
 };
 
 /** What the policy lets the signed-in user do to a profile: "direct", "request" or absent. */
-export async function allowedActions(
+async function allowedActions(
   cim: Cim,
   actorUuid: string,
   actions: RegistrationAction[],
   target: { uuid?: string; ods?: string },
 ): Promise<Record<string, "direct" | "request">> {
   const allowed: Record<string, "direct" | "request"> = {};
-  for (const action of actions) {
-    const decision = await decide(cim.db, actorUuid, action, target);
+  const decisions = await decideEach(cim.db, actorUuid, actions, target);
+  actions.forEach((action, index) => {
+    const decision = decisions[index] as Decision;
     if (decision.allowed) allowed[action] = decision.byRequest ? "request" : "direct";
-  }
+  });
   return allowed;
 }
 
