@@ -29,6 +29,8 @@ export type Config = {
   developmentLogin: boolean | undefined;
   /** Believe X-Forwarded-* headers from a TLS-terminating proxy in front of the service. */
   trustProxy: boolean;
+  /** Seconds between failing readiness and closing, on SIGTERM, so a load balancer stops sending first. */
+  drainSeconds: number;
   /** WebAuthn attestation policy: what registering authenticators must prove (files are read at start). */
   webauthn: {
     attestationRootFiles: string[];
@@ -91,6 +93,12 @@ export const settings = [
     name: "CAREID_TRUST_PROXY",
     default: "false",
     meaning: "Trust X-Forwarded-* headers from a TLS proxy in front.",
+  },
+  {
+    name: "CAREID_DRAIN_SECONDS",
+    default: "5",
+    meaning:
+      "On SIGTERM, seconds /health/ready answers 503 before the server stops taking requests, so a load balancer moves traffic away first; requests in flight then finish.",
   },
   {
     name: "CAREID_LDAP_PORT",
@@ -225,6 +233,7 @@ export function loadConfig(environment: Source = process.env): Config {
     issuer: "",
     developmentLogin: parseBoolean("CAREID_DEV_LOGIN", source.CAREID_DEV_LOGIN, problems),
     trustProxy: parseBoolean("CAREID_TRUST_PROXY", source.CAREID_TRUST_PROXY, problems) ?? false,
+    drainSeconds: parseDrainSeconds(source.CAREID_DRAIN_SECONDS ?? "5", problems),
     pkiUrl: "",
     cardCertificateDays: parseCardCertificateDays(source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095", problems),
     caToken: parseCaToken(source, problems),
@@ -432,6 +441,13 @@ function parseAcrValues(value: string | undefined, problems: string[]): string |
   if (!/^AAL[0-9A-Z_]+( AAL[0-9A-Z_]+)*$/.test(value))
     problems.push(`CAREID_CIM_ACR must be space-separated acr values such as AAL3_ANY, not "${value}"`);
   return value;
+}
+
+function parseDrainSeconds(value: string, problems: string[]): number {
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds > 300)
+    problems.push(`CAREID_DRAIN_SECONDS must be a whole number of seconds from 0 to 300, not "${value}"`);
+  return seconds;
 }
 
 function parseMinutes(name: string, value: string, problems: string[]): number {

@@ -23,6 +23,7 @@ import { type LdapServer, startLdapServer } from "./directory/ldap/server.ts";
 import { makeTree } from "./directory/ldap/tree.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
+import type { Lifecycle } from "./operations/health.ts";
 import { changePersonStatus } from "./people/people.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { cimPath } from "./registration/pages/app.ts";
@@ -34,6 +35,7 @@ import { buildServer } from "./server.ts";
 import { inTransaction, openStore, type Store } from "./store/database.ts";
 import { DatabaseBusyError } from "./store/embedded-lock.ts";
 import { migrate } from "./store/migrate.ts";
+import { isDatabaseUnavailable } from "./store/unavailable.ts";
 
 /** One entry per command: its usage line, what it does, and how it runs. */
 type Command = {
@@ -465,9 +467,13 @@ async function withStore(
   }
 }
 
-function openConfiguredStore(config: Config, purpose: string): Promise<Store> {
+function openConfiguredStore(
+  config: Config,
+  purpose: string,
+  onConnectionError?: (error: Error) => void,
+): Promise<Store> {
   return config.databaseUrl
-    ? openStore({ databaseUrl: config.databaseUrl })
+    ? openStore({ databaseUrl: config.databaseUrl, onConnectionError })
     : openStore({ dataDir: config.dataDir, purpose });
 }
 
@@ -483,51 +489,38 @@ async function withFreePort(config: Config): Promise<Pick<Config, "port" | "issu
 async function serve(config: Config, demo: boolean): Promise<number> {
   if (config.port === 0 && !process.env.CAREID_ISSUER)
     config = { ...config, ...(await withFreePort(config)) };
-  const store = await openConfiguredStore(config, "serve");
-  await prepare(store);
-  if (demo && (await seedDemo(store.db, seedActor())))
-    console.log("Loaded the demo directory into the new database.");
-  const lists = await readCodeLists(store.db);
-  const cis2 = await startCis2(config, store, lists, { seed: demo, actor: seedActor() });
-  const app = await buildServer({ config, store, lists, demo, cis2 });
+  let connectionLost = (_error: Error) => {};
+  const store = await openConfiguredStore(config, "serve", (error) => connectionLost(error));
+  let running: Running;
+  try {
+    running = await startServing(config, store, demo);
+  } catch (error) {
+    await store.close().catch(() => {});
+    if (error instanceof ConfigError || error instanceof DatabaseBusyError) throw error;
+    // One line an operator can act on, not a stack: the start-up could not complete.
+    console.error(`careid serve: cannot start: ${startFailure(error, store)}`);
+    return 1;
+  }
+  const { app, cis2, ldap, mutualTls, lifecycle } = running;
+  connectionLost = (error) => app.log.warn({ err: error }, "database connection lost; reconnecting");
   let stopping = false;
-  let ldap: LdapServer | undefined;
-  let mutualTls: MutualTlsListener | undefined;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, drainSeconds: number) => {
     if (stopping) process.exit(1);
     stopping = true;
-    app.log.info({ signal }, "shutting down: finishing requests in flight");
+    // Readiness fails first, so a load balancer sends no more; requests keep being served meanwhile.
+    lifecycle.draining = true;
+    app.log.info({ signal, drainSeconds }, "draining: readiness now fails; requests in flight finish");
+    await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
     await app.close();
-    await ldap?.close();
+    await ldap.close();
     await mutualTls?.close();
     cis2.stop();
     await store.close();
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  await app.listen({ port: config.port, host: config.host });
-  ldap = await startLdapServer({
-    db: store.db,
-    lists: await readCodeLists(store.db),
-    host: config.host,
-    port: config.ldapPort,
-    tls:
-      config.ldapCertFile && config.ldapKeyFile
-        ? { certFile: config.ldapCertFile, keyFile: config.ldapKeyFile, port: config.ldapsPort }
-        : undefined,
-    anonymous: config.ldapAnonymous,
-    log: app.log.child({ component: "ldap" }),
-  });
-  if (config.mtls)
-    mutualTls = await startMutualTlsListener({
-      db: store.db,
-      host: config.host,
-      port: config.mtls.port,
-      certFile: config.mtls.certFile,
-      keyFile: config.mtls.keyFile,
-      signInBase: new URL(signInPath, config.issuer).href,
-    });
+  // A service manager sends SIGTERM and waits for the drain; Ctrl+C at a terminal stops at once.
+  process.on("SIGINT", () => void stop("SIGINT", 0));
+  process.on("SIGTERM", () => void stop("SIGTERM", config.drainSeconds));
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const base = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -551,6 +544,67 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     ].join("\n"),
   );
   return new Promise<number>(() => {});
+}
+
+type Running = {
+  app: Awaited<ReturnType<typeof buildServer>>;
+  cis2: Cis2;
+  ldap: LdapServer;
+  mutualTls: MutualTlsListener | undefined;
+  lifecycle: Lifecycle;
+};
+
+/** Everything `serve` starts, in order; a failure part-way closes what had started. */
+async function startServing(config: Config, store: Store, demo: boolean): Promise<Running> {
+  await prepare(store);
+  if (demo && (await seedDemo(store.db, seedActor())))
+    console.log("Loaded the demo directory into the new database.");
+  const lists = await readCodeLists(store.db);
+  const cis2 = await startCis2(config, store, lists, { seed: demo, actor: seedActor() });
+  const lifecycle: Lifecycle = { draining: false };
+  const app = await buildServer({ config, store, lists, demo, cis2, lifecycle });
+  const started: { close(): Promise<void> }[] = [app];
+  try {
+    await app.listen({ port: config.port, host: config.host });
+    const ldap = await startLdapServer({
+      db: store.db,
+      lists,
+      host: config.host,
+      port: config.ldapPort,
+      tls:
+        config.ldapCertFile && config.ldapKeyFile
+          ? { certFile: config.ldapCertFile, keyFile: config.ldapKeyFile, port: config.ldapsPort }
+          : undefined,
+      anonymous: config.ldapAnonymous,
+      log: app.log.child({ component: "ldap" }),
+    });
+    started.push(ldap);
+    const mutualTls = config.mtls
+      ? await startMutualTlsListener({
+          db: store.db,
+          host: config.host,
+          port: config.mtls.port,
+          certFile: config.mtls.certFile,
+          keyFile: config.mtls.keyFile,
+          signInBase: new URL(signInPath, config.issuer).href,
+        })
+      : undefined;
+    return { app, cis2, ldap, mutualTls, lifecycle };
+  } catch (error) {
+    for (const part of started.reverse()) await part.close().catch(() => {});
+    cis2.stop();
+    throw error;
+  }
+}
+
+/** Why start-up failed, in words that say what to look at. */
+function startFailure(error: unknown, store: Store): string {
+  const { code, message } = error as { code?: string; message?: string };
+  if (isDatabaseUnavailable(error))
+    return `the database at ${store.location} is unreachable (${code ?? message}); check that PostgreSQL is running and DATABASE_URL is right`;
+  if (code === "EADDRINUSE")
+    return `${message}: another process holds that port; stop it or set PORT / CAREID_LDAP_PORT`;
+  return (message ?? String(error)).split("\n")[0] as string;
 }
 
 function helpText(): string {

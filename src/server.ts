@@ -15,7 +15,7 @@ import type { Cis2 } from "./cis2/start.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
-import { registerHealth } from "./operations/health.ts";
+import { type Lifecycle, registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
 import { registerCimApi } from "./registration/api/plugin.ts";
@@ -25,13 +25,15 @@ import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
 import { registerAssets } from "./web/pages.ts";
-import { problemFor, sendProblem } from "./web/problem.ts";
+import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
 
 export type ServerOptions = {
   config: Config;
   store: Store;
   lists: CodeLists;
   demo: boolean;
+  /** Shared with whoever stops the server, so readiness fails while it drains. */
+  lifecycle?: Lifecycle;
   /** CIS2 Authentication, when its provider is running. */
   cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "clientSecret">;
 };
@@ -43,6 +45,7 @@ export async function buildServer({
   lists,
   demo,
   cis2,
+  lifecycle = { draining: false },
 }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
@@ -56,6 +59,22 @@ export async function buildServer({
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // First of all: a route takes the error handler in force when it is declared, and plugins
+  // awaited below declare theirs at once. A handler set last would leave those answering with
+  // Fastify's default, which shows an error's internals (a database error's code and address).
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemFor(error);
+    logFailure(request, problem, error);
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, {
+      type: "https://careid.example/problems/not-found",
+      title: "Not found",
+      status: 404,
+      detail: `There is nothing at ${request.method} ${request.url.split("?")[0]}`,
+    }),
+  );
   await app.register(fastifyHelmet, {
     enableCSPNonces: true,
     hsts: false,
@@ -76,14 +95,12 @@ export async function buildServer({
   });
   await app.register(fastifyFormbody);
   await registerAssets(app);
-  // Before any route: awaiting a plugin registers the routes declared so far, and those would
-  // miss the error handler set at the end.
   if (cis2) {
     await registerWebAuthnScripts(app);
     await registerSmartcardScripts(app);
   }
 
-  registerHealth(app, store);
+  registerHealth(app, store, lifecycle);
   registerMetrics(app);
   registerHome(app, store, demo, Boolean(demo && cis2?.developmentLogin));
   registerReferenceData(app, store, lists);
@@ -138,18 +155,5 @@ export async function buildServer({
   if (cis2) registerCimApi(app, { db: store.db, lists, host: cis2.host, issuer: config.issuer });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
-  app.setErrorHandler((error, request, reply) => {
-    const problem = problemFor(error);
-    if (problem.status >= 500) request.log.error({ err: error }, "request failed");
-    return sendProblem(request, reply, problem);
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, {
-      type: "https://careid.example/problems/not-found",
-      title: "Not found",
-      status: 404,
-      detail: `There is nothing at ${request.method} ${request.url.split("?")[0]}`,
-    }),
-  );
   return app;
 }

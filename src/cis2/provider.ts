@@ -13,6 +13,7 @@ import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
 import { selectedRoleFor } from "./role-selection.ts";
+import { orUnavailable, reportingUnavailability } from "./unavailable.ts";
 
 /** CIS2's endpoint paths under the realm, as relying parties written for the real service expect. */
 export const cis2Routes = {
@@ -42,7 +43,7 @@ export type ProviderOptions = {
 export function createProvider(options: ProviderOptions): Provider {
   const { db, lists } = options;
   const configuration: Configuration = {
-    adapter: adapterFactory(db, options.sealer, options.clients ?? uncached),
+    adapter: reportingUnavailability(adapterFactory(db, options.sealer, options.clients ?? uncached)),
     jwks: { keys: options.jwks },
     routes: cis2Routes,
     responseTypes: ["code"],
@@ -89,13 +90,13 @@ export function createProvider(options: ProviderOptions): Provider {
       policy: cis2Policy(db, lists, options.developmentLogin),
     },
     findAccount: async (ctx, sub, token) => {
-      const person = await findPerson(db, sub);
+      const person = await orUnavailable(() => findPerson(db, sub));
       if (person?.status !== "active") return undefined;
       const context = authenticationContext(db, ctx, sub, token as TokenContext | undefined);
       return {
         accountId: sub,
         claims: async (_use, scope) =>
-          (await accountClaims(db, lists, person, scope, context)) as { sub: string },
+          (await orUnavailable(() => accountClaims(db, lists, person, scope, context))) as { sub: string },
       };
     },
     loadExistingGrant: preApprovedGrant,

@@ -52,24 +52,33 @@ export async function startCis2(
   await ensureSigningKey(store.db, systemActor("cis2"), sealer);
   const clients =
     store.kind === "postgres" && config.databaseUrl ? listeningClientCache(config.databaseUrl) : uncached;
-  const host = await hostProvider({
-    clients,
-    issuer: config.issuer,
-    db: store.db,
-    sealer,
-    masterKey,
-    lists,
-    developmentLogin,
-  });
-  if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
-  await ensureFirstPartyClients(
-    store.db,
-    systemActor("cis2"),
-    sealer,
-    { issuer: config.issuer, masterKey },
-    [cimApp(config, demo.seed && developmentLogin), accountApp],
-    clientValidator(host),
-  );
+  let host: ProviderHost | undefined;
+  try {
+    host = await hostProvider({
+      clients,
+      issuer: config.issuer,
+      db: store.db,
+      sealer,
+      masterKey,
+      lists,
+      developmentLogin,
+    });
+    if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
+    await ensureFirstPartyClients(
+      store.db,
+      systemActor("cis2"),
+      sealer,
+      { issuer: config.issuer, masterKey },
+      [cimApp(config, demo.seed && developmentLogin), accountApp],
+      clientValidator(host),
+    );
+  } catch (error) {
+    // A start that fails leaves nothing running (the cache's listening connection would keep
+    // the process alive after it has said why it cannot start).
+    host?.close();
+    await clients.close();
+    throw error;
+  }
   const delivery = startBackchannelDelivery(store.db, host);
   // Expired codes, tokens and sessions are invisible at once; this tells relying parties of the
   // expired sessions (back-channel logout) and reclaims the rows.

@@ -24,7 +24,7 @@ export type Store = {
 };
 
 export type StoreOptions =
-  | { databaseUrl: string; poolSize?: number }
+  | { databaseUrl: string; poolSize?: number; onConnectionError?: (error: Error) => void }
   | { dataDir: string; purpose: string }
   | { memory: true; loadDataDir?: Blob };
 
@@ -37,7 +37,8 @@ const parsers = {
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  if ("databaseUrl" in options) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  if ("databaseUrl" in options)
+    return openPostgres(options.databaseUrl, options.poolSize ?? 10, options.onConnectionError);
   if ("memory" in options)
     return openPglite(await PGlite.create({ parsers, loadDataDir: options.loadDataDir }), "memory");
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -51,16 +52,32 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 }
 
-async function openPostgres(databaseUrl: string, poolSize: number): Promise<Store> {
+/** How long a request waits for a connection before it is told the database is unavailable. */
+const connectionTimeoutMilliseconds = 5000;
+
+async function openPostgres(
+  databaseUrl: string,
+  poolSize: number,
+  onConnectionError: (error: Error) => void = () => {},
+): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: poolSize,
+    connectionTimeoutMillis: connectionTimeoutMilliseconds,
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
         oid in parsers ? parsers[oid as keyof typeof parsers] : pg.types.getTypeParser(oid, format)) as never,
     },
   });
-  pool.on("connect", prepareStatements);
+  pool.on("connect", (client) => {
+    prepareStatements(client);
+    // A connection that dies while a request holds it (PostgreSQL restarted or failed over)
+    // fails that request's query, and the pool discards it when it is released. node-postgres
+    // also emits the error on the connection, which would end the process with no listener.
+    client.on("error", onConnectionError);
+  });
+  // The same for a connection that dies while idle: the pool drops it, the next query opens a new one.
+  pool.on("error", onConnectionError);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const url = new URL(databaseUrl);
   url.password = "";
@@ -72,11 +89,12 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
       const client = await pool.connect();
       try {
         await client.query(`BEGIN;\n${script}\n;COMMIT;`);
-      } catch (error) {
-        await client.query("ROLLBACK");
-        throw error;
-      } finally {
         client.release();
+      } catch (error) {
+        // A dead connection cannot roll back; releasing it with the error discards it.
+        await client.query("ROLLBACK").catch(() => {});
+        client.release(error as Error);
+        throw error;
       }
     },
     close: () => db.destroy(),

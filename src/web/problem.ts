@@ -8,6 +8,7 @@ import {
   NotFoundError,
 } from "../errors.ts";
 import { DatabaseBusyError } from "../store/embedded-lock.ts";
+import { isDatabaseUnavailable } from "../store/unavailable.ts";
 import { renderPage } from "./pages.ts";
 
 /** RFC 9457 problem details, with the fields at fault under `errors`. */
@@ -59,6 +60,14 @@ export function problemFor(error: unknown): Problem {
       detail: "The database is busy",
     };
   }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      type: `${problemBase}unavailable`,
+      title: "Service unavailable",
+      status: 503,
+      detail: `The service cannot reach its database for a moment. Try again in ${retryAfterSeconds} seconds.`,
+    };
+  }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const errors = fastifyError.validation.map((issue) => ({
@@ -90,6 +99,15 @@ export function problemFor(error: unknown): Problem {
   };
 }
 
+/** Our faults are errors to look into; the database being away is a warning (readiness says so too). */
+export function logFailure(request: FastifyRequest, problem: Problem, error: unknown): void {
+  if (problem.status === 503) request.log.warn({ err: error }, "request refused: database unavailable");
+  else if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+}
+
+/** What a 503 asks callers to wait: about as long as a PostgreSQL restart or failover takes. */
+export const retryAfterSeconds = 5;
+
 export function wantsHtml(request: FastifyRequest): boolean {
   if (request.url.startsWith("/api/") || request.url.startsWith("/health") || request.url === "/metrics")
     return false;
@@ -98,6 +116,7 @@ export function wantsHtml(request: FastifyRequest): boolean {
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
   const instance = `urn:careid:request:${request.id}`;
+  if (problem.status === 503) reply.header("retry-after", String(retryAfterSeconds));
   if (wantsHtml(request)) {
     const pageTitle =
       problem.status === 404

@@ -1,5 +1,6 @@
 import type { FastifyError } from "fastify";
 import { DomainError, ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { isDatabaseUnavailable } from "../../store/unavailable.ts";
 
 /**
  * A failure as a FHIR API reports it: an HTTP status, a FHIR issue type and a Spine error code
@@ -85,6 +86,13 @@ function asFhirError(error: unknown): FhirError {
   if (error instanceof ForbiddenError) return new FhirError(403, "forbidden", "ACCESS_DENIED", error.message);
   if (error instanceof DomainError)
     return new FhirError(422, "processing", "UNPROCESSABLE_ENTITY", error.message);
+  if (isDatabaseUnavailable(error))
+    return new FhirError(
+      503,
+      "transient",
+      "SERVICE_UNAVAILABLE",
+      "The directory is unavailable for a moment; retry shortly",
+    );
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) return FhirError.invalidParameter(fastifyError.message);
   if (fastifyError.statusCode === 429) return FhirError.tooManyRequests(fastifyError.message);

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "../../store/unavailable.ts";
 import { accountBindDn, accountNameOf, verifyAccount } from "./accounts.ts";
 import { attributeType, normalise } from "./attributes.ts";
 import { BerError } from "./ber.ts";
@@ -100,6 +101,11 @@ export class Session {
     if (error instanceof LdapError)
       return { resultCode: error.resultCode, matchedDn: error.matchedDn, message: error.message };
     if (error instanceof BerError) return { resultCode: ResultCode.protocolError, message: error.message };
+    if (isDatabaseUnavailable(error))
+      return {
+        resultCode: ResultCode.unavailable,
+        message: "the directory is unavailable for a moment; retry shortly",
+      };
     this.options.log.error({ err: error }, "LDAP operation failed");
     return { resultCode: ResultCode.other, message: "the operation failed; the server logged why" };
   }

@@ -4,7 +4,7 @@ import type { Actor } from "../../audit/actor.ts";
 import type { ProviderHost } from "../../cis2/host.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Db } from "../../store/database.ts";
-import { problemFor } from "../../web/problem.ts";
+import { logFailure, problemFor } from "../../web/problem.ts";
 import { actorFromBearer, UnauthenticatedError } from "./bearer.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
@@ -66,7 +66,7 @@ export function registerCimApi(
           });
         }
         const problem = problemFor(error);
-        if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+        logFailure(request, problem, error);
         return sendJsonProblem(request, reply, problem);
       });
       const context: CimApiContext = {

@@ -11,10 +11,12 @@ import { findPerson } from "../../people/people.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
+import { isDatabaseUnavailable } from "../../store/unavailable.ts";
 import type { FirstPartyApp } from "../../web/first-party/app.ts";
 import { formTokenField, formTokenValid } from "../../web/first-party/form-tokens.ts";
 import { endSession, findSession } from "../../web/first-party/sessions.ts";
 import { firstPartySignIn } from "../../web/first-party/sign-in.ts";
+import { retryAfterSeconds } from "../../web/problem.ts";
 import { decide } from "../policy.ts";
 import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
@@ -142,6 +144,16 @@ function renderDomainError(request: FastifyRequest, reply: FastifyReply, error: 
       },
       409,
     );
+  if (isDatabaseUnavailable(error)) {
+    reply.header("retry-after", String(retryAfterSeconds));
+    const detail = `The service cannot reach its database for a moment. Try again in ${retryAfterSeconds} seconds. If you were saving a change, check whether it was saved before you send it again.`;
+    return renderPublicPage(
+      reply,
+      "sign-in-problem.njk",
+      { pageTitle: "Sorry, the service is unavailable", detail, requestId: request.id },
+      503,
+    );
+  }
   const [status, pageTitle] =
     error instanceof ForbiddenError
       ? [403, "You cannot do this"]
