@@ -4,7 +4,7 @@
  * organisation with 10,000 open requests (the domain's listRequests, then the rendered page).
  * Each call is timed alone, one after another, so the figures are latency.
  *
- *   DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/careid_bench node bench/cim-find.ts \
+ *   DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/careid_bench npm run bench:cim-find -- \
  *     [--samples 2000] [--requests 10000]
  *
  * Load the directory first (bench/seed-synthetic.ts). The first run migrates the database and

@@ -5,7 +5,7 @@
  * signing in at once against `careid serve` on a fresh PostgreSQL database. This is the baseline
  * the authenticator issue must beat.
  *
- *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/cis2-sign-in.ts \
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:cis2-sign-in -- \
  *     [--sign-ins 600] [--warmup 60] [--users 8]
  */
 import { parseArgs } from "node:util";

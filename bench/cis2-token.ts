@@ -4,7 +4,7 @@
  * process on a fresh PostgreSQL database) and, in the same run with the same generator, against
  * a bare oidc-provider with its in-memory adapter (bench/cis2-bare-provider.ts).
  *
- *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/cis2-token.ts \
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:cis2-token -- \
  *     [--codes 20000] [--warmup 3000] [--concurrency 32]
  *
  * Codes are minted ahead through the providers' own models (a Session and a Grant of its own

@@ -4,9 +4,9 @@
  * application key, and drives GET /Practitioner?identifier=<uuid> with autocannon across a random
  * sample of people, so each request is a real key check, rate-limit count and database read.
  *
- *   DATABASE_URL=postgres://.../careid_bench node bench/fhir-practitioner.ts [--seconds 30] [--connections 32]
+ *   DATABASE_URL=postgres://.../careid_bench npm run bench:fhir-practitioner -- [--seconds 30] [--connections 32]
  *
- * Load the directory first: BENCH_ADMIN_URL=... node bench/seed-synthetic.ts
+ * Load the directory first: BENCH_ADMIN_URL=... npm run bench:seed
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";

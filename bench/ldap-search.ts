@@ -5,7 +5,7 @@
  * answered) for the same random people.
  *
  *   BENCH_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/careid_bench \
- *     node bench/ldap-search.ts [--ldif tree.ldif] [--seconds 20] [--connections 8] [--only careid]
+ *     npm run bench:ldap-search -- [--ldif tree.ldif] [--seconds 20] [--connections 8] [--only careid]
  *
  * Without --ldif the tree is exported first. Load the directory first with bench/seed-synthetic.ts.
  * `--only careid` skips slapd (to iterate on our server; the figure needs both).

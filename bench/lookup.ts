@@ -2,7 +2,7 @@
  * Person by UUID and positions of a person, at directory scale: times each lookup alone
  * (one after another, so the figure is latency, not throughput) for a random sample of people.
  *
- *   DATABASE_URL=postgres://... node bench/lookup.ts [--samples 20000]
+ *   DATABASE_URL=postgres://... npm run bench:lookup -- [--samples 20000]
  *
  * Load the directory first: careid seed synthetic --people 1300000
  */

@@ -5,7 +5,7 @@
  * and sent over keep-alive connections, several at once; every answer must be a successful,
  * signed OCSP response. A sample is then checked by openssl against the root CA.
  *
- *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/ocsp.ts \
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:ocsp -- \
  *     [--requests 20000] [--concurrency 16] [--cards 100]
  */
 import { execFileSync } from "node:child_process";

@@ -1,7 +1,7 @@
 /**
  * Loads a synthetic directory into an empty PostgreSQL database and reports the time taken.
  *
- *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/seed-synthetic.ts [--people 1300000]
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:seed -- [--people 1300000]
  *
  * Creates (and first drops) the database careid_bench beside the admin database.
  */
@@ -37,5 +37,5 @@ const result = await seedSynthetic(store, operatorActor(), {
 console.log(
   `seed synthetic: ${result.people} people, ${result.positions} positions in ${result.seconds.toFixed(1)} s`,
 );
-console.log(`Then: DATABASE_URL=${target.toString().replace(/:[^:@/]*@/, ":***@")} node bench/lookup.ts`);
+console.log(`Then: DATABASE_URL=${target.toString().replace(/:[^:@/]*@/, ":***@")} npm run bench:lookup`);
 await store.close();

@@ -7,7 +7,7 @@
  * exchanged with `private_key_jwt` by `openid-client` and `amr` checked; several at once, against
  * `careid serve` on a fresh PostgreSQL database.
  *
- *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/smartcard-sign-in.ts \
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:smartcard-sign-in -- \
  *     [--sign-ins 600] [--warmup 60] [--users 8] [--cards 4]
  */
 import { parseArgs } from "node:util";

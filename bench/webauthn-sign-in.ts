@@ -6,7 +6,7 @@
  * (bench/software-authenticator.ts) enrolled through a real enrolment link; each user's app
  * secret is read from the enrolment page as a person would scan it.
  *
- *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres node bench/webauthn-sign-in.ts \
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:webauthn-sign-in -- \
  *     [--users 256] [--sign-ins 3000] [--warmup 300] [--concurrency 32] \
  *     [--totp-users 512] [--totp-sign-ins 600] [--attestation full|packed|none]
  *

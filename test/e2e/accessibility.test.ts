@@ -10,11 +10,13 @@ import { demoClientConfiguration } from "../cis2/journey.ts";
 import { assertAccessible } from "../support/axe.ts";
 import { addSecurityKey, launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
+import { leftOut } from "../support/prerequisites.ts";
 
 const callback = "http://localhost:3001/callback";
 const scope = "openid profile nationalrbacaccess selectedrole";
 
 test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t) => {
+  if (leftOut(t, "browser")) return;
   const server = await startCis2Server(t, {}, "localhost");
   const configuration = await demoClientConfiguration(server);
   const [appUser, keyUser] = (await singlePositionPeople(server.store.db, 2)) as [string, string];

@@ -10,6 +10,7 @@ import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { signInToCimInChromium } from "../registration/cim-browser.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
+import { leftOut } from "../support/prerequisites.ts";
 
 const clientId = "123456789013.apps.supplier";
 const clientSecret = "point-of-care-journey-secret-0123456789abcdef";
@@ -20,6 +21,7 @@ const clientSecret = "point-of-care-journey-secret-0123456789abcdef";
  * and sees it among their roles; then the RA closes the profile and the next sign-in is refused.
  */
 test("a sponsor's request, approved by an RA agent, reaches the person's CIS2 roles; closing the profile stops their sign-in", async (t) => {
+  if (leftOut(t, "browser")) return;
   const server = await startCis2Server(t);
   const pointOfCare = await startPointOfCare({
     issuer: server.issuer,

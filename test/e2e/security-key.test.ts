@@ -13,6 +13,7 @@ import { auditActions, enrolmentUrl, singlePositionPeople } from "../authenticat
 import { demoClientConfiguration } from "../cis2/journey.ts";
 import { virtualAaguid } from "../support/attestation-ca.ts";
 import { addAuthenticator, removeAuthenticator } from "../support/chromium.ts";
+import { leftOut } from "../support/prerequisites.ts";
 import { serviceTrustingChromium } from "../support/webauthn-service.ts";
 
 /**
@@ -159,6 +160,7 @@ async function postAssertion(page: Page, response: string) {
 }
 
 test("a security key, a device-bound passkey and a synced passkey enrolled from links each sign in through the OIDC flow at their AAL", async (t) => {
+  if (leftOut(t, "browser")) return;
   const journey = await setUp(t);
   const { server, context, page } = journey;
   const [keyHolder, passkeyHolder, syncedHolder] = (await singlePositionPeople(server.store.db, 3)) as [
@@ -241,6 +243,7 @@ test("a security key, a device-bound passkey and a synced passkey enrolled from 
 });
 
 test("a cloned key, a replayed assertion, a challenge from another session and another user's credential are refused and audited", async (t) => {
+  if (leftOut(t, "browser")) return;
   const journey = await setUp(t);
   const { server, context, page } = journey;
   const db = server.store.db;
@@ -344,6 +347,7 @@ test("a cloned key, a replayed assertion, a challenge from another session and a
 });
 
 test("a model on the AAGUID deny list is refused at enrolment with a clear message, audited, and the link stays usable", async (t) => {
+  if (leftOut(t, "browser")) return;
   const { server, context, page } = await serviceTrustingChromium(t, {
     environment: { CAREID_WEBAUTHN_AAGUID_DENY: virtualAaguid },
   });

@@ -5,6 +5,7 @@ import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { auditActions, enrolApp, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { addAuthenticator, removeAuthenticator } from "../support/chromium.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
+import { leftOut } from "../support/prerequisites.ts";
 import { serviceTrustingChromium } from "../support/webauthn-service.ts";
 
 /** Opens "your authenticators" and signs in through CIS2 with the authenticator app. */
@@ -25,6 +26,7 @@ async function addOnPage(page: Page, link: string, button: string) {
 }
 
 test("signed in through CIS2, a person adds authenticators up to the AAL they signed in with, renames and removes them; every change is audited", async (t) => {
+  if (leftOut(t, "browser")) return;
   const { server, context, page } = await serviceTrustingChromium(t);
   const db = server.store.db;
   const [uuid, stranger] = (await singlePositionPeople(db, 2)) as [string, string];
@@ -103,6 +105,7 @@ test("signed in through CIS2, a person adds authenticators up to the AAL they si
 });
 
 test("signed in with an AAL3 security key, a person may add a device-bound passkey at AAL3", async (t) => {
+  if (leftOut(t, "browser")) return;
   const { server, context, page } = await serviceTrustingChromium(t);
   const db = server.store.db;
   const [uuid] = (await singlePositionPeople(db, 1)) as [string];
@@ -140,6 +143,7 @@ test("signed in with an AAL3 security key, a person may add a device-bound passk
 });
 
 test("a person with no AAL2 or AAL3 authenticator is told why they cannot manage authenticators", async (t) => {
+  if (leftOut(t, "browser")) return;
   const { server, page } = await serviceTrustingChromium(t);
   const [uuid] = (await singlePositionPeople(server.store.db, 1)) as [string];
   await page.goto(`${server.origin}/authenticators/mine`);

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { test } from "node:test";
 import { startAgent } from "../support/agent.ts";
-import { missingFor, softHsmCard } from "../support/tokens.ts";
+import { leftOut } from "../support/prerequisites.ts";
+import { softHsmCard } from "../support/tokens.ts";
 
 const serviceOrigin = "http://127.0.0.1:9";
 
-test("the agent serves only its own page and the service's origin; other callers are refused and reported", {
-  skip: missingFor("softhsm"),
-}, async (t) => {
+test("the agent serves only its own page and the service's origin; other callers are refused and reported", async (t) => {
+  if (leftOut(t, "smartcard")) return;
   const card = softHsmCard();
   t.after(() => card.remove());
   const agent = await startAgent(t, { serviceUrl: `${serviceOrigin}/`, card });

@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { convertCertBufferToPEM, decodeAttestationObject } from "@simplewebauthn/server/helpers";
 import { type BrowserContext, type CDPSession, chromium, type Page } from "playwright-core";
+import { assertCategoryReady } from "./prerequisites.ts";
 
-/** Debian's Chromium; the project never downloads a browser. CI installs the package. */
+/** Debian's Chromium; the project never downloads a browser. npm test's pretest installs the package. */
 export const chromiumPath = "/usr/bin/chromium";
 
 /**
@@ -16,10 +17,7 @@ export async function launchChromium(
   t: TestContext,
   options: { bypassCSP?: boolean } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
-  if (!existsSync(chromiumPath))
-    throw new Error(
-      `${chromiumPath} is missing: install Debian's chromium package (apt-get install chromium)`,
-    );
+  assertCategoryReady("browser");
   const profile = mkdtempSync(join(tmpdir(), "careid-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,

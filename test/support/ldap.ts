@@ -7,6 +7,7 @@ import { type LdapServer, type LdapServerOptions, startLdapServer } from "../../
 import { type CodeLists, readCodeLists } from "../../src/rbac/code-lists.ts";
 import { seedDemo } from "../../src/seed/demo.ts";
 import type { Store } from "../../src/store/database.ts";
+import { assertCategoryReady } from "./prerequisites.ts";
 import { testStore } from "./test-store.ts";
 
 /** A demo directory served over LDAP on a free port, stopped when the test ends. */
@@ -43,6 +44,7 @@ export async function ldapsearch(
   base: string,
   args: string[],
 ): Promise<{ code: number; entries: LdifEntry[]; stderr: string; stdout: string }> {
+  assertCategoryReady("ldap");
   try {
     const { stdout, stderr } = await run(
       "ldapsearch",

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { assertCategoryReady } from "./prerequisites.ts";
 
 const run = promisify(execFile);
 const schema = new URL("../../src/directory/ldap/sds.schema", import.meta.url).pathname;
@@ -16,6 +17,7 @@ export type Slapd = { url: string; loadSeconds: number; stop(): Promise<void> };
  * free local port in the foreground, killed by pid when stopped.
  */
 export async function startSlapd(ldif: string, options: { ldifIsPath?: boolean } = {}): Promise<Slapd> {
+  assertCategoryReady("ldap");
   const dir = mkdtempSync(join(tmpdir(), "careid-slapd-"));
   mkdirSync(join(dir, "db"));
   const config = join(dir, "slapd.conf");

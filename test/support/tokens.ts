@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertCategoryReady, openCryptokiModule, softHsmModule } from "./prerequisites.ts";
 
 /**
  * PKCS#11 software tokens standing in for blank smartcards, provisioned with OpenSC's
@@ -9,10 +10,9 @@ import { join } from "node:path";
  * unlock code (SO PIN) and no passcode yet.
  *
  * SoftHSM2 never counts wrong PINs; openCryptoki's software token locks the user PIN after three,
- * as a card does, so the locking tests use it. Tests skip only when a package is missing.
+ * as a card does, so the locking tests use it. Both fail loudly when a package is missing (the
+ * pretest installs them); a test leaves them out only through leftOut(t, "smartcard").
  */
-export const softHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
-export const openCryptokiModule = `/usr/lib/${multiarch()}/pkcs11/libopencryptoki.so`;
 /** The blank card's unlock code, openCryptoki's factory default SO PIN. */
 export const blankCardUnlockCode = "87654321";
 
@@ -23,20 +23,9 @@ export type BlankCard = {
   remove(): void;
 };
 
-/** Why tests of this token cannot run here, or undefined when they can. */
-export function missingFor(kind: "softhsm" | "opencryptoki"): string | undefined {
-  const needs =
-    kind === "softhsm"
-      ? [softHsmModule, "/usr/bin/softhsm2-util", "/usr/bin/pkcs11-tool"]
-      : [openCryptokiModule, "/usr/sbin/pkcsslotd", "/usr/bin/pkcs11-tool"];
-  const missing = needs.filter((path) => !existsSync(path));
-  return missing.length > 0
-    ? `skipped: ${missing.join(", ")} not installed (Debian packages softhsm2, opencryptoki, opensc)`
-    : undefined;
-}
-
 /** A SoftHSM2 token in its own directory; removing it deletes the token, as pulling a card out. */
 export function softHsmCard(label = "careid-card"): BlankCard {
+  assertCategoryReady("smartcard");
   const directory = mkdtempSync(join(tmpdir(), "careid-softhsm-"));
   mkdirSync(join(directory, "tokens"));
   const configuration = join(directory, "softhsm2.conf");
@@ -65,10 +54,10 @@ const swtokDirectory = "/var/lib/opencryptoki/swtok";
 
 /**
  * openCryptoki's one software token (slot 3), wiped and initialised afresh. Its daemon
- * pkcsslotd must run; .ci/run starts it, and this starts it when it is not running.
+ * pkcsslotd must run: npm test's pretest step starts it.
  */
 export function openCryptokiCard(label = "careid-card"): BlankCard {
-  startSlotDaemon();
+  assertCategoryReady("smartcard");
   for (const name of readdirSync(swtokDirectory)) {
     if (name === "TOK_OBJ") {
       for (const object of readdirSync(join(swtokDirectory, name)))
@@ -88,20 +77,10 @@ export function openCryptokiCard(label = "careid-card"): BlankCard {
   return { modulePath: openCryptokiModule, environment: {}, remove: () => {} };
 }
 
-function startSlotDaemon(): void {
-  if (spawnSync("pgrep", ["-x", "pkcsslotd"]).status === 0) return;
-  execFileSync("/usr/sbin/pkcsslotd");
-}
-
 export function pkcs11Tool(modulePath: string, environment: Record<string, string>, args: string[]): string {
   return execFileSync("pkcs11-tool", ["--module", modulePath, ...args], {
     env: { ...process.env, ...environment },
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
-}
-
-/** Debian's multiarch folder for this machine's libraries. */
-export function multiarch(): string {
-  return process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
 }
