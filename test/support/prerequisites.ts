@@ -46,8 +46,14 @@ export const categories: Record<Category, { what: string; needs: Requirement[] }
   },
 };
 
-/** Needed whatever is left out: the PKI tests check the CA's work with openssl. */
-export const alwaysNeeded: Requirement[] = [{ debianPackage: "openssl", file: "/usr/bin/openssl" }];
+/**
+ * Needed whatever is left out: the PKI tests check the CA's work with openssl, and the
+ * resilience tests restart PostgreSQL servers of their own (never the one the suite shares).
+ */
+export const alwaysNeeded: Requirement[] = [
+  { debianPackage: "openssl", file: "/usr/bin/openssl" },
+  { debianPackage: "postgresql-15", file: "/usr/lib/postgresql/15/bin/initdb" },
+];
 
 const categoryNames = Object.keys(categories) as Category[];
 
