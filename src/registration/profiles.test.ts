@@ -290,7 +290,7 @@ test("closing a profile ends positions, closes its requests, cancels authenticat
 });
 
 test("the operator closes and reopens with the service's authority and hears what was done; the service and feeds may not", async (t) => {
-  const { store, lists, actors, places } = await raDirectory(t);
+  const { store, lists, places } = await raDirectory(t);
   const uuid = places.outside.person;
   const positions = await positionsOfPerson(store.db, lists, uuid);
   assert.ok(positions.length > 0, "the person has positions to end");
