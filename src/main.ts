@@ -42,6 +42,12 @@ type Command = {
   run(values: Record<string, string | boolean | undefined>, config: Config): Promise<number>;
 };
 
+/** What closing or reopening a profile takes. */
+const statusOptions: Command["options"] = {
+  uuid: { type: "string", help: "the person's 12-digit UUID" },
+  reason: { type: "string", help: "why, for the audit log" },
+};
+
 export const commands: Record<string, Command> = {
   serve: {
     usage: "careid serve [--demo]",
@@ -201,10 +207,7 @@ export const commands: Record<string, Command> = {
     usage: "careid people close --uuid UUID --reason TEXT",
     summary:
       "Close a profile (a leaver), as an RA would: ends positions, closes requests, cancels authenticators and cards (revoking certificates), ends CIS2 sessions.",
-    options: {
-      uuid: { type: "string", help: "the person's 12-digit UUID" },
-      reason: { type: "string", help: "why, for the audit log" },
-    },
+    options: statusOptions,
     run: (values, config) =>
       withStore(config, "people close", async (store) => {
         await prepare(store);
@@ -223,10 +226,7 @@ export const commands: Record<string, Command> = {
   "people reopen": {
     usage: "careid people reopen --uuid UUID --reason TEXT",
     summary: "Reopen a closed profile; its positions and authenticators are not restored but given anew.",
-    options: {
-      uuid: { type: "string", help: "the person's 12-digit UUID" },
-      reason: { type: "string", help: "why, for the audit log" },
-    },
+    options: statusOptions,
     run: (values, config) =>
       withStore(config, "people reopen", async (store) => {
         await prepare(store);
