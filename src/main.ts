@@ -13,7 +13,6 @@ import { addClient, listClients, removeClient, showClient } from "./cis2/clients
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
 import { type MutualTlsListener, startMutualTlsListener } from "./cis2/mutual-tls-listener.ts";
 import { signInPath } from "./cis2/provider.ts";
-import { endSessionsOf } from "./cis2/session-revocation.ts";
 import { type Cis2, clientValidator, sealerFromConfig, startCis2 } from "./cis2/start.ts";
 import { type Config, ConfigError, loadConfig, realmPath, settings } from "./config.ts";
 import { directoryCommands } from "./directory/cli.ts";
@@ -24,15 +23,15 @@ import { makeTree } from "./directory/ldap/tree.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
 import type { Lifecycle } from "./operations/health.ts";
-import { changePersonStatus } from "./people/people.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
+import { type Closure, closeProfile, reopenProfile } from "./registration/closure.ts";
 import { cimPath } from "./registration/pages/app.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
 import { seedSynthetic } from "./seed/synthetic.ts";
 import { buildServer } from "./server.ts";
-import { inTransaction, openStore, type Store } from "./store/database.ts";
+import { openStore, type Store } from "./store/database.ts";
 import { DatabaseBusyError } from "./store/embedded-lock.ts";
 import { migrate } from "./store/migrate.ts";
 import { isDatabaseUnavailable } from "./store/unavailable.ts";
@@ -43,6 +42,12 @@ type Command = {
   summary: string;
   options?: Record<string, { type: "string" | "boolean"; help: string }>;
   run(values: Record<string, string | boolean | undefined>, config: Config): Promise<number>;
+};
+
+/** What closing or reopening a profile takes. */
+const statusOptions: Command["options"] = {
+  uuid: { type: "string", help: "the person's 12-digit UUID" },
+  reason: { type: "string", help: "why, for the audit log" },
 };
 
 export const commands: Record<string, Command> = {
@@ -203,23 +208,34 @@ export const commands: Record<string, Command> = {
   "people close": {
     usage: "careid people close --uuid UUID --reason TEXT",
     summary:
-      "Close a profile (a leaver): ends its positions and every CIS2 session, with back-channel logout to relying parties.",
-    options: {
-      uuid: { type: "string", help: "the person's 12-digit UUID" },
-      reason: { type: "string", help: "why, for the audit log" },
-    },
+      "Close a profile (a leaver), as an RA would: ends positions, closes requests, cancels authenticators and cards (revoking certificates), ends CIS2 sessions.",
+    options: statusOptions,
     run: (values, config) =>
       withStore(config, "people close", async (store) => {
         await prepare(store);
-        const actor = operatorActor();
-        const uuid = String(values.uuid ?? "");
-        const ended = await inTransaction(store.db, async (tx) => {
-          await changePersonStatus(tx, actor, uuid, "closed", String(values.reason ?? ""));
-          return endSessionsOf(tx, actor, uuid);
+        const outcome = await closeProfile(store.db, operatorActor(), {
+          uuid: String(values.uuid ?? ""),
+          reason: typeof values.reason === "string" ? values.reason : undefined,
+          direct: true,
         });
-        console.log(
-          `Closed ${uuid}: ended ${ended.sessions} CIS2 session(s); ${ended.notices} back-channel logout(s) queued.`,
-        );
+        // direct: the operator's authority is never only to ask, so this is done or refused.
+        if (outcome.outcome !== "done")
+          throw new Error("closing a profile from the command line made a request");
+        console.log(closureReport(outcome.result));
+        return 0;
+      }),
+  },
+  "people reopen": {
+    usage: "careid people reopen --uuid UUID --reason TEXT",
+    summary: "Reopen a closed profile; its positions and authenticators are not restored but given anew.",
+    options: statusOptions,
+    run: (values, config) =>
+      withStore(config, "people reopen", async (store) => {
+        await prepare(store);
+        const uuid = String(values.uuid ?? "");
+        const reason = typeof values.reason === "string" ? values.reason : undefined;
+        await reopenProfile(store.db, operatorActor(), { uuid, reason, direct: true });
+        console.log(`Reopened ${uuid}. It has no positions or authenticators until they are given anew.`);
         return 0;
       }),
   },
@@ -404,6 +420,21 @@ export const commands: Record<string, Command> = {
     },
   },
 };
+
+/** What closing a profile did, one line for each part of it. */
+function closureReport(closure: Closure): string {
+  const { profile } = closure;
+  const listed = (items: string[]) => (items.length > 0 ? ` (${items.join(", ")})` : "");
+  const revoked = closure.smartcardsCancelled.flatMap((card) => card.revoked);
+  return [
+    `Closed ${profile.uuid} (${profile.givenName} ${profile.familyName}):`,
+    `  ${closure.positionsEnded.length} position(s) ended${listed(closure.positionsEnded)}`,
+    `  ${closure.requestsClosed} open request(s) closed`,
+    `  ${closure.authenticatorsCancelled.length} authenticator(s) cancelled${listed(closure.authenticatorsCancelled)}`,
+    `  ${closure.smartcardsCancelled.length} smartcard(s) cancelled${listed(closure.smartcardsCancelled.map((card) => card.cardSerial))}; ${revoked.length} certificate(s) revoked${listed(revoked)}`,
+    `  ${closure.sessionsEnded} CIS2 session(s) ended; ${closure.logoutsQueued} back-channel logout(s) queued`,
+  ].join("\n");
+}
 
 function readJsonFileOrRefuse(path: string): unknown {
   try {

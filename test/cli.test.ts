@@ -183,7 +183,7 @@ test("a process killed mid-write leaves every committed batch intact and the dat
   }
 });
 
-test("people close needs a reason, then closes the profile and ends its positions", async (t) => {
+test("people close needs a reason, then closes the profile and ends its positions; people reopen reopens it once", async (t) => {
   const dir = dataDir(t);
   assert.equal((await careid(["seed", "demo"], { CAREID_DATA_DIR: dir })).code, 0);
   const store = await openStore({ dataDir: dir, purpose: "test" });
@@ -200,7 +200,8 @@ test("people close needs a reason, then closes the profile and ends its position
     CAREID_DATA_DIR: dir,
   });
   assert.equal(closed.code, 0, closed.stderr);
-  assert.match(closed.stdout, /ended 0 CIS2 session/);
+  assert.match(closed.stdout, /1 position\(s\) ended/);
+  assert.match(closed.stdout, /0 CIS2 session\(s\) ended; 0 back-channel logout\(s\) queued/);
   const after = await openStore({ dataDir: dir, purpose: "test" });
   try {
     const row = await after.db
@@ -218,6 +219,13 @@ test("people close needs a reason, then closes the profile and ends its position
   } finally {
     await after.close();
   }
+  const reopen = ["people", "reopen", "--uuid", person.uuid, "--reason", "returned"];
+  const reopened = await careid(reopen, { CAREID_DATA_DIR: dir });
+  assert.equal(reopened.code, 0, reopened.stderr);
+  assert.match(reopened.stdout, new RegExp(`Reopened ${person.uuid}`));
+  const twice = await careid(reopen, { CAREID_DATA_DIR: dir });
+  assert.equal(twice.code, 2);
+  assert.match(twice.stderr, /Refused: nothing was changed\.\n {2}uuid: profile \d{12} is not closed/);
 });
 
 test("serve refuses to start with a tampered FIDO metadata BLOB, naming the file", async (t) => {

@@ -110,7 +110,7 @@ test("status changes need a reason, follow the allowed paths and are audited", a
   await changePersonStatus(store.db, actor, person.uuid, "closed", "left the NHS");
   await assert.rejects(changePersonStatus(store.db, actor, person.uuid, "suspended", "x"), ConflictError);
   const reopened = await changePersonStatus(store.db, actor, person.uuid, "active", "returned");
-  assert.equal(reopened.status, "active");
+  assert.equal(reopened.person.status, "active");
   const actions = await store.db
     .selectFrom("audit_events")
     .select(["action", "reason"])

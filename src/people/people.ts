@@ -198,6 +198,9 @@ const statusChanges: Record<PersonStatus, PersonStatus[]> = {
   closed: ["active"],
 };
 
+/** A status change: the profile as it now is, and the positions (role profile ids) it ended. */
+export type StatusChange = { person: Person; positionsEnded: string[] };
+
 /**
  * Suspends, closes or reopens a profile. Closing ends every current position, as a leaver's
  * access must stop everywhere at once; reopening restores the profile but not its positions.
@@ -208,7 +211,7 @@ export async function changePersonStatus(
   uuid: string,
   status: PersonStatus,
   reason: string,
-): Promise<Person> {
+): Promise<StatusChange> {
   if (!reason?.trim()) throw InvalidInputError.field("reason", "is required to change a profile's status");
   return inTransaction(queryable, async (tx) => {
     const person = await getPerson(tx, uuid);
@@ -216,8 +219,9 @@ export async function changePersonStatus(
       throw new ConflictError(`status: a ${person.status} profile cannot become ${status}`, "status");
     }
     await tx.updateTable("people").set({ status, updated_at: new Date() }).where("uuid", "=", uuid).execute();
+    let positionsEnded: string[] = [];
     if (status === "closed") {
-      await tx
+      const ended = await tx
         .updateTable("positions")
         .set({
           status: "ended",
@@ -226,7 +230,9 @@ export async function changePersonStatus(
         })
         .where("uuid", "=", uuid)
         .where("status", "=", "active")
+        .returning("role_profile_id")
         .execute();
+      positionsEnded = ended.map((position) => position.role_profile_id);
     }
     await recordEvent(tx, actor, {
       action: `person.${status === "active" ? "reopened" : status}`,
@@ -235,6 +241,6 @@ export async function changePersonStatus(
       after: { status },
       reason,
     });
-    return { ...person, status };
+    return { person: { ...person, status }, positionsEnded };
   });
 }

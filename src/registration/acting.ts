@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
-import { ConflictError, InvalidInputError } from "../errors.ts";
+import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import type { Tx } from "../store/database.ts";
 import { authorise, type Decision, type PolicyTarget, type RegistrationAction } from "./policy.ts";
 
@@ -23,9 +23,17 @@ function actingIn(actor: Actor, decision: Allowed): Actor {
 }
 
 /**
+ * What the operator at the command line may do with the service's own authority, as `careid
+ * people add` creates people: authorised by access to the machine, audited as the operator.
+ * Everything else is a person's, through the RA policy; the service's own components and the
+ * Apply for Care ID and ESR feeds act on nobody directly (feeds only ask: receiveRequest).
+ */
+const operatorActions: readonly RegistrationAction[] = ["profile.close", "profile.reopen"];
+
+/**
  * Authorises an action inside the caller's transaction, and claims the submission id if there
- * is one. Only people act in Care Identity Management; the returned actor names the position
- * they acted in.
+ * is one. People act in Care Identity Management, and the returned actor names the position
+ * they acted in; the operator only for operatorActions.
  */
 export async function authorised(
   tx: Tx,
@@ -34,7 +42,14 @@ export async function authorised(
   target: PolicyTarget,
   common: ActionCommon = {},
 ): Promise<{ decision: Allowed; acting: Actor }> {
-  if (actor.kind !== "person") throw InvalidInputError.field("actor", "only a person can act as an RA");
+  if (actor.kind === "operator" && operatorActions.includes(action))
+    return { decision: { allowed: true, role: "OPERATOR" }, acting: actor };
+  if (actor.kind !== "person")
+    throw new ForbiddenError(
+      actor.kind === "operator"
+        ? `The operator at the command line may not do ${action}; an RA does it in Care Identity Management`
+        : "Only a person can act as an RA",
+    );
   const decision = await authorise(tx, actor.id, action, target);
   await claimSubmission(tx, actor.id, action, common.submissionId);
   return { decision, acting: actingIn(actor, decision) };

@@ -1,5 +1,6 @@
 import type { Actor } from "../audit/actor.ts";
 import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
+import { removePassword } from "../authenticators/password/passwords.ts";
 import { unlockTotp } from "../authenticators/totp/app-authenticators.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
@@ -161,11 +162,17 @@ async function deleteAuthenticator(tx: Tx, uuid: string, held: Authenticator): P
 
 /**
  * Cancels every authenticator a person holds, as closing their profile requires: WebAuthn
- * credentials, the authenticator app and open enrolment links. Smartcards are cancelled beside
- * this (cancelCardsOf), since their certificates must be revoked.
+ * credentials, the authenticator app, open enrolment links and the password (the app's first
+ * factor, and the development login's), so that a reopened profile starts with none. Smartcards
+ * are cancelled beside this (cancelCardsOf), since their certificates must be revoked. Returns
+ * the kind of each one cancelled.
  */
-export async function cancelAllAuthenticators(tx: Tx, uuid: string): Promise<Authenticator[]> {
+export async function cancelAllAuthenticators(
+  tx: Tx,
+  uuid: string,
+): Promise<Array<Authenticator["kind"] | "password">> {
   const held = await authenticatorsOf(tx, uuid);
   for (const authenticator of held) await deleteAuthenticator(tx, uuid, authenticator);
-  return held;
+  const password = await removePassword(tx, uuid);
+  return [...held.map((authenticator) => authenticator.kind), ...(password ? ["password" as const] : [])];
 }

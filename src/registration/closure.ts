@@ -11,15 +11,34 @@ import { cancelCardsOf } from "./smartcards.ts";
 
 type ClosureInput = ActionCommon & Directness & { uuid: string };
 
+/**
+ * What closing a profile did, for whoever closed it to see (the CIM pages and API, the command
+ * line) and for the audit log.
+ */
+export type Closure = {
+  profile: Person;
+  /** Role profile ids of the positions ended. */
+  positionsEnded: string[];
+  /** Open requests about the person, rejected because the profile closed. */
+  requestsClosed: number;
+  /** The kind of each authenticator cancelled: authenticator-app, security-key, enrolment-link, password. */
+  authenticatorsCancelled: string[];
+  /** Each card cancelled, with the serial numbers of the certificates revoked on it. */
+  smartcardsCancelled: Array<{ cardSerial: string; revoked: string[] }>;
+  /** CIS2 sessions ended, and back-channel logouts queued for the relying parties they reached. */
+  sessionsEnded: number;
+  logoutsQueued: number;
+};
+
 /** What closing and reopening share: a reason, the policy (or a sponsor's request), one transaction. */
-async function statusChange(
+async function statusChange<T>(
   queryable: Queryable,
   actor: Actor,
   input: ClosureInput,
   action: "profile.close" | "profile.reopen",
   refusal: (person: Person) => string | undefined,
-  work: (tx: Tx, acting: Actor, reason: string) => Promise<Person>,
-): Promise<Outcome<Person>> {
+  work: (tx: Tx, acting: Actor, reason: string) => Promise<T>,
+): Promise<Outcome<T>> {
   const reason = requiredReason(
     input,
     action === "profile.close" ? "to close a profile" : "to reopen a profile",
@@ -43,37 +62,44 @@ async function statusChange(
 }
 
 /**
- * Closes a leaver's profile: every position ends, open requests about them are closed, every
- * authenticator is cancelled and their CIS2 sessions end, all in one transaction.
+ * Closes a leaver's profile, the one way it is done (CIM pages and API, an approved ESR or
+ * sponsor's request, the command line): every position ends, open requests about them are
+ * closed, every authenticator is cancelled, every card is cancelled with its certificates
+ * revoked, and their CIS2 sessions end with back-channel logout, all in one transaction.
  */
 export async function closeProfile(
   queryable: Queryable,
   actor: Actor,
   input: ClosureInput,
-): Promise<Outcome<Person>> {
+): Promise<Outcome<Closure>> {
   const alreadyClosed = (person: Person) => (person.status === "closed" ? "is already closed" : undefined);
   return statusChange(queryable, actor, input, "profile.close", alreadyClosed, async (tx, acting, reason) => {
-    const closed = await changePersonStatus(tx, acting, input.uuid, "closed", reason);
+    const { person, positionsEnded } = await changePersonStatus(tx, acting, input.uuid, "closed", reason);
     await tx.updateTable("people").set({ closed_at: new Date() }).where("uuid", "=", input.uuid).execute();
-    const requests = await closeRequestsAbout(tx, acting, input.uuid, `The profile was closed: ${reason}`);
-    const cancelled = await cancelAllAuthenticators(tx, input.uuid);
-    const cards = await cancelCardsOf(tx, acting, input.uuid, reason);
-    await endSessionsOf(tx, acting, input.uuid);
+    const requestsClosed = await closeRequestsAbout(
+      tx,
+      acting,
+      input.uuid,
+      `The profile was closed: ${reason}`,
+    );
+    const authenticatorsCancelled = await cancelAllAuthenticators(tx, input.uuid);
+    const smartcardsCancelled = await cancelCardsOf(tx, acting, input.uuid, reason);
+    const ended = await endSessionsOf(tx, acting, input.uuid);
+    const done = {
+      positionsEnded,
+      requestsClosed,
+      authenticatorsCancelled,
+      smartcardsCancelled,
+      sessionsEnded: ended.sessions,
+      logoutsQueued: ended.notices,
+    };
     await recordAction(
       tx,
       acting,
-      {
-        action: "profile.closed",
-        subject: { type: "person", id: input.uuid },
-        after: {
-          requestsClosed: requests,
-          authenticatorsCancelled: cancelled.map((item) => item.kind),
-          smartcardsCancelled: cards,
-        },
-      },
+      { action: "profile.closed", subject: { type: "person", id: input.uuid }, after: done },
       input,
     );
-    return closed;
+    return { profile: person, ...done };
   });
 }
 
@@ -85,7 +111,7 @@ export async function reopenProfile(
 ): Promise<Outcome<Person>> {
   const notClosed = (person: Person) => (person.status !== "closed" ? "is not closed" : undefined);
   return statusChange(queryable, actor, input, "profile.reopen", notClosed, async (tx, acting, reason) => {
-    const reopened = await changePersonStatus(tx, acting, input.uuid, "active", reason);
+    const { person } = await changePersonStatus(tx, acting, input.uuid, "active", reason);
     await tx.updateTable("people").set({ closed_at: null }).where("uuid", "=", input.uuid).execute();
     await recordAction(
       tx,
@@ -93,6 +119,6 @@ export async function reopenProfile(
       { action: "profile.reopened", subject: { type: "person", id: input.uuid } },
       input,
     );
-    return reopened;
+    return person;
   });
 }

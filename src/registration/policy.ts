@@ -36,7 +36,8 @@ export type ReportKind = "users" | "requests" | "positions" | "authenticators" |
 export type Decision =
   | {
       allowed: true;
-      role: RaRole | "SELF" | "SIGNED_IN";
+      /** OPERATOR: the operator at the command line, for the few actions acting.ts grants them. */
+      role: RaRole | "SELF" | "SIGNED_IN" | "OPERATOR";
       /** The role profile id of the position the actor acts in. */
       position?: string;
       /** Allowed only as a request for an approver, not as a direct change. */

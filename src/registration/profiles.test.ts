@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { inCim, raDirectory, refusedWith } from "../../test/support/ra-directory.ts";
+import { operatorActor, systemActor } from "../audit/actor.ts";
 import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import { getPerson } from "../people/people.ts";
@@ -10,7 +11,7 @@ import { authenticatorsOf, issueAuthenticatorLink, removeAuthenticator } from ".
 import { closeProfile, reopenProfile } from "./closure.ts";
 import { changeDetails, changeOwnContact } from "./profile-changes.ts";
 import { createProfile, findProfiles, type NewProfile, profileDetails } from "./profiles.ts";
-import { listRequests } from "./requests.ts";
+import { listRequests, receiveRequest } from "./requests.ts";
 
 const documents = [
   {
@@ -259,7 +260,7 @@ test("closing a profile ends positions, closes its requests, cancels authenticat
     reason: "Left the trust",
     notes: "ESR leaver",
   });
-  assert.equal(closed.outcome === "done" && closed.result.status, "closed");
+  assert.equal(closed.outcome === "done" && closed.result.profile.status, "closed");
   assert.deepEqual(await positionsOfPerson(store.db, lists, uuid), []);
   assert.deepEqual(await authenticatorsOf(store.db, uuid), []);
   const requests = await store.db
@@ -286,6 +287,63 @@ test("closing a profile ends positions, closes its requests, cancels authenticat
   const reopened = await reopenProfile(store.db, inCim(actors.RAM), { uuid, reason: "Returned" });
   assert.equal(reopened.outcome === "done" && reopened.result.status, "active");
   assert.deepEqual(await positionsOfPerson(store.db, lists, uuid), []);
+});
+
+test("the operator closes and reopens with the service's authority and hears what was done; the service and feeds may not", async (t) => {
+  const { store, lists, places } = await raDirectory(t);
+  const uuid = places.outside.person;
+  const positions = await positionsOfPerson(store.db, lists, uuid);
+  assert.ok(positions.length > 0, "the person has positions to end");
+  const esr = { kind: "system" as const, id: "esr-feed", source: "ESR" };
+  await receiveRequest(store.db, esr, {
+    action: "profile.close",
+    subjectUuid: uuid,
+    odsCode: places.outside.ods,
+    details: {},
+    reason: "ESR leaver",
+  });
+  for (const actor of [systemActor("cis2"), esr])
+    await refusedWith(
+      closeProfile(store.db, actor, { uuid, reason: "Left" }),
+      ForbiddenError,
+      /Only a person/,
+    );
+  await refusedWith(
+    issueAuthenticatorLink(store.db, operatorActor(), { uuid }),
+    ForbiddenError,
+    /operator at the command line may not do authenticator.issue/,
+  );
+  assert.equal((await getPerson(store.db, uuid)).status, "active");
+
+  const closed = await closeProfile(store.db, operatorActor(), { uuid, reason: "Left the practice" });
+  assert.equal(closed.outcome, "done");
+  const closure = closed.outcome === "done" ? closed.result : assert.fail("closed at once");
+  assert.equal(closure.profile.status, "closed");
+  assert.deepEqual(
+    closure.positionsEnded.toSorted(),
+    positions.map((position) => position.roleProfileId).toSorted(),
+  );
+  assert.equal(closure.requestsClosed, 1);
+  assert.deepEqual(
+    { ...closure, profile: undefined, positionsEnded: undefined, requestsClosed: undefined },
+    {
+      profile: undefined,
+      positionsEnded: undefined,
+      requestsClosed: undefined,
+      authenticatorsCancelled: [],
+      smartcardsCancelled: [],
+      sessionsEnded: 0,
+      logoutsQueued: 0,
+    },
+  );
+  const event = await store.db
+    .selectFrom("audit_events")
+    .select(["actor_kind", "source", "reason"])
+    .where("action", "=", "profile.closed")
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(event, { actor_kind: "operator", source: "CLI", reason: "Left the practice" });
+  const reopened = await reopenProfile(store.db, operatorActor(), { uuid, reason: "Returned" });
+  assert.equal(reopened.outcome === "done" && reopened.result.status, "active");
 });
 
 test("an RA agent issues an enrolment link and removes authenticators, with a reason", async (t) => {

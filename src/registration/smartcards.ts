@@ -52,13 +52,26 @@ export async function orderCard(
 /**
  * Cancels every card a leaver still holds (their certificates revoked at once), inside the
  * closing of their profile; cards already cancelled, lost or stolen are left as they are.
+ * Returns each card cancelled with the serial numbers of the certificates revoked.
  */
-export async function cancelCardsOf(tx: Tx, actor: Actor, uuid: string, reason: string): Promise<string[]> {
+export async function cancelCardsOf(
+  tx: Tx,
+  actor: Actor,
+  uuid: string,
+  reason: string,
+): Promise<Array<{ cardSerial: string; revoked: string[] }>> {
   const cards = await listCards(tx, { holder: uuid });
   const live = cards.filter((card) => !["cancelled", "lost", "stolen"].includes(card.status));
-  for (const card of live)
-    await withdrawCard(tx, actor, { cardSerial: card.cardSerial, status: "cancelled", reason });
-  return live.map((card) => card.cardSerial);
+  const cancelled = [];
+  for (const card of live) {
+    const { revoked } = await withdrawCard(tx, actor, {
+      cardSerial: card.cardSerial,
+      status: "cancelled",
+      reason,
+    });
+    cancelled.push({ cardSerial: card.cardSerial, revoked });
+  }
+  return cancelled;
 }
 
 /** Cancels a card or records it lost or stolen (its certificates revoked); a reason is required. */

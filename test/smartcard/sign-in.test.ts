@@ -1,109 +1,22 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { createSign } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type TestContext, test } from "node:test";
-import * as client from "openid-client";
+import { test } from "node:test";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { withdrawCard } from "../../src/authenticators/smartcard/cards.ts";
-import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
 import { startMutualTlsListener } from "../../src/cis2/mutual-tls-listener.ts";
 import { signInPath } from "../../src/cis2/provider.ts";
 import { singlePositionPeople } from "../authenticators/enrolment.ts";
-import { demoClientConfiguration, exchange, redirectUri } from "../cis2/journey.ts";
-import { Browser } from "../support/browser.ts";
+import { exchange, redirectUri } from "../cis2/journey.ts";
 import { type Cis2Server, freePort, startCis2Server } from "../support/cis2-server.ts";
 import { listenerCertificate } from "../support/smartcard-service.ts";
+import { issueSoftCard, type SoftCard, signWith, smartcardPage } from "../support/soft-card.ts";
 
 /**
  * The smartcard pages of the CIS2 journey at the HTTP level, with card keys made by openssl in
  * place of a token (the end-to-end test uses a real token): what a forged, replayed or borrowed
  * card proof gets, and the mutual-TLS listener's refusals.
  */
-type SoftCard = { serial: string; certificate: string; keyFile: string; certificateFile: string };
-
-async function issueSoftCard(t: TestContext, server: Cis2Server, holder: string): Promise<SoftCard> {
-  const folder = mkdtempSync(join(tmpdir(), "careid-softcard-"));
-  t.after(() => rmSync(folder, { recursive: true, force: true }));
-  const request = (name: string) => {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=card",
-      ].concat(["-keyout", join(folder, `${name}.key`), "-out", join(folder, `${name}.csr`)]),
-      { stdio: "ignore" },
-    );
-    return readFileSync(join(folder, `${name}.csr`), "utf8");
-  };
-  const order = await createCardOrder(server.store.db, operatorActor(), { kind: "issue", holder });
-  const serial = `SOFT${holder}`;
-  const response = await fetch(`${server.origin}/api/smartcards/issue`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      orderCode: order.code,
-      cardSerial: serial,
-      cardType: "software",
-      authenticationCsr: request("authentication"),
-      signingCsr: request("signing"),
-    }),
-  });
-  assert.equal(response.status, 201, await response.clone().text());
-  const issued = (await response.json()) as { certificates: { authentication: string } };
-  const certificateFile = join(folder, "authentication.pem");
-  writeFileSync(certificateFile, issued.certificates.authentication);
-  return {
-    serial,
-    certificate: issued.certificates.authentication,
-    keyFile: join(folder, "authentication.key"),
-    certificateFile,
-  };
-}
-
-function signWith(card: SoftCard, challenge: string): string {
-  return createSign("sha256")
-    .update(challenge)
-    .sign({ key: readFileSync(card.keyFile), dsaEncoding: "ieee-p1363" })
-    .toString("base64url");
-}
-
-/** Starts a sign-in and opens the smartcard page: identified first, or letting the card say who. */
-async function smartcardPage(server: Cis2Server, identifier?: string) {
-  const configuration = await demoClientConfiguration(server);
-  const browser = new Browser();
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri,
-    scope: "openid profile",
-    acr_values: "AAL3_SMARTCARD",
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-  });
-  const { url: identifyUrl } = await browser.follow(await browser.get(url.href), url.href, server.origin);
-  const uid = /\/cis2\/signin\/([^/]+)$/.exec(new URL(identifyUrl).pathname)?.[1] as string;
-  const base = `${server.origin}${signInPath}/${uid}`;
-  if (identifier) await browser.post(`${base}/identify`, { identifier });
-  const show = async () => {
-    const html = await (await browser.get(`${base}/smartcard`)).text();
-    return { html, challenge: /data-smartcard-challenge="([^"]+)"/.exec(html)?.[1] as string };
-  };
-  return { browser, uid, base, show, configuration, journey: { verifier, state, nonce } };
-}
 
 async function refusals(server: Cis2Server, reason: string): Promise<number> {
   const rows = await server.store.db

@@ -30,25 +30,41 @@ export async function startCis2Server(
   environment: Record<string, string> = {},
   hostName = "127.0.0.1",
 ): Promise<Cis2Server> {
-  const store = await testStore(t);
-  const port = await freePort();
-  const origin = `http://${hostName}:${port}`;
+  const server = await serveCis2(await testStore(t), { environment, hostName });
+  t.after(() => server.stop());
+  return server;
+}
+
+/**
+ * The service on a store the caller owns (the demo directory loaded if it is empty), on the
+ * given port or a free one; stop() leaves the store open. A test restarts it on the same port
+ * to find the same cookies' origin.
+ */
+export async function serveCis2(
+  store: Store,
+  options: { environment?: Record<string, string>; hostName?: string; port?: number } = {},
+): Promise<Cis2Server & { stop(): Promise<void> }> {
+  const port = options.port ?? (await freePort());
+  const origin = `http://${options.hostName ?? "127.0.0.1"}:${port}`;
   const config = loadConfig({
     PORT: String(port),
     LOG_LEVEL: "silent",
-    CAREID_MASTER_KEY: "ab".repeat(32),
+    CAREID_MASTER_KEY: testMasterKey,
     CAREID_ISSUER: `${origin}${realmPath}`,
     CAREID_DATA_DIR: "/nonexistent-careid-test-dir",
-    ...environment,
+    ...options.environment,
   });
   await seedDemo(store.db, operatorActor());
   const lists = await readCodeLists(store.db);
   const cis2 = await startCis2(config, store, lists, { seed: true, actor: operatorActor() });
   const app = await buildServer({ config, store, lists, demo: true, cis2 });
   await app.listen({ port, host: "127.0.0.1" });
-  t.after(async () => {
+  const stop = async () => {
     cis2.stop();
     await app.close();
-  });
-  return { app, store, cis2, origin, issuer: config.issuer };
+  };
+  return { app, store, cis2, origin, issuer: config.issuer, stop };
 }
+
+/** The master key test services run with; a command run beside one needs the same. */
+export const testMasterKey = "ab".repeat(32);

@@ -14,13 +14,37 @@ import { migrate, migrationNames } from "../../src/store/migrate.ts";
  */
 export async function testStore(t: TestContext): Promise<Store> {
   const store = process.env.TEST_DATABASE_URL
-    ? await postgresStore(process.env.TEST_DATABASE_URL)
+    ? (await postgresStore(process.env.TEST_DATABASE_URL)).store
     : await pgliteStore();
   t.after(() => store.close());
   return store;
 }
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+/**
+ * A migrated database of its own for a test that also runs the careid command on it: on
+ * PostgreSQL, the test's database and its URL, for the command's DATABASE_URL; embedded, a data
+ * directory, which one process may hold at a time (open() it, close it before the command runs).
+ */
+export async function databaseForCommands(
+  t: TestContext,
+  dataDir: string,
+): Promise<{ open(): Promise<Store>; environment: Record<string, string>; shared: boolean }> {
+  if (process.env.TEST_DATABASE_URL) {
+    const { store, databaseUrl } = await postgresStore(process.env.TEST_DATABASE_URL);
+    t.after(() => store.close());
+    return { open: async () => store, environment: { DATABASE_URL: databaseUrl }, shared: true };
+  }
+  const first = await openStore({ dataDir, purpose: "test" });
+  await prepare(first);
+  await first.close();
+  return {
+    open: () => openStore({ dataDir, purpose: "test" }),
+    environment: { DATABASE_URL: "", CAREID_DATA_DIR: dataDir },
+    shared: false,
+  };
+}
 
 async function prepare(store: Store): Promise<void> {
   await migrate(store);
@@ -56,7 +80,7 @@ function templateName(): string {
 
 let counter = 0;
 
-async function postgresStore(adminUrl: string): Promise<Store> {
+async function postgresStore(adminUrl: string): Promise<{ store: Store; databaseUrl: string }> {
   const template = templateName();
   const name = `careid_test_${process.pid}_${++counter}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -75,9 +99,10 @@ async function postgresStore(adminUrl: string): Promise<Store> {
     await admin.query("SELECT pg_advisory_unlock(7315002)");
     await admin.end();
   }
-  const store = await openStore({ databaseUrl: withDatabase(adminUrl, name), poolSize: 4 });
+  const databaseUrl = withDatabase(adminUrl, name);
+  const store = await openStore({ databaseUrl, poolSize: 4 });
   const close = store.close;
-  return {
+  const closing = {
     ...store,
     async close() {
       await close();
@@ -89,6 +114,7 @@ async function postgresStore(adminUrl: string): Promise<Store> {
       await dropper.end();
     },
   };
+  return { store: closing, databaseUrl };
 }
 
 export function withDatabase(url: string, database: string): string {

@@ -2,7 +2,7 @@ import { hash, verify } from "@node-rs/argon2";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { InvalidInputError } from "../../errors.ts";
-import { inTransaction, type Queryable } from "../../store/database.ts";
+import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 
 /**
  * Passwords exist only for the development realm's AAL1_USERPASS login. Argon2id runs on
@@ -42,4 +42,10 @@ export async function checkPassword(queryable: Queryable, uuid: string, password
   const stored = row?.hash ?? (await decoyHash);
   const matches = await verify(stored, String(password ?? ""));
   return matches && row !== undefined;
+}
+
+/** Removes a person's password, as closing their profile does; true if they had one. */
+export async function removePassword(tx: Tx, uuid: string): Promise<boolean> {
+  const removed = await tx.deleteFrom("passwords").where("uuid", "=", uuid).returning("uuid").execute();
+  return removed.length > 0;
 }

@@ -144,5 +144,10 @@ test("closing a leaver's profile cancels their cards and revokes the certificate
     .select("after")
     .where("action", "=", "profile.closed")
     .executeTakeFirstOrThrow();
-  assert.deepEqual((closed.after as { smartcardsCancelled: string[] }).smartcardsCancelled, ["LEAVER1"]);
+  const cancelled = (closed.after as { smartcardsCancelled: Array<{ cardSerial: string }> })
+    .smartcardsCancelled;
+  assert.deepEqual(
+    cancelled.map((card) => card.cardSerial),
+    ["LEAVER1"],
+  );
 });

@@ -151,14 +151,18 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
       changeOwnContact(db, actorOf(request), { ...request.body, ...commonOf(request, request.body) }),
   );
   for (const [path, action, summary] of [
-    ["close", closeProfile, "Close a profile: ends positions, closes requests, cancels authenticators"],
+    [
+      "close",
+      closeProfile,
+      "Close a profile: ends positions, closes requests, cancels authenticators and smartcards (revoking their certificates), ends CIS2 sessions; answers what was done",
+    ],
     ["reopen", reopenProfile, "Reopen a closed profile"],
   ] as const) {
     api.post<{ Params: Static<typeof UuidParams>; Body: Static<typeof Reasoned> }>(
       `/profiles/:uuid/${path}`,
       { schema: { tags, summary, params: UuidParams, body: Reasoned } },
       async (request, reply) =>
-        sendOutcome(
+        sendOutcome<unknown>(
           reply,
           await action(db, actorOf(request), {
             ...commonOf(request, request.body),
