@@ -44,11 +44,8 @@ const insideScope: Record<string, string[]> = {
 const outsideScope: Record<string, string[]> = { ...insideScope, R5080: everyone, R5090: everyone };
 for (const code of ["B9901", "B0267", "B1300", "B9902"]) outsideScope[code] = everyone;
 
-const endedPosition = { startDate: "2020-01-01", endDate: "2020-12-31" };
-
-test("every profile field, for every RA role and none, inside, below and outside the viewer's organisation", async (t) => {
-  const { store, seeder, lists, actors, places } = await raDirectory(t);
-  assert.deepEqual([...profileFields].sort(), [...all].sort(), "the data knows exactly these fields");
+/** A nurse at RZZ, the RA staff's own organisation, who holds no RA role. */
+async function colleagueWithoutRaRole({ store, seeder, lists }: Awaited<ReturnType<typeof raDirectory>>) {
   const colleague = await createPerson(store.db, seeder, { givenName: "Nell", familyName: "Norole" });
   await grantPosition(store.db, seeder, lists, {
     uuid: colleague.uuid,
@@ -56,6 +53,16 @@ test("every profile field, for every RA role and none, inside, below and outside
     jobRole: "R8001",
     startDate: "2024-01-01",
   });
+  return colleague;
+}
+
+const endedPosition = { startDate: "2020-01-01", endDate: "2020-12-31" };
+
+test("every profile field, for every RA role and none, inside, below and outside the viewer's organisation", async (t) => {
+  const directory = await raDirectory(t);
+  const { store, seeder, lists, actors, places } = directory;
+  assert.deepEqual([...profileFields].sort(), [...all].sort(), "the data knows exactly these fields");
+  const colleague = await colleagueWithoutRaRole(directory);
   const viewers: Record<string, string> = {
     R5080: actors.RAM,
     R5072: await uuidOf(store.db, "Harrington"),
@@ -144,14 +151,9 @@ test("the projection leaves hidden fields and unknown keys out, never blanked", 
 });
 
 test("search by email, NI number or date of birth needs a covering RA role; results show what the viewer may see", async (t) => {
-  const { store, seeder, lists, actors } = await raDirectory(t);
-  const colleague = await createPerson(store.db, seeder, { givenName: "Nell", familyName: "Norole" });
-  await grantPosition(store.db, seeder, lists, {
-    uuid: colleague.uuid,
-    odsCode: "RZZ",
-    jobRole: "R8001",
-    startDate: "2024-01-01",
-  });
+  const directory = await raDirectory(t);
+  const { store, actors } = directory;
+  const colleague = await colleagueWithoutRaRole(directory);
   for (const search of [
     { niNumber: "NP926430B" },
     { email: "oliver.bennett@nhs.net" },
