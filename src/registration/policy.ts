@@ -188,14 +188,80 @@ export async function organisationLineage(queryable: Queryable, odsCode: string)
  * organisation whose RA registered them.
  */
 async function organisationsOfPerson(queryable: Queryable, uuid: string): Promise<string[]> {
-  const result = await sql<{ ods_code: string }>`
-    SELECT p.ods_code FROM positions p JOIN people person ON person.uuid = p.uuid
-     WHERE p.uuid = ${uuid} AND (p.status = 'active' OR person.status = 'closed')
+  return (await organisationsOfPeople(queryable, [uuid])).get(uuid) ?? [];
+}
+
+/** organisationsOfPerson() for many people in one query. */
+async function organisationsOfPeople(
+  queryable: Queryable,
+  uuids: readonly string[],
+): Promise<Map<string, string[]>> {
+  const result = await sql<{ uuid: string; ods_code: string }>`
+    SELECT p.uuid, p.ods_code FROM positions p JOIN people person ON person.uuid = p.uuid
+     WHERE p.uuid = ANY(${uuids}::text[]) AND (p.status = 'active' OR person.status = 'closed')
     UNION
-    SELECT registering_ods_code FROM people WHERE uuid = ${uuid} AND registering_ods_code IS NOT NULL`.execute(
-    queryable,
+    SELECT uuid, registering_ods_code FROM people
+     WHERE uuid = ANY(${uuids}::text[]) AND registering_ods_code IS NOT NULL`.execute(queryable);
+  const places = new Map<string, string[]>(uuids.map((uuid) => [uuid, []]));
+  for (const row of result.rows) places.get(row.uuid)?.push(row.ods_code);
+  for (const codes of places.values()) codes.sort();
+  return places;
+}
+
+/**
+ * The RA roles an actor holds whose scope covers each of these people, by the rule decide()
+ * applies (a holding at one of the person's organisations or above it, or a national one); empty
+ * for someone with no RA role; undefined when the actor has no active profile. What a viewer
+ * sees of a profile follows from these roles.
+ */
+export async function rolesCovering(
+  queryable: Queryable,
+  actorUuid: string,
+  uuids: readonly string[],
+): Promise<Map<string, RaRole[]> | undefined> {
+  const holdings = await raHoldings(queryable, actorUuid);
+  if (!holdings) return undefined;
+  const roles = new Map<string, RaRole[]>(uuids.map((uuid) => [uuid, []]));
+  if (holdings.length === 0 || uuids.length === 0) return roles;
+  const places = await organisationsOfPeople(queryable, uuids);
+  const lineages = new Map<string, string[]>();
+  for (const code of new Set([...places.values()].flat()))
+    lineages.set(code, await organisationLineage(queryable, code));
+  for (const [uuid, codes] of places) {
+    const personLineages = codes.map((code) => lineages.get(code) ?? [code]);
+    const covering = holdings.filter((holding) => covers(holding, personLineages));
+    roles.set(uuid, [...new Set(covering.map((holding) => holding.role))]);
+  }
+  return roles;
+}
+
+/**
+ * Where an actor's roles among these reach: the organisation codes of those holdings ("*" when
+ * one is national). A search by a field only some roles see is confined to these and below.
+ */
+export async function reachOf(
+  queryable: Queryable,
+  actorUuid: string,
+  roles: readonly RaRole[],
+): Promise<string[]> {
+  const holdings = ((await raHoldings(queryable, actorUuid)) ?? []).filter((holding) =>
+    roles.includes(holding.role),
   );
-  return result.rows.map((row) => row.ods_code).sort();
+  return holdings.some((holding) => holding.national)
+    ? ["*"]
+    : [...new Set(holdings.map((holding) => holding.odsCode))];
+}
+
+/**
+ * A condition on a query over people: one of the person's organisations (as organisationsOfPerson
+ * counts them) is among these or below them. "*" stands for all; none matches nobody.
+ */
+export function personWithin(organisations: string[]) {
+  return sql<boolean>`(
+    EXISTS (SELECT 1 FROM positions p
+             WHERE p.uuid = people.uuid AND (p.status = 'active' OR people.status = 'closed')
+               AND p.ods_code IN (${organisationsBelow(organisations)}))
+    OR people.registering_ods_code IN (${organisationsBelow(organisations)}))`;
 }
 
 type Scope = { ods?: string; lineages: string[][]; definitionRank: number; assignableByActor: boolean };

@@ -93,7 +93,7 @@ test("an RA agent creates a verified profile with three documents recorded, in t
   );
   const details = await profileDetails(store.db, actors.SPONSOR, person.uuid);
   assert.equal(details.registeringOdsCode, "RZZ");
-  assert.equal(details.history.length, 2);
+  assert.equal(details.history?.length, 2);
 });
 
 test("missing or inconsistent identity evidence is refused with every fault named, and nothing changes", async (t) => {

@@ -1,14 +1,26 @@
 import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
-import { ConflictError, type FieldProblem, InvalidInputError } from "../errors.ts";
+import { ConflictError, type FieldProblem, ForbiddenError, InvalidInputError, Problems } from "../errors.ts";
 import { checkNewPerson, createPerson, getPerson, type NewPerson, type Person } from "../people/people.ts";
+import { checkIsoDate } from "../people/validation.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, authorised, recordAction } from "./acting.ts";
 import { type Assignment, assignmentsOfPerson } from "./assignments.ts";
-import { type Authenticator, authenticatorsOf } from "./authenticators.ts";
+import { authenticatorsOf } from "./authenticators.ts";
 import { checkIdentityChecks, type IdentityChecks, type IdentityChecksInput } from "./identity-checks.ts";
-import { authorise } from "./policy.ts";
+import { authorise, personWithin } from "./policy.ts";
+import {
+  type Audience,
+  audiencesFor,
+  fieldsSeenBy,
+  type HistoryEntry,
+  type ProfileView,
+  projectProfile,
+  type SearchCriterion,
+  searchReach,
+} from "./profile-view.ts";
+import { cardsOf } from "./smartcards.ts";
 
 export type NewProfile = NewPerson &
   ActionCommon & {
@@ -111,20 +123,30 @@ export type ProfileSearch = {
   uuid?: string;
   email?: string;
   niNumber?: string;
+  /** A date, YYYY-MM-DD. */
+  dateOfBirth?: string;
   /** People with a current position at this organisation. */
   odsCode?: string;
 };
 
-export type ProfileSummary = Pick<
-  Person,
-  "uuid" | "title" | "givenName" | "middleNames" | "familyName" | "dateOfBirth" | "email" | "status"
+/** A search result: what the viewer may see of these fields (profile-fields.json). */
+export type ProfileSummary = Partial<
+  Pick<
+    Person,
+    "uuid" | "title" | "givenName" | "middleNames" | "familyName" | "dateOfBirth" | "email" | "status"
+  >
 >;
 
 function likePrefix(text: string): string {
   return `${text.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 }
 
-/** Finds profiles by any one criterion, by family name, a page at a time (everyone signed in). */
+/**
+ * Finds profiles by the criteria given (all must match), by family name, a page at a time.
+ * Everyone signed in may search by name, UUID or organisation; a criterion only RA roles see
+ * (email, NI number, date of birth) needs such a role and finds only people it covers. Each
+ * result shows what its viewer may see.
+ */
 export async function findProfiles(
   queryable: Queryable,
   actorUuid: string,
@@ -159,6 +181,12 @@ export async function findProfiles(
   if (search.email) query = query.where(sql<boolean>`lower(email) = ${search.email.trim().toLowerCase()}`);
   if (search.niNumber)
     query = query.where("ni_number", "=", search.niNumber.replace(/\s+/g, "").toUpperCase());
+  if (search.dateOfBirth) {
+    const problems = new Problems();
+    const date = checkIsoDate(problems, "dateOfBirth", search.dateOfBirth.trim());
+    problems.throwIfAny();
+    query = query.where("date_of_birth", "=", date);
+  }
   if (search.odsCode) {
     const today = new Date().toISOString().slice(0, 10);
     query = query.where((eb) =>
@@ -174,11 +202,14 @@ export async function findProfiles(
       ),
     );
   }
-  if (!name && !search.uuid && !search.email && !search.niNumber && !search.odsCode)
+  const criteria = (Object.keys(search) as SearchCriterion[]).filter((criterion) => search[criterion]);
+  if (criteria.length === 0)
     throw InvalidInputError.field(
       "search",
-      "give a name, UUID, email, National Insurance number or organisation",
+      "give a name, UUID, email, National Insurance number, date of birth or organisation",
     );
+  const reach = await searchReach(queryable, actorUuid, criteria);
+  if (!reach.includes("*")) query = query.where(personWithin(reach));
   const rows = await query
     .orderBy(sql`lower(family_name) COLLATE "C"`)
     .orderBy(sql`lower(given_name) COLLATE "C"`)
@@ -186,49 +217,63 @@ export async function findProfiles(
     .limit(Math.min(Math.max(page.limit ?? 50, 1), 200))
     .offset(Math.max(page.offset ?? 0, 0))
     .execute();
-  return rows.map((row) => ({
-    uuid: row.uuid,
-    title: row.title,
-    givenName: row.given_name,
-    middleNames: row.middle_names,
-    familyName: row.family_name,
-    dateOfBirth: row.date_of_birth,
-    email: row.email,
-    status: row.status,
-  }));
+  const audiences = await audiencesFor(
+    queryable,
+    actorUuid,
+    rows.map((row) => row.uuid),
+  );
+  return rows.map((row) =>
+    projectProfile(audiences.get(row.uuid) as Audience, {
+      uuid: row.uuid,
+      title: row.title,
+      givenName: row.given_name,
+      middleNames: row.middle_names,
+      familyName: row.family_name,
+      dateOfBirth: row.date_of_birth,
+      email: row.email,
+      status: row.status,
+    }),
+  );
 }
 
-export type HistoryEntry = {
-  at: Date;
-  action: string;
-  actorId: string | null;
-  actorRoleId: string | null;
-  reason: string | null;
-  source: string;
-};
+export type ProfileDetails = ProfileView<Assignment>;
 
-export type ProfileDetails = {
-  person: Person;
-  registeringOdsCode: string | null;
-  assignments: Assignment[];
-  authenticators: Authenticator[];
-  history: HistoryEntry[];
-};
-
-/** A profile as an RA views it: details, assignments, authenticators and its last 100 events. */
+/**
+ * A profile as its viewer may see it (profile-fields.json): details, positions,
+ * authenticators, smartcards and its last 100 events, each only where the viewer's audience
+ * sees it; the parts hidden are not even read.
+ */
 export async function profileDetails(
   queryable: Queryable,
   actorUuid: string,
   uuid: string,
-): Promise<ProfileDetails> {
+): Promise<Partial<ProfileDetails>> {
   await authorise(queryable, actorUuid, "profile.find", { uuid });
   const person = await getPerson(queryable, uuid);
+  const audience = (await audiencesFor(queryable, actorUuid, [uuid])).get(uuid) as Audience;
+  const seen = fieldsSeenBy(audience);
   const registering = await queryable
     .selectFrom("people")
     .select("registering_ods_code")
     .where("uuid", "=", uuid)
     .executeTakeFirstOrThrow();
   const assignments = await assignmentsOfPerson(queryable, uuid);
+  return projectProfile(audience, {
+    ...person,
+    registeringOdsCode: registering.registering_ods_code,
+    positions: assignments,
+    authenticators: seen.has("authenticators") ? await authenticatorsOf(queryable, uuid) : undefined,
+    smartcards: seen.has("smartcards") ? await cardsOf(queryable, uuid) : undefined,
+    history: seen.has("history") ? await historyOf(queryable, uuid, assignments) : undefined,
+  });
+}
+
+/** The last 100 events about a person, their assignments and role profiles, newest first. */
+async function historyOf(
+  queryable: Queryable,
+  uuid: string,
+  assignments: Assignment[],
+): Promise<HistoryEntry[]> {
   const subjects = [
     uuid,
     ...assignments.flatMap((assignment) => [assignment.assignmentId, ...assignment.roleProfileIds]),
@@ -240,18 +285,26 @@ export async function profileDetails(
     .orderBy("seq", "desc")
     .limit(100)
     .execute();
-  return {
-    person,
-    registeringOdsCode: registering.registering_ods_code,
-    assignments,
-    authenticators: await authenticatorsOf(queryable, uuid),
-    history: history.map((event) => ({
-      at: event.at,
-      action: event.action,
-      actorId: event.actor_id,
-      actorRoleId: event.actor_role_id,
-      reason: event.reason,
-      source: event.source,
-    })),
-  };
+  return history.map((event) => ({
+    at: event.at,
+    action: event.action,
+    actorId: event.actor_id,
+    actorRoleId: event.actor_role_id,
+    reason: event.reason,
+    source: event.source,
+  }));
+}
+
+/** One part of a profile asked for on its own: refused when the viewer may not see it. */
+export async function profilePart<Part extends "positions" | "authenticators" | "smartcards">(
+  queryable: Queryable,
+  actorUuid: string,
+  uuid: string,
+  part: Part,
+): Promise<NonNullable<ProfileDetails[Part]>> {
+  const view = await profileDetails(queryable, actorUuid, uuid);
+  const value = view[part];
+  if (value === undefined)
+    throw new ForbiddenError(`Only RA staff whose role covers this person may see their ${part}`);
+  return value as NonNullable<ProfileDetails[Part]>;
 }

@@ -1,7 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import {
-  assignmentsOfPerson,
   assignPosition,
   batchAssign,
   batchLimit,
@@ -16,6 +15,7 @@ import {
   setSponsorAssignable,
   sponsorAssignablePositions,
 } from "../position-definitions.ts";
+import { profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";
 import {
   ActionBody,
@@ -136,10 +136,7 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
         params: UuidParams,
       },
     },
-    async (request) => {
-      await authorise(db, actorOf(request).id, "profile.find", { uuid: request.params.uuid });
-      return assignmentsOfPerson(db, request.params.uuid);
-    },
+    async (request) => profilePart(db, actorOf(request).id, request.params.uuid, "positions"),
   );
   api.post<{ Body: Static<typeof NewAssignment> }>(
     "/assignments",

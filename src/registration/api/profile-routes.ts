@@ -1,12 +1,12 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { enrolmentPath } from "../../authenticators/enrolment/pages.ts";
-import { authenticatorsOf, issueAuthenticatorLink, removeAuthenticator } from "../authenticators.ts";
+import { issueAuthenticatorLink, removeAuthenticator } from "../authenticators.ts";
 import { closeProfile, reopenProfile } from "../closure.ts";
 import { documentKinds } from "../identity-checks.ts";
-import { authorise, decide, type RegistrationAction, registrationActions } from "../policy.ts";
+import { decide, type RegistrationAction, registrationActions } from "../policy.ts";
 import { changeDetails, changeOwnContact } from "../profile-changes.ts";
-import { createProfile, findProfiles, profileDetails } from "../profiles.ts";
+import { createProfile, findProfiles, profileDetails, profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";
 import {
   ActionBody,
@@ -32,6 +32,7 @@ const ProfileSearch = Type.Object({
   uuid: Type.Optional(Uuid),
   email: Type.Optional(Type.String({ maxLength: 254 })),
   niNumber: Type.Optional(Type.String({ maxLength: 12 })),
+  dateOfBirth: Type.Optional(IsoDate),
   odsCode: Type.Optional(OdsCode),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -87,7 +88,8 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
     {
       schema: {
         tags,
-        summary: "Find profiles by name, UUID, email, NI number or organisation",
+        summary:
+          "Find profiles by name, UUID or organisation; by email, NI number or date of birth with an RA role covering the person",
         querystring: ProfileSearch,
       },
     },
@@ -118,7 +120,8 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
     {
       schema: {
         tags,
-        summary: "A profile: details, assignments, authenticators, history",
+        summary:
+          "A profile as the caller may see it: name, UUID and current positions for everyone; details, positions, authenticators, smartcards and history as an RA role covering the person allows",
         params: UuidParams,
       },
     },
@@ -174,10 +177,7 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
   api.get<{ Params: Static<typeof UuidParams> }>(
     "/profiles/:uuid/authenticators",
     { schema: { tags: ["Authenticators"], summary: "A person's authenticators", params: UuidParams } },
-    async (request) => {
-      await authorise(db, actorOf(request).id, "profile.find", { uuid: request.params.uuid });
-      return authenticatorsOf(db, request.params.uuid);
-    },
+    async (request) => profilePart(db, actorOf(request).id, request.params.uuid, "authenticators"),
   );
   api.post<{ Params: Static<typeof UuidParams>; Body: Static<typeof LinkRequest> }>(
     "/profiles/:uuid/authenticators/links",

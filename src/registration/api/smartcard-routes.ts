@@ -1,8 +1,8 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { unlockAuthenticatorApp } from "../authenticators.ts";
-import { authorise } from "../policy.ts";
-import { cardsOf, orderCard, orderKinds, withdrawals, withdrawHeldCard } from "../smartcards.ts";
+import { profilePart } from "../profiles.ts";
+import { orderCard, orderKinds, withdrawals, withdrawHeldCard } from "../smartcards.ts";
 import type { CimApiContext } from "./plugin.ts";
 import { ActionBody, commonOf, Reasoned, Uuid, UuidParams } from "./schemas.ts";
 
@@ -26,10 +26,7 @@ export function registerSmartcardRoutes(api: FastifyInstance, { db, actorOf }: C
   api.get<{ Params: Static<typeof UuidParams> }>(
     "/profiles/:uuid/smartcards",
     { schema: { tags, summary: "A person's smartcards: serial, status, expiry", params: UuidParams } },
-    async (request) => {
-      await authorise(db, actorOf(request).id, "profile.find", { uuid: request.params.uuid });
-      return cardsOf(db, request.params.uuid);
-    },
+    async (request) => profilePart(db, actorOf(request).id, request.params.uuid, "smartcards"),
   );
   api.post<{ Params: Static<typeof UuidParams>; Body: Static<typeof OrderRequest> }>(
     "/profiles/:uuid/smartcards/orders",

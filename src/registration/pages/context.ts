@@ -50,7 +50,7 @@ export function actorOf(request: FastifyRequest): Actor {
 
 const renderer = pageRenderer([fileURLToPath(new URL("../views/", import.meta.url))]);
 
-export function displayName(person: Pick<Person, "title" | "givenName" | "familyName">): string {
+export function displayName(person: Partial<Pick<Person, "title" | "givenName" | "familyName">>): string {
   return [person.title, person.givenName, person.familyName].filter(Boolean).join(" ");
 }
 

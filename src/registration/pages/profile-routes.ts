@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
 import { type Decision, decideEach, type RegistrationAction } from "../policy.ts";
+import { criteriaFor } from "../profile-view.ts";
 import { findProfiles, profileDetails } from "../profiles.ts";
-import { cardsOf } from "../smartcards.ts";
 import { type Cim, displayName, errorsFrom, renderCimPage, signedIn } from "./context.ts";
 import { searchFromForm } from "./profile-reads.ts";
 
@@ -11,6 +11,7 @@ export const profileLabels: Record<string, string> = {
   uuid: "UUID",
   email: "Email address",
   niNumber: "National Insurance number",
+  dateOfBirth: "Date of birth",
   odsCode: "Organisation code",
 };
 
@@ -34,15 +35,19 @@ async function allowedActions(
 export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
   app.get("/profiles", async (request, reply) => {
     const input = request.query as Record<string, unknown>;
+    const viewer = signedIn(request).person.uuid;
+    // The boxes shown are the criteria the viewer may search by; a refused one is a 403 page.
+    const criteria = Object.fromEntries((await criteriaFor(cim.db, viewer)).map((name) => [name, true]));
     const searched = Object.keys(input).length > 0;
     if (!searched)
-      return renderCimPage(request, reply, "find.njk", { pageTitle: "Find a profile", values: {} });
+      return renderCimPage(request, reply, "find.njk", { pageTitle: "Find a profile", values: {}, criteria });
     try {
       const search = searchFromForm(input);
-      const results = await findProfiles(cim.db, signedIn(request).person.uuid, search);
+      const results = await findProfiles(cim.db, viewer, search);
       return renderCimPage(request, reply, "find.njk", {
         pageTitle: "Find a profile",
-        values: search,
+        values: { ...input, ...search },
+        criteria,
         results,
       });
     } catch (error) {
@@ -51,7 +56,12 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
         request,
         reply,
         "find.njk",
-        { pageTitle: "Find a profile", values: input, ...errorsFrom(error.problems, profileLabels) },
+        {
+          pageTitle: "Find a profile",
+          values: input,
+          criteria,
+          ...errorsFrom(error.problems, profileLabels),
+        },
         400,
       );
     }
@@ -60,8 +70,8 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
   app.get("/profiles/:uuid", async (request, reply) => {
     const { uuid } = request.params as { uuid: string };
     const actor = signedIn(request).person.uuid;
-    const details = await profileDetails(cim.db, actor, uuid);
-    const { person } = details;
+    // Only what the viewer may see of the person (profile-fields.json); the page shows what is there.
+    const person = await profileDetails(cim.db, actor, uuid);
     const allowed = await allowedActions(
       cim,
       actor,
@@ -79,7 +89,7 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
       { uuid },
     );
     const assignments = [];
-    for (const assignment of details.assignments) {
+    for (const assignment of person.positions ?? []) {
       const target = {
         uuid,
         ods: assignment.odsCode,
@@ -93,10 +103,12 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
     }
     return renderCimPage(request, reply, "profile.njk", {
       pageTitle: displayName(person),
-      ...details,
-      assignments,
+      person,
+      assignments: person.positions && assignments,
+      authenticators: person.authenticators,
+      smartcards: person.smartcards,
+      history: person.history,
       allowed,
-      smartcards: await cardsOf(cim.db, uuid),
     });
   });
 }
