@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { TestContext } from "node:test";
 import pg from "pg";
 import { systemActor } from "../../src/audit/actor.ts";
+import { withAuditKey } from "../../src/audit/chain-key.ts";
 import { readCodeListFiles, syncCodeLists } from "../../src/rbac/code-lists.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { migrate, migrationNames } from "../../src/store/migrate.ts";
@@ -17,12 +18,19 @@ export async function testStore(t: TestContext): Promise<Store> {
     ? await postgresStore(process.env.TEST_DATABASE_URL)
     : await pgliteStore();
   t.after(() => store.close());
-  return store;
+  return withAuditKey(store, testMasterKey);
 }
+
+/**
+ * The master key whose audit key signs every test database's chain. Fixed, because the migrated
+ * PostgreSQL template and its events outlive the process that made them.
+ */
+export const testMasterKey = Buffer.alloc(32, 0x5a);
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
-async function prepare(store: Store): Promise<void> {
+async function prepare(unkeyed: Store): Promise<void> {
+  const store = withAuditKey(unkeyed, testMasterKey);
   await migrate(store);
   await syncCodeLists(store.db, systemActor("test-setup"));
 }
