@@ -45,8 +45,10 @@ export function withAuditKey(store: Store, masterKey: Buffer): Store {
 /** The audit key a handle or transaction carries, if its store was opened with one. */
 export function auditKeyOf(queryable: Queryable): Buffer | undefined {
   // getExecutor() is how Kysely itself reaches a handle's plugins; a transaction's executor
-  // keeps the plugins of the handle that began it.
-  const carrier = queryable.getExecutor().plugins.find((plugin) => plugin instanceof AuditKeyCarrier);
+  // keeps the plugins of the handle that began it. The key added last wins.
+  const carrier = queryable
+    .getExecutor()
+    .plugins.findLast((plugin): plugin is AuditKeyCarrier => plugin instanceof AuditKeyCarrier);
   return carrier?.key;
 }
 

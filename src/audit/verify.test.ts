@@ -6,7 +6,9 @@ import { createPerson } from "../people/people.ts";
 import { createOrganisation } from "../rbac/organisations.ts";
 import type { Db, Store } from "../store/database.ts";
 import { operatorActor } from "./actor.ts";
-import { verifyAuditLog } from "./verify.ts";
+import { type ChainedFields, eventHash, eventMac, keyedChain, unkeyedChain } from "./chain.ts";
+import { auditChainKey, withAuditKey } from "./chain-key.ts";
+import { chainedFields, verifyAuditLog } from "./verify.ts";
 
 const actor = operatorActor();
 
@@ -138,4 +140,106 @@ test("concurrent changes still leave one unbroken chain", async (t) => {
   );
   const report = await verifyAuditLog(store.db);
   assert.deepEqual(report, { ok: true, checked: before + 20, problems: [] });
+});
+
+/**
+ * Rewrites the log as someone holding the table but not the master key would: the trigger off,
+ * one event edited, the link of every event from it onwards recomputed by `link` and marked
+ * `version`, and the head moved to the new end.
+ */
+async function rewriteFrom(
+  db: Db,
+  from: number,
+  link: (fields: ChainedFields) => string,
+  version: number,
+): Promise<void> {
+  await sql.raw("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only").execute(db);
+  const rows = await db
+    .selectFrom("audit_events")
+    .selectAll()
+    .where("seq", ">=", from)
+    .orderBy("seq")
+    .execute();
+  let previousHash = (
+    await db
+      .selectFrom("audit_events")
+      .select("hash")
+      .where("seq", "=", from - 1)
+      .executeTakeFirst()
+  )?.hash;
+  previousHash ??= "0".repeat(64);
+  for (const row of rows) {
+    const reason = row.seq === from ? "approved by the board" : row.reason;
+    const hash = link({ ...chainedFields(row), reason, previousHash });
+    await sql`UPDATE audit_events SET reason = ${reason}, previous_hash = ${previousHash}, hash = ${hash},
+      chain_version = ${version} WHERE seq = ${row.seq}`.execute(db);
+    previousHash = hash;
+  }
+  await sql`UPDATE audit_head SET hash = ${previousHash}`.execute(db);
+}
+
+function runs(problems: { seq: number; through?: number; kind: string }[]) {
+  return problems.map(({ seq, through, kind }) => ({ seq, through, kind }));
+}
+
+test("an edit with the chain after it recomputed by the unkeyed algorithm is named at the edited event", async (t) => {
+  const { store, events } = await auditedStore(t);
+  await rewriteFrom(store.db, 3, eventHash, keyedChain);
+  const report = await verifyAuditLog(store.db);
+  assert.equal(report.ok, false);
+  assert.equal(report.checked, events);
+  assert.deepEqual(runs(report.problems), [{ seq: 3, through: events, kind: "edited" }]);
+  assert.match(
+    report.problems[0]?.message ?? "",
+    /events 3\.\.\d+ were changed after they were written: their HMACs do not match/,
+  );
+});
+
+test("the same rewrite marked as written before the chain was keyed is named as unkeyed", async (t) => {
+  const { store, events } = await auditedStore(t);
+  await rewriteFrom(store.db, 3, eventHash, unkeyedChain);
+  const report = await verifyAuditLog(store.db);
+  assert.deepEqual(runs(report.problems), [{ seq: 3, through: events, kind: "unkeyed" }]);
+  assert.match(report.problems[0]?.message ?? "", /no HMAC although the chain is keyed from event 1/);
+});
+
+test("a whole log rewritten with plain hashes is found: its newest event has no HMAC", async (t) => {
+  const { store, events } = await auditedStore(t);
+  await rewriteFrom(store.db, 1, eventHash, unkeyedChain);
+  const report = await verifyAuditLog(store.db);
+  assert.equal(report.ok, false);
+  assert.deepEqual(runs(report.problems), [{ seq: events, through: undefined, kind: "unkeyed" }]);
+  assert.match(report.problems[0]?.message ?? "", new RegExp(`the newest event, ${events}, has no HMAC`));
+});
+
+test("a rewrite with HMACs under another key is named at the edited event", async (t) => {
+  const { store, events } = await auditedStore(t);
+  const otherKey = auditChainKey(Buffer.alloc(32, 0x11));
+  await rewriteFrom(store.db, 4, (fields) => eventMac(otherKey, fields), keyedChain);
+  const report = await verifyAuditLog(store.db);
+  assert.deepEqual(runs(report.problems), [{ seq: 4, through: events, kind: "edited" }]);
+});
+
+test("verified with the wrong master key, the one problem reported is the key", async (t) => {
+  const { store, events } = await auditedStore(t);
+  const report = await verifyAuditLog(withAuditKey(store, Buffer.alloc(32, 0x11)).db);
+  assert.equal(report.ok, false);
+  assert.equal(report.checked, events);
+  assert.deepEqual(runs(report.problems), [{ seq: 1, through: undefined, kind: "wrong-key" }]);
+  assert.match(report.problems[0]?.message ?? "", /the key is probably wrong/);
+});
+
+test("neither recording nor verifying works on a store opened without the audit key", async (t) => {
+  const { store } = await auditedStore(t);
+  const unkeyed = store.db.withoutPlugins();
+  await assert.rejects(verifyAuditLog(unkeyed), /the audit log is keyed: open the store with withAuditKey/);
+  await assert.rejects(
+    createPerson(unkeyed, actor, { givenName: "Sam", familyName: "Five" }),
+    /the audit log is keyed/,
+  );
+  assert.deepEqual(await verifyAuditLog(store.db), {
+    ok: true,
+    checked: await lastSeq(store.db),
+    problems: [],
+  });
 });

@@ -123,7 +123,12 @@ class Problems {
 
   run(seq: number, kind: "edited" | "unkeyed", keyed: boolean, action: string, firstKeyed?: number): void {
     const open = this.#open;
-    if (open && open.problem.kind === kind && open.keyed === keyed && (open.problem.through ?? open.problem.seq) === seq - 1) {
+    if (
+      open &&
+      open.problem.kind === kind &&
+      open.keyed === keyed &&
+      (open.problem.through ?? open.problem.seq) === seq - 1
+    ) {
       open.problem.through = seq;
       open.problem.message = runMessage(open.problem.seq, seq, kind, keyed, firstKeyed);
       return;
@@ -196,7 +201,8 @@ async function misplaced(db: Db, seq: number, previousHash: string, keyed: boole
   return { seq, kind: "out-of-order", message: `event ${seq} is out of place: its predecessor is gone` };
 }
 
-function chainedFields(row: Row): ChainedFields {
+/** The fields of a stored event that its link covers. */
+export function chainedFields(row: Row): ChainedFields {
   return {
     at: new Date(row.at).toISOString(),
     actorKind: row.actor_kind,
