@@ -3,12 +3,13 @@ import { readFileSync } from "node:fs";
 import { type TestContext, test } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
+import { rewriteAuditLog } from "../../test/support/audit-tamper.ts";
 import { testMasterKey, withDatabase } from "../../test/support/test-store.ts";
 import { createPerson } from "../people/people.ts";
 import { type Db, openStore, type Store } from "../store/database.ts";
 import { migrate, migrationNames } from "../store/migrate.ts";
 import { operatorActor } from "./actor.ts";
-import { canonicalJson, eventHash } from "./chain.ts";
+import { canonicalJson, eventHash, unkeyedChain } from "./chain.ts";
 import { withAuditKey } from "./chain-key.ts";
 import { pinUnkeyedEvents } from "./keying.ts";
 import { verifyAuditLog } from "./verify.ts";
@@ -125,38 +126,7 @@ test("an unkeyed event rewritten after the upgrade, its chain recomputed, breaks
   await migrate(store);
   await pinUnkeyedEvents(store.db);
 
-  await sql.raw("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only").execute(store.db);
-  const rows = await store.db
-    .selectFrom("audit_events")
-    .selectAll()
-    .where("seq", "in", [2, 3])
-    .orderBy("seq")
-    .execute();
-  let previousHash = (
-    await store.db.selectFrom("audit_events").select("hash").where("seq", "=", 1).executeTakeFirstOrThrow()
-  ).hash;
-  for (const row of rows) {
-    const reason = row.seq === 2 ? "approved" : null;
-    const hash = eventHash({
-      at: new Date(row.at).toISOString(),
-      actorKind: row.actor_kind,
-      actorId: row.actor_id,
-      actorRoleId: null,
-      action: row.action,
-      subjectType: null,
-      subjectId: null,
-      before: null,
-      after: row.after,
-      reason,
-      source: row.source,
-      correlationId: null,
-      previousHash,
-    });
-    await sql`UPDATE audit_events SET reason = ${reason}, previous_hash = ${previousHash}, hash = ${hash} WHERE seq = ${row.seq}`.execute(
-      store.db,
-    );
-    previousHash = hash;
-  }
+  await rewriteAuditLog(store.db, { from: 2, through: 3, link: eventHash, version: unkeyedChain });
 
   const report = await verifyAuditLog(store.db);
   assert.equal(report.ok, false);

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { sql } from "kysely";
+import { rewriteAuditLog } from "../../test/support/audit-tamper.ts";
 import { testStore } from "../../test/support/test-store.ts";
 import { createPerson } from "../people/people.ts";
 import { createOrganisation } from "../rbac/organisations.ts";
 import type { Db, Store } from "../store/database.ts";
 import { operatorActor } from "./actor.ts";
-import { type ChainedFields, eventHash, eventMac, keyedChain, unkeyedChain } from "./chain.ts";
+import { eventHash, eventMac, keyedChain, unkeyedChain } from "./chain.ts";
 import { auditChainKey, withAuditKey } from "./chain-key.ts";
-import { chainedFields, verifyAuditLog } from "./verify.ts";
+import { verifyAuditLog } from "./verify.ts";
 
 const actor = operatorActor();
 
@@ -142,49 +143,13 @@ test("concurrent changes still leave one unbroken chain", async (t) => {
   assert.deepEqual(report, { ok: true, checked: before + 20, problems: [] });
 });
 
-/**
- * Rewrites the log as someone holding the table but not the master key would: the trigger off,
- * one event edited, the link of every event from it onwards recomputed by `link` and marked
- * `version`, and the head moved to the new end.
- */
-async function rewriteFrom(
-  db: Db,
-  from: number,
-  link: (fields: ChainedFields) => string,
-  version: number,
-): Promise<void> {
-  await sql.raw("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only").execute(db);
-  const rows = await db
-    .selectFrom("audit_events")
-    .selectAll()
-    .where("seq", ">=", from)
-    .orderBy("seq")
-    .execute();
-  let previousHash = (
-    await db
-      .selectFrom("audit_events")
-      .select("hash")
-      .where("seq", "=", from - 1)
-      .executeTakeFirst()
-  )?.hash;
-  previousHash ??= "0".repeat(64);
-  for (const row of rows) {
-    const reason = row.seq === from ? "approved by the board" : row.reason;
-    const hash = link({ ...chainedFields(row), reason, previousHash });
-    await sql`UPDATE audit_events SET reason = ${reason}, previous_hash = ${previousHash}, hash = ${hash},
-      chain_version = ${version} WHERE seq = ${row.seq}`.execute(db);
-    previousHash = hash;
-  }
-  await sql`UPDATE audit_head SET hash = ${previousHash}`.execute(db);
-}
-
 function runs(problems: { seq: number; through?: number; kind: string }[]) {
   return problems.map(({ seq, through, kind }) => ({ seq, through, kind }));
 }
 
 test("an edit with the chain after it recomputed by the unkeyed algorithm is named at the edited event", async (t) => {
   const { store, events } = await auditedStore(t);
-  await rewriteFrom(store.db, 3, eventHash, keyedChain);
+  await rewriteAuditLog(store.db, { from: 3, link: eventHash, version: keyedChain });
   const report = await verifyAuditLog(store.db);
   assert.equal(report.ok, false);
   assert.equal(report.checked, events);
@@ -197,7 +162,7 @@ test("an edit with the chain after it recomputed by the unkeyed algorithm is nam
 
 test("the same rewrite marked as written before the chain was keyed is named as unkeyed", async (t) => {
   const { store, events } = await auditedStore(t);
-  await rewriteFrom(store.db, 3, eventHash, unkeyedChain);
+  await rewriteAuditLog(store.db, { from: 3, link: eventHash, version: unkeyedChain });
   const report = await verifyAuditLog(store.db);
   assert.deepEqual(runs(report.problems), [{ seq: 3, through: events, kind: "unkeyed" }]);
   assert.match(report.problems[0]?.message ?? "", /no HMAC although the chain is keyed from event 1/);
@@ -205,7 +170,7 @@ test("the same rewrite marked as written before the chain was keyed is named as 
 
 test("a whole log rewritten with plain hashes is found: its newest event has no HMAC", async (t) => {
   const { store, events } = await auditedStore(t);
-  await rewriteFrom(store.db, 1, eventHash, unkeyedChain);
+  await rewriteAuditLog(store.db, { from: 1, link: eventHash, version: unkeyedChain });
   const report = await verifyAuditLog(store.db);
   assert.equal(report.ok, false);
   assert.deepEqual(runs(report.problems), [{ seq: events, through: undefined, kind: "unkeyed" }]);
@@ -215,7 +180,11 @@ test("a whole log rewritten with plain hashes is found: its newest event has no 
 test("a rewrite with HMACs under another key is named at the edited event", async (t) => {
   const { store, events } = await auditedStore(t);
   const otherKey = auditChainKey(Buffer.alloc(32, 0x11));
-  await rewriteFrom(store.db, 4, (fields) => eventMac(otherKey, fields), keyedChain);
+  await rewriteAuditLog(store.db, {
+    from: 4,
+    link: (fields) => eventMac(otherKey, fields),
+    version: keyedChain,
+  });
   const report = await verifyAuditLog(store.db);
   assert.deepEqual(runs(report.problems), [{ seq: 4, through: events, kind: "edited" }]);
 });

@@ -95,11 +95,17 @@ export async function verifyAuditLog(db: Db): Promise<AuditReport> {
     });
   }
   const head = await db.selectFrom("audit_head").select(["seq", "hash"]).executeTakeFirstOrThrow();
-  if (Number(head.seq) !== expectedSeq - 1 || head.hash !== previousHash) {
+  if (Number(head.seq) !== expectedSeq - 1) {
     problems.add({
       seq: expectedSeq,
       kind: "truncated",
       message: `the log ends at event ${expectedSeq - 1} but its head records event ${head.seq}: events were removed from the end`,
+    });
+  } else if (head.hash !== previousHash) {
+    problems.add({
+      seq: expectedSeq,
+      kind: "truncated",
+      message: `the head records another link for event ${head.seq} than the log holds: the end of the log was removed and rewritten`,
     });
   }
   const list = problems.list();
