@@ -43,7 +43,7 @@ export function withAuditKey(store: Store, masterKey: Buffer): Store {
 }
 
 /** The audit key a handle or transaction carries, if its store was opened with one. */
-export function auditKeyOf(queryable: Queryable): Buffer | undefined {
+function auditKeyOf(queryable: Queryable): Buffer | undefined {
   // getExecutor() is how Kysely itself reaches a handle's plugins; a transaction's executor
   // keeps the plugins of the handle that began it. The key added last wins.
   const carrier = queryable
