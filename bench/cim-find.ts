@@ -17,6 +17,7 @@ import fastifyHelmet from "@fastify/helmet";
 import Fastify from "fastify";
 import { sql } from "kysely";
 import { operatorActor } from "../src/audit/actor.ts";
+import { withAuditKey } from "../src/audit/chain-key.ts";
 import { loadConfig, realmPath } from "../src/config.ts";
 import { createPerson } from "../src/people/people.ts";
 import { readCodeLists } from "../src/rbac/code-lists.ts";
@@ -27,6 +28,7 @@ import { sessionCookie } from "../src/registration/pages/sign-in-routes.ts";
 import { definePosition, listPositionDefinitions } from "../src/registration/position-definitions.ts";
 import { findProfiles } from "../src/registration/profiles.ts";
 import { listRequests } from "../src/registration/requests.ts";
+import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { sealerFor } from "../src/secrets/sealed.ts";
 import { type Db, openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
@@ -43,7 +45,11 @@ const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) throw new Error("Set DATABASE_URL to the PostgreSQL database to measure");
 const organisation = "ZS0001";
 
-const store = await openStore({ databaseUrl, poolSize: 4 });
+const config = loadConfig();
+const store = withAuditKey(
+  await openStore({ databaseUrl, poolSize: 4 }),
+  loadMasterKey(config.masterKey, config.dataDir),
+);
 const migrated = await migrate(store);
 if (migrated.length > 0) console.log(`migrated: ${migrated.join(", ")}`);
 const lists = await readCodeLists(store.db);

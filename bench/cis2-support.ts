@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import type Provider from "oidc-provider";
 import pg from "pg";
 import { operatorActor } from "../src/audit/actor.ts";
+import { withAuditKey } from "../src/audit/chain-key.ts";
 import { addClient } from "../src/cis2/clients.ts";
 import { clientValidator, startCis2 } from "../src/cis2/start.ts";
 import { loadConfig, realmPath } from "../src/config.ts";
@@ -331,7 +332,10 @@ export async function prepareService(options: {
     CAREID_LDAP_PORT: "0",
     ...options.extraEnvironment,
   };
-  const store = await openStore({ databaseUrl, poolSize: options.poolSize });
+  const store = withAuditKey(
+    await openStore({ databaseUrl, poolSize: options.poolSize }),
+    Buffer.from(benchMasterKey, "hex"),
+  );
   await migrate(store);
   await syncCodeLists(store.db, operatorActor());
   await seedDemo(store.db, operatorActor());

@@ -8,7 +8,10 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { operatorActor, systemActor } from "../src/audit/actor.ts";
+import { withAuditKey } from "../src/audit/chain-key.ts";
+import { loadConfig } from "../src/config.ts";
 import { syncCodeLists } from "../src/rbac/code-lists.ts";
+import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { seedSynthetic } from "../src/seed/synthetic.ts";
 import { openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
@@ -26,7 +29,13 @@ await admin.end();
 
 const target = new URL(adminUrl);
 target.pathname = "/careid_bench";
-const store = await openStore({ databaseUrl: target.toString(), poolSize: 2 });
+// The events are keyed with the master key `careid` would use in this environment, so the
+// loaded database verifies and serves with it.
+const config = loadConfig();
+const store = withAuditKey(
+  await openStore({ databaseUrl: target.toString(), poolSize: 2 }),
+  loadMasterKey(config.masterKey, config.dataDir),
+);
 await migrate(store);
 await syncCodeLists(store.db, systemActor("bench"));
 const result = await seedSynthetic(store, operatorActor(), {

@@ -4,6 +4,8 @@ import { type AddressInfo, createServer } from "node:net";
 import { parseArgs } from "node:util";
 import { defaultAgentOptions, runAgent } from "./agent/run.ts";
 import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
+import { withAuditKey } from "./audit/chain-key.ts";
+import { pinUnkeyedEvents } from "./audit/keying.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
 import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolment/links.ts";
 import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
@@ -26,6 +28,7 @@ import type { Lifecycle } from "./operations/health.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { type Closure, closeProfile, reopenProfile } from "./registration/closure.ts";
 import { cimPath } from "./registration/pages/app.ts";
+import { existingMasterKey, loadMasterKey } from "./secrets/master-key.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
@@ -112,19 +115,37 @@ export const commands: Record<string, Command> = {
   },
   "audit verify": {
     usage: "careid audit verify",
-    summary: "Check the audit log's hash chain; exits 1 and names each break if it was tampered with.",
-    run: (_values, config) =>
-      withStore(config, "audit verify", async (store) => {
-        const report = await verifyAuditLog(store.db);
-        for (const problem of report.problems)
-          console.error(`event ${problem.seq}: ${problem.kind}: ${problem.message}`);
-        console.log(
-          report.ok
-            ? `The audit log is intact: ${report.checked} events verified.`
-            : `The audit log has ${report.problems.length} break(s).`,
-        );
-        return report.ok ? 0 : 1;
-      }),
+    summary:
+      "Check the audit log's keyed hash chain (needs the master key); exits 1 and names each break if it was tampered with.",
+    run: (_values, config) => {
+      // The key that wrote the log, never a new one: a fresh key would fail every event.
+      const masterKey = existingMasterKey(config.masterKey, config.dataDir);
+      if (!masterKey)
+        throw new ConfigError([
+          `the audit log is verified with the master key that wrote it: set CAREID_MASTER_KEY (no master.key in ${config.dataDir})`,
+        ]);
+      return withStore(
+        config,
+        "audit verify",
+        async (store) => {
+          const report = await verifyAuditLog(store.db);
+          for (const problem of report.problems)
+            console.error(
+              `event ${problem.through ? `${problem.seq}..${problem.through}` : problem.seq}: ${problem.kind}: ${problem.message}`,
+            );
+          const wrongKey = report.problems.some((problem) => problem.kind === "wrong-key");
+          console.log(
+            report.ok
+              ? `The audit log is intact: ${report.checked} events verified.`
+              : wrongKey
+                ? "The audit log cannot be verified with this master key: it is probably not the key that wrote the log."
+                : `The audit log has ${report.problems.length} break(s).`,
+          );
+          return report.ok ? 0 : 1;
+        },
+        masterKey,
+      );
+    },
   },
   "ldap accounts add": {
     usage: "careid ldap accounts add --name NAME [--description TEXT]",
@@ -481,6 +502,7 @@ function seedActor(): Actor {
 
 async function prepare(store: Store): Promise<string[]> {
   const applied = await migrate(store);
+  await pinUnkeyedEvents(store.db);
   await syncCodeLists(store.db, systemActor("migrate"));
   return applied;
 }
@@ -489,8 +511,9 @@ async function withStore(
   config: Config,
   purpose: string,
   work: (store: Store) => Promise<number>,
+  masterKey?: Buffer,
 ): Promise<number> {
-  const store = await openConfiguredStore(config, purpose);
+  const store = await openConfiguredStore(config, purpose, masterKey);
   try {
     return await work(store);
   } finally {
@@ -498,14 +521,18 @@ async function withStore(
   }
 }
 
-function openConfiguredStore(
+/** The configured database, carrying the audit key derived from the master key. */
+async function openConfiguredStore(
   config: Config,
   purpose: string,
+  masterKey?: Buffer,
   onConnectionError?: (error: Error) => void,
 ): Promise<Store> {
-  return config.databaseUrl
-    ? openStore({ databaseUrl: config.databaseUrl, onConnectionError })
-    : openStore({ dataDir: config.dataDir, purpose });
+  const key = masterKey ?? loadMasterKey(config.masterKey, config.dataDir);
+  const store = config.databaseUrl
+    ? await openStore({ databaseUrl: config.databaseUrl, onConnectionError })
+    : await openStore({ dataDir: config.dataDir, purpose });
+  return withAuditKey(store, key);
 }
 
 /** PORT=0 asks for any free port; the issuer must name the real one, so it is chosen first. */
@@ -521,7 +548,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   if (config.port === 0 && !process.env.CAREID_ISSUER)
     config = { ...config, ...(await withFreePort(config)) };
   let connectionLost = (_error: Error) => {};
-  const store = await openConfiguredStore(config, "serve", (error) => connectionLost(error));
+  const store = await openConfiguredStore(config, "serve", undefined, (error) => connectionLost(error));
   let running: Running;
   try {
     running = await startServing(config, store, demo);

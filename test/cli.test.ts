@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { test } from "node:test";
-import { openStore } from "../src/store/database.ts";
+import { eventHash, keyedChain } from "../src/audit/chain.ts";
+import { withAuditKey } from "../src/audit/chain-key.ts";
+import { type Db, openStore } from "../src/store/database.ts";
+import { rewriteAuditLog } from "./support/audit-tamper.ts";
+import { onPostgres, testMasterKey, testStore, withDatabase } from "./support/test-store.ts";
 
 const main = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -258,4 +262,58 @@ test("authenticators unlock refuses a malformed UUID and a person without an aut
   const none = await careid(["authenticators", "unlock", "--user", "555000000010"], { CAREID_DATA_DIR: dir });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /555000000010 has no authenticator app/);
+});
+
+test("audit verify names a rewrite made without the master key, and says when the key is wrong or missing", async (t) => {
+  const dir = dataDir(t);
+  const env: Record<string, string> = {
+    CAREID_DATA_DIR: dir,
+    CAREID_MASTER_KEY: testMasterKey.toString("hex"),
+  };
+  // On PostgreSQL a test database of its own; embedded, the data directory, opened between commands.
+  let tamper: (work: (db: Db) => Promise<void>) => Promise<void>;
+  if (onPostgres) {
+    const store = await testStore(t);
+    env.DATABASE_URL = withDatabase(
+      process.env.TEST_DATABASE_URL ?? "",
+      new URL(store.location).pathname.slice(1),
+    );
+    tamper = (work) => work(store.db);
+  } else {
+    tamper = async (work) => {
+      const store = withAuditKey(await openStore({ dataDir: dir, purpose: "test" }), testMasterKey);
+      try {
+        await work(store.db);
+      } finally {
+        await store.close();
+      }
+    };
+  }
+  assert.equal((await careid(["seed", "demo"], env)).code, 0);
+  const intact = await careid(["audit", "verify"], env);
+  assert.equal(intact.code, 0, intact.stderr);
+  assert.match(intact.stdout, /The audit log is intact: \d+ events verified\./);
+
+  await tamper((db) => rewriteAuditLog(db, { from: 3, link: eventHash, version: keyedChain }));
+  const rewritten = await careid(["audit", "verify"], env);
+  assert.equal(rewritten.code, 1);
+  assert.match(
+    rewritten.stderr,
+    /^event 3\.\.\d+: edited: events 3\.\.\d+ were changed after they were written/,
+  );
+  assert.match(rewritten.stdout, /The audit log has 1 break\(s\)\./);
+
+  const wrongKey = await careid(["audit", "verify"], { ...env, CAREID_MASTER_KEY: "11".repeat(32) });
+  assert.equal(wrongKey.code, 1);
+  assert.equal(wrongKey.stderr.trim().split("\n").length, 1, "one line, not one per event");
+  assert.match(wrongKey.stderr, /wrong-key: none of the \d+ keyed events matches this master key/);
+  assert.match(wrongKey.stdout, /cannot be verified with this master key/);
+
+  const noKey = await careid(["audit", "verify"], {
+    ...env,
+    CAREID_DATA_DIR: dataDir(t),
+    CAREID_MASTER_KEY: "",
+  });
+  assert.equal(noKey.code, 3);
+  assert.match(noKey.stderr, /verified with the master key that wrote it: set CAREID_MASTER_KEY/);
 });

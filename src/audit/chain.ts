@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 
 /**
  * The fields of an audit event that its hash covers. The sequence number is left out on
@@ -23,8 +23,22 @@ export type ChainedFields = {
 
 export const genesisHash = "0".repeat(64);
 
+/**
+ * How an event's link was computed. Version 1, the first, is a plain SHA-256 that anyone with
+ * write access could recompute after an edit; version 2 is an HMAC-SHA-256 under the audit key
+ * (chain-key.ts), which a rewrite without the master key cannot reproduce.
+ */
+export const unkeyedChain = 1;
+export const keyedChain = 2;
+
+/** The version 1 link: kept to verify the events written before the chain was keyed. */
 export function eventHash(fields: ChainedFields): string {
   return createHash("sha256").update(canonicalJson(fields)).digest("hex");
+}
+
+/** The version 2 link: the same fields, authenticated under the audit key. */
+export function eventMac(key: Buffer, fields: ChainedFields): string {
+  return createHmac("sha256", key).update(canonicalJson(fields)).digest("hex");
 }
 
 /**

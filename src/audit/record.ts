@@ -1,7 +1,8 @@
 import { sql } from "kysely";
 import type { Tx } from "../store/database.ts";
 import type { Actor } from "./actor.ts";
-import { canonicalJson, eventHash } from "./chain.ts";
+import { canonicalJson, eventMac, keyedChain } from "./chain.ts";
+import { requireAuditKey } from "./chain-key.ts";
 
 export type AuditEntry = {
   /** What happened, as noun.verb: "person.created", "position.granted". */
@@ -15,9 +16,12 @@ export type AuditEntry = {
 /**
  * Appends one event to the chain inside the caller's transaction, so the change and its record
  * commit or vanish together. Locking the head row orders concurrent writers; callers record
- * last, just before commit, to hold that lock as briefly as possible.
+ * last, just before commit, to hold that lock as briefly as possible. The link is an HMAC under
+ * the audit key the transaction's store carries (chain-key.ts), so only the service can write
+ * an event that verifies.
  */
 export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Promise<number> {
+  const key = requireAuditKey(tx);
   const head = await sql<{ seq: number; hash: string }>`SELECT seq, hash FROM audit_head FOR UPDATE`.execute(
     tx,
   );
@@ -42,7 +46,7 @@ export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Prom
     previousHash: previous.hash,
   };
   const seq = Number(previous.seq) + 1;
-  const hash = eventHash(fields);
+  const hash = eventMac(key, fields);
   // The event and the new head in one statement: one round trip fewer while the head is locked.
   await tx
     .with("event", (db) =>
@@ -61,6 +65,7 @@ export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Prom
         source: fields.source,
         correlation_id: fields.correlationId,
         previous_hash: fields.previousHash,
+        chain_version: keyedChain,
         hash,
       }),
     )

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { sql } from "kysely";
+import { rewriteAuditLog } from "../../test/support/audit-tamper.ts";
 import { testStore } from "../../test/support/test-store.ts";
 import { createPerson } from "../people/people.ts";
 import { createOrganisation } from "../rbac/organisations.ts";
 import type { Db, Store } from "../store/database.ts";
 import { operatorActor } from "./actor.ts";
+import { eventHash, eventMac, keyedChain, unkeyedChain } from "./chain.ts";
+import { auditChainKey, withAuditKey } from "./chain-key.ts";
 import { verifyAuditLog } from "./verify.ts";
 
 const actor = operatorActor();
@@ -138,4 +141,74 @@ test("concurrent changes still leave one unbroken chain", async (t) => {
   );
   const report = await verifyAuditLog(store.db);
   assert.deepEqual(report, { ok: true, checked: before + 20, problems: [] });
+});
+
+function runs(problems: { seq: number; through?: number; kind: string }[]) {
+  return problems.map(({ seq, through, kind }) => ({ seq, through, kind }));
+}
+
+test("an edit with the chain after it recomputed by the unkeyed algorithm is named at the edited event", async (t) => {
+  const { store, events } = await auditedStore(t);
+  await rewriteAuditLog(store.db, { from: 3, link: eventHash, version: keyedChain });
+  const report = await verifyAuditLog(store.db);
+  assert.equal(report.ok, false);
+  assert.equal(report.checked, events);
+  assert.deepEqual(runs(report.problems), [{ seq: 3, through: events, kind: "edited" }]);
+  assert.match(
+    report.problems[0]?.message ?? "",
+    /events 3\.\.\d+ were changed after they were written: their HMACs do not match/,
+  );
+});
+
+test("the same rewrite marked as written before the chain was keyed is named as unkeyed", async (t) => {
+  const { store, events } = await auditedStore(t);
+  await rewriteAuditLog(store.db, { from: 3, link: eventHash, version: unkeyedChain });
+  const report = await verifyAuditLog(store.db);
+  assert.deepEqual(runs(report.problems), [{ seq: 3, through: events, kind: "unkeyed" }]);
+  assert.match(report.problems[0]?.message ?? "", /no HMAC although the chain is keyed from event 1/);
+});
+
+test("a whole log rewritten with plain hashes is found: its newest event has no HMAC", async (t) => {
+  const { store, events } = await auditedStore(t);
+  await rewriteAuditLog(store.db, { from: 1, link: eventHash, version: unkeyedChain });
+  const report = await verifyAuditLog(store.db);
+  assert.equal(report.ok, false);
+  assert.deepEqual(runs(report.problems), [{ seq: events, through: undefined, kind: "unkeyed" }]);
+  assert.match(report.problems[0]?.message ?? "", new RegExp(`the newest event, ${events}, has no HMAC`));
+});
+
+test("a rewrite with HMACs under another key is named at the edited event", async (t) => {
+  const { store, events } = await auditedStore(t);
+  const otherKey = auditChainKey(Buffer.alloc(32, 0x11));
+  await rewriteAuditLog(store.db, {
+    from: 4,
+    link: (fields) => eventMac(otherKey, fields),
+    version: keyedChain,
+  });
+  const report = await verifyAuditLog(store.db);
+  assert.deepEqual(runs(report.problems), [{ seq: 4, through: events, kind: "edited" }]);
+});
+
+test("verified with the wrong master key, the one problem reported is the key", async (t) => {
+  const { store, events } = await auditedStore(t);
+  const report = await verifyAuditLog(withAuditKey(store, Buffer.alloc(32, 0x11)).db);
+  assert.equal(report.ok, false);
+  assert.equal(report.checked, events);
+  assert.deepEqual(runs(report.problems), [{ seq: 1, through: undefined, kind: "wrong-key" }]);
+  assert.match(report.problems[0]?.message ?? "", /the key is probably wrong/);
+});
+
+test("neither recording nor verifying works on a store opened without the audit key", async (t) => {
+  const { store } = await auditedStore(t);
+  const unkeyed = store.db.withoutPlugins();
+  await assert.rejects(verifyAuditLog(unkeyed), /the audit log is keyed: open the store with withAuditKey/);
+  await assert.rejects(
+    createPerson(unkeyed, actor, { givenName: "Sam", familyName: "Five" }),
+    /the audit log is keyed/,
+  );
+  assert.deepEqual(await verifyAuditLog(store.db), {
+    ok: true,
+    checked: await lastSeq(store.db),
+    problems: [],
+  });
 });

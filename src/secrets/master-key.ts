@@ -8,13 +8,9 @@ import { join } from "node:path";
  * directory, readable by the service's user only, which suits a single node on one machine.
  */
 export function loadMasterKey(configured: Buffer | undefined, dataDir: string): Buffer {
-  if (configured) return configured;
+  const existing = existingMasterKey(configured, dataDir);
+  if (existing) return existing;
   const path = join(dataDir, "master.key");
-  try {
-    return decode(readFileSync(path, "utf8"), path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   try {
@@ -26,6 +22,21 @@ export function loadMasterKey(configured: Buffer | undefined, dataDir: string): 
     // Another process created it first: use theirs, so both seal with the same key.
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return decode(readFileSync(path, "utf8"), path);
     throw error;
+  }
+}
+
+/**
+ * The master key if there is one, configured or in the data directory, without creating one: for
+ * commands that must check what an existing key produced (`careid audit verify`).
+ */
+export function existingMasterKey(configured: Buffer | undefined, dataDir: string): Buffer | undefined {
+  if (configured) return configured;
+  const path = join(dataDir, "master.key");
+  try {
+    return decode(readFileSync(path, "utf8"), path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return undefined;
   }
 }
 

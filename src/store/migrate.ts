@@ -11,8 +11,14 @@ const migrationsDir = new URL("./migrations/", import.meta.url);
  * migration recorded by the winner and moves on.
  */
 export async function migrate(store: Store): Promise<string[]> {
-  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (
-    name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`.execute(store.db);
+  // Looked up first: the runtime role of a production database may not create tables, and
+  // PostgreSQL checks that right even for CREATE TABLE IF NOT EXISTS (docs/audit.md).
+  const existing = await sql<{
+    table: string | null;
+  }>`SELECT to_regclass('schema_migrations')::text AS table`.execute(store.db);
+  if (!existing.rows[0]?.table)
+    await sql`CREATE TABLE IF NOT EXISTS schema_migrations (
+      name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`.execute(store.db);
   const applied: string[] = [];
   for (const name of migrationNames()) {
     if (await isApplied(store, name)) continue;

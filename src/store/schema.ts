@@ -186,6 +186,8 @@ export type AuditEventsTable = {
   source: string;
   correlation_id: string | null;
   previous_hash: string;
+  /** 1: hash is a plain SHA-256 (events written before the chain was keyed); 2: an HMAC. */
+  chain_version: number;
   hash: string;
 };
 

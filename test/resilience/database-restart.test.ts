@@ -6,7 +6,7 @@ import { demoClientConfiguration, exchange, signIn } from "../cis2/journey.ts";
 import { accessTokenFor, api } from "../registration/cim-api.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 import { startPrivatePostgres } from "../support/private-postgres.ts";
-import { startServiceProcess, testMasterKey } from "../support/service-process.ts";
+import { serviceMasterKey, startServiceProcess } from "../support/service-process.ts";
 import { onPostgres } from "../support/test-store.ts";
 
 /**
@@ -160,7 +160,7 @@ test("a PostgreSQL restart in the middle of sign-ins, CIM writes and reads is su
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
-        CAREID_MASTER_KEY: testMasterKey,
+        CAREID_MASTER_KEY: serviceMasterKey,
         LOG_LEVEL: "silent",
       },
       encoding: "utf8",

@@ -6,7 +6,7 @@ import { freePort } from "./cis2-server.ts";
 const main = new URL("../../src/main.ts", import.meta.url).pathname;
 
 /** The master key every test service process seals its secrets with. */
-export const testMasterKey = "ab".repeat(32);
+export const serviceMasterKey = "ab".repeat(32);
 
 export type ServiceProcess = {
   child: ChildProcess;
@@ -36,7 +36,7 @@ export async function startServiceProcess(
       PORT: String(port),
       CAREID_ISSUER: issuer,
       CAREID_LDAP_PORT: "0",
-      CAREID_MASTER_KEY: testMasterKey,
+      CAREID_MASTER_KEY: serviceMasterKey,
       CAREID_DRAIN_SECONDS: "0",
       ...environment,
     },

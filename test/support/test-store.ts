@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { TestContext } from "node:test";
 import pg from "pg";
 import { systemActor } from "../../src/audit/actor.ts";
+import { withAuditKey } from "../../src/audit/chain-key.ts";
 import { readCodeListFiles, syncCodeLists } from "../../src/rbac/code-lists.ts";
 import { openStore, type Store } from "../../src/store/database.ts";
 import { migrate, migrationNames } from "../../src/store/migrate.ts";
@@ -17,8 +18,14 @@ export async function testStore(t: TestContext): Promise<Store> {
     ? (await postgresStore(process.env.TEST_DATABASE_URL)).store
     : await pgliteStore();
   t.after(() => store.close());
-  return store;
+  return withAuditKey(store, testMasterKey);
 }
+
+/**
+ * The master key whose audit key signs every test database's chain. Fixed, because the migrated
+ * PostgreSQL template and its events outlive the process that made them.
+ */
+export const testMasterKey = Buffer.alloc(32, 0x5a);
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -34,19 +41,27 @@ export async function databaseForCommands(
   if (process.env.TEST_DATABASE_URL) {
     const { store, databaseUrl } = await postgresStore(process.env.TEST_DATABASE_URL);
     t.after(() => store.close());
-    return { open: async () => store, environment: { DATABASE_URL: databaseUrl }, shared: true };
+    return {
+      open: async () => withAuditKey(store, testMasterKey),
+      environment: { ...keyEnvironment, DATABASE_URL: databaseUrl },
+      shared: true,
+    };
   }
   const first = await openStore({ dataDir, purpose: "test" });
   await prepare(first);
   await first.close();
   return {
-    open: () => openStore({ dataDir, purpose: "test" }),
-    environment: { DATABASE_URL: "", CAREID_DATA_DIR: dataDir },
+    open: async () => withAuditKey(await openStore({ dataDir, purpose: "test" }), testMasterKey),
+    environment: { ...keyEnvironment, DATABASE_URL: "", CAREID_DATA_DIR: dataDir },
     shared: false,
   };
 }
 
-async function prepare(store: Store): Promise<void> {
+/** The careid command seals and keys the audit chain with the same master key as the tests. */
+const keyEnvironment = { CAREID_MASTER_KEY: testMasterKey.toString("hex") };
+
+async function prepare(unkeyed: Store): Promise<void> {
+  const store = withAuditKey(unkeyed, testMasterKey);
   await migrate(store);
   await syncCodeLists(store.db, systemActor("test-setup"));
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { csrFor, softwareCardKeys } from "../../../test/support/pki.ts";
 import { systemActor } from "../../audit/actor.ts";
+import { withAuditKey } from "../../audit/chain-key.ts";
 import { openCertificateAuthority } from "../../pki/certificate-authority.ts";
 import { sealerFor } from "../../secrets/sealed.ts";
 import { openStore } from "../../store/database.ts";
@@ -60,7 +61,10 @@ test("an RA's command line: order a card, list and show it, order an unlock, rep
   assert.match(code, /^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
 
   // The agent's part, in process: the card's keys and the CA's issue.
-  const agentSide = await openStore({ dataDir, purpose: "test" });
+  const agentSide = withAuditKey(
+    await openStore({ dataDir, purpose: "test" }),
+    Buffer.from(masterKey, "hex"),
+  );
   const sealer = sealerFor(Buffer.from(masterKey, "hex"));
   const authority = await openCertificateAuthority(
     agentSide.db,
