@@ -24,6 +24,7 @@ import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
+import { refuseNulBytes } from "./web/nul-bytes.ts";
 import { registerAssets } from "./web/pages.ts";
 import { problemFor, sendProblem } from "./web/problem.ts";
 
@@ -75,6 +76,7 @@ export async function buildServer({
     },
   });
   await app.register(fastifyFormbody);
+  app.addHook("preValidation", refuseNulBytes);
   await registerAssets(app);
   // Before any route: awaiting a plugin registers the routes declared so far, and those would
   // miss the error handler set at the end.

@@ -11,6 +11,7 @@ import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
+import { answerLateErrors } from "./provider-errors.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
 import { selectedRoleFor } from "./role-selection.ts";
 
@@ -131,6 +132,7 @@ export function createProvider(options: ProviderOptions): Provider {
       createHash("sha256").update(`${iss}${jti}`).digest("base64url"),
       new Date(exp * 1000),
     );
+  provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
   return provider;
 }

@@ -13,6 +13,7 @@ import {
   commonOf,
   IsoDate,
   OdsCode,
+  Offset,
   Reasoned,
   sendOutcome,
   Uuid,
@@ -34,7 +35,7 @@ const ProfileSearch = Type.Object({
   niNumber: Type.Optional(Type.String({ maxLength: 12 })),
   odsCode: Type.Optional(OdsCode),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Offset),
 });
 
 const PersonFields = {
