@@ -77,6 +77,13 @@ export async function buildServer({
   });
   await app.register(fastifyFormbody);
   app.addHook("preValidation", refuseNulBytes);
+  // Set before any route: a route registered earlier keeps Fastify's default handler, which
+  // would answer the NUL check above (or any failure) with a 500 naming the error.
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemFor(error);
+    if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+    return sendProblem(request, reply, problem);
+  });
   await registerAssets(app);
   // Before any route: awaiting a plugin registers the routes declared so far, and those would
   // miss the error handler set at the end.
@@ -140,11 +147,6 @@ export async function buildServer({
   if (cis2) registerCimApi(app, { db: store.db, lists, host: cis2.host, issuer: config.issuer });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
-  app.setErrorHandler((error, request, reply) => {
-    const problem = problemFor(error);
-    if (problem.status >= 500) request.log.error({ err: error }, "request failed");
-    return sendProblem(request, reply, problem);
-  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, {
       type: "https://careid.example/problems/not-found",
