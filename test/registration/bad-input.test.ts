@@ -71,5 +71,6 @@ test("the service's other pages and JSON answer a NUL byte in their own conventi
   const json = await fetch(`${server.origin}/api/organisations/RZZ%00`);
   assert.equal(json.status, 400);
   assert.match(String(json.headers.get("content-type")), /^application\/problem\+json/);
-  assert.equal((await json.json()).errors[0].field, "path.odsCode");
+  const problem = (await json.json()) as { errors: { field: string }[] };
+  assert.equal(problem.errors[0]?.field, "path.odsCode");
 });
