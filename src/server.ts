@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
+import type { DestinationStream } from "pino";
 import { registerReferenceData } from "./api/reference-data.ts";
 import { accountApp } from "./authenticators/account/app.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
@@ -24,6 +25,7 @@ import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
+import { registerStrictTransportSecurity } from "./web/https.ts";
 import { refuseNulBytes } from "./web/nul-bytes.ts";
 import { registerAssets } from "./web/pages.ts";
 import { problemFor, sendProblem } from "./web/problem.ts";
@@ -33,6 +35,8 @@ export type ServerOptions = {
   store: Store;
   lists: CodeLists;
   demo: boolean;
+  /** Where logs go instead of standard output (tests read them). */
+  logStream?: DestinationStream;
   /** CIS2 Authentication, when its provider is running. */
   cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "clientSecret">;
 };
@@ -44,9 +48,10 @@ export async function buildServer({
   lists,
   demo,
   cis2,
+  logStream,
 }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(config.logLevel),
+    logger: { ...loggerOptions(config.logLevel), ...(logStream ? { stream: logStream } : {}) },
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
@@ -57,8 +62,10 @@ export async function buildServer({
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  registerStrictTransportSecurity(app, config.issuer);
   await app.register(fastifyHelmet, {
     enableCSPNonces: true,
+    // Set by registerStrictTransportSecurity: only on answers to requests that came over https.
     hsts: false,
     // A sign-in form ends in a redirect to the relying party, which form-action also governs.
     // upgrade-insecure-requests would send a plain-HTTP development server's assets to https.

@@ -38,6 +38,8 @@ export type ProviderOptions = {
   lists: CodeLists;
   jwks: JWK[];
   developmentLogin: boolean;
+  /** CAREID_TRUST_PROXY: the proxy's X-Forwarded-Proto and -For are believed. */
+  trustProxy: boolean;
 };
 
 export function createProvider(options: ProviderOptions): Provider {
@@ -132,9 +134,22 @@ export function createProvider(options: ProviderOptions): Provider {
       createHash("sha256").update(`${iss}${jti}`).digest("base64url"),
       new Date(exp * 1000),
     );
+  markSecureRequests(provider, options);
   provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
   return provider;
+}
+
+/**
+ * oidc-provider marks its cookies (_session, _interaction, _interaction_resume) Secure when Koa
+ * sees the request as https. Behind a trusted proxy Koa reads X-Forwarded-Proto; with an https
+ * issuer every request came over TLS ended in front of the node (see web/https.ts), so Koa is
+ * told so whatever the last hop was.
+ */
+function markSecureRequests(provider: Provider, options: ProviderOptions): void {
+  provider.proxy = options.trustProxy;
+  if (new URL(options.issuer).protocol === "https:")
+    Object.defineProperty(provider.request, "protocol", { get: () => "https" });
 }
 
 /** Cookie signing keys must match on every node: derived from the shared master key. */

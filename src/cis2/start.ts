@@ -60,6 +60,7 @@ export async function startCis2(
     masterKey,
     lists,
     developmentLogin,
+    trustProxy: config.trustProxy,
   });
   if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
   await ensureFirstPartyClients(

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
+import type { Writable } from "node:stream";
 import type { TestContext } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { operatorActor } from "../../src/audit/actor.ts";
@@ -29,10 +30,16 @@ export async function startCis2Server(
   t: TestContext,
   environment: Record<string, string> = {},
   hostName = "127.0.0.1",
+  options: {
+    /** Where the server's logs go (at LOG_LEVEL), to read what it logged. */
+    logStream?: Writable;
+    /** "https": the public origin and issuer are https, TLS ending in front (see Browser). */
+    scheme?: "http" | "https";
+  } = {},
 ): Promise<Cis2Server> {
   const store = await testStore(t);
   const port = await freePort();
-  const origin = `http://${hostName}:${port}`;
+  const origin = `${options.scheme ?? "http"}://${hostName}:${port}`;
   const config = loadConfig({
     PORT: String(port),
     LOG_LEVEL: "silent",
@@ -44,7 +51,7 @@ export async function startCis2Server(
   await seedDemo(store.db, operatorActor());
   const lists = await readCodeLists(store.db);
   const cis2 = await startCis2(config, store, lists, { seed: true, actor: operatorActor() });
-  const app = await buildServer({ config, store, lists, demo: true, cis2 });
+  const app = await buildServer({ config, store, lists, demo: true, cis2, logStream: options.logStream });
   await app.listen({ port, host: "127.0.0.1" });
   t.after(async () => {
     cis2.stop();

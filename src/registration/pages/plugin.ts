@@ -50,7 +50,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
     sealer: options.sealer,
     lists: options.lists,
     app: options.app,
-    secure: options.issuer.startsWith("https:"),
+    issuer: options.issuer,
     cis2: firstPartySignIn(app, options),
   };
   // Not awaited: the service's routes and error handler are all declared before plugins load.
