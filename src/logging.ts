@@ -33,7 +33,7 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
       // Fastify's request fields, with the URL as `loggedUrl` leaves it.
       req: (request: FastifyRequest) => ({
         method: request.method,
-        url: loggedUrl(request.url),
+        url: typeof request.url === "string" ? loggedUrl(request.url) : undefined,
         host: request.host,
         remoteAddress: request.ip,
         remotePort: request.socket?.remotePort,
