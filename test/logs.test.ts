@@ -25,6 +25,17 @@ async function loggingServer(t: TestContext): Promise<{ server: Cis2Server; line
   return { server, lines };
 }
 
+function authorizeUrl(server: Cis2Server, extra: Record<string, string> = {}): string {
+  return `${server.issuer}/authorize?${new URLSearchParams({
+    client_id: demoClientId,
+    response_type: "code",
+    scope: "openid",
+    redirect_uri: redirectUri,
+    state: "s",
+    ...extra,
+  })}`;
+}
+
 test("request logs hold no enrolment token, authorization code or searched personal data", async (t) => {
   const { server, lines } = await loggingServer(t);
   const { db } = server.store;
@@ -43,17 +54,7 @@ test("request logs hold no enrolment token, authorization code or searched perso
 
   // A sign-in started with a login hint: an email address.
   const hint = "olivia.hartley-quist@nhs.net";
-  await fetch(
-    `${server.issuer}/authorize?${new URLSearchParams({
-      client_id: demoClientId,
-      response_type: "code",
-      scope: "openid",
-      redirect_uri: redirectUri,
-      state: "s",
-      login_hint: hint,
-    })}`,
-    { redirect: "manual" },
-  );
+  await fetch(authorizeUrl(server, { login_hint: hint }), { redirect: "manual" });
 
   // CIM API searches by NI number, email and name.
   const agent = caller(server, await accessTokenFor(server, "tunde.adebayo@nhs.net"));
@@ -100,16 +101,10 @@ test("a failure inside the OIDC provider is logged at error level, and answered 
   const { server, lines } = await loggingServer(t);
   // The provider's store breaks under it, as a lost table or a failed migration would.
   await sql`ALTER TABLE oidc_models RENAME TO oidc_models_lost`.execute(server.store.db);
-  const response = await fetch(
-    `${server.issuer}/authorize?${new URLSearchParams({
-      client_id: demoClientId,
-      response_type: "code",
-      scope: "openid",
-      redirect_uri: redirectUri,
-      state: "s",
-    })}`,
-    { redirect: "manual", headers: { accept: "application/json" } },
-  );
+  const response = await fetch(authorizeUrl(server), {
+    redirect: "manual",
+    headers: { accept: "application/json" },
+  });
   const body = await response.text();
   assert.doesNotMatch(body, /oidc_models/, "the answer names no internals");
   const logged = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 50);
