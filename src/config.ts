@@ -92,7 +92,8 @@ export const settings = [
   {
     name: "CAREID_TRUST_PROXY",
     default: "false",
-    meaning: "Trust X-Forwarded-* headers from a TLS proxy in front.",
+    meaning:
+      "Trust X-Forwarded-* headers from a TLS proxy in front (oidc-provider too): a request it says came over https gets HSTS and Secure cookies.",
   },
   {
     name: "CAREID_DRAIN_SECONDS",

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fastifyFormbody from "@fastify/formbody";
 import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
+import type { DestinationStream } from "pino";
 import { registerReferenceData } from "./api/reference-data.ts";
 import { accountApp } from "./authenticators/account/app.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
@@ -24,6 +25,8 @@ import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Store } from "./store/database.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
+import { registerStrictTransportSecurity } from "./web/https.ts";
+import { refuseNulBytes } from "./web/nul-bytes.ts";
 import { registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
 
@@ -34,6 +37,8 @@ export type ServerOptions = {
   demo: boolean;
   /** Shared with whoever stops the server, so readiness fails while it drains. */
   lifecycle?: Lifecycle;
+  /** Where logs go instead of standard output (tests read them). */
+  logStream?: DestinationStream;
   /** CIS2 Authentication, when its provider is running. */
   cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "clientSecret">;
 };
@@ -46,9 +51,10 @@ export async function buildServer({
   demo,
   cis2,
   lifecycle = { draining: false },
+  logStream,
 }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(config.logLevel),
+    logger: { ...loggerOptions(config.logLevel), ...(logStream ? { stream: logStream } : {}) },
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
@@ -75,8 +81,10 @@ export async function buildServer({
       detail: `There is nothing at ${request.method} ${request.url.split("?")[0]}`,
     }),
   );
+  registerStrictTransportSecurity(app, config.issuer);
   await app.register(fastifyHelmet, {
     enableCSPNonces: true,
+    // Set by registerStrictTransportSecurity: only on answers to requests that came over https.
     hsts: false,
     // A sign-in form ends in a redirect to the relying party, which form-action also governs.
     // upgrade-insecure-requests would send a plain-HTTP development server's assets to https.
@@ -94,6 +102,7 @@ export async function buildServer({
     },
   });
   await app.register(fastifyFormbody);
+  app.addHook("preValidation", refuseNulBytes);
   await registerAssets(app);
   if (cis2) {
     await registerWebAuthnScripts(app);

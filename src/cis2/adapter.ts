@@ -1,6 +1,8 @@
 import { sql } from "kysely";
+import { errors } from "oidc-provider";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
+import { nulBytePath } from "../web/nul-bytes.ts";
 import type { ClientCache } from "./client-cache.ts";
 import { readClientMetadata } from "./clients.ts";
 import { forget, readOnce, remember } from "./request-scope.ts";
@@ -35,6 +37,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
+      refuseNulBytes(payload);
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const row = {
         kind: this.kind,
@@ -62,6 +65,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async find(id: string): Promise<Payload | undefined> {
+      if (!storable(id)) return undefined;
       if (this.kind === "Client")
         return copy(
           await readOnce(readKey(this.kind, "id", id), () =>
@@ -74,10 +78,12 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async findByUid(uid: string): Promise<Payload | undefined> {
+      if (!storable(uid)) return undefined;
       return this.findWhere("uid", uid);
     }
 
     async findByUserCode(userCode: string): Promise<Payload | undefined> {
+      if (!storable(userCode)) return undefined;
       return this.findWhere("user_code", userCode);
     }
 
@@ -166,6 +172,27 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
       return withConsumed(token, row.consumed_at);
     }
   };
+}
+
+/**
+ * Where the provider's input meets the database, NUL bytes stop: PostgreSQL cannot hold them.
+ * An identifier carrying one names nothing (so a client_id, code or token with %00 is unknown,
+ * as oidc-provider then says in OAuth's terms); a model to be saved with one (a state, nonce or
+ * claims request) is invalid_request, which oidc-provider answers at the client's redirect URI
+ * once it has checked the client and that URI, or as its error page or JSON before.
+ */
+function storable(id: string): boolean {
+  return !id.includes("\u0000");
+}
+
+function refuseNulBytes(payload: Payload): void {
+  const field = nulBytePath(payload, "request");
+  // The parameter's own name (state, nonce, login_hint), not where the model keeps it.
+  const parameter = field
+    ?.split(".")
+    .filter((name) => !/^[0-9]+$/.test(name))
+    .at(-1);
+  if (parameter) throw new errors.InvalidRequest(`${parameter} must not contain a NUL byte`);
 }
 
 /** Rows past their expiry are as good as gone. */

@@ -11,6 +11,7 @@ import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
+import { answerLateErrors } from "./provider-errors.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
 import { selectedRoleFor } from "./role-selection.ts";
 import { orUnavailable, reportingUnavailability } from "./unavailable.ts";
@@ -38,6 +39,8 @@ export type ProviderOptions = {
   lists: CodeLists;
   jwks: JWK[];
   developmentLogin: boolean;
+  /** CAREID_TRUST_PROXY: the proxy's X-Forwarded-Proto and -For are believed. */
+  trustProxy: boolean;
 };
 
 export function createProvider(options: ProviderOptions): Provider {
@@ -132,8 +135,22 @@ export function createProvider(options: ProviderOptions): Provider {
       createHash("sha256").update(`${iss}${jti}`).digest("base64url"),
       new Date(exp * 1000),
     );
+  markSecureRequests(provider, options);
+  provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
   return provider;
+}
+
+/**
+ * oidc-provider marks its cookies (_session, _interaction, _interaction_resume) Secure when Koa
+ * sees the request as https. Behind a trusted proxy Koa reads X-Forwarded-Proto; with an https
+ * issuer every request came over TLS ended in front of the node (see web/https.ts), so Koa is
+ * told so whatever the last hop was.
+ */
+function markSecureRequests(provider: Provider, options: ProviderOptions): void {
+  provider.proxy = options.trustProxy;
+  if (new URL(options.issuer).protocol === "https:")
+    Object.defineProperty(provider.request, "protocol", { get: () => "https" });
 }
 
 /** Cookie signing keys must match on every node: derived from the shared master key. */

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from "fastify";
+import type { IncomingMessage } from "node:http";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { realmPath } from "../config.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
@@ -21,6 +22,17 @@ export async function registerCis2(
   },
 ): Promise<void> {
   const { host } = options;
+  // Failures oidc-provider answers as server_error reach no Fastify error handler: log them here,
+  // with the request's own logger (and so its request id) where there is one.
+  const loggers = new WeakMap<IncomingMessage, FastifyBaseLogger>();
+  host.onProvider((provider) =>
+    provider.on("server_error", (ctx, error) =>
+      (loggers.get(ctx.req) ?? app.log).error(
+        { err: error, path: ctx.path, method: ctx.method },
+        "CIS2 provider request failed",
+      ),
+    ),
+  );
   // Each request reads what it needs once; see request-scope.ts.
   app.addHook("onRequest", (_request, _reply, done) => inRequestScope(done));
   await app.register(async (realm) => {
@@ -32,13 +44,16 @@ export async function registerCis2(
       reply: import("fastify").FastifyReply,
     ) => {
       reply.hijack();
+      loggers.set(request.raw, request.log);
       const raw = request.raw as typeof request.raw & { originalUrl?: string };
       raw.originalUrl = raw.url;
       raw.url = (raw.url ?? "/").slice(realmPath.length) || "/";
       await host.callback()(raw, reply.raw);
     };
-    realm.all(realmPath, handler);
-    realm.all(`${realmPath}/*`, handler);
+    // oidc-provider answers bad input in OAuth's terms; its adapter refuses NUL bytes.
+    const config = { checksOwnInput: true };
+    realm.all(realmPath, { config }, handler);
+    realm.all(`${realmPath}/*`, { config }, handler);
   });
   registerSignInPages(app, {
     provider: host.provider,

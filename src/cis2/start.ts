@@ -62,6 +62,7 @@ export async function startCis2(
       masterKey,
       lists,
       developmentLogin,
+      trustProxy: config.trustProxy,
     });
     if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
     await ensureFirstPartyClients(

@@ -135,3 +135,139 @@ test("a tampered interaction cookie leaves no half-made session", async (t) => {
     .execute();
   assert.equal(sessions.length, 0);
 });
+
+/** What a bad request must get back at an OIDC endpoint, in OAuth's own conventions. */
+type Expected =
+  | { redirect: string }
+  | { page: number; error: string }
+  | { json: number; error: string }
+  | { json: 200; body: Record<string, unknown> }
+  /** RFC 7009: revoking what is not a token is a success with nothing to say. */
+  | { empty: 200 };
+
+test("a NUL byte or a huge number in any OIDC parameter is an OAuth error, never a 500", async (t) => {
+  const server = await startCis2Server(t);
+  const form = "application/x-www-form-urlencoded";
+  const client = { client_id: demoClientId, client_secret: demoClientSecret };
+  const authorize = (params: Record<string, string>) =>
+    authorizeUrl(server.issuer, { nonce: "n", ...params });
+  const cases: [string, { url: string; body?: Record<string, string> }, Expected][] = [
+    [
+      "authorize client_id",
+      { url: authorize({ client_id: "999\0" }) },
+      { page: 400, error: "invalid_client" },
+    ],
+    [
+      "authorize redirect_uri",
+      { url: authorize({ redirect_uri: `${redirectUri}\0` }) },
+      { page: 400, error: "invalid_redirect_uri" },
+    ],
+    ["authorize state", { url: authorize({ state: "s\0" }) }, { redirect: "invalid_request" }],
+    ["authorize nonce", { url: authorize({ nonce: "\0" }) }, { redirect: "invalid_request" }],
+    ["authorize login_hint", { url: authorize({ login_hint: "\0" }) }, { redirect: "invalid_request" }],
+    ["authorize scope", { url: authorize({ scope: "openid\0" }) }, { redirect: "invalid_scope" }],
+    [
+      "authorize max_age",
+      { url: authorize({ max_age: "99999999999999999999" }) },
+      { redirect: "invalid_request" },
+    ],
+    [
+      "token code",
+      {
+        url: `${server.issuer}/access_token`,
+        body: { ...client, grant_type: "authorization_code", code: "\0", redirect_uri: redirectUri },
+      },
+      { json: 400, error: "invalid_grant" },
+    ],
+    [
+      "token client_id",
+      {
+        url: `${server.issuer}/access_token`,
+        body: { ...client, client_id: `${demoClientId}\0`, grant_type: "authorization_code", code: "c" },
+      },
+      { json: 401, error: "invalid_client" },
+    ],
+    [
+      "token refresh_token",
+      {
+        url: `${server.issuer}/access_token`,
+        body: { ...client, grant_type: "refresh_token", refresh_token: "\0" },
+      },
+      { json: 400, error: "invalid_grant" },
+    ],
+    [
+      "introspection token",
+      { url: `${server.issuer}/introspect`, body: { ...client, token: "\0" } },
+      { json: 200, body: { active: false } },
+    ],
+    [
+      "revocation token",
+      { url: `${server.issuer}/token/revoke`, body: { ...client, token: "\0" } },
+      { empty: 200 },
+    ],
+    [
+      "userinfo access_token",
+      { url: `${server.issuer}/userinfo`, body: { access_token: "\0" } },
+      { json: 401, error: "invalid_token" },
+    ],
+    [
+      "end session client_id",
+      { url: `${server.issuer}/connect/endSession?client_id=%00` },
+      { json: 400, error: "invalid_client" },
+    ],
+    [
+      "end session state",
+      { url: `${server.issuer}/connect/endSession?client_id=${demoClientId}&state=%00` },
+      { json: 400, error: "invalid_request" },
+    ],
+  ];
+  for (const [name, request, expected] of cases) {
+    const html = "page" in expected || "redirect" in expected;
+    const response = await fetch(request.url, {
+      method: request.body ? "POST" : "GET",
+      headers: {
+        accept: html ? "text/html" : "application/json",
+        ...(request.body ? { "content-type": form } : {}),
+      },
+      body: request.body && new URLSearchParams(request.body),
+      redirect: "manual",
+    });
+    const text = await response.text();
+    if ("redirect" in expected) {
+      assert.equal(response.status, 303, `${name}: ${text}`);
+      const location = new URL(String(response.headers.get("location")));
+      assert.equal(location.origin + location.pathname, redirectUri, name);
+      assert.equal(location.searchParams.get("error"), expected.redirect, name);
+    } else if ("page" in expected) {
+      assert.equal(response.status, expected.page, `${name}: ${text}`);
+      assert.equal(response.headers.get("location"), null, name);
+      assert.match(text, /nhsuk-header/, name);
+      assert.match(text, new RegExp(`\\(${expected.error}\\)`), name);
+    } else if ("empty" in expected) {
+      assert.equal(response.status, expected.empty, name);
+      assert.equal(text, "", name);
+    } else {
+      assert.equal(response.status, expected.json, `${name}: ${text}`);
+      assert.match(String(response.headers.get("content-type")), /^application\/json/, name);
+      const body = JSON.parse(text);
+      if ("error" in expected) assert.equal(body.error, expected.error, name);
+      else assert.deepEqual(body, expected.body, name);
+    }
+  }
+});
+
+test("the sign-in pages refuse a NUL byte with the NHS error summary", async (t) => {
+  const server = await startCis2Server(t);
+  const browser = new Browser();
+  const start = authorizeUrl(server.issuer, { acr_values: "AAL1_USERPASS", nonce: "n" });
+  const { url } = await browser.follow(await browser.get(start), start, server.origin);
+  for (const response of [
+    await browser.post(`${url}/identify`, { identifier: "margaret\0@nhs.net" }),
+    await fetch(`${server.origin}/cis2/signin/%00`, { headers: { accept: "text/html" } }),
+  ]) {
+    assert.equal(response.status, 400);
+    const html = await response.text();
+    assert.match(html, /nhsuk-error-summary/);
+    assert.match(html, /must not contain a NUL byte/);
+  }
+});

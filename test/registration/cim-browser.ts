@@ -8,8 +8,8 @@ import type { Cis2Server } from "../support/cis2-server.ts";
 export async function signInToCim(
   server: Cis2Server,
   identifier: string,
+  browser = new Browser(),
 ): Promise<{ browser: Browser; home: string }> {
-  const browser = new Browser();
   const start = `${server.origin}/cim/`;
   let { response, url } = await browser.follow(await browser.get(start), start, server.origin);
   for (let step = 0; step < 6 && response.status === 200 && !url.includes("/cim/"); step++) {

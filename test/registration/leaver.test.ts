@@ -12,11 +12,11 @@ import type { Store } from "../../src/store/database.ts";
 import { enrolApp, enrolmentUrl, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { demoClientConfiguration, redirectUri } from "../cis2/journey.ts";
 import { Browser } from "../support/browser.ts";
-import { type Cis2Server, freePort, serveCis2, testMasterKey } from "../support/cis2-server.ts";
+import { type Cis2Server, freePort, serveCis2 } from "../support/cis2-server.ts";
 import { openssl, pemFolder, runProgram } from "../support/pki.ts";
 import { issueSoftCard, signWith, smartcardPage } from "../support/soft-card.ts";
 import { softSecurityKey } from "../support/soft-security-key.ts";
-import { databaseForCommands } from "../support/test-store.ts";
+import { databaseForCommands, testMasterKey } from "../support/test-store.ts";
 
 /**
  * A leaver closed at the command line: `careid people close` (a real process, on the test's own
@@ -28,7 +28,7 @@ const main = new URL("../../src/main.ts", import.meta.url).pathname;
 function careid(args: string[], environment: Record<string, string>) {
   return runProgram(process.execPath, [main, ...args], {
     LOG_LEVEL: "warn",
-    CAREID_MASTER_KEY: testMasterKey,
+    CAREID_MASTER_KEY: testMasterKey.toString("hex"),
     ...environment,
   });
 }

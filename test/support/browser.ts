@@ -6,6 +6,17 @@ type Cookie = { name: string; value: string; path: string };
 
 export class Browser {
   private cookies: Cookie[] = [];
+  /** Every answer's URL and headers, for tests of what the service sets on each. */
+  readonly answers: { url: string; headers: Headers }[] = [];
+  /**
+   * An https origin whose TLS ends in front of the service: requests to it are sent to the
+   * same host and port over plain HTTP, as a TLS-terminating proxy would pass them on.
+   */
+  private readonly tlsEndsAt: string | undefined;
+
+  constructor(options: { tlsEndsAt?: string } = {}) {
+    this.tlsEndsAt = options.tlsEndsAt;
+  }
 
   async get(url: string): Promise<Response> {
     return this.request(url, { method: "GET" });
@@ -41,7 +52,8 @@ export class Browser {
       .filter((candidate) => path.startsWith(candidate.path))
       .map((candidate) => `${candidate.name}=${candidate.value}`)
       .join("; ");
-    const response = await fetch(url, {
+    const sent = this.tlsEndsAt && url.startsWith(this.tlsEndsAt) ? url.replace(/^https:/, "http:") : url;
+    const response = await fetch(sent, {
       ...init,
       redirect: "manual",
       headers: {
@@ -50,6 +62,7 @@ export class Browser {
         ...(cookie ? { cookie } : {}),
       },
     });
+    this.answers.push({ url, headers: response.headers });
     for (const header of response.headers.getSetCookie()) this.store(header, path);
     return response;
   }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
+import type { Writable } from "node:stream";
 import type { TestContext } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { operatorActor } from "../../src/audit/actor.ts";
@@ -9,7 +10,7 @@ import { readCodeLists } from "../../src/rbac/code-lists.ts";
 import { seedDemo } from "../../src/seed/demo.ts";
 import { buildServer } from "../../src/server.ts";
 import type { Store } from "../../src/store/database.ts";
-import { testStore } from "./test-store.ts";
+import { testMasterKey, testStore } from "./test-store.ts";
 
 export type Cis2Server = { app: FastifyInstance; store: Store; cis2: Cis2; origin: string; issuer: string };
 
@@ -29,8 +30,14 @@ export async function startCis2Server(
   t: TestContext,
   environment: Record<string, string> = {},
   hostName = "127.0.0.1",
+  options: {
+    /** Where the server's logs go (at LOG_LEVEL), to read what it logged. */
+    logStream?: Writable;
+    /** "https": the public origin and issuer are https, TLS ending in front (see Browser). */
+    scheme?: "http" | "https";
+  } = {},
 ): Promise<Cis2Server> {
-  const server = await serveCis2(await testStore(t), { environment, hostName });
+  const server = await serveCis2(await testStore(t), { environment, hostName, ...options });
   t.after(() => server.stop());
   return server;
 }
@@ -42,14 +49,22 @@ export async function startCis2Server(
  */
 export async function serveCis2(
   store: Store,
-  options: { environment?: Record<string, string>; hostName?: string; port?: number } = {},
+  options: {
+    environment?: Record<string, string>;
+    hostName?: string;
+    port?: number;
+    /** Where the server's logs go (at LOG_LEVEL), to read what it logged. */
+    logStream?: Writable;
+    /** "https": the public origin and issuer are https, TLS ending in front (see Browser). */
+    scheme?: "http" | "https";
+  } = {},
 ): Promise<Cis2Server & { stop(): Promise<void> }> {
   const port = options.port ?? (await freePort());
-  const origin = `http://${options.hostName ?? "127.0.0.1"}:${port}`;
+  const origin = `${options.scheme ?? "http"}://${options.hostName ?? "127.0.0.1"}:${port}`;
   const config = loadConfig({
     PORT: String(port),
     LOG_LEVEL: "silent",
-    CAREID_MASTER_KEY: testMasterKey,
+    CAREID_MASTER_KEY: testMasterKey.toString("hex"),
     CAREID_ISSUER: `${origin}${realmPath}`,
     CAREID_DATA_DIR: "/nonexistent-careid-test-dir",
     ...options.environment,
@@ -57,7 +72,7 @@ export async function serveCis2(
   await seedDemo(store.db, operatorActor());
   const lists = await readCodeLists(store.db);
   const cis2 = await startCis2(config, store, lists, { seed: true, actor: operatorActor() });
-  const app = await buildServer({ config, store, lists, demo: true, cis2 });
+  const app = await buildServer({ config, store, lists, demo: true, cis2, logStream: options.logStream });
   await app.listen({ port, host: "127.0.0.1" });
   const stop = async () => {
     cis2.stop();
@@ -65,6 +80,3 @@ export async function serveCis2(
   };
   return { app, store, cis2, origin, issuer: config.issuer, stop };
 }
-
-/** The master key test services run with; a command run beside one needs the same. */
-export const testMasterKey = "ab".repeat(32);

@@ -15,6 +15,7 @@ import {
   startSession,
 } from "../../web/first-party/sessions.ts";
 import { firstPartySignIn, type PendingSignIn, type SignedInUser } from "../../web/first-party/sign-in.ts";
+import { overHttps } from "../../web/https.ts";
 import { renderPage } from "../../web/pages.ts";
 import { registeredPage, type WebAuthnPlace, webauthnPlaces } from "../enrolment/pages.ts";
 import {
@@ -52,7 +53,6 @@ type Context = {
  */
 export function registerAccountPages(app: FastifyInstance, context: Context): void {
   const { db } = context;
-  const secure = context.issuer.startsWith("https:");
   const cis2 = firstPartySignIn(app, {
     issuer: context.issuer,
     app: accountApp,
@@ -246,7 +246,7 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
   function setCookie(reply: FastifyReply, name: string, value: string, maxAgeSeconds: number) {
     reply.header(
       "set-cookie",
-      `${name}=${value}; Path=${accountPath}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`,
+      `${name}=${value}; Path=${accountPath}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${overHttps(reply.request, context.issuer) ? "; Secure" : ""}`,
     );
   }
 

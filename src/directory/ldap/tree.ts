@@ -126,7 +126,10 @@ function placement(path: PathStep[], base: DnPath, scope: ScopeValue): Keys | un
 
 /**
  * Adds what the filter requires of narrowable attributes to the keys bound by the base. Returns
- * undefined when the two contradict, so the kind holds no match at all.
+ * undefined when the two contradict, so the kind holds no match at all. A value with a NUL byte
+ * (which an assertion or DN may carry, but no stored value can) matches nothing, as RFC 4511
+ * evaluates an assertion no value can satisfy: the search finds no entry, the base is
+ * noSuchObject, and no such value reaches the database.
  */
 function narrowKeys(bound: Keys, filter: Filter, source: EntrySource): Keys | undefined {
   const keys: Keys = new Map(bound);
@@ -134,9 +137,12 @@ function narrowKeys(bound: Keys, filter: Filter, source: EntrySource): Keys | un
     const required = requiredValues(filter, attribute);
     if (required === undefined) continue;
     const existing = keys.get(key);
-    const combined = existing ? existing.filter((value) => required.includes(value)) : required;
-    if (combined.length === 0) return undefined;
-    keys.set(key, combined);
+    keys.set(key, existing ? existing.filter((value) => required.includes(value)) : required);
+  }
+  for (const [key, values] of keys) {
+    const storable = values.filter((value) => !value.includes("\u0000"));
+    if (storable.length === 0) return undefined;
+    keys.set(key, storable);
   }
   return keys;
 }

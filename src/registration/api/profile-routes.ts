@@ -13,6 +13,7 @@ import {
   commonOf,
   IsoDate,
   OdsCode,
+  Offset,
   Reasoned,
   sendOutcome,
   Uuid,
@@ -35,7 +36,7 @@ const ProfileSearch = Type.Object({
   dateOfBirth: Type.Optional(IsoDate),
   odsCode: Type.Optional(OdsCode),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Offset),
 });
 
 const PersonFields = {

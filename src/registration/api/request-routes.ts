@@ -4,16 +4,16 @@ import { reportKinds, runReport } from "../reports.ts";
 import { approveRequest } from "../request-approval.ts";
 import { listRequests, openRequest, rejectRequest, viewRequest } from "../requests.ts";
 import type { CimApiContext } from "./plugin.ts";
-import { ActionBody, commonOf, IdParams, OdsCode } from "./schemas.ts";
+import { ActionBody, commonOf, IdParams, OdsCode, Offset, Version } from "./schemas.ts";
 
 const tags = ["Requests"];
 
 const RequestList = Type.Object({
   view: Type.Union([Type.Literal("open"), Type.Literal("closed"), Type.Literal("mine")], { default: "open" }),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Offset),
 });
-const Decision = ActionBody({ version: Type.Optional(Type.Integer({ minimum: 1 })) });
+const Decision = ActionBody({ version: Type.Optional(Version) });
 const ReportParams = Type.Object({ kind: Type.Union(reportKinds.map((kind) => Type.Literal(kind))) });
 const ReportQuery = Type.Object({ odsCode: OdsCode });
 

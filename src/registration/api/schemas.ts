@@ -11,6 +11,13 @@ export const OdsCode = Type.String({
   pattern: "^[A-Za-z0-9]{3,10}$",
   description: "An ODS organisation code",
 });
+/**
+ * Matches to skip in a list. Bounded, as every number the API takes: a larger one (say 20 nines)
+ * is past what PostgreSQL's bigint holds, and would fail in the database instead of as input.
+ */
+export const Offset = Type.Integer({ minimum: 0, maximum: 1_000_000, description: "Matches to skip" });
+/** A record's version, as PostgreSQL's integer holds it. */
+export const Version = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 export const IsoDate = Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description: "YYYY-MM-DD" });
 
 /** What every action body may carry: the RA's reason and notes, and a submission id. */

@@ -20,8 +20,8 @@ export type Cim = {
   lists: CodeLists;
   app: FirstPartyApp;
   cis2: FirstPartySignIn;
-  /** Whether cookies are marked Secure: CIM is served over HTTPS. */
-  secure: boolean;
+  /** The CIS2 issuer, whose scheme (with a trusted proxy's word) says whether cookies are Secure. */
+  issuer: string;
 };
 
 /** The signed-in user of a request, set by the session check before any route runs. */

@@ -52,7 +52,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
     sealer: options.sealer,
     lists: options.lists,
     app: options.app,
-    secure: options.issuer.startsWith("https:"),
+    issuer: options.issuer,
     cis2: firstPartySignIn(app, options),
   };
   // Not awaited: the service's routes and error handler are all declared before plugins load.
@@ -165,8 +165,13 @@ function renderDomainError(request: FastifyRequest, reply: FastifyReply, error: 
             ? [422, "There is a problem"]
             : [500, "Sorry, there is a problem with the service"];
   if (status === 500) request.log.error({ err: error }, "CIM page failed");
-  const detail = error instanceof DomainError ? error.message : "Try again later.";
-  const context = { pageTitle, detail, requestId: request.id };
+  // Input refused before a form could show it beside its field: the error summary names it.
+  const errorList =
+    error instanceof InvalidInputError
+      ? error.problems.map((problem) => ({ text: problem.message }))
+      : undefined;
+  const detail = errorList ? "" : error instanceof DomainError ? error.message : "Try again later.";
+  const context = { pageTitle, detail, errorList, requestId: request.id };
   try {
     return renderCimPage(request, reply, "form-problem.njk", context, status);
   } catch {

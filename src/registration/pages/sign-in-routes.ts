@@ -3,6 +3,7 @@ import { AuthorizationResponseError } from "openid-client";
 import { findPerson } from "../../people/people.ts";
 import { endSession, startSession } from "../../web/first-party/sessions.ts";
 import { type PendingSignIn, SignInRefused } from "../../web/first-party/sign-in.ts";
+import { overHttps } from "../../web/https.ts";
 import { cimPath } from "./app.ts";
 import { type Cim, renderCimPage, renderPublicPage, signedIn } from "./context.ts";
 
@@ -38,13 +39,13 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
     }
     // The browser must come back to the origin CIS2 redirects to, or it would lack this cookie.
     const callbackOrigin = new URL(started.url.searchParams.get("redirect_uri") ?? "").origin;
-    if (originOf(request) !== callbackOrigin)
+    if (originOf(request, cim.issuer) !== callbackOrigin)
       return reply.redirect(`${callbackOrigin}${cimPath}/sign-in?next=${encodeURIComponent(next)}`, 303);
     reply.setCookie(pendingCookie, cim.sealer.seal(JSON.stringify({ ...started.pending, next })), {
       path: `${cimPath}/callback`,
       httpOnly: true,
       sameSite: "lax",
-      secure: cim.secure,
+      secure: overHttps(request, cim.issuer),
       maxAge: 600,
     });
     return reply.redirect(started.url.href, 303);
@@ -52,12 +53,12 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
 
   app.get("/callback", async (request, reply) => {
     const pending = readPending(cim, request.cookies[pendingCookie]);
-    reply.clearCookie(pendingCookie, { path: `${cimPath}/callback` });
+    reply.clearCookie(pendingCookie, { path: `${cimPath}/callback`, secure: overHttps(request, cim.issuer) });
     const refuse = (detail: string, status = 403) =>
       renderPublicPage(reply, "sign-in-problem.njk", { pageTitle: "You could not sign in", detail }, status);
     if (!pending) return refuse("This sign-in expired or was not started here. Sign in again.", 400);
     try {
-      const user = await cim.cis2.finishSignIn(new URL(request.url, originOf(request)), pending);
+      const user = await cim.cis2.finishSignIn(new URL(request.url, originOf(request, cim.issuer)), pending);
       const person = await findPerson(cim.db, user.uuid);
       if (person?.status !== "active") return refuse("Your Care Identity profile is not active.");
       const token = await startSession(cim.db, cim.sealer, cim.app, user);
@@ -65,7 +66,7 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
         path: cimPath,
         httpOnly: true,
         sameSite: "lax",
-        secure: cim.secure,
+        secure: overHttps(request, cim.issuer),
       });
       return reply.redirect(pending.next, 303);
     } catch (error) {
@@ -84,7 +85,7 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
   app.post("/sign-out", async (request, reply) => {
     const { session } = signedIn(request);
     await endSession(cim.db, session.tokenDigest);
-    reply.clearCookie(sessionCookie, { path: cimPath });
+    reply.clearCookie(sessionCookie, { path: cimPath, secure: overHttps(request, cim.issuer) });
     // Ends the CIS2 session as well, and with it the user's other services.
     const endSessionUrl = await cim.cis2.endSessionUrl(cim.sealer.open(session.sealedIdToken));
     return reply.redirect(endSessionUrl.href, 303);
@@ -95,8 +96,9 @@ export function registerSignInRoutes(app: FastifyInstance, cim: Cim): void {
   );
 }
 
-function originOf(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
+/** The origin the browser used: https behind TLS ended in front of the node (see web/https.ts). */
+function originOf(request: FastifyRequest, issuer: string): string {
+  return `${overHttps(request, issuer) ? "https" : request.protocol}://${request.host}`;
 }
 
 function readPending(cim: Cim, sealed: string | undefined): (PendingSignIn & { next: string }) | undefined {

@@ -1,0 +1,56 @@
+import type { FastifyRequest } from "fastify";
+import { InvalidInputError } from "../errors.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * The route hands its request on unread to a component that checks its own input in its own
+     * protocol (oidc-provider under the CIS2 realm): the service-wide NUL check leaves it alone.
+     */
+    checksOwnInput?: boolean;
+  }
+}
+
+/**
+ * Where a NUL byte sits in a parsed request part (names and values, at any depth), as a dotted
+ * path such as `query.name`; undefined when there is none. PostgreSQL text cannot hold U+0000,
+ * and no field of this service has a use for it.
+ */
+export function nulBytePath(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = nulBytePath(item, `${path}.${index}`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [name, item] of Object.entries(value)) {
+      if (name.includes("\u0000")) return path;
+      const found = nulBytePath(item, `${path}.${name}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The service's one early check of its input: a request whose path parameters, query or body
+ * carry a NUL byte is refused as invalid input before any route reads it, and each interface's
+ * error handler answers in its own convention (problem+json, OperationOutcome, an error page).
+ */
+export async function refuseNulBytes(request: FastifyRequest): Promise<void> {
+  if (request.routeOptions.config?.checksOwnInput) return;
+  for (const [part, value] of [
+    ["path", request.params],
+    ["query", request.query],
+    ["body", request.body],
+  ] as const) {
+    const field = nulBytePath(value, part);
+    if (field) {
+      const name = field.split(".").at(-1) ?? part;
+      throw InvalidInputError.field(field, `${name} must not contain a NUL byte (%00)`);
+    }
+  }
+}
