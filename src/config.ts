@@ -49,6 +49,8 @@ export type Config = {
   mtls: { port: number; certFile: string; keyFile: string } | undefined;
   /** Care Identity Management's client id at CIS2 (its secret is read from the client registry). */
   cimClientId: string;
+  /** Client ids whose access tokens the CIM API accepts: CIM's own unless configured. */
+  cimApiClients: string[];
   /** The acr_values CIM asks CIS2 for; absent means AAL3_ANY, or also AAL1_USERPASS in the demo. */
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
@@ -153,7 +155,13 @@ export const settings = [
     name: "CAREID_CIM_CLIENT_ID",
     default: "care-identity-management",
     meaning:
-      "Client id Care Identity Management (/cim) signs its users in with at CIS2; register it with careid clients add.",
+      "Client id Care Identity Management (/cim) signs its users in with at CIS2; registered (or corrected) at every start.",
+  },
+  {
+    name: "CAREID_CIM_API_CLIENTS",
+    default: "CAREID_CIM_CLIENT_ID",
+    meaning:
+      "Comma-separated client ids whose CIS2 access tokens the CIM API (/cim/api/v1) accepts; a token of any other client is refused.",
   },
   {
     name: "CAREID_CIM_ACR",
@@ -231,6 +239,10 @@ export function loadConfig(environment: Source = process.env): Config {
     smartcardAgentUrl: parseAgentUrl(source.CAREID_SMARTCARD_AGENT_URL ?? "http://127.0.0.1:8765", problems),
     mtls: parseMutualTls(source, problems),
     cimClientId: source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
+    cimApiClients: parseClientIds(
+      source.CAREID_CIM_API_CLIENTS ?? source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
+      problems,
+    ),
     cimAcr: parseAcrValues(source.CAREID_CIM_ACR, problems),
     cimIdleMinutes: parseMinutes("CAREID_CIM_IDLE_MINUTES", source.CAREID_CIM_IDLE_MINUTES ?? "15", problems),
     webauthn: {
@@ -432,6 +444,13 @@ function parseAcrValues(value: string | undefined, problems: string[]): string |
   if (!/^AAL[0-9A-Z_]+( AAL[0-9A-Z_]+)*$/.test(value))
     problems.push(`CAREID_CIM_ACR must be space-separated acr values such as AAL3_ANY, not "${value}"`);
   return value;
+}
+
+function parseClientIds(value: string, problems: string[]): string[] {
+  const clientIds = parseList(value);
+  if (clientIds.length === 0 || clientIds.some((clientId) => !/^[\x21-\x7e]+$/.test(clientId)))
+    problems.push(`CAREID_CIM_API_CLIENTS must list client ids separated by commas, not "${value}"`);
+  return clientIds;
 }
 
 function parseMinutes(name: string, value: string, problems: string[]): number {

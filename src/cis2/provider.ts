@@ -99,6 +99,7 @@ export function createProvider(options: ProviderOptions): Provider {
       };
     },
     loadExistingGrant: preApprovedGrant,
+    extraTokenClaims: signInClassOf,
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed("refresh_token") && code.scopes.has("openid"),
     rotateRefreshToken: () => true,
@@ -158,6 +159,17 @@ function authenticationContext(
     // Read only when a token carries selected_roleid: most requests never need it.
     selectedRoleId: async () => (sessionUid ? selectedRoleFor(db, sessionUid, uuid) : undefined),
   };
+}
+
+/**
+ * An access token remembers the class its sign-in satisfied (`acr`), so a resource server of ours
+ * (the CIM API) can ask for a stronger sign-in (RFC 9470) without the session, which may since
+ * have changed or ended. Introspection shows it too.
+ */
+async function signInClassOf(ctx: KoaContextWithOIDC) {
+  const { AuthorizationCode: code, RefreshToken: refresh } = ctx.oidc?.entities ?? {};
+  const acr = (code as { acr?: string } | undefined)?.acr ?? (refresh as { acr?: string } | undefined)?.acr;
+  return acr ? { acr } : undefined;
 }
 
 /**
