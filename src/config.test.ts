@@ -153,8 +153,11 @@ test("the CIM API takes CIM's own client by default, or the clients listed", () 
   assert.deepEqual(loadConfig({}).cimApiClients, ["care-identity-management"]);
   assert.deepEqual(loadConfig({ CAREID_CIM_CLIENT_ID: "cim.apps.local" }).cimApiClients, ["cim.apps.local"]);
   assert.deepEqual(
-    loadConfig({ CAREID_CIM_API_CLIENTS: "care-identity-management, 123456789012.apps.supplier" }).cimApiClients,
+    loadConfig({ CAREID_CIM_API_CLIENTS: "care-identity-management, 123456789012.apps.supplier" })
+      .cimApiClients,
     ["care-identity-management", "123456789012.apps.supplier"],
   );
-  assert.deepEqual(variablesNamed(configError({ CAREID_CIM_API_CLIENTS: " , " })), ["CAREID_CIM_API_CLIENTS"]);
+  assert.deepEqual(variablesNamed(configError({ CAREID_CIM_API_CLIENTS: " , " })), [
+    "CAREID_CIM_API_CLIENTS",
+  ]);
 });
