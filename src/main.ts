@@ -26,6 +26,7 @@ import { readJsonFile } from "./json-file.ts";
 import { changePersonStatus } from "./people/people.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { cimPath } from "./registration/pages/app.ts";
+import { loadMasterKey } from "./secrets/master-key.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
@@ -481,6 +482,8 @@ async function withFreePort(config: Config): Promise<Pick<Config, "port" | "issu
 }
 
 async function serve(config: Config, demo: boolean): Promise<number> {
+  // Refused before the database is touched: on PostgreSQL the key must be given, never made here.
+  loadMasterKey(config);
   if (config.port === 0 && !process.env.CAREID_ISSUER)
     config = { ...config, ...(await withFreePort(config)) };
   const store = await openConfiguredStore(config, "serve");

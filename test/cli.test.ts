@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { test } from "node:test";
 import { openStore } from "../src/store/database.ts";
+import { onPostgres, testStore, withDatabase } from "./support/test-store.ts";
 
 const main = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -250,4 +251,55 @@ test("authenticators unlock refuses a malformed UUID and a person without an aut
   const none = await careid(["authenticators", "unlock", "--user", "555000000010"], { CAREID_DATA_DIR: dir });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /555000000010 has no authenticator app/);
+});
+
+/** A database for a process under test: a PostgreSQL one of its own on PostgreSQL runs, else none (embedded). */
+async function databaseFor(t: TestContext): Promise<string> {
+  if (!onPostgres) return "";
+  const store = await testStore(t);
+  return withDatabase(process.env.TEST_DATABASE_URL as string, new URL(store.location).pathname.slice(1));
+}
+
+test("on PostgreSQL, serve refuses to start without a master key, in one line, before touching the database", async (t) => {
+  const dir = dataDir(t);
+  // Nothing listens on port 1: the refusal must come before any connection is tried.
+  const databaseUrl = (await databaseFor(t)) || "postgres://careid@127.0.0.1:1/careid";
+  const refused = await careid(["serve"], { CAREID_DATA_DIR: dir, PORT: "0", DATABASE_URL: databaseUrl });
+  assert.equal(refused.code, 3);
+  assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /CAREID_MASTER_KEY \(or CAREID_MASTER_KEY_FILE\) is required with DATABASE_URL/,
+  );
+  assert.equal(existsSync(join(dir, "master.key")), false, "no key is made in the data directory");
+
+  const keyInside = join(dir, "master.key.txt");
+  writeFileSync(keyInside, "ab".repeat(32));
+  const inside = await careid(["serve"], {
+    CAREID_DATA_DIR: dir,
+    PORT: "0",
+    DATABASE_URL: databaseUrl,
+    CAREID_MASTER_KEY_FILE: keyInside,
+  });
+  assert.equal(inside.code, 3);
+  assert.match(inside.stderr, /lies inside CAREID_DATA_DIR/);
+  assert.doesNotMatch(inside.stderr, /abab/, "the key itself is never printed");
+});
+
+test("serve starts with its key from CAREID_MASTER_KEY_FILE, and makes none of its own", async (t) => {
+  const dir = dataDir(t);
+  const secrets = dataDir(t);
+  const keyFile = join(secrets, "careid-master-key");
+  writeFileSync(keyFile, Buffer.alloc(32, 9).toString("base64"), { mode: 0o600 });
+  const server = start(["serve", "--demo"], {
+    CAREID_DATA_DIR: dir,
+    PORT: "0",
+    DATABASE_URL: await databaseFor(t),
+    CAREID_MASTER_KEY_FILE: keyFile,
+  });
+  t.after(() => server.child.kill("SIGKILL"));
+  await until(() => server.output().includes("Press Ctrl+C to stop"), "the server to start");
+  server.child.kill("SIGTERM");
+  assert.equal((await server.done).code, 0);
+  assert.equal(existsSync(join(dir, "master.key")), false);
 });

@@ -1,21 +1,29 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { type Config, ConfigError } from "../config.ts";
 
 /**
- * The key-encryption key that seals secrets at rest. CAREID_MASTER_KEY supplies it (every node
- * of a cluster must share it); without one, a random key is created once in the data
- * directory, readable by the service's user only, which suits a single node on one machine.
+ * The key-encryption key that seals secrets at rest. CAREID_MASTER_KEY (or the file named by
+ * CAREID_MASTER_KEY_FILE) supplies it, and on PostgreSQL it must: every node of a cluster seals
+ * and opens the same rows, and a key made on one machine's disk would leave the others unable to
+ * read them (and be lost with that disk). Only the embedded database, one process on one
+ * machine, may have a random key created once in its data directory, readable by the service's
+ * user alone.
  */
-export function loadMasterKey(configured: Buffer | undefined, dataDir: string): Buffer {
-  if (configured) return configured;
-  const path = join(dataDir, "master.key");
+export function loadMasterKey(config: Pick<Config, "masterKey" | "dataDir" | "databaseUrl">): Buffer {
+  if (config.masterKey) return config.masterKey;
+  if (config.databaseUrl)
+    throw new ConfigError([
+      "CAREID_MASTER_KEY (or CAREID_MASTER_KEY_FILE) is required with DATABASE_URL: every node must share one key-encryption key",
+    ]);
+  const path = join(config.dataDir, "master.key");
   try {
     return decode(readFileSync(path, "utf8"), path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   try {
     const descriptor = openSync(path, "wx", 0o600);
