@@ -63,11 +63,18 @@ export const commands: Record<string, Command> = {
   },
   "seed demo": {
     usage: "careid seed demo",
-    summary: "Load the demo directory (fictional organisations and people) into an empty database.",
+    summary:
+      "Load the demo directory (fictional organisations and people, their development password and the example app's client) into an empty database.",
     run: (_values, config) =>
       withStore(config, "seed demo", async (store) => {
         await prepare(store);
         const loaded = await seedDemo(store.db, seedActor());
+        // Then what serve --demo adds, by the same start: the demo is whole as soon as it is
+        // seeded. Never on a database that already had people: they must not get the demo password.
+        if (loaded)
+          (
+            await startCis2(config, store, await readCodeLists(store.db), { seed: true, actor: seedActor() })
+          ).stop();
         console.log(
           loaded
             ? "Loaded the demo directory."

@@ -303,3 +303,40 @@ test("serve starts with its key from CAREID_MASTER_KEY_FILE, and makes none of i
   assert.equal((await server.done).code, 0);
   assert.equal(existsSync(join(dir, "master.key")), false);
 });
+
+test("demo users are listed right after seed demo, and a database that had people gets no demo passwords", async (t) => {
+  const dir = dataDir(t);
+  const databaseUrl = await databaseFor(t);
+  const env = { CAREID_DATA_DIR: dir, DATABASE_URL: databaseUrl, CAREID_MASTER_KEY: "cd".repeat(32) };
+  const seeded = await careid(["seed", "demo"], env);
+  assert.equal(seeded.code, 0, seeded.stderr);
+  const listed = await careid(["demo", "users", "--json"], env);
+  assert.equal(listed.code, 0, listed.stderr);
+  const users: { email: string; password: string; positions: unknown[] }[] = JSON.parse(listed.stdout);
+  const margaret = users.find((user) => user.email === "margaret.oconnell@nhs.net");
+  assert.ok(margaret, "the demo's people are there before any serve");
+  assert.equal(margaret.password, "care-identity-demo");
+  assert.ok(margaret.positions.length > 0);
+
+  const again = await careid(["seed", "demo"], env);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /already has people/);
+  const store = await openStore(databaseUrl ? { databaseUrl } : { dataDir: dir, purpose: "test" });
+  try {
+    const people = await store.db
+      .selectFrom("people")
+      .select("uuid")
+      .where("status", "=", "active")
+      .execute();
+    const passwords = await store.db.selectFrom("passwords").select("uuid").execute();
+    assert.equal(passwords.length, people.length, "one password per demo person, set once");
+    const client = await store.db
+      .selectFrom("oidc_clients")
+      .select("client_id")
+      .where("client_id", "=", "999999999999.apps.national")
+      .execute();
+    assert.equal(client.length, 1, "the example app is registered");
+  } finally {
+    await store.close();
+  }
+});
