@@ -70,6 +70,9 @@ export function createProvider(options: ProviderOptions): Provider {
       idTokenSigningAlgValues: ["RS256"],
       userinfoSigningAlgValues: ["RS256"],
     },
+    // Some CIS2 relying parties send no PKCE challenge, and all clients are confidential: PKCE
+    // is optional, S256 only (oidc-provider refuses plain); a code asked for with a challenge
+    // needs its verifier.
     pkce: { required: () => false },
     cookies: { keys: [cookieKey(options.masterKey)], long: { signed: true }, short: { signed: true } },
     features: {
@@ -100,8 +103,9 @@ export function createProvider(options: ProviderOptions): Provider {
     },
     loadExistingGrant: preApprovedGrant,
     extraTokenClaims: signInClassOf,
-    issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed("refresh_token") && code.scopes.has("openid"),
+    // Refresh tokens as OpenID Connect Core 11 has them (CIS2 leaves them unspecified):
+    // oidc-provider's default, a client registered for the refresh_token grant that asked for
+    // offline_access with prompt=consent. Without one, tokens end with the session.
     rotateRefreshToken: () => true,
     ttl: {
       AccessToken: lifetimes.accessToken,

@@ -36,6 +36,8 @@ export type SignIn = {
   browser?: Browser;
   /** The client's redirect URI, where the journey stops (the demo app's unless given). */
   redirectUri?: string;
+  /** false: no PKCE challenge, as some CIS2 relying parties send none. */
+  pkce?: boolean;
 };
 
 /** Drives the sign-in journey as a browser would, returning where the provider finally sent it. */
@@ -47,8 +49,9 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
   const url = client.buildAuthorizationUrl(configuration, {
     redirect_uri: options.redirectUri ?? redirectUri,
     scope: options.scope ?? "openid profile",
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
+    ...(options.pkce === false
+      ? {}
+      : { code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256" }),
     state,
     nonce,
     ...(options.acr ? { acr_values: options.acr } : {}),

@@ -181,6 +181,7 @@ test("refresh tokens rotate, and reusing a spent one revokes the whole grant", a
   const journey = await signIn(server, configuration, {
     identifier: person,
     scope: "openid profile offline_access",
+    extra: { prompt: "consent" },
   });
   const tokens = await exchange(configuration, journey);
   assert.ok(tokens.refresh_token, "a client registered for refresh tokens gets one");

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { addClient } from "../../src/cis2/clients.ts";
 import { clientValidator } from "../../src/cis2/start.ts";
 import { demoClient } from "../../src/seed/demo-sign-in.ts";
-import { demoClientConfiguration, redirectUri } from "../cis2/journey.ts";
+import { demoClientConfiguration, exchange, redirectUri, signIn } from "../cis2/journey.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
 import { accessTokenFor, caller, pointOfCareApp } from "./cim-api.ts";
 
@@ -28,20 +29,28 @@ test("the CIM API takes the tokens of CIM's clients and refuses another relying 
   assert.equal(found.status, 200, "CIM's own token");
   assert.equal(found.body[0].familyName, "Bennett");
 
+  const integration = await demoClientConfiguration(server, undefined, integratorId);
   const integrator = caller(
     server,
-    await accessTokenFor(server, agent, {
-      relyingParty: {
-        configuration: await demoClientConfiguration(server, undefined, integratorId),
-        redirectUri,
-      },
-    }),
+    await accessTokenFor(server, agent, { relyingParty: { configuration: integration, redirectUri } }),
   );
   assert.equal(
     (await integrator("GET", "/profiles?name=benn")).status,
     200,
     "a client listed in the setting",
   );
+  // A refreshed token keeps the class of the sign-in it came from.
+  const offline = await exchange(
+    integration,
+    await signIn(server, integration, {
+      identifier: agent,
+      scope: "openid profile offline_access",
+      acr: "AAL1_USERPASS",
+      extra: { prompt: "consent" },
+    }),
+  );
+  const refreshed = await client.refreshTokenGrant(integration, offline.refresh_token as string);
+  assert.equal((await caller(server, refreshed.access_token)("GET", "/profiles?name=benn")).status, 200);
 
   // The same RA signed in to a point-of-care app: that app must not hold their RA powers.
   const other = caller(
