@@ -13,6 +13,7 @@ import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
 import { selectedRoleFor } from "./role-selection.ts";
+import { serverSideLogout } from "./server-side-logout.ts";
 
 /** CIS2's endpoint paths under the realm, as relying parties written for the real service expect. */
 export const cis2Routes = {
@@ -137,6 +138,7 @@ export function createProvider(options: ProviderOptions): Provider {
       new Date(exp * 1000),
     );
   provider.use(cis2ErrorShapes);
+  provider.use(serverSideLogout(provider, db, cis2Routes.end_session));
   return provider;
 }
 
