@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as client from "openid-client";
-import { cimApp } from "../../src/registration/pages/app.ts";
+import { cimClient } from "../registration/cim-api.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
 import { demoClientConfiguration, exchange, signIn } from "./journey.ts";
 
@@ -56,19 +56,14 @@ test("a refresh token only for offline_access, asked with prompt=consent by a cl
   assert.ok(refreshed.access_token);
 
   // CIM's client is registered for the authorization code alone: no refresh token, whatever it asks.
-  const cim = cimApp(server.config, true);
-  const cimConfiguration = await demoClientConfiguration(
-    server,
-    client.ClientSecretPost(server.cis2.clientSecret(cim)),
-    cim.clientId,
-  );
+  const cim = await cimClient(server);
   const cimTokens = await exchange(
-    cimConfiguration,
-    await signIn(server, cimConfiguration, {
+    cim.configuration,
+    await signIn(server, cim.configuration, {
       identifier: person,
       scope: "openid profile offline_access",
       acr: "AAL1_USERPASS",
-      redirectUri: `${server.origin}${cim.path}/callback`,
+      redirectUri: cim.redirectUri,
       extra: { prompt: "consent" },
     }),
   );
