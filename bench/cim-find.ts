@@ -48,7 +48,7 @@ const organisation = "ZS0001";
 const config = loadConfig();
 const store = withAuditKey(
   await openStore({ databaseUrl, poolSize: 4 }),
-  loadMasterKey(config.masterKey, config.dataDir),
+  loadMasterKey(config),
 );
 const migrated = await migrate(store);
 if (migrated.length > 0) console.log(`migrated: ${migrated.join(", ")}`);

@@ -175,6 +175,12 @@ async function startOurs(): Promise<{ url: string; pid: number | undefined; stop
     CAREID_LDAP_PORT: "0",
     LOG_LEVEL: "warn",
   };
+  // On PostgreSQL the server needs the key its secrets were sealed with: ./data's (or the one set).
+  env.CAREID_MASTER_KEY ??= loadMasterKey({
+    masterKey: undefined,
+    dataDir: resolve(process.env.CAREID_DATA_DIR || "./data"),
+    databaseUrl: undefined,
+  }).toString("base64");
   let user: { uid: number; gid: number } | undefined;
   let dataDir: string | undefined;
   if (values.socket) {
@@ -185,10 +191,6 @@ async function startOurs(): Promise<{ url: string; pid: number | undefined; stop
     user = { uid: id("-u"), gid: id("-g") };
     // The host query parameter overrides the URL's host (pg), and keeps the URL valid for the config check.
     env.DATABASE_URL = `postgres://${encodeURIComponent(role)}@localhost${url.pathname}?host=${encodeURIComponent(values.socket)}`;
-    env.CAREID_MASTER_KEY ??= loadMasterKey(
-      undefined,
-      resolve(process.env.CAREID_DATA_DIR || "./data"),
-    ).toString("base64");
     dataDir = mkdtempSync(join(tmpdir(), "careid-bench-"));
     chownSync(dataDir, user.uid, user.gid);
     env.CAREID_DATA_DIR = dataDir;

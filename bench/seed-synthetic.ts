@@ -34,7 +34,7 @@ target.pathname = "/careid_bench";
 const config = loadConfig();
 const store = withAuditKey(
   await openStore({ databaseUrl: target.toString(), poolSize: 2 }),
-  loadMasterKey(config.masterKey, config.dataDir),
+  loadMasterKey(config),
 );
 await migrate(store);
 await syncCodeLists(store.db, systemActor("bench"));

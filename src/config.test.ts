@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { ConfigError, loadConfig } from "./config.ts";
 
@@ -147,4 +147,41 @@ test("no error message repeats the master key, even in part", (t) => {
     assert.ok(!message.includes(fragment(key)), `the message shows part of the key: ${message}`);
   }
   assert.match(messages[2] ?? "", /not valid JSON/);
+});
+
+test("the CIM API takes CIM's own client by default, or the clients listed", () => {
+  assert.deepEqual(loadConfig({}).cimApiClients, ["care-identity-management"]);
+  assert.deepEqual(loadConfig({ CAREID_CIM_CLIENT_ID: "cim.apps.local" }).cimApiClients, ["cim.apps.local"]);
+  assert.deepEqual(
+    loadConfig({ CAREID_CIM_API_CLIENTS: "care-identity-management, 123456789012.apps.supplier" })
+      .cimApiClients,
+    ["care-identity-management", "123456789012.apps.supplier"],
+  );
+  assert.deepEqual(variablesNamed(configError({ CAREID_CIM_API_CLIENTS: " , " })), [
+    "CAREID_CIM_API_CLIENTS",
+  ]);
+});
+
+test("the master key may come from a file, but not from both places, nor from the data directory on PostgreSQL", (t) => {
+  const file = configFile(t, `${hexKey}\n`);
+  assert.deepEqual(loadConfig({ CAREID_MASTER_KEY_FILE: file }).masterKey, Buffer.from(hexKey, "hex"));
+  assert.deepEqual(
+    loadConfig({ CAREID_MASTER_KEY_FILE: configFile(t, base64Key) }).masterKey,
+    Buffer.from(base64Key, "base64"),
+  );
+  const both = configError({ CAREID_MASTER_KEY: hexKey, CAREID_MASTER_KEY_FILE: file });
+  assert.match(both.message, /both set/);
+  assert.match(
+    configError({ CAREID_MASTER_KEY_FILE: "/nonexistent/key" }).message,
+    /cannot be read \(ENOENT\)/,
+  );
+  const short = configError({ CAREID_MASTER_KEY_FILE: configFile(t, hexKey.slice(4)) });
+  assert.match(short.message, /must hold 32 bytes/);
+  assert.doesNotMatch(short.message, new RegExp(hexKey.slice(4, 20)));
+  const onPostgres = { DATABASE_URL: "postgres://careid@db.example/careid", CAREID_MASTER_KEY_FILE: file };
+  assert.match(
+    configError({ ...onPostgres, CAREID_DATA_DIR: dirname(file) }).message,
+    /^Invalid configuration: CAREID_MASTER_KEY_FILE .* lies inside CAREID_DATA_DIR/,
+  );
+  assert.ok(loadConfig({ ...onPostgres, CAREID_DATA_DIR: "/var/lib/careid" }).masterKey);
 });

@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import { readJsonFile } from "./json-file.ts";
 
 /**
@@ -12,7 +13,10 @@ export type Config = {
   /** PostgreSQL connection string; absent means the embedded PGlite database. */
   databaseUrl: string | undefined;
   dataDir: string;
-  /** 32-byte key-encryption key; absent means a key file created in the data directory. */
+  /**
+   * 32-byte key-encryption key, from CAREID_MASTER_KEY or CAREID_MASTER_KEY_FILE; absent means a
+   * key file created in the data directory, which only the embedded database may use.
+   */
   masterKey: Buffer | undefined;
   logLevel: LogLevel;
   /** LDAP server port (0 picks a free one). */
@@ -51,6 +55,8 @@ export type Config = {
   mtls: { port: number; certFile: string; keyFile: string } | undefined;
   /** Care Identity Management's client id at CIS2 (its secret is read from the client registry). */
   cimClientId: string;
+  /** Client ids whose access tokens the CIM API accepts: CIM's own unless configured. */
+  cimApiClients: string[];
   /** The acr_values CIM asks CIS2 for; absent means AAL3_ANY, or also AAL1_USERPASS in the demo. */
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
@@ -76,7 +82,14 @@ export const settings = [
   {
     name: "CAREID_MASTER_KEY",
     default: "(unset)",
-    meaning: "Key-encryption key for secrets at rest: 32 bytes as 64 hex digits or base64.",
+    meaning:
+      "Key-encryption key for secrets at rest: 32 bytes as 64 hex digits or base64. Required with DATABASE_URL (or CAREID_MASTER_KEY_FILE); unset on the embedded database, one is made in CAREID_DATA_DIR.",
+  },
+  {
+    name: "CAREID_MASTER_KEY_FILE",
+    default: "(unset)",
+    meaning:
+      "A file holding the key-encryption key instead (e.g. a mounted secret); with DATABASE_URL it must lie outside CAREID_DATA_DIR.",
   },
   { name: "LOG_LEVEL", default: "info", meaning: `One of ${logLevels.join(", ")}.` },
   {
@@ -162,7 +175,13 @@ export const settings = [
     name: "CAREID_CIM_CLIENT_ID",
     default: "care-identity-management",
     meaning:
-      "Client id Care Identity Management (/cim) signs its users in with at CIS2; register it with careid clients add.",
+      "Client id Care Identity Management (/cim) signs its users in with at CIS2; registered (or corrected) at every start.",
+  },
+  {
+    name: "CAREID_CIM_API_CLIENTS",
+    default: "CAREID_CIM_CLIENT_ID",
+    meaning:
+      "Comma-separated client ids whose CIS2 access tokens the CIM API (/cim/api/v1) accepts; a token of any other client is refused.",
   },
   {
     name: "CAREID_CIM_ACR",
@@ -209,7 +228,12 @@ export const settings = [
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    // One problem is one line, so a refused start says what is wrong in a single line.
+    super(
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]}`
+        : `Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
+    );
     this.problems = problems;
   }
 }
@@ -219,12 +243,16 @@ type Source = Record<string, string | undefined>;
 export function loadConfig(environment: Source = process.env): Config {
   const source = { ...readConfigFile(environment.CAREID_CONFIG_FILE), ...definedOnly(environment) };
   const problems: string[] = [];
+  const port = parsePort(source.PORT ?? "3000", problems);
+  const host = parseHost(source.HOST ?? "127.0.0.1", problems);
+  const databaseUrl = parseDatabaseUrl(source.DATABASE_URL, problems);
+  const dataDir = resolve(source.CAREID_DATA_DIR || "./data");
   const config: Config = {
-    port: parsePort(source.PORT ?? "3000", problems),
-    host: parseHost(source.HOST ?? "127.0.0.1", problems),
-    databaseUrl: parseDatabaseUrl(source.DATABASE_URL, problems),
-    dataDir: resolve(source.CAREID_DATA_DIR || "./data"),
-    masterKey: parseMasterKey(source.CAREID_MASTER_KEY, problems),
+    port,
+    host,
+    databaseUrl,
+    dataDir,
+    masterKey: parseMasterKey(source, { dataDir, databaseUrl }, problems),
     logLevel: parseLogLevel(source.LOG_LEVEL ?? "info", problems),
     ldapPort: parseNamedPort("CAREID_LDAP_PORT", source.CAREID_LDAP_PORT ?? "1389", problems),
     ldapsPort: parseNamedPort("CAREID_LDAPS_PORT", source.CAREID_LDAPS_PORT ?? "1636", problems),
@@ -241,6 +269,10 @@ export function loadConfig(environment: Source = process.env): Config {
     smartcardAgentUrl: parseAgentUrl(source.CAREID_SMARTCARD_AGENT_URL ?? "http://127.0.0.1:8765", problems),
     mtls: parseMutualTls(source, problems),
     cimClientId: source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
+    cimApiClients: parseClientIds(
+      source.CAREID_CIM_API_CLIENTS ?? source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
+      problems,
+    ),
     cimAcr: parseAcrValues(source.CAREID_CIM_ACR, problems),
     cimIdleMinutes: parseMinutes("CAREID_CIM_IDLE_MINUTES", source.CAREID_CIM_IDLE_MINUTES ?? "15", problems),
     webauthn: {
@@ -336,13 +368,50 @@ function parseDatabaseUrl(value: string | undefined, problems: string[]): string
   return value;
 }
 
-function parseMasterKey(value: string | undefined, problems: string[]): Buffer | undefined {
-  if (value === undefined) return undefined;
-  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
-  if (key.length !== 32) {
-    problems.push("CAREID_MASTER_KEY must be 32 bytes, written as 64 hex digits or base64");
+function parseMasterKey(
+  source: Source,
+  config: Pick<Config, "dataDir" | "databaseUrl">,
+  problems: string[],
+): Buffer | undefined {
+  const { CAREID_MASTER_KEY: value, CAREID_MASTER_KEY_FILE: file } = source;
+  if (value !== undefined && file !== undefined) {
+    problems.push("CAREID_MASTER_KEY and CAREID_MASTER_KEY_FILE are both set: give the key one way");
+    return undefined;
   }
+  if (file !== undefined) return masterKeyFromFile(file, config, problems);
+  if (value === undefined) return undefined;
+  const key = decodeMasterKey(value);
+  if (!key) problems.push("CAREID_MASTER_KEY must be 32 bytes, written as 64 hex digits or base64");
   return key;
+}
+
+/** A key the operator supplies as a file; on PostgreSQL not the data directory's own (node-local) file. */
+function masterKeyFromFile(
+  file: string,
+  config: Pick<Config, "dataDir" | "databaseUrl">,
+  problems: string[],
+): Buffer | undefined {
+  const path = resolve(file);
+  if (config.databaseUrl && !relative(config.dataDir, path).startsWith(".."))
+    problems.push(
+      `CAREID_MASTER_KEY_FILE ${path} lies inside CAREID_DATA_DIR: on PostgreSQL the key must come from outside a node's own files`,
+    );
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    problems.push(`CAREID_MASTER_KEY_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    return undefined;
+  }
+  const key = decodeMasterKey(text.trim());
+  if (!key)
+    problems.push(`CAREID_MASTER_KEY_FILE ${path} must hold 32 bytes, written as 64 hex digits or base64`);
+  return key;
+}
+
+function decodeMasterKey(value: string): Buffer | undefined {
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+  return key.length === 32 ? key : undefined;
 }
 
 function parseLogLevel(value: string, problems: string[]): LogLevel {
@@ -449,6 +518,13 @@ function parseDrainSeconds(value: string, problems: string[]): number {
   if (!/^\d+$/.test(value) || seconds > 300)
     problems.push(`CAREID_DRAIN_SECONDS must be a whole number of seconds from 0 to 300, not "${value}"`);
   return seconds;
+}
+
+function parseClientIds(value: string, problems: string[]): string[] {
+  const clientIds = parseList(value);
+  if (clientIds.length === 0 || clientIds.some((clientId) => !/^[\x21-\x7e]+$/.test(clientId)))
+    problems.push(`CAREID_CIM_API_CLIENTS must list client ids separated by commas, not "${value}"`);
+  return clientIds;
 }
 
 function parseMinutes(name: string, value: string, problems: string[]): number {

@@ -72,11 +72,18 @@ export const commands: Record<string, Command> = {
   },
   "seed demo": {
     usage: "careid seed demo",
-    summary: "Load the demo directory (fictional organisations and people) into an empty database.",
+    summary:
+      "Load the demo directory (fictional organisations and people, their development password and the example app's client) into an empty database.",
     run: (_values, config) =>
       withStore(config, "seed demo", async (store) => {
         await prepare(store);
         const loaded = await seedDemo(store.db, seedActor());
+        // Then what serve --demo adds, by the same start: the demo is whole as soon as it is
+        // seeded. Never on a database that already had people: they must not get the demo password.
+        if (loaded)
+          (
+            await startCis2(config, store, await readCodeLists(store.db), { seed: true, actor: seedActor() })
+          ).stop();
         console.log(
           loaded
             ? "Loaded the demo directory."
@@ -119,7 +126,7 @@ export const commands: Record<string, Command> = {
       "Check the audit log's keyed hash chain (needs the master key); exits 1 and names each break if it was tampered with.",
     run: (_values, config) => {
       // The key that wrote the log, never a new one: a fresh key would fail every event.
-      const masterKey = existingMasterKey(config.masterKey, config.dataDir);
+      const masterKey = existingMasterKey(config);
       if (!masterKey)
         throw new ConfigError([
           `the audit log is verified with the master key that wrote it: set CAREID_MASTER_KEY (no master.key in ${config.dataDir})`,
@@ -528,7 +535,7 @@ async function openConfiguredStore(
   masterKey?: Buffer,
   onConnectionError?: (error: Error) => void,
 ): Promise<Store> {
-  const key = masterKey ?? loadMasterKey(config.masterKey, config.dataDir);
+  const key = masterKey ?? loadMasterKey(config);
   const store = config.databaseUrl
     ? await openStore({ databaseUrl: config.databaseUrl, onConnectionError })
     : await openStore({ dataDir: config.dataDir, purpose });

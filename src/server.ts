@@ -160,8 +160,15 @@ export async function buildServer({
       app: cim,
       clientSecret: cis2.clientSecret(cim),
     });
+    // The API takes tokens of CIM's clients only, from a sign-in at a class the pages accept.
+    registerCimApi(app, {
+      db: store.db,
+      lists,
+      host: cis2.host,
+      issuer: config.issuer,
+      tokens: { clients: config.cimApiClients, acrValues: cim.acrValues.split(" ") },
+    });
   }
-  if (cis2) registerCimApi(app, { db: store.db, lists, host: cis2.host, issuer: config.issuer });
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
 
   return app;

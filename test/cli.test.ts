@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -316,4 +316,92 @@ test("audit verify names a rewrite made without the master key, and says when th
   });
   assert.equal(noKey.code, 3);
   assert.match(noKey.stderr, /verified with the master key that wrote it: set CAREID_MASTER_KEY/);
+});
+
+/** A database for a process under test: a PostgreSQL one of its own on PostgreSQL runs, else none (embedded). */
+async function databaseFor(t: TestContext): Promise<string> {
+  if (!onPostgres) return "";
+  const store = await testStore(t);
+  return withDatabase(process.env.TEST_DATABASE_URL as string, new URL(store.location).pathname.slice(1));
+}
+
+test("on PostgreSQL, serve refuses to start without a master key, in one line, before touching the database", async (t) => {
+  const dir = dataDir(t);
+  // Nothing listens on port 1: the refusal must come before any connection is tried.
+  const databaseUrl = (await databaseFor(t)) || "postgres://careid@127.0.0.1:1/careid";
+  const refused = await careid(["serve"], { CAREID_DATA_DIR: dir, PORT: "0", DATABASE_URL: databaseUrl });
+  assert.equal(refused.code, 3);
+  assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /CAREID_MASTER_KEY \(or CAREID_MASTER_KEY_FILE\) is required with DATABASE_URL/,
+  );
+  assert.equal(existsSync(join(dir, "master.key")), false, "no key is made in the data directory");
+
+  const keyInside = join(dir, "master.key.txt");
+  writeFileSync(keyInside, "ab".repeat(32));
+  const inside = await careid(["serve"], {
+    CAREID_DATA_DIR: dir,
+    PORT: "0",
+    DATABASE_URL: databaseUrl,
+    CAREID_MASTER_KEY_FILE: keyInside,
+  });
+  assert.equal(inside.code, 3);
+  assert.match(inside.stderr, /lies inside CAREID_DATA_DIR/);
+  assert.doesNotMatch(inside.stderr, /abab/, "the key itself is never printed");
+});
+
+test("serve starts with its key from CAREID_MASTER_KEY_FILE, and makes none of its own", async (t) => {
+  const dir = dataDir(t);
+  const secrets = dataDir(t);
+  const keyFile = join(secrets, "careid-master-key");
+  writeFileSync(keyFile, Buffer.alloc(32, 9).toString("base64"), { mode: 0o600 });
+  const server = start(["serve", "--demo"], {
+    CAREID_DATA_DIR: dir,
+    PORT: "0",
+    DATABASE_URL: await databaseFor(t),
+    CAREID_MASTER_KEY_FILE: keyFile,
+  });
+  t.after(() => server.child.kill("SIGKILL"));
+  await until(() => server.output().includes("Press Ctrl+C to stop"), "the server to start");
+  server.child.kill("SIGTERM");
+  assert.equal((await server.done).code, 0);
+  assert.equal(existsSync(join(dir, "master.key")), false);
+});
+
+test("demo users are listed right after seed demo, and a database that had people gets no demo passwords", async (t) => {
+  const dir = dataDir(t);
+  const databaseUrl = await databaseFor(t);
+  const env = { CAREID_DATA_DIR: dir, DATABASE_URL: databaseUrl, CAREID_MASTER_KEY: "cd".repeat(32) };
+  const seeded = await careid(["seed", "demo"], env);
+  assert.equal(seeded.code, 0, seeded.stderr);
+  const listed = await careid(["demo", "users", "--json"], env);
+  assert.equal(listed.code, 0, listed.stderr);
+  const users: { email: string; password: string; positions: unknown[] }[] = JSON.parse(listed.stdout);
+  const margaret = users.find((user) => user.email === "margaret.oconnell@nhs.net");
+  assert.ok(margaret, "the demo's people are there before any serve");
+  assert.equal(margaret.password, "care-identity-demo");
+  assert.ok(margaret.positions.length > 0);
+
+  const again = await careid(["seed", "demo"], env);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /already has people/);
+  const store = await openStore(databaseUrl ? { databaseUrl } : { dataDir: dir, purpose: "test" });
+  try {
+    const people = await store.db
+      .selectFrom("people")
+      .select("uuid")
+      .where("status", "=", "active")
+      .execute();
+    const passwords = await store.db.selectFrom("passwords").select("uuid").execute();
+    assert.equal(passwords.length, people.length, "one password per demo person, set once");
+    const client = await store.db
+      .selectFrom("oidc_clients")
+      .select("client_id")
+      .where("client_id", "=", "999999999999.apps.national")
+      .execute();
+    assert.equal(client.length, 1, "the example app is registered");
+  } finally {
+    await store.close();
+  }
 });

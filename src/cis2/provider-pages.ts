@@ -12,7 +12,7 @@ const autoSubmit =
   'yes.type="hidden";yes.name="logout";yes.value="yes";form.appendChild(yes);form.submit();';
 const autoSubmitHash = createHash("sha256").update(autoSubmit).digest("base64");
 
-function send(ctx: KoaContextWithOIDC, html: string, script = false) {
+export function sendProviderPage(ctx: KoaContextWithOIDC, html: string, script = false) {
   const scripts = script ? `'self' 'sha256-${autoSubmitHash}'` : "'self'";
   ctx.set(
     "Content-Security-Policy",
@@ -26,7 +26,7 @@ export async function renderProviderError(
   ctx: KoaContextWithOIDC,
   out: { error: string; error_description?: string },
 ) {
-  send(
+  sendProviderPage(
     ctx,
     renderHtml("error.njk", {
       pageTitle: "Sorry, you cannot sign in this way",
@@ -37,11 +37,15 @@ export async function renderProviderError(
 
 /** RP-initiated logout confirms itself: a relying party sending the user here means "sign out". */
 export async function renderLogoutConfirmation(ctx: KoaContextWithOIDC, form: string) {
-  send(ctx, renderHtml("cis2/logout.njk", { pageTitle: "Signing you out", form, autoSubmit }), true);
+  sendProviderPage(
+    ctx,
+    renderHtml("cis2/logout.njk", { pageTitle: "Signing you out", form, autoSubmit }),
+    true,
+  );
 }
 
 export async function renderLoggedOut(ctx: KoaContextWithOIDC) {
-  send(
+  sendProviderPage(
     ctx,
     renderHtml("cis2/logged-out.njk", {
       pageTitle: "You have signed out",

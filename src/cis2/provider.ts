@@ -14,6 +14,7 @@ import { cis2Policy } from "./policy.ts";
 import { answerLateErrors } from "./provider-errors.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
 import { selectedRoleFor } from "./role-selection.ts";
+import { serverSideLogout } from "./server-side-logout.ts";
 import { orUnavailable, reportingUnavailability } from "./unavailable.ts";
 
 /** CIS2's endpoint paths under the realm, as relying parties written for the real service expect. */
@@ -74,6 +75,9 @@ export function createProvider(options: ProviderOptions): Provider {
       idTokenSigningAlgValues: ["RS256"],
       userinfoSigningAlgValues: ["RS256"],
     },
+    // Some CIS2 relying parties send no PKCE challenge, and all clients are confidential: PKCE
+    // is optional, S256 only (oidc-provider refuses plain); a code asked for with a challenge
+    // needs its verifier.
     pkce: { required: () => false },
     cookies: { keys: [cookieKey(options.masterKey)], long: { signed: true }, short: { signed: true } },
     features: {
@@ -103,8 +107,10 @@ export function createProvider(options: ProviderOptions): Provider {
       };
     },
     loadExistingGrant: preApprovedGrant,
-    issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed("refresh_token") && code.scopes.has("openid"),
+    extraTokenClaims: signInClassOf,
+    // Refresh tokens as OpenID Connect Core 11 has them (CIS2 leaves them unspecified):
+    // oidc-provider's default, a client registered for the refresh_token grant that asked for
+    // offline_access with prompt=consent. Without one, tokens end with the session.
     rotateRefreshToken: () => true,
     ttl: {
       AccessToken: lifetimes.accessToken,
@@ -138,6 +144,7 @@ export function createProvider(options: ProviderOptions): Provider {
   markSecureRequests(provider, options);
   provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
+  provider.use(serverSideLogout(provider, db, cis2Routes.end_session));
   return provider;
 }
 
@@ -176,6 +183,17 @@ function authenticationContext(
     // Read only when a token carries selected_roleid: most requests never need it.
     selectedRoleId: async () => (sessionUid ? selectedRoleFor(db, sessionUid, uuid) : undefined),
   };
+}
+
+/**
+ * An access token remembers the class its sign-in satisfied (`acr`), so a resource server of ours
+ * (the CIM API) can ask for a stronger sign-in (RFC 9470) without the session, which may since
+ * have changed or ended. Introspection shows it too.
+ */
+async function signInClassOf(ctx: KoaContextWithOIDC) {
+  const { AuthorizationCode: code, RefreshToken: refresh } = ctx.oidc?.entities ?? {};
+  const acr = (code as { acr?: string } | undefined)?.acr ?? (refresh as { acr?: string } | undefined)?.acr;
+  return acr ? { acr } : undefined;
 }
 
 /**

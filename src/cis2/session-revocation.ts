@@ -38,6 +38,36 @@ export async function endSessionsOf(
   });
 }
 
+/**
+ * Ends the one session a relying party names from its server (its ID token's `sub` and `sid`),
+ * as CIS2 relying parties log out without the browser. The caller asked for it, so only the
+ * other relying parties of the session are owed a back-channel logout.
+ */
+export async function endSessionNamedBy(
+  queryable: Queryable,
+  actor: Actor,
+  named: { uuid: string; clientId: string; sid: string },
+): Promise<{ sessions: number; notices: number }> {
+  return inTransaction(queryable, async (tx) => {
+    const sessions = await tx
+      .selectFrom("oidc_models")
+      .select(["id", "payload"])
+      .where("kind", "=", "Session")
+      .where(sql<string>`payload->>'accountId'`, "=", named.uuid)
+      .where(sql<string>`payload->'authorizations'->${sql.val(named.clientId)}->>'sid'`, "=", named.sid)
+      .forUpdate()
+      .execute();
+    const notices = await endSessions(tx, sessions, named.clientId);
+    if (sessions.length > 0)
+      await recordEvent(tx, actor, {
+        action: "cis2.session-ended-by-relying-party",
+        subject: { type: "person", id: named.uuid },
+        after: { client: named.clientId, sid: named.sid, clients: notices.map((notice) => notice.clientId) },
+      });
+    return { sessions: sessions.length, notices: notices.length };
+  });
+}
+
 /** Sessions past their lifetime end here, so their relying parties hear of it. */
 export async function endExpiredSessions(db: Db): Promise<number> {
   return inTransaction(db, async (tx) => {
@@ -60,7 +90,8 @@ export async function endExpiredSessions(db: Db): Promise<number> {
   });
 }
 
-async function endSessions(tx: Tx, sessions: SessionRow[]): Promise<Authorization[]> {
+/** Deletes the sessions with their grants' tokens, and queues back-channel logout (but to `except`). */
+async function endSessions(tx: Tx, sessions: SessionRow[], except?: string): Promise<Authorization[]> {
   if (sessions.length === 0) return [];
   const authorizations = sessions.flatMap((session) =>
     Object.entries(
@@ -94,7 +125,11 @@ async function endSessions(tx: Tx, sessions: SessionRow[]): Promise<Authorizatio
     ).map((row) => row.client_id),
   );
   const notices = authorizations.filter(
-    (authorization) => authorization.sid && authorization.uuid && listening.has(authorization.clientId),
+    (authorization) =>
+      authorization.sid &&
+      authorization.uuid &&
+      listening.has(authorization.clientId) &&
+      authorization.clientId !== except,
   );
   if (notices.length > 0) {
     await tx

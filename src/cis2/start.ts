@@ -35,7 +35,7 @@ export type Cis2 = {
 };
 
 export function sealerFromConfig(config: Config): Sealer {
-  return sealerFor(loadMasterKey(config.masterKey, config.dataDir));
+  return sealerFor(loadMasterKey(config));
 }
 
 /** Starts CIS2 Authentication: keys, the provider, back-channel logout delivery, the first-party apps' clients and the demo's. */
@@ -46,7 +46,7 @@ export async function startCis2(
   demo: { seed: boolean; actor: Actor },
 ): Promise<Cis2> {
   const attestationPolicy = await loadAttestationPolicy(config.webauthn);
-  const masterKey = loadMasterKey(config.masterKey, config.dataDir);
+  const masterKey = loadMasterKey(config);
   const sealer = sealerFor(masterKey);
   const developmentLogin = config.developmentLogin ?? demo.seed;
   await ensureSigningKey(store.db, systemActor("cis2"), sealer);

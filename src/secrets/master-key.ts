@@ -1,17 +1,27 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { type Config, ConfigError } from "../config.ts";
+
+type KeySettings = Pick<Config, "masterKey" | "dataDir" | "databaseUrl">;
 
 /**
- * The key-encryption key that seals secrets at rest. CAREID_MASTER_KEY supplies it (every node
- * of a cluster must share it); without one, a random key is created once in the data
- * directory, readable by the service's user only, which suits a single node on one machine.
+ * The key-encryption key that seals secrets at rest. CAREID_MASTER_KEY (or the file named by
+ * CAREID_MASTER_KEY_FILE) supplies it, and on PostgreSQL it must: every node of a cluster seals
+ * and opens the same rows, and a key made on one machine's disk would leave the others unable to
+ * read them (and be lost with that disk). Only the embedded database, one process on one
+ * machine, may have a random key created once in its data directory, readable by the service's
+ * user alone.
  */
-export function loadMasterKey(configured: Buffer | undefined, dataDir: string): Buffer {
-  const existing = existingMasterKey(configured, dataDir);
+export function loadMasterKey(config: KeySettings): Buffer {
+  if (!config.masterKey && config.databaseUrl)
+    throw new ConfigError([
+      "CAREID_MASTER_KEY (or CAREID_MASTER_KEY_FILE) is required with DATABASE_URL: every node must share one key-encryption key",
+    ]);
+  const existing = existingMasterKey(config);
   if (existing) return existing;
-  const path = join(dataDir, "master.key");
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(config.dataDir, "master.key");
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   try {
     const descriptor = openSync(path, "wx", 0o600);
@@ -26,12 +36,13 @@ export function loadMasterKey(configured: Buffer | undefined, dataDir: string): 
 }
 
 /**
- * The master key if there is one, configured or in the data directory, without creating one: for
- * commands that must check what an existing key produced (`careid audit verify`).
+ * The master key if there is one, configured or (embedded) in the data directory, without
+ * creating one: for commands that must check what an existing key produced (`careid audit verify`).
  */
-export function existingMasterKey(configured: Buffer | undefined, dataDir: string): Buffer | undefined {
-  if (configured) return configured;
-  const path = join(dataDir, "master.key");
+export function existingMasterKey(config: KeySettings): Buffer | undefined {
+  if (config.masterKey) return config.masterKey;
+  if (config.databaseUrl) return undefined;
+  const path = join(config.dataDir, "master.key");
   try {
     return decode(readFileSync(path, "utf8"), path);
   } catch (error) {

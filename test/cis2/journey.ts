@@ -34,6 +34,10 @@ export type SignIn = {
   chooseRole?: (html: string) => string | undefined;
   extra?: Record<string, string>;
   browser?: Browser;
+  /** The client's redirect URI, where the journey stops (the demo app's unless given). */
+  redirectUri?: string;
+  /** false: no PKCE challenge, as some CIS2 relying parties send none. */
+  pkce?: boolean;
 };
 
 /** Drives the sign-in journey as a browser would, returning where the provider finally sent it. */
@@ -43,16 +47,23 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
   const state = client.randomState();
   const nonce = client.randomNonce();
   const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri,
+    redirect_uri: options.redirectUri ?? redirectUri,
     scope: options.scope ?? "openid profile",
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
+    ...(options.pkce === false
+      ? {}
+      : { code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256" }),
     state,
     nonce,
     ...(options.acr ? { acr_values: options.acr } : {}),
     ...options.extra,
   });
-  let { response, url: at } = await browser.follow(await browser.get(url.href), url.href, server.origin);
+  const stopAt = options.redirectUri ?? redirectUri;
+  let { response, url: at } = await browser.follow(
+    await browser.get(url.href),
+    url.href,
+    server.origin,
+    stopAt,
+  );
   let pages = 0;
   for (; pages < 6 && (response.status === 200 || response.status === 400); pages++) {
     const html = await response.text();
@@ -65,7 +76,12 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
     else if (action.endsWith("/method")) form = { method: options.method ?? "" };
     else if (action.endsWith("/role")) form = { role: options.chooseRole?.(html) ?? "" };
     else throw new Error(`unexpected form ${action}`);
-    ({ response, url: at } = await browser.follow(await browser.post(action, form), action, server.origin));
+    ({ response, url: at } = await browser.follow(
+      await browser.post(action, form),
+      action,
+      server.origin,
+      stopAt,
+    ));
   }
   assert.ok(
     response.status >= 300 && response.status < 400,

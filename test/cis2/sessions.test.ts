@@ -181,6 +181,7 @@ test("refresh tokens rotate, and reusing a spent one revokes the whole grant", a
   const journey = await signIn(server, configuration, {
     identifier: person,
     scope: "openid profile offline_access",
+    extra: { prompt: "consent" },
   });
   const tokens = await exchange(configuration, journey);
   assert.ok(tokens.refresh_token, "a client registered for refresh tokens gets one");
@@ -283,4 +284,100 @@ test("a session too weak for the requested assurance is not reused: the user mus
   assert.equal(stepUp.callback.searchParams.get("error"), "access_denied", "no AAL3 authenticator: refused");
   const same = await signIn(server, configuration, { identifier: person, browser, acr: "AAL1_USERPASS" });
   assert.equal(same.pages, 0, "the AAL1 session still serves AAL1 requests");
+});
+
+test("a relying party's server ends the session its ID token names: tokens revoked, the others told", async (t) => {
+  const server = await startCis2Server(t);
+  const caller = await clientWithLogoutReceiver(t, server, "666666666666.apps.national");
+  const other = await clientWithLogoutReceiver(t, server, "777777777777.apps.national");
+  const browser = new Browser();
+  const callerTokens = await exchange(
+    caller.configuration,
+    await signIn(server, caller.configuration, { identifier: person, browser }),
+  );
+  const otherJourney = await signIn(server, other.configuration, { identifier: "unused", browser });
+  assert.equal(otherJourney.pages, 0, "single sign-on: the same CIS2 session");
+  const otherTokens = await exchange(other.configuration, otherJourney);
+  const endSession = (idTokenHint: string | undefined, bearer?: string) =>
+    fetch(
+      client.buildEndSessionUrl(caller.configuration, idTokenHint ? { id_token_hint: idTokenHint } : {}),
+      { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, redirect: "manual" },
+    );
+  const idToken = callerTokens.id_token as string;
+
+  const noHint = await endSession(undefined, callerTokens.access_token);
+  assert.equal(noHint.status, 400);
+  assert.equal(((await noHint.json()) as { error: string }).error, "invalid_request");
+  const forged = await endSession(`${idToken.slice(0, -4)}AAAA`, callerTokens.access_token);
+  assert.equal(forged.status, 400);
+  const otherBearer = await endSession(idToken, otherTokens.access_token);
+  assert.equal(otherBearer.status, 401, "the Bearer token must be the hinting client's");
+  assert.match(String(otherBearer.headers.get("www-authenticate")), /error="invalid_token"/);
+  const userinfo = (accessToken: string) =>
+    fetch(caller.configuration.serverMetadata().userinfo_endpoint as string, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+  assert.equal((await userinfo(callerTokens.access_token)).status, 200, "refusals end nothing");
+
+  const withoutBearer = await endSession(idToken);
+  assert.equal(withoutBearer.status, 200);
+  const withoutBearerPage = await withoutBearer.text();
+  assert.doesNotMatch(
+    withoutBearerPage,
+    /You have signed out/,
+    "a cookieless call ends nothing, and says so",
+  );
+  assert.match(withoutBearerPage, /You were not signed in/);
+  assert.equal((await userinfo(callerTokens.access_token)).status, 200);
+
+  const ended = await endSession(idToken, callerTokens.access_token);
+  assert.equal(ended.status, 200);
+  assert.match(await ended.text(), /You have signed out/);
+  assert.equal((await userinfo(callerTokens.access_token)).status, 401, "the caller's tokens are revoked");
+  assert.equal((await userinfo(otherTokens.access_token)).status, 401, "and the other client's");
+
+  assert.equal(await deliverDue(server.store.db, server.cis2.host.provider()), 1, "one notice: the other");
+  assert.equal(caller.receiver.received.length, 0, "the caller asked; it is not told");
+  const jwks = createRemoteJWKSet(new URL(other.configuration.serverMetadata().jwks_uri as string));
+  const { payload } = await jwtVerify(other.receiver.received[0] as string, jwks, {
+    issuer: server.issuer,
+    audience: other.clientId,
+  });
+  assert.equal(payload.sid, otherTokens.claims()?.sid);
+  const audited = await server.store.db
+    .selectFrom("audit_events")
+    .select(["actor_id", "subject_id"])
+    .where("action", "=", "cis2.session-ended-by-relying-party")
+    .execute();
+  assert.deepEqual(audited, [
+    { actor_id: callerTokens.claims()?.sub, subject_id: callerTokens.claims()?.sub },
+  ]);
+
+  const again = await endSession(idToken, callerTokens.access_token);
+  assert.equal(again.status, 401, "its access token went with the session");
+  const browserAgain = await signIn(server, caller.configuration, { identifier: person, browser });
+  assert.equal(browserAgain.pages, 2, "the browser's session is gone: identify and password again");
+});
+
+test("a server-side logout of a session that already ended says nothing was signed out", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const offline = await exchange(
+    configuration,
+    await signIn(server, configuration, {
+      identifier: person,
+      scope: "openid profile offline_access",
+      extra: { prompt: "consent" },
+    }),
+  );
+  // An offline access token outlives its session: the session ends, the token still proves the caller.
+  await server.store.db.deleteFrom("oidc_models").where("kind", "=", "Session").execute();
+  const response = await fetch(
+    client.buildEndSessionUrl(configuration, { id_token_hint: offline.id_token as string }),
+    { headers: { authorization: `Bearer ${offline.access_token}` } },
+  );
+  assert.equal(response.status, 200);
+  const page = await response.text();
+  assert.doesNotMatch(page, /You have signed out/);
+  assert.match(page, /There was no session to sign out of/);
 });

@@ -1,15 +1,46 @@
-import { demoClientConfiguration, exchange, signIn } from "../cis2/journey.ts";
+import * as client from "openid-client";
+import { cimApp } from "../../src/registration/pages/app.ts";
+import { demoClientConfiguration, exchange, redirectUri, signIn } from "../cis2/journey.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 
 export const api = "/cim/api/v1";
 
-/** A CIS2 access token for a demo person, obtained through the real sign-in journey. */
-export async function accessTokenFor(server: Cis2Server, email: string): Promise<string> {
-  const configuration = await demoClientConfiguration(server);
+/** A relying party as a test drives it: its openid-client configuration and redirect URI. */
+export type RelyingParty = { configuration: client.Configuration; redirectUri: string };
+
+/** CIM's own CIS2 client, as the CIM pages use it (its secret derived from the master key). */
+export async function cimClient(server: Cis2Server): Promise<RelyingParty> {
+  const cim = cimApp(server.config, true);
+  return {
+    configuration: await demoClientConfiguration(
+      server,
+      client.ClientSecretPost(server.cis2.clientSecret(cim)),
+      cim.clientId,
+    ),
+    redirectUri: `${server.origin}${cim.path}/callback`,
+  };
+}
+
+/** The demo point-of-care app: a relying party that is not CIM. */
+export async function pointOfCareApp(server: Cis2Server): Promise<RelyingParty> {
+  return { configuration: await demoClientConfiguration(server), redirectUri };
+}
+
+/**
+ * A CIS2 access token for a demo person, obtained through the real sign-in journey: CIM's own
+ * client at the development password's class unless told otherwise.
+ */
+export async function accessTokenFor(
+  server: Cis2Server,
+  email: string,
+  options: { relyingParty?: RelyingParty; acr?: string } = {},
+): Promise<string> {
+  const { configuration, redirectUri } = options.relyingParty ?? (await cimClient(server));
   const journey = await signIn(server, configuration, {
     identifier: email,
     scope: "openid profile",
-    acr: "AAL1_USERPASS",
+    acr: options.acr ?? "AAL1_USERPASS",
+    redirectUri,
     chooseRole: (html) => /name="role" type="radio" value="(\d{12})"/.exec(html)?.[1],
   });
   return (await exchange(configuration, journey)).access_token;

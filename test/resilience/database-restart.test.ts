@@ -6,7 +6,7 @@ import { demoClientConfiguration, exchange, signIn } from "../cis2/journey.ts";
 import { accessTokenFor, api } from "../registration/cim-api.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 import { startPrivatePostgres } from "../support/private-postgres.ts";
-import { serviceMasterKey, startServiceProcess } from "../support/service-process.ts";
+import { cimRelyingParty, serviceMasterKey, startServiceProcess } from "../support/service-process.ts";
 import { onPostgres } from "../support/test-store.ts";
 
 /**
@@ -34,7 +34,9 @@ test("a PostgreSQL restart in the middle of sign-ins, CIM writes and reads is su
   const service = await startServiceProcess(t, { DATABASE_URL: databaseUrl });
   const server = { origin: service.origin, issuer: service.issuer } as Cis2Server;
   const configuration = await demoClientConfiguration(server);
-  const managerToken = await accessTokenFor(server, "margaret.oconnell@nhs.net");
+  const managerToken = await accessTokenFor(server, "margaret.oconnell@nhs.net", {
+    relyingParty: await cimRelyingParty(service),
+  });
 
   // Every response the test's clients receive, so that none showing internals goes unseen.
   const observed: Observation[] = [];

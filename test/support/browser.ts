@@ -30,13 +30,21 @@ export class Browser {
     });
   }
 
-  /** Follows redirects until one leaves `origin` or a page answers; returns the last response and URL. */
-  async follow(start: Response, from: string, origin: string): Promise<{ response: Response; url: string }> {
+  /**
+   * Follows redirects until one leaves `origin`, reaches `stopAt` (a relying party's redirect URI
+   * on the same origin) or a page answers; returns the last response and URL.
+   */
+  async follow(
+    start: Response,
+    from: string,
+    origin: string,
+    stopAt?: string,
+  ): Promise<{ response: Response; url: string }> {
     let response = start;
     let url = from;
     for (let hops = 0; hops < 20 && response.status >= 300 && response.status < 400; hops++) {
       url = new URL(response.headers.get("location") ?? "", url).toString();
-      if (!url.startsWith(origin)) return { response, url };
+      if (!url.startsWith(origin) || (stopAt && url.startsWith(stopAt))) return { response, url };
       response = await this.get(url);
     }
     return { response, url };

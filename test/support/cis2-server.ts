@@ -5,14 +5,21 @@ import type { TestContext } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { type Cis2, startCis2 } from "../../src/cis2/start.ts";
-import { loadConfig, realmPath } from "../../src/config.ts";
+import { type Config, loadConfig, realmPath } from "../../src/config.ts";
 import { readCodeLists } from "../../src/rbac/code-lists.ts";
 import { seedDemo } from "../../src/seed/demo.ts";
 import { buildServer } from "../../src/server.ts";
 import type { Store } from "../../src/store/database.ts";
 import { testMasterKey, testStore } from "./test-store.ts";
 
-export type Cis2Server = { app: FastifyInstance; store: Store; cis2: Cis2; origin: string; issuer: string };
+export type Cis2Server = {
+  app: FastifyInstance;
+  store: Store;
+  cis2: Cis2;
+  config: Config;
+  origin: string;
+  issuer: string;
+};
 
 export async function freePort(): Promise<number> {
   const probe = createServer();
@@ -78,5 +85,5 @@ export async function serveCis2(
     cis2.stop();
     await app.close();
   };
-  return { app, store, cis2, origin, issuer: config.issuer, stop };
+  return { app, store, cis2, config, origin, issuer: config.issuer, stop };
 }

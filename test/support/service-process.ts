@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { TestContext } from "node:test";
-import { realmPath } from "../../src/config.ts";
-import { freePort } from "./cis2-server.ts";
+import * as client from "openid-client";
+import { loadConfig, realmPath } from "../../src/config.ts";
+import { cimApp } from "../../src/registration/pages/app.ts";
+import { firstPartyClientSecret } from "../../src/web/first-party/app.ts";
+import { demoClientConfiguration } from "../cis2/journey.ts";
+import type { RelyingParty } from "../registration/cim-api.ts";
+import { type Cis2Server, freePort } from "./cis2-server.ts";
 
 const main = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -56,4 +61,15 @@ export async function startServiceProcess(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { child, origin, issuer, output: () => output, exited: () => exit };
+}
+
+/** CIM's own client at a demo service process, whose secret the test derives from the master key as the service does. */
+export async function cimRelyingParty(service: ServiceProcess): Promise<RelyingParty> {
+  const cim = cimApp(loadConfig({ CAREID_ISSUER: service.issuer }), true);
+  const secret = firstPartyClientSecret(Buffer.from(serviceMasterKey, "hex"), cim);
+  const server = { origin: service.origin, issuer: service.issuer } as Cis2Server;
+  return {
+    configuration: await demoClientConfiguration(server, client.ClientSecretPost(secret), cim.clientId),
+    redirectUri: `${service.origin}${cim.path}/callback`,
+  };
 }

@@ -5,7 +5,7 @@ import type { ProviderHost } from "../../cis2/host.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Db } from "../../store/database.ts";
 import { logFailure, problemFor } from "../../web/problem.ts";
-import { actorFromBearer, UnauthenticatedError } from "./bearer.ts";
+import { actorFromBearer, type BearerPolicy, UnauthenticatedError } from "./bearer.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
@@ -30,7 +30,7 @@ export type CimApiContext = {
  */
 export function registerCimApi(
   app: FastifyInstance,
-  options: { db: Db; lists: CodeLists; host: ProviderHost; issuer: string },
+  options: { db: Db; lists: CodeLists; host: ProviderHost; issuer: string; tokens: BearerPolicy },
 ): void {
   app.register(
     async (api) => {
@@ -42,7 +42,8 @@ export function registerCimApi(
             version: "1",
             description:
               "Registration Authority actions: profiles, positions, assignments, requests, authenticators, smartcards and reports. " +
-              "Authorised by a CIS2 access token (Bearer) and the same RA policy as the pages. Errors are RFC 9457 problem+json. " +
+              "Authorised by a CIS2 access token (Bearer) issued to a CIM client, from a sign-in at the assurance CIM's pages require, and the same RA policy as the pages. " +
+              "A token of another client answers 401 invalid_token; a weaker sign-in 401 insufficient_user_authentication with the acr_values to ask for (RFC 9470). Errors are RFC 9457 problem+json. " +
               "A sponsor's action that needs approval answers 202 with the request it created. " +
               "An Idempotency-Key header (or submissionId field) makes a second identical submission fail with 409.",
           },
@@ -53,14 +54,14 @@ export function registerCimApi(
       const actors = new WeakMap<FastifyRequest, Actor>();
       api.addHook("onRequest", async (request) => {
         if (request.routeOptions.url === `${cimApiPrefix}/openapi.json`) return;
-        actors.set(request, await actorFromBearer(request, options.host));
+        actors.set(request, await actorFromBearer(request, options.host, options.tokens));
       });
       api.setErrorHandler((error, request, reply) => {
         if (error instanceof UnauthenticatedError) {
           reply.header("www-authenticate", error.challenge);
           return sendJsonProblem(request, reply, {
-            type: "https://careid.example/problems/unauthenticated",
-            title: "Unauthenticated",
+            type: `https://careid.example/problems/${error.code}`,
+            title: error.code === "unauthenticated" ? "Unauthenticated" : "A stronger sign-in is needed",
             status: 401,
             detail: error.message,
           });
