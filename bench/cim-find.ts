@@ -46,10 +46,7 @@ if (!databaseUrl) throw new Error("Set DATABASE_URL to the PostgreSQL database t
 const organisation = "ZS0001";
 
 const config = loadConfig();
-const store = withAuditKey(
-  await openStore({ databaseUrl, poolSize: 4 }),
-  loadMasterKey(config),
-);
+const store = withAuditKey(await openStore({ databaseUrl, poolSize: 4 }), loadMasterKey(config));
 const migrated = await migrate(store);
 if (migrated.length > 0) console.log(`migrated: ${migrated.join(", ")}`);
 const lists = await readCodeLists(store.db);
