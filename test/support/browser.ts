@@ -6,6 +6,12 @@ type Cookie = { name: string; value: string; path: string };
 
 export class Browser {
   private cookies: Cookie[] = [];
+  /** Sent with every request, e.g. X-Forwarded-For to act from another address behind a proxy. */
+  private readonly headers: Record<string, string>;
+
+  constructor(headers: Record<string, string> = {}) {
+    this.headers = headers;
+  }
 
   async get(url: string): Promise<Response> {
     return this.request(url, { method: "GET" });
@@ -46,6 +52,7 @@ export class Browser {
       redirect: "manual",
       headers: {
         accept: "text/html",
+        ...this.headers,
         ...(init.headers as Record<string, string>),
         ...(cookie ? { cookie } : {}),
       },
