@@ -54,8 +54,7 @@ export const signInLimits = {
     kind: "window",
     attempts: 100,
     windowSeconds: 86_400,
-    counts:
-      "wrong passwords and wrong codes for one account from anywhere; then only a Registration Authority's unlock or the next UTC day",
+    counts: "wrong passwords and wrong codes for one account, from any address (an RA's unlock clears it)",
   },
 } as const satisfies Record<string, Limit>;
 
@@ -238,6 +237,20 @@ export async function releaseAccount(
     wasCapped:
       daily !== undefined && refusedUntil(signInLimits.guessesPerAccountPerDay, daily, now) !== undefined,
   };
+}
+
+/** Until when the day's cap refuses a person's passwords and codes, if it does. */
+export async function accountCappedUntil(
+  queryable: Queryable,
+  uuid: string,
+  now = new Date(),
+): Promise<Date | undefined> {
+  const row = await queryable
+    .selectFrom("sign_in_throttles")
+    .selectAll()
+    .where("key", "=", throttleKey({ limit: "guessesPerAccountPerDay", subject: uuid }))
+    .executeTakeFirst();
+  return row ? refusedUntil(signInLimits.guessesPerAccountPerDay, row, now) : undefined;
 }
 
 /** Removes counters whose window has ended: they refuse nothing any more. */

@@ -4,6 +4,7 @@ import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { signInLimits } from "../../src/authenticators/throttle.ts";
 import { unlockTotp } from "../../src/authenticators/totp/app-authenticators.ts";
+import { authenticatorsOf } from "../../src/registration/authenticators.ts";
 import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { auditActions, enrolApp, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { Browser, formAction } from "../support/browser.ts";
@@ -267,6 +268,8 @@ test("a day's cap on wrong passwords holds from every address; an RA's unlock li
   );
   assert.equal(reached?.subject_id, victim);
 
+  const [app] = await authenticatorsOf(db, victim);
+  assert.equal(app?.locked, true, "Care Identity Management shows the app as locked, and so offers Unlock");
   assert.deepEqual(await unlockTotp(db, operatorActor(), victim), { wasLocked: true }, "what the CLI runs");
   const unlocked = await db
     .selectFrom("audit_events")
