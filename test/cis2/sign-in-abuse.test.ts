@@ -57,6 +57,11 @@ async function uuidOfEmail(server: Cis2Server, email: string): Promise<string> {
   return row.uuid;
 }
 
+/** Starts an authenticator-app sign-in from a client address, as the proxy in front reports it. */
+function appSignInFrom(server: Cis2Server, uuid: string, address: string) {
+  return identify(server, uuid, "AAL2_TOTP", new Browser({ "x-forwarded-for": address }));
+}
+
 /** Lets a back-off's wait pass without waiting: the throttle's last attempt is moved into the past. */
 async function letTheWaitPass(server: Cis2Server): Promise<void> {
   await server.store.db
@@ -180,12 +185,7 @@ test("a stranger who knows someone's UUID cannot lock their authenticator app", 
   const [victim] = (await singlePositionPeople(db, 1)) as [string];
   const secret = await enrolApp(server, victim);
 
-  const stranger = await identify(
-    server,
-    victim,
-    "AAL2_TOTP",
-    new Browser({ "x-forwarded-for": "203.0.113.66" }),
-  );
+  const stranger = await appSignInFrom(server, victim, "203.0.113.66");
   assert.match(stranger.next.url, /\/app$/);
   let refusedByBackOff = 0;
   for (let round = 0; round < 3; round++) {
@@ -211,12 +211,7 @@ test("a stranger who knows someone's UUID cannot lock their authenticator app", 
   assert.equal(app.failed_attempts, 0, "wrong passwords do not count towards the app's lock");
   assert.equal((await auditActions(db, "totp.locked")).length, 0);
 
-  const holder = await identify(
-    server,
-    victim,
-    "AAL2_TOTP",
-    new Browser({ "x-forwarded-for": "198.51.100.44" }),
-  );
+  const holder = await appSignInFrom(server, victim, "198.51.100.44");
   const signedIn = await holder.browser.post(holder.next.url, {
     password: demoPassword,
     code: nextCode(secret),
@@ -233,12 +228,7 @@ test("a day's cap on wrong passwords holds from every address; an RA's unlock li
   const perAddress = signInLimits.passwordFailuresPerAccountAndAddress.free;
   let guesses = 0;
   for (let address = 1; guesses < attempts; address++) {
-    const start = await identify(
-      server,
-      victim,
-      "AAL2_TOTP",
-      new Browser({ "x-forwarded-for": `10.20.${address}.1` }),
-    );
+    const start = await appSignInFrom(server, victim, `10.20.${address}.1`);
     for (let attempt = 0; attempt < perAddress && guesses < attempts; attempt++, guesses++) {
       const answer = await start.browser.post(start.next.url, {
         password: `guess ${guesses}`,
@@ -247,12 +237,7 @@ test("a day's cap on wrong passwords holds from every address; an RA's unlock li
       assert.equal(answer.status, 400, `guess ${guesses + 1} is answered`);
     }
   }
-  const holder = await identify(
-    server,
-    victim,
-    "AAL2_TOTP",
-    new Browser({ "x-forwarded-for": "198.51.100.45" }),
-  );
+  const holder = await appSignInFrom(server, victim, "198.51.100.45");
   const capped = await holder.browser.post(holder.next.url, {
     password: demoPassword,
     code: nextCode(secret),
