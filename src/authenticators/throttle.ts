@@ -22,15 +22,17 @@ type BackOffLimit = {
 export type Limit = WindowLimit | BackOffLimit;
 
 export const signInLimits = {
+  // A whole trust may reach the service from one NAT address: the address limits are set for
+  // that, and the account limits below do the close guarding.
   identifyPerAddress: {
     kind: "window",
-    attempts: 60,
+    attempts: 300,
     windowSeconds: 60,
     counts: "identify steps from one client address",
   },
   failuresPerAddress: {
     kind: "window",
-    attempts: 50,
+    attempts: 100,
     windowSeconds: 300,
     counts: "wrong passwords, codes and security-key answers from one client address, at any accounts",
   },
