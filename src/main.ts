@@ -379,7 +379,7 @@ export const commands: Record<string, Command> = {
   "authenticators unlock": {
     usage: "careid authenticators unlock --user UUID",
     summary:
-      "Unlock a person's authenticator app locked after repeated wrong codes, before its cool-down ends.",
+      "Unlock a person's authenticator app locked after repeated wrong codes, and lift the day's cap on wrong passwords and codes.",
     options: { user: { type: "string", help: "the person's 12-digit Care Identity UUID" } },
     run: (values, config) =>
       withStore(config, "authenticators unlock", async (store) => {

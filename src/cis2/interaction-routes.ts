@@ -6,8 +6,21 @@ import { heldMethods } from "../authenticators/held.ts";
 import { checkPassword } from "../authenticators/password/passwords.ts";
 import { issueSmartcardChallenge } from "../authenticators/smartcard/challenges.ts";
 import { verifySmartcardAuthentication } from "../authenticators/smartcard/verification.ts";
-import { checkTotpSignIn } from "../authenticators/totp/app-authenticators.ts";
-import { authenticationOptions, verifyAssertion } from "../authenticators/webauthn/authentication.ts";
+import {
+  type Attempt,
+  giveBack,
+  type LimitName,
+  type SignInAccount,
+  signInCounters,
+  signInLimits,
+  takeAttempt,
+} from "../authenticators/throttle.ts";
+import { checkTotpSignIn, wrongPasswordOrCode } from "../authenticators/totp/app-authenticators.ts";
+import {
+  authenticationOptions,
+  unregisteredSecurityKey,
+  verifyAssertion,
+} from "../authenticators/webauthn/authentication.ts";
 import { relyingPartyFor } from "../authenticators/webauthn/relying-party.ts";
 import { DomainError, InvalidInputError } from "../errors.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
@@ -20,6 +33,7 @@ import { positionsInRequest, selectRole } from "./role-selection.ts";
 import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "./sign-in.ts";
 import { smartcardMethods } from "./smartcard-presence.ts";
 import { redeemTicket } from "./smartcard-tls.ts";
+import { methodsOfUnknown, signInAccount } from "./unknown-identifiers.ts";
 
 type Params = { uid: string };
 type Form = Record<string, string | undefined>;
@@ -75,25 +89,36 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     );
   });
 
+  /**
+   * Known and unknown identifiers get the same answer: an unknown one goes on as someone holding
+   * what methodsOfUnknown says, and fails later as a wrong guess does. Only an empty field is
+   * an error here.
+   */
   app.post<{ Params: Params; Body: Form }>(`${base}/:uid/identify`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
+    const attempt = await takeAttempt(
+      db,
+      journeyActor(interaction, undefined),
+      signInCounters.identify(request.ip),
+    );
+    if (!attempt.allowed) return tooManyAttempts(reply, interaction, attempt, "");
     const identifier = (request.body?.identifier ?? "").trim();
-    const person = await findPerson(db, identifier);
-    if (!person) {
+    if (!identifier)
       return renderPage(
         reply,
         "cis2/identify.njk",
         page(interaction, "Sign in with your Care Identity", {
           smartcard: acceptsSmartcard(interaction),
-          identifier,
-          error: "Enter the 12-digit UUID or email address of an active Care Identity",
+          error: "Enter your Care Identity UUID or email address",
         }),
         400,
       );
-    }
+    const person = await findPerson(db, identifier);
+    const account = signInAccount(identifier, person?.uuid);
+    const held = await heldMethods(db, account.key, developmentLogin);
     const usable = usableMethods(
       interaction,
-      await heldMethods(db, person.uuid, developmentLogin),
+      person ? held : methodsOfUnknown(developmentLogin),
       developmentLogin,
     );
     if (usable.length === 0) {
@@ -101,16 +126,17 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
         error: "access_denied",
         description:
           "the requested authentication assurance cannot be met by an authenticator this user holds",
-        uuid: person.uuid,
+        uuid: person?.uuid,
       });
       return reply.redirect(location, 303);
     }
+    const signingIn: SigningIn = { identifier, uuid: person?.uuid, account };
     await context
       .provider()
       .interactionResult(
         request.raw,
         reply.raw,
-        { identified: { uuid: person.uuid } },
+        { identified: signingIn },
         { mergeWithLastSubmission: true },
       );
     const next = usable.length === 1 && usable[0] ? pageOfMethod[usable[0]] : "method";
@@ -133,19 +159,28 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
 
   app.get<{ Params: Params }>(`${base}/:uid/app`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
-    const uuid = identifiedUuid(interaction);
-    return renderPage(reply, "cis2/app.njk", page(interaction, "Use your authenticator app", { uuid }));
+    const { identifier } = signingInOf(interaction);
+    return renderPage(reply, "cis2/app.njk", page(interaction, "Use your authenticator app", { identifier }));
   });
 
+  /**
+   * The password is the app's first factor: a wrong one is slowed by the back-off and counted
+   * against the day's cap; only a wrong code sent with the right password counts towards the
+   * app's own lock (and the cap), so knowing a UUID is not enough to lock someone out.
+   */
   app.post<{ Params: Params; Body: Form }>(`${base}/:uid/app`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
-    const uuid = identifiedUuid(interaction);
+    const signingIn = signingInOf(interaction);
+    const { identifier, uuid } = signingIn;
+    const actor = journeyActor(interaction, uuid);
+    const attempt = await takeAttempt(db, actor, signInCounters.password(signingIn.account, request.ip));
+    if (!attempt.allowed) return tooManyAttempts(reply, interaction, attempt, "app");
     if (!(await usableFor(interaction)).includes("TOTP")) {
       // Only a hand-made request gets here: the pages never offer a method the sign-in refuses.
       await inTransaction(db, (tx) =>
-        recordEvent(tx, personActor(interaction, uuid), {
+        recordEvent(tx, actor, {
           action: "cis2.method-refused",
-          subject: { type: "person", id: uuid },
+          subject: uuid ? { type: "person", id: uuid } : undefined,
           after: { method: "TOTP", clientId: interaction.params.client_id },
         }),
       );
@@ -154,18 +189,24 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
         "The service you are signing in to needs a stronger authenticator than the authenticator app.",
       );
     }
-    const outcome = await checkTotpSignIn(db, context.sealer, personActor(interaction, uuid), {
-      uuid,
-      password: request.body?.password ?? "",
-      code: request.body?.code ?? "",
-    });
-    if (!outcome.accepted)
+    const password = request.body?.password ?? "";
+    const outcome = uuid
+      ? await checkTotpSignIn(db, context.sealer, actor, { uuid, password, code: request.body?.code ?? "" })
+      : await refuseUnknown(signingIn, password);
+    if (!outcome.accepted || !uuid) {
+      if (!outcome.accepted && outcome.passwordMatched)
+        await giveBack(db, attempt.counted, ["passwordFailuresPerAccountAndAddress"]);
       return renderPage(
         reply,
         "cis2/app.njk",
-        page(interaction, "Use your authenticator app", { uuid, error: outcome.message }),
+        page(interaction, "Use your authenticator app", {
+          identifier,
+          error: outcome.accepted ? wrongPasswordOrCode : outcome.message,
+        }),
         400,
       );
+    }
+    await giveBack(db, attempt.counted, everyLimit);
     const location = await completeAuthentication(context.provider(), db, raw(request, reply), interaction, {
       uuid,
       method: "TOTP",
@@ -181,7 +222,15 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
 
   app.post<{ Params: Params; Body: Form }>(`${base}/:uid/security-key`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
-    const uuid = identifiedUuid(interaction);
+    const signingIn = signingInOf(interaction);
+    const { uuid } = signingIn;
+    const attempt = await takeAttempt(
+      db,
+      journeyActor(interaction, uuid),
+      signInCounters.securityKey(signingIn.account, request.ip),
+    );
+    if (!attempt.allowed) return tooManyAttempts(reply, interaction, attempt, "security-key");
+    if (!uuid) return showSecurityKey(request, reply, interaction, unregisteredSecurityKey);
     const challenge = (interaction.result as { webauthnChallenge?: string } | undefined)?.webauthnChallenge;
     const outcome = await verifyAssertion(
       db,
@@ -195,6 +244,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       },
     );
     if (!outcome.accepted) return showSecurityKey(request, reply, interaction, outcome.message);
+    await giveBack(db, attempt.counted, everyLimit);
     const location = await completeAuthentication(context.provider(), db, raw(request, reply), interaction, {
       uuid,
       method: outcome.method,
@@ -241,26 +291,34 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
 
   app.get<{ Params: Params }>(`${base}/:uid/password`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
-    const uuid = identifiedUuid(interaction);
-    return renderPage(reply, "cis2/password.njk", page(interaction, "Enter your password", { uuid }));
+    const { identifier } = signingInOf(interaction);
+    return renderPage(reply, "cis2/password.njk", page(interaction, "Enter your password", { identifier }));
   });
 
+  /** The development login: wrong passwords back off, and count against the day's cap. */
   app.post<{ Params: Params; Body: Form }>(`${base}/:uid/password`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
-    const uuid = identifiedUuid(interaction);
-    const allowed = usableMethods(
-      interaction,
-      await heldMethods(db, uuid, developmentLogin),
-      developmentLogin,
+    const signingIn = signingInOf(interaction);
+    const { identifier, uuid } = signingIn;
+    const attempt = await takeAttempt(
+      db,
+      journeyActor(interaction, uuid),
+      signInCounters.password(signingIn.account, request.ip),
     );
-    if (!allowed.includes("pwd") || !(await checkPassword(db, uuid, request.body?.password ?? ""))) {
+    if (!attempt.allowed) return tooManyAttempts(reply, interaction, attempt, "password");
+    const allowed = (await usableFor(interaction)).includes("pwd");
+    // An unknown identifier's password is checked against no one's, at the same cost.
+    const matches =
+      allowed && (await checkPassword(db, uuid ?? signingIn.account.key, request.body?.password ?? ""));
+    if (!matches || !uuid) {
       return renderPage(
         reply,
         "cis2/password.njk",
-        page(interaction, "Enter your password", { uuid, error: "The password is not correct" }),
+        page(interaction, "Enter your password", { identifier, error: "The password is not correct" }),
         400,
       );
     }
+    await giveBack(db, attempt.counted, everyLimit);
     const location = await completeAuthentication(context.provider(), db, raw(request, reply), interaction, {
       uuid,
       method: "pwd",
@@ -363,10 +421,39 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
   }
 
   async function usableFor(interaction: Interaction): Promise<Method[]> {
-    return usableMethods(
-      interaction,
-      await heldMethods(db, identifiedUuid(interaction), developmentLogin),
-      developmentLogin,
+    const { uuid, account } = signingInOf(interaction);
+    const held = await heldMethods(db, account.key, developmentLogin);
+    return usableMethods(interaction, uuid ? held : methodsOfUnknown(developmentLogin), developmentLogin);
+  }
+
+  /** An unknown identifier's guess at the app: the same Argon2id work, and a wrong guess's words. */
+  async function refuseUnknown(signingIn: SigningIn, password: string) {
+    await checkPassword(db, signingIn.account.key, password);
+    return { accepted: false as const, message: wrongPasswordOrCode, passwordMatched: false };
+  }
+
+  /** 429 in the design system, with Retry-After and the time to try again at. */
+  function tooManyAttempts(
+    reply: FastifyReply,
+    interaction: Interaction,
+    refusal: Extract<Attempt, { allowed: false }>,
+    step: string,
+  ) {
+    const minutes = Math.ceil(refusal.retryAfterSeconds / 60);
+    reply.header("retry-after", String(refusal.retryAfterSeconds));
+    return renderPage(
+      reply,
+      "cis2/too-many-attempts.njk",
+      page(interaction, "You have tried to sign in too many times", {
+        retryAtText: `${refusal.retryAt.toISOString().slice(11, 16)} UTC${refusal.retryAfterSeconds > 43_200 ? ` on ${refusal.retryAt.toISOString().slice(0, 10)}` : ""}`,
+        waitText:
+          refusal.retryAfterSeconds < 60
+            ? `${refusal.retryAfterSeconds} seconds`
+            : `${minutes} minute${minutes === 1 ? "" : "s"}`,
+        dailyCap: refusal.limit === "guessesPerAccountPerDay",
+        retryPath: `${base}/${interaction.uid}${step ? `/${step}` : ""}`,
+      }),
+      429,
     );
   }
 
@@ -390,9 +477,14 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     interaction: Interaction,
     error?: string,
   ) {
-    const uuid = identifiedUuid(interaction);
+    const { identifier, account } = signingInOf(interaction);
     const usable = (await usableFor(interaction)).filter((method) => webauthnMethods.includes(method));
-    const options = await authenticationOptions(db, relyingPartyFor(context.provider().issuer), uuid, usable);
+    const options = await authenticationOptions(
+      db,
+      relyingPartyFor(context.provider().issuer),
+      account.key,
+      usable,
+    );
     await context
       .provider()
       .interactionResult(
@@ -404,7 +496,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     return renderPage(
       reply,
       "cis2/security-key.njk",
-      page(interaction, "Use your security key", { uuid, options: JSON.stringify(options), error }),
+      page(interaction, "Use your security key", { identifier, options: JSON.stringify(options), error }),
       error ? 400 : 200,
     );
   }
@@ -512,11 +604,17 @@ function journeyActor(interaction: Interaction, uuid: string | undefined) {
     : { kind: "system" as const, id: "cis2", source: "CIS2", correlationId: interaction.uid };
 }
 
-function identifiedUuid(interaction: Interaction): string {
-  const uuid = identifiedIfAny(interaction);
-  if (!uuid) throw InvalidInputError.field("identifier", "say who you are first");
-  return uuid;
+/** Who said they are signing in: a person, or an identifier that names no one, answered alike. */
+type SigningIn = { identifier: string; uuid?: string; account: SignInAccount };
+
+function signingInOf(interaction: Interaction): SigningIn {
+  const identified = (interaction.result as { identified?: SigningIn } | undefined)?.identified;
+  if (!identified?.account) throw InvalidInputError.field("identifier", "say who you are first");
+  return identified;
 }
+
+/** A right answer gives back what it counted everywhere it was counted. */
+const everyLimit = Object.keys(signInLimits) as LimitName[];
 
 async function findPerson(db: Db, identifier: string) {
   if (!identifier) return undefined;

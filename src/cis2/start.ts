@@ -1,5 +1,6 @@
 import { type Actor, systemActor } from "../audit/actor.ts";
 import { accountApp } from "../authenticators/account/app.ts";
+import { forgetEndedThrottles } from "../authenticators/throttle.ts";
 import {
   type AttestationPolicy,
   loadAttestationPolicy,
@@ -82,11 +83,12 @@ export async function startCis2(
   }
   const delivery = startBackchannelDelivery(store.db, host);
   // Expired codes, tokens and sessions are invisible at once; this tells relying parties of the
-  // expired sessions (back-channel logout) and reclaims the rows.
+  // expired sessions (back-channel logout) and reclaims the rows, and those of ended throttles.
   const cleanup = setInterval(
     () =>
       void endExpiredSessions(store.db)
         .then(() => removeExpiredModels(store.db))
+        .then(() => forgetEndedThrottles(store.db))
         .catch(() => {}),
     60 * 1000,
   );

@@ -1,6 +1,7 @@
 import type { Actor } from "../audit/actor.ts";
 import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
 import { removePassword } from "../authenticators/password/passwords.ts";
+import { accountCappedUntil } from "../authenticators/throttle.ts";
 import { unlockTotp } from "../authenticators/totp/app-authenticators.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
@@ -16,7 +17,7 @@ export type Authenticator = {
   detail: string;
   createdAt: Date;
   lastUsedAt: Date | null;
-  /** An authenticator app locked after too many wrong codes, until its cool-down ends. */
+  /** An authenticator app locked after too many wrong codes, or by the day's cap on guesses. */
   locked?: boolean;
 };
 
@@ -28,7 +29,13 @@ export async function authenticatorsOf(queryable: Queryable, uuid: string): Prom
     .select(["created_at", "last_used_at", "locked_until"])
     .where("uuid", "=", uuid)
     .executeTakeFirst();
-  const lockedUntil = app?.locked_until && app.locked_until > new Date() ? app.locked_until : null;
+  const appLockedUntil = app?.locked_until && app.locked_until > new Date() ? app.locked_until : undefined;
+  // The day's cap on wrong passwords and codes stops the app too, and the same unlock lifts it.
+  const cappedUntil = app ? await accountCappedUntil(queryable, uuid) : undefined;
+  const lockedUntil = [appLockedUntil, cappedUntil].reduce<Date | null>(
+    (latest, until) => (until && (!latest || until > latest) ? until : latest),
+    null,
+  );
   const credentials = await queryable
     .selectFrom("webauthn_credentials")
     .select(["credential_id", "method", "created_at", "last_used_at"])

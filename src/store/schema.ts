@@ -116,6 +116,7 @@ export type Database = {
     created_at: Generated<Date>;
   };
   first_party_sessions: FirstPartySessionsTable;
+  sign_in_throttles: { key: string; window_start: Date; count: number; last_attempt_at: Date };
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { type Limit, signInLimits } from "../../src/authenticators/throttle.ts";
 import { authenticatorKinds } from "../../src/authenticators/webauthn/classification.ts";
 import { aalOf, acrClasses, type Method, methods } from "../../src/cis2/assurance.ts";
 
@@ -26,8 +27,21 @@ export function kindTable(): string {
   );
 }
 
+/** The sign-in throttles as docs/assurance.md must show them, made from src/authenticators/throttle.ts. */
+export function throttleTable(): string {
+  const period = (seconds: number) =>
+    seconds === 86_400 ? "UTC day" : seconds === 60 ? "minute" : `${seconds / 60} minutes`;
+  const rows = (Object.entries(signInLimits) as Array<[string, Limit]>).map(([name, limit]) =>
+    limit.kind === "window"
+      ? `| \`${name}\` | ${limit.counts} | ${limit.attempts} per ${period(limit.windowSeconds)} | 429 until the ${limit.windowSeconds === 86_400 ? "UTC day" : "window"} ends |`
+      : `| \`${name}\` | ${limit.counts} | ${limit.free} per ${period(limit.windowSeconds)} | 429 for ${limit.firstDelaySeconds} s after the last attempt, doubling with each further one up to ${limit.maxDelaySeconds} s |`,
+  );
+  return ["| Limit | Counts | Allows | Then |", "|---|---|---|---|", ...rows].join("\n");
+}
+
 test("docs/assurance.md shows the assurance policy exactly as src/cis2/assurance.ts enforces it", () => {
   const docs = readFileSync(new URL("../../docs/assurance.md", import.meta.url), "utf8");
   assert.ok(docs.includes(policyTable()), `docs/assurance.md must contain this table:\n${policyTable()}`);
   assert.ok(docs.includes(kindTable()), `docs/assurance.md must contain this table:\n${kindTable()}`);
+  assert.ok(docs.includes(throttleTable()), `docs/assurance.md must contain this table:\n${throttleTable()}`);
 });

@@ -13,9 +13,12 @@ export class Browser {
    * same host and port over plain HTTP, as a TLS-terminating proxy would pass them on.
    */
   private readonly tlsEndsAt: string | undefined;
+  /** Sent with every request, e.g. X-Forwarded-For to act from another address behind a proxy. */
+  private readonly headers: Record<string, string>;
 
-  constructor(options: { tlsEndsAt?: string } = {}) {
+  constructor(options: { tlsEndsAt?: string; headers?: Record<string, string> } = {}) {
     this.tlsEndsAt = options.tlsEndsAt;
+    this.headers = options.headers ?? {};
   }
 
   async get(url: string): Promise<Response> {
@@ -66,6 +69,7 @@ export class Browser {
       redirect: "manual",
       headers: {
         accept: "text/html",
+        ...this.headers,
         ...(init.headers as Record<string, string>),
         ...(cookie ? { cookie } : {}),
       },

@@ -6,17 +6,27 @@ import { inTransaction, type Queryable } from "../../store/database.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
 import { consumeEnrolmentLink, type EnrolmentLink, holdCeremony } from "../enrolment/links.ts";
 import { checkPassword } from "../password/passwords.ts";
+import { releaseAccount } from "../throttle.ts";
 import { newTotpSecret, provisioningUri, stepOfCode } from "./codes.ts";
 
 /**
  * The authenticator app (AAL2, amr TOTP): the person's password and a 6-digit code. One app per
  * person; enrolling another replaces it. The secret is sealed at rest. A code is accepted once
- * (the last accepted time step is kept), and after five failures the app locks for 15 minutes.
+ * (the last accepted time step is kept), and after five wrong codes the app locks for 15 minutes.
+ * Only codes sent with the right password count towards the lock, so a stranger who knows
+ * someone's UUID cannot lock their app; wrong passwords are slowed by the sign-in throttles
+ * (../throttle.ts), which also cap wrong codes over a day, so the count does not start afresh
+ * after each lock as far as an attacker is concerned.
  */
 export const lockout = { failures: 5, coolDownMinutes: 15 };
 
 export type TotpRefusal = "not-enrolled" | "locked" | "wrong-password-or-code" | "reused-code";
-export type TotpOutcome = { accepted: true } | { accepted: false; reason: TotpRefusal; message: string };
+/** `passwordMatched` says which factor failed, for the throttles; the message never does. */
+export type TotpOutcome =
+  | { accepted: true }
+  | { accepted: false; reason: TotpRefusal; message: string; passwordMatched: boolean };
+
+export const wrongPasswordOrCode = "The password or the code is not correct.";
 
 async function hasTotp(queryable: Queryable, uuid: string): Promise<boolean> {
   const row = await queryable
@@ -102,12 +112,16 @@ export async function checkTotpSignIn(
   attempt: { uuid: string; password: string; code: string },
   now = new Date(),
 ): Promise<TotpOutcome> {
-  const passwordMatches = await checkPassword(queryable, attempt.uuid, attempt.password);
+  const passwordMatched = await checkPassword(queryable, attempt.uuid, attempt.password);
   return inTransaction(queryable, async (tx) => {
     const subject = { type: "person", id: attempt.uuid };
     const refuse = async (reason: TotpRefusal, message: string, after: Record<string, unknown> = {}) => {
-      await recordEvent(tx, actor, { action: "totp.sign-in-refused", subject, after: { reason, ...after } });
-      return { accepted: false as const, reason, message };
+      await recordEvent(tx, actor, {
+        action: "totp.sign-in-refused",
+        subject,
+        after: { reason, passwordMatched, ...after },
+      });
+      return { accepted: false as const, reason, message, passwordMatched };
     };
     const row = await tx
       .selectFrom("totp_authenticators")
@@ -116,13 +130,15 @@ export async function checkTotpSignIn(
       .forUpdate()
       .executeTakeFirst();
     if (!row) return refuse("not-enrolled", "You have no authenticator app. Choose another way to sign in.");
+    // Without the right password nothing about the app is told or changed: not even that it is locked.
+    if (!passwordMatched) return refuse("wrong-password-or-code", wrongPasswordOrCode);
     if (row.locked_until && row.locked_until > now)
       return refuse("locked", lockedMessage(row.locked_until), {
         lockedUntil: row.locked_until.toISOString(),
       });
     const step = stepOfCode(sealer.open(row.sealed_secret), attempt.code, now);
-    const reused = passwordMatches && step !== undefined && step <= row.last_used_step;
-    if (!passwordMatches || step === undefined || reused) {
+    const reused = step !== undefined && step <= row.last_used_step;
+    if (step === undefined || reused) {
       // A lock that has run out starts the count again.
       const earlier = row.locked_until ? 0 : row.failed_attempts;
       const failures = earlier + 1;
@@ -147,7 +163,7 @@ export async function checkTotpSignIn(
         );
       return refuse(
         "wrong-password-or-code",
-        lockedUntil ? lockedMessage(lockedUntil) : "The password or the code is not correct.",
+        lockedUntil ? lockedMessage(lockedUntil) : wrongPasswordOrCode,
         { failures },
       );
     }
@@ -164,7 +180,8 @@ export async function checkTotpSignIn(
 /**
  * An RA unlocks a person's locked authenticator app before its cool-down ends (Care Identity
  * Management calls this after checking policy "authenticator.issue"; the CLI acts as operator).
- * Unlocking an app that is not locked changes nothing and records nothing.
+ * The unlock also lifts the day's cap on wrong passwords and codes and the back-offs of the
+ * sign-in throttles. Unlocking what is not locked changes nothing and records nothing.
  */
 export async function unlockTotp(
   queryable: Queryable,
@@ -180,18 +197,26 @@ export async function unlockTotp(
       .where("uuid", "=", uuid)
       .forUpdate()
       .executeTakeFirst();
-    if (!row) throw new NotFoundError("authenticator", `Care Identity ${uuid} has no authenticator app`);
-    const wasLocked = row.locked_until !== null && row.locked_until > now;
-    if (!wasLocked && row.failed_attempts === 0) return { wasLocked };
-    await tx
-      .updateTable("totp_authenticators")
-      .set({ locked_until: null, failed_attempts: 0 })
-      .where("uuid", "=", uuid)
-      .execute();
+    const { wasCapped } = await releaseAccount(tx, uuid, now);
+    if (!row && !wasCapped)
+      throw new NotFoundError("authenticator", `Care Identity ${uuid} has no authenticator app`);
+    const appLocked = row?.locked_until != null && row.locked_until > now;
+    const wasLocked = appLocked || wasCapped;
+    if (!wasLocked && (row?.failed_attempts ?? 0) === 0) return { wasLocked };
+    if (row)
+      await tx
+        .updateTable("totp_authenticators")
+        .set({ locked_until: null, failed_attempts: 0 })
+        .where("uuid", "=", uuid)
+        .execute();
     await recordEvent(tx, actor, {
       action: "totp.unlocked",
       subject: { type: "person", id: uuid },
-      before: { lockedUntil: row.locked_until?.toISOString() ?? null, failures: row.failed_attempts },
+      before: {
+        lockedUntil: row?.locked_until?.toISOString() ?? null,
+        failures: row?.failed_attempts ?? 0,
+        ...(wasCapped ? { dailyCapReached: true } : {}),
+      },
       after: { lockedUntil: null, failures: 0 },
     });
     return { wasLocked };

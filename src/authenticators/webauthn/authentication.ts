@@ -44,6 +44,8 @@ async function credentialsOf(queryable: Queryable, uuid: string, methods: Method
     .execute();
 }
 
+export const unregisteredSecurityKey = "This security key is not registered to you for this sign-in.";
+
 /**
  * Verifies an assertion against the challenge this sign-in issued. The signature is checked
  * first; then, under a row lock so two nodes cannot both accept the same count, the signs of a
@@ -78,7 +80,7 @@ export async function verifyAssertion(
     (candidate) => candidate.credential_id === response?.id,
   );
   if (!credential || !isMethod(credential.method) || !attempt.challenge)
-    return refuse("unknown-credential", "This security key is not registered to you for this sign-in.", {
+    return refuse("unknown-credential", unregisteredSecurityKey, {
       credential: String(response?.id ?? "").slice(0, 64),
     });
   let signed: { counter: number; deviceType: string; backedUp: boolean };

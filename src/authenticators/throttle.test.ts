@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { sql } from "kysely";
+import { testStore, withDatabase } from "../../test/support/test-store.ts";
+import { operatorActor, systemActor } from "../audit/actor.ts";
+import { openStore } from "../store/database.ts";
+import {
+  backOffDelaySeconds,
+  forgetEndedThrottles,
+  giveBack,
+  releaseAccount,
+  signInCounters,
+  signInLimits,
+  takeAttempt,
+} from "./throttle.ts";
+
+const actor = systemActor("cis2");
+const at = (iso: string) => new Date(iso);
+const uuid = "555000000042";
+const account = { key: uuid, uuid };
+
+test("a window limit lets its attempts through, refuses the next until the window ends, per address", async (t) => {
+  const { db } = await testStore(t);
+  const { attempts, windowSeconds } = signInLimits.identifyPerAddress;
+  const now = at("2025-03-01T10:00:05Z");
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const answer = await takeAttempt(db, actor, signInCounters.identify("203.0.113.1"), now);
+    assert.equal(answer.allowed, true, `attempt ${attempt} is within the limit`);
+  }
+  const refused = await takeAttempt(db, actor, signInCounters.identify("203.0.113.1"), now);
+  assert.equal(refused.allowed, false);
+  if (refused.allowed) return;
+  assert.equal(refused.limit, "identifyPerAddress");
+  assert.deepEqual(refused.retryAt, new Date(Date.parse("2025-03-01T10:00:00Z") + windowSeconds * 1000));
+  assert.equal(refused.retryAfterSeconds, windowSeconds - 5);
+  const otherAddress = await takeAttempt(db, actor, signInCounters.identify("203.0.113.2"), now);
+  assert.equal(otherAddress.allowed, true, "another address has its own count");
+  const nextWindow = await takeAttempt(db, actor, signInCounters.identify("203.0.113.1"), refused.retryAt);
+  assert.equal(nextWindow.allowed, true, "the count starts again with the next window");
+  const [row] = await db
+    .selectFrom("sign_in_throttles")
+    .selectAll()
+    .where("key", "=", "identifyPerAddress:203.0.113.1")
+    .execute();
+  assert.equal(row?.count, 1);
+  const reached = await db
+    .selectFrom("audit_events")
+    .selectAll()
+    .where("action", "=", "sign-in.limit-reached")
+    .execute();
+  assert.equal(reached.length, 1, "reaching the limit is recorded once, not each refusal");
+  assert.deepEqual(reached[0]?.after, {
+    limit: "identifyPerAddress",
+    subject: "203.0.113.1",
+    until: refused.retryAt.toISOString(),
+  });
+});
+
+test("wrong passwords back off for one account from one address, doubling up to the longest wait", async (t) => {
+  const { db } = await testStore(t);
+  const limit = signInLimits.passwordFailuresPerAccountAndAddress;
+  const counters = signInCounters.password(account, "198.51.100.7");
+  let now = at("2025-03-01T09:00:00Z");
+  for (let attempt = 1; attempt <= limit.free; attempt++)
+    assert.equal((await takeAttempt(db, actor, counters, now)).allowed, true, `free attempt ${attempt}`);
+  const waits: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    const refused = await takeAttempt(db, actor, counters, now);
+    assert.equal(refused.allowed, false, "no attempt before the wait is over");
+    if (refused.allowed) return;
+    assert.equal(refused.limit, "passwordFailuresPerAccountAndAddress");
+    waits.push(refused.retryAfterSeconds);
+    now = refused.retryAt;
+    assert.equal(
+      (await takeAttempt(db, actor, counters, now)).allowed,
+      true,
+      "allowed once the wait is over",
+    );
+  }
+  assert.deepEqual(waits, [30, 60, 120, 240, 480, 900, 900]);
+  assert.equal(backOffDelaySeconds(limit, limit.free - 1), 0);
+
+  const fromElsewhere = await takeAttempt(db, actor, signInCounters.password(account, "198.51.100.8"), now);
+  assert.equal(fromElsewhere.allowed, true, "the holder at another address is not made to wait");
+});
+
+test("a refused attempt counts on none of its counters; a right answer gives back what it counted", async (t) => {
+  const { db } = await testStore(t);
+  const now = at("2025-03-01T12:00:00Z");
+  const address = "192.0.2.9";
+  const counts = async () =>
+    Object.fromEntries(
+      (await db.selectFrom("sign_in_throttles").select(["key", "count"]).execute()).map((row) => [
+        row.key,
+        row.count,
+      ]),
+    );
+  for (let attempt = 0; attempt < signInLimits.passwordFailuresPerAccountAndAddress.free; attempt++)
+    await takeAttempt(db, actor, signInCounters.password(account, address), now);
+  const before = await counts();
+  assert.equal((await takeAttempt(db, actor, signInCounters.password(account, address), now)).allowed, false);
+  assert.deepEqual(await counts(), before, "the refusal changed no counter");
+
+  const other = { key: "555000000043", uuid: "555000000043" };
+  const right = await takeAttempt(db, actor, signInCounters.password(other, address), now);
+  assert.ok(right.allowed);
+  await giveBack(db, right.counted, [
+    "failuresPerAddress",
+    "passwordFailuresPerAccountAndAddress",
+    "guessesPerAccountPerDay",
+  ]);
+  const after = await counts();
+  assert.equal(after[`failuresPerAddress:${address}`], before[`failuresPerAddress:${address}`]);
+  assert.equal(after["guessesPerAccountPerDay:555000000043"], 0);
+  assert.equal(after[`passwordFailuresPerAccountAndAddress:555000000043@${address}`], 0);
+
+  await giveBack(db, right.counted, ["failuresPerAddress"]);
+  await giveBack(db, right.counted, ["guessesPerAccountPerDay"]);
+  assert.equal((await counts())["guessesPerAccountPerDay:555000000043"], 0, "never below nothing");
+});
+
+test("the day's cap on an account holds from every address until the UTC day ends or an RA releases it", async (t) => {
+  const { db } = await testStore(t);
+  const { attempts } = signInLimits.guessesPerAccountPerDay;
+  let now = at("2025-03-01T08:00:00Z");
+  // From many addresses, so that neither the per-address limit nor the back-off stops it first.
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const answer = await takeAttempt(db, actor, signInCounters.password(account, `10.0.${attempt}.1`), now);
+    assert.equal(answer.allowed, true, `guess ${attempt + 1}`);
+    now = new Date(now.getTime() + 1000);
+  }
+  const capped = await takeAttempt(db, actor, signInCounters.password(account, "10.9.9.9"), now);
+  assert.equal(capped.allowed, false);
+  if (capped.allowed) return;
+  assert.equal(capped.limit, "guessesPerAccountPerDay");
+  assert.deepEqual(capped.retryAt, at("2025-03-02T00:00:00Z"));
+  const reached = await db
+    .selectFrom("audit_events")
+    .select(["subject_id", "after"])
+    .where("action", "=", "sign-in.limit-reached")
+    .execute();
+  assert.deepEqual(
+    reached.map((event) => event.subject_id),
+    [uuid],
+    "the cap is recorded against the person",
+  );
+
+  const nextDay = await takeAttempt(db, actor, signInCounters.password(account, "10.9.9.9"), capped.retryAt);
+  assert.equal(nextDay.allowed, true, "the next UTC day starts again");
+  for (let attempt = 1; attempt < attempts; attempt++)
+    await takeAttempt(db, actor, signInCounters.password(account, `10.1.${attempt}.1`), capped.retryAt);
+  assert.equal(
+    (await takeAttempt(db, actor, signInCounters.password(account, "10.9.9.9"), capped.retryAt)).allowed,
+    false,
+  );
+  const released = await db.transaction().execute((tx) => releaseAccount(tx, uuid, capped.retryAt));
+  assert.deepEqual(released, { wasCapped: true });
+  assert.equal(
+    (await takeAttempt(db, actor, signInCounters.password(account, "10.9.9.9"), capped.retryAt)).allowed,
+    true,
+  );
+  assert.deepEqual(
+    await db.transaction().execute((tx) => releaseAccount(tx, "555000000099", capped.retryAt)),
+    { wasCapped: false },
+  );
+});
+
+test("counters whose window has ended are forgotten; live ones are kept", async (t) => {
+  const { db } = await testStore(t);
+  const then = at("2025-03-01T10:00:00Z");
+  await takeAttempt(db, actor, signInCounters.identify("203.0.113.5"), then);
+  await takeAttempt(db, actor, signInCounters.password(account, "203.0.113.5"), then);
+  await forgetEndedThrottles(db, new Date(then.getTime() + 4 * 60_000));
+  const kept = (await db.selectFrom("sign_in_throttles").select("key").orderBy("key").execute()).map(
+    (row) => row.key,
+  );
+  assert.deepEqual(kept, [
+    "failuresPerAddress:203.0.113.5",
+    `guessesPerAccountPerDay:${uuid}`,
+    `passwordFailuresPerAccountAndAddress:${uuid}@203.0.113.5`,
+  ]);
+  await forgetEndedThrottles(db, new Date(then.getTime() + 2 * 86_400_000));
+  assert.equal((await db.selectFrom("sign_in_throttles").select("key").execute()).length, 0);
+});
+
+test("two nodes on one database share the counts: attempts made at once through both never pass the limit", async (t) => {
+  const first = await testStore(t);
+  let second = first;
+  if (process.env.TEST_DATABASE_URL) {
+    const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(first.db);
+    second = await openStore({
+      databaseUrl: withDatabase(process.env.TEST_DATABASE_URL, String(rows[0]?.name)),
+      poolSize: 4,
+    });
+  }
+  try {
+    const { attempts } = signInLimits.identifyPerAddress;
+    const now = at("2025-03-01T11:00:00Z");
+    const answers = await Promise.all(
+      Array.from({ length: attempts + 20 }, (_, index) =>
+        takeAttempt(
+          (index % 2 === 0 ? first : second).db,
+          operatorActor(),
+          signInCounters.identify("203.0.113.77"),
+          now,
+        ),
+      ),
+    );
+    assert.equal(
+      answers.filter((answer) => answer.allowed).length,
+      attempts,
+      "exactly the limit got through",
+    );
+    const refusedOnSecond = await takeAttempt(second.db, actor, signInCounters.identify("203.0.113.77"), now);
+    assert.equal(refusedOnSecond.allowed, false, "a node refuses what the other node counted");
+  } finally {
+    // Closed before the test's own store, which drops the database when the test ends.
+    if (second !== first) await second.close();
+  }
+});

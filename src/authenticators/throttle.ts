@@ -1,0 +1,294 @@
+import type { Actor } from "../audit/actor.ts";
+import { recordEvent } from "../audit/record.ts";
+import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+
+/**
+ * Sign-in throttles (NIST SP 800-63B section 5.2.2, rate limiting): counters held in
+ * PostgreSQL, so every node behind a load balancer counts the same attempts. A counter counts
+ * within a fixed window aligned to the epoch (a day's window is the UTC day). A window limit
+ * refuses once its attempts are used; a back-off limit lets `free` attempts through, then makes
+ * each further one wait twice as long as the one before, up to `maxDelaySeconds`, rather than
+ * locking. docs/assurance.md shows this table; its test keeps the two alike.
+ */
+type WindowLimit = { kind: "window"; attempts: number; windowSeconds: number; counts: string };
+type BackOffLimit = {
+  kind: "back-off";
+  free: number;
+  firstDelaySeconds: number;
+  maxDelaySeconds: number;
+  windowSeconds: number;
+  counts: string;
+};
+export type Limit = WindowLimit | BackOffLimit;
+
+export const signInLimits = {
+  // A whole trust may reach the service from one NAT address: the address limits are set for
+  // that, and the account limits below do the close guarding.
+  identifyPerAddress: {
+    kind: "window",
+    attempts: 300,
+    windowSeconds: 60,
+    counts: "identify steps from one client address",
+  },
+  failuresPerAddress: {
+    kind: "window",
+    attempts: 100,
+    windowSeconds: 300,
+    counts: "wrong passwords, codes and security-key answers from one client address, at any accounts",
+  },
+  passwordFailuresPerAccountAndAddress: {
+    kind: "back-off",
+    free: 5,
+    firstDelaySeconds: 30,
+    maxDelaySeconds: 900,
+    windowSeconds: 86_400,
+    counts: "wrong passwords for one account from one client address (a right password starts again)",
+  },
+  securityKeyFailuresPerAccountAndAddress: {
+    kind: "back-off",
+    free: 5,
+    firstDelaySeconds: 30,
+    maxDelaySeconds: 900,
+    windowSeconds: 86_400,
+    counts: "refused security-key answers for one account from one client address",
+  },
+  guessesPerAccountPerDay: {
+    kind: "window",
+    attempts: 100,
+    windowSeconds: 86_400,
+    counts: "wrong passwords and wrong codes for one account, from any address (an RA's unlock clears it)",
+  },
+} as const satisfies Record<string, Limit>;
+
+export type LimitName = keyof typeof signInLimits;
+
+/** One counter an attempt uses: a limit, whom it counts (an address, an account, or both). */
+export type Counter = { limit: LimitName; subject: string; person?: string };
+/** A counter as the attempt left it, so that an attempt that turns out right can be given back. */
+export type Counted = Counter & { key: string; windowStart: Date };
+export type Attempt =
+  | { allowed: true; counted: Counted[] }
+  | { allowed: false; limit: LimitName; retryAt: Date; retryAfterSeconds: number };
+
+export function throttleKey(counter: Counter): string {
+  return `${counter.limit}:${counter.subject}`;
+}
+
+function windowStartOf(limit: Limit, now: Date): Date {
+  const size = limit.windowSeconds * 1000;
+  return new Date(Math.floor(now.getTime() / size) * size);
+}
+
+type Row = { key: string; window_start: Date; count: number; last_attempt_at: Date };
+
+/** When the counter lets its next attempt through; undefined when it lets one through now. */
+function refusedUntil(limit: Limit, row: Row, now: Date): Date | undefined {
+  const windowStart = windowStartOf(limit, now);
+  if (row.window_start.getTime() !== windowStart.getTime()) return undefined;
+  if (limit.kind === "window")
+    return row.count >= limit.attempts
+      ? new Date(windowStart.getTime() + limit.windowSeconds * 1000)
+      : undefined;
+  if (row.count < limit.free) return undefined;
+  const wait = backOffDelaySeconds(limit, row.count);
+  const until = new Date(row.last_attempt_at.getTime() + wait * 1000);
+  return until > now ? until : undefined;
+}
+
+/** The wait after the `count`-th counted attempt of a back-off limit, in seconds. */
+export function backOffDelaySeconds(limit: BackOffLimit, count: number): number {
+  if (count < limit.free) return 0;
+  return Math.min(limit.maxDelaySeconds, limit.firstDelaySeconds * 2 ** (count - limit.free));
+}
+
+/**
+ * Counts one attempt on every counter, or on none: if any counter refuses, nothing changes and
+ * the answer says when to try again (the latest of the refusals). The rows are locked in key
+ * order, so two nodes counting the same keys at once wait for each other rather than both
+ * letting an attempt through. The attempt that reaches a limit is recorded in the audit log.
+ */
+export async function takeAttempt(
+  queryable: Queryable,
+  actor: Actor,
+  counters: Counter[],
+  now = new Date(),
+): Promise<Attempt> {
+  const keyed = counters
+    .map((counter) => ({ ...counter, key: throttleKey(counter) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (keyed.length === 0) return { allowed: true, counted: [] };
+  return inTransaction(queryable, async (tx) => {
+    await tx
+      .insertInto("sign_in_throttles")
+      .values(
+        keyed.map((counter) => ({
+          key: counter.key,
+          window_start: windowStartOf(signInLimits[counter.limit], now),
+          count: 0,
+          last_attempt_at: now,
+        })),
+      )
+      .onConflict((conflict) => conflict.column("key").doNothing())
+      .execute();
+    const rows = await tx
+      .selectFrom("sign_in_throttles")
+      .selectAll()
+      .where(
+        "key",
+        "in",
+        keyed.map((counter) => counter.key),
+      )
+      .orderBy("key")
+      .forUpdate()
+      .execute();
+    const rowOf = new Map(rows.map((row) => [row.key, row]));
+    let refusal: { limit: LimitName; retryAt: Date } | undefined;
+    for (const counter of keyed) {
+      const row = rowOf.get(counter.key);
+      const until = row ? refusedUntil(signInLimits[counter.limit], row, now) : undefined;
+      if (until && (!refusal || until > refusal.retryAt)) refusal = { limit: counter.limit, retryAt: until };
+    }
+    if (refusal)
+      return {
+        allowed: false as const,
+        ...refusal,
+        retryAfterSeconds: Math.max(1, Math.ceil((refusal.retryAt.getTime() - now.getTime()) / 1000)),
+      };
+    const counted: Counted[] = [];
+    for (const counter of keyed) {
+      const limit = signInLimits[counter.limit];
+      const windowStart = windowStartOf(limit, now);
+      const row = rowOf.get(counter.key);
+      const count = row && row.window_start.getTime() === windowStart.getTime() ? row.count + 1 : 1;
+      await tx
+        .updateTable("sign_in_throttles")
+        .set({ window_start: windowStart, count, last_attempt_at: now })
+        .where("key", "=", counter.key)
+        .execute();
+      counted.push({ ...counter, windowStart });
+      await recordLimitReached(tx, actor, counter, limit, count, now);
+    }
+    return { allowed: true as const, counted };
+  });
+}
+
+async function recordLimitReached(
+  tx: Tx,
+  actor: Actor,
+  counter: Counter,
+  limit: Limit,
+  count: number,
+  now: Date,
+): Promise<void> {
+  const threshold = limit.kind === "window" ? limit.attempts : limit.free;
+  if (count !== threshold) return;
+  const until = refusedUntil(
+    limit,
+    { key: "", window_start: windowStartOf(limit, now), count, last_attempt_at: now },
+    now,
+  );
+  await recordEvent(tx, actor, {
+    action: "sign-in.limit-reached",
+    subject: counter.person ? { type: "person", id: counter.person } : undefined,
+    after: { limit: counter.limit, subject: counter.subject, until: until?.toISOString() ?? null },
+  });
+}
+
+/**
+ * Gives back what an attempt counted on the named limits, once it has turned out right: a right
+ * answer is no guess to count. A back-off starts again; a window's count goes down by one (only
+ * in the window the attempt was counted in).
+ */
+export async function giveBack(queryable: Queryable, counted: Counted[], limits: LimitName[]): Promise<void> {
+  for (const counter of counted.filter((candidate) => limits.includes(candidate.limit))) {
+    const limit: Limit = signInLimits[counter.limit];
+    const update = queryable
+      .updateTable("sign_in_throttles")
+      .where("key", "=", counter.key)
+      .where("window_start", "=", counter.windowStart);
+    if (limit.kind === "back-off") await update.set({ count: 0 }).execute();
+    else
+      await update
+        .set((eb) => ({ count: eb("count", "-", 1) }))
+        .where("count", ">", 0)
+        .execute();
+  }
+}
+
+/**
+ * Clears every counter of a person's account (a Registration Authority's unlock): the daily cap
+ * and the back-offs from each address. Says whether the daily cap was refusing.
+ */
+export async function releaseAccount(
+  tx: Tx,
+  uuid: string,
+  now = new Date(),
+): Promise<{ wasCapped: boolean }> {
+  const rows = await tx
+    .deleteFrom("sign_in_throttles")
+    .where((eb) =>
+      eb.or([
+        eb("key", "=", throttleKey({ limit: "guessesPerAccountPerDay", subject: uuid })),
+        eb("key", "like", `%:${uuid}@%`),
+      ]),
+    )
+    .returningAll()
+    .execute();
+  const daily = rows.find((row) => row.key.startsWith("guessesPerAccountPerDay:"));
+  return {
+    wasCapped:
+      daily !== undefined && refusedUntil(signInLimits.guessesPerAccountPerDay, daily, now) !== undefined,
+  };
+}
+
+/** Until when the day's cap refuses a person's passwords and codes, if it does. */
+export async function accountCappedUntil(
+  queryable: Queryable,
+  uuid: string,
+  now = new Date(),
+): Promise<Date | undefined> {
+  const row = await queryable
+    .selectFrom("sign_in_throttles")
+    .selectAll()
+    .where("key", "=", throttleKey({ limit: "guessesPerAccountPerDay", subject: uuid }))
+    .executeTakeFirst();
+  return row ? refusedUntil(signInLimits.guessesPerAccountPerDay, row, now) : undefined;
+}
+
+/** Removes counters whose window has ended: they refuse nothing any more. */
+export async function forgetEndedThrottles(queryable: Queryable, now = new Date()): Promise<void> {
+  for (const [name, limit] of Object.entries(signInLimits) as Array<[LimitName, Limit]>)
+    await queryable
+      .deleteFrom("sign_in_throttles")
+      .where("key", "like", `${name}:%`)
+      .where("window_start", "<", new Date(now.getTime() - limit.windowSeconds * 1000))
+      .execute();
+}
+
+/**
+ * The counters each sign-in step uses. `account` is the person's UUID, or for an identifier that
+ * names no one a digest of it, so that unknown identifiers are throttled exactly as known ones.
+ */
+export const signInCounters = {
+  identify: (address: string): Counter[] => [{ limit: "identifyPerAddress", subject: address }],
+  password: (account: SignInAccount, address: string): Counter[] => [
+    { limit: "failuresPerAddress", subject: address },
+    {
+      limit: "passwordFailuresPerAccountAndAddress",
+      subject: `${account.key}@${address}`,
+      person: account.uuid,
+    },
+    { limit: "guessesPerAccountPerDay", subject: account.key, person: account.uuid },
+  ],
+  securityKey: (account: SignInAccount, address: string): Counter[] => [
+    { limit: "failuresPerAddress", subject: address },
+    {
+      limit: "securityKeyFailuresPerAccountAndAddress",
+      subject: `${account.key}@${address}`,
+      person: account.uuid,
+    },
+  ],
+};
+
+/** Whose sign-in is counted: a known person (key = UUID) or an unknown identifier (key = digest). */
+export type SignInAccount = { key: string; uuid?: string };
