@@ -134,10 +134,11 @@ test("a sponsor's request, approved by an RA agent, reaches the person's CIS2 ro
     await page.goto(`${pointOfCare.url}/login`);
     await page.locator('input[name="identifier"]').fill("oliver.bennett@nhs.net");
     await page.getByRole("button", { name: "Continue" }).click();
-    await page
-      .getByText("Enter the 12-digit UUID or email address of an active Care Identity")
-      .first()
-      .waitFor();
+    // A closed identity is answered as an unknown one (nobody learns who has left): the password
+    // page, then a refusal, since closing the profile removed the password too.
+    await page.locator('input[name="password"]').fill(demoPassword);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("The password is not correct").first().waitFor();
     assert.ok(page.url().startsWith(server.origin), "the browser never went back to the app signed in");
   });
   await context.close();

@@ -80,10 +80,17 @@ export async function serveCis2(
   const lists = await readCodeLists(store.db);
   const cis2 = await startCis2(config, store, lists, { seed: true, actor: operatorActor() });
   const app = await buildServer({ config, store, lists, demo: true, cis2, logStream: options.logStream });
-  await app.listen({ port, host: "127.0.0.1" });
   const stop = async () => {
     cis2.stop();
     await app.close();
   };
+  try {
+    await app.listen({ port, host: "127.0.0.1" });
+  } catch (error) {
+    // Another test took the free port between the probe and the listen: try another.
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || options.port !== undefined) throw error;
+    await stop();
+    return serveCis2(store, options);
+  }
   return { app, store, cis2, config, origin, issuer: config.issuer, stop };
 }
