@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import * as client from "openid-client";
 import { demoUsers } from "../src/seed/demo-users.ts";
 import { exchange, signIn } from "../test/cis2/journey.ts";
+import { Browser } from "../test/support/browser.ts";
 import type { Cis2Server } from "../test/support/cis2-server.ts";
 import {
   backendPids,
@@ -23,6 +24,7 @@ import {
   runSignIns,
   startProcess,
   stopProcess,
+  workstationAddress,
 } from "./cis2-support.ts";
 
 const { values } = parseArgs({
@@ -75,6 +77,7 @@ async function oneSignIn(index: number): Promise<void> {
     scope: benchScope,
     acr: "AAL1_USERPASS",
     chooseRole: (html) => /name="role"[^>]*value="([^"]+)"/.exec(html)?.[1],
+    browser: new Browser({ headers: workstationAddress(person.email as string) }),
   });
   const tokens = await exchange(configuration, journey);
   const claims = tokens.claims();

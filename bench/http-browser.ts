@@ -11,10 +11,12 @@ export class HttpBrowser {
   private readonly cookies = new Map<string, { value: string; path: string }>();
   private readonly agent: http.Agent;
   private readonly origin: string;
+  private readonly headers: Record<string, string>;
 
-  constructor(origin: string, agent: http.Agent) {
+  constructor(origin: string, agent: http.Agent, headers: Record<string, string> = {}) {
     this.origin = origin;
     this.agent = agent;
+    this.headers = headers;
   }
 
   /** GETs a URL and follows redirects until a page answers or a redirect leaves the origin. */
@@ -42,7 +44,7 @@ export class HttpBrowser {
       .filter(([, entry]) => target.pathname.startsWith(entry.path))
       .map(([name, entry]) => `${name}=${entry.value}`)
       .join("; ");
-    const headers: Record<string, string | number> = { accept: "text/html" };
+    const headers: Record<string, string | number> = { ...this.headers, accept: "text/html" };
     if (cookie) headers.cookie = cookie;
     if (body !== undefined) {
       headers["content-type"] = "application/x-www-form-urlencoded";

@@ -35,6 +35,7 @@ import {
   prepareService,
   startProcess,
   stopProcess,
+  workstationAddress,
 } from "./cis2-support.ts";
 import { formAction, HttpBrowser, type Page, unescapeHtml } from "./http-browser.ts";
 import { SoftwareAuthenticator } from "./software-authenticator.ts";
@@ -165,7 +166,7 @@ function answer(page: Page, uuid: string): Record<string, string> {
 
 /** One whole sign-in, checked: the method and class in the ID token, the role, UserInfo agreeing. */
 async function signIn(uuid: string, acr: string, method: string): Promise<void> {
-  const browser = new HttpBrowser(origin, agent);
+  const browser = new HttpBrowser(origin, agent, workstationAddress(uuid));
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
