@@ -3,6 +3,7 @@ import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
+import { takeStartUpLock } from "../store/start-up-lock.ts";
 
 /**
  * RS256 token-signing keys, generated here and stored sealed. Rotation is two-phase: a new key
@@ -52,6 +53,7 @@ async function insertKey(queryable: Queryable, sealer: Sealer, signsFrom: Date) 
 /** Creates the first signing key on first start; afterwards does nothing. */
 export async function ensureSigningKey(queryable: Queryable, actor: Actor, sealer: Sealer): Promise<void> {
   await inTransaction(queryable, async (tx) => {
+    await takeStartUpLock(tx);
     const existing = await tx.selectFrom("signing_keys").select("kid").limit(1).executeTakeFirst();
     if (existing) return;
     const kid = await insertKey(tx, sealer, new Date());
