@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { sql } from "kysely";
 import type { Store } from "./database.ts";
 import { startUpLockKey } from "./start-up-lock.ts";
 
@@ -12,9 +13,15 @@ const migrationsDir = new URL("./migrations/", import.meta.url);
  * lock: two concurrent CREATE TABLE IF NOT EXISTS can both miss the table and one then fails.
  */
 export async function migrate(store: Store): Promise<string[]> {
-  await store.runScript(`SELECT pg_advisory_xact_lock(${startUpLockKey});
-    CREATE TABLE IF NOT EXISTS schema_migrations (
-      name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  // Looked for first: a node running as the least-privilege runtime role may not create tables,
+  // even IF NOT EXISTS, and has nothing to create once the migration owner has migrated.
+  const { rows } = await sql<{
+    table: string | null;
+  }>`SELECT to_regclass('schema_migrations') AS table`.execute(store.db);
+  if (!rows[0]?.table)
+    await store.runScript(`SELECT pg_advisory_xact_lock(${startUpLockKey});
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
   const applied: string[] = [];
   for (const name of migrationNames()) {
     if (await isApplied(store, name)) continue;
