@@ -1,4 +1,5 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
+import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import type { Sealer } from "../secrets/sealed.ts";
@@ -35,6 +36,9 @@ async function newKeyPair(): Promise<{ kid: string; publicJwk: JWK; privateJwk: 
   };
 }
 
+/** A new key notifies this channel in its transaction; every node's provider host listens (start.ts). */
+export const signingKeysChannel = "careid_signing_keys";
+
 async function insertKey(queryable: Queryable, sealer: Sealer, signsFrom: Date) {
   const key = await newKeyPair();
   await queryable
@@ -47,6 +51,7 @@ async function insertKey(queryable: Queryable, sealer: Sealer, signsFrom: Date) 
       signs_from: signsFrom,
     })
     .execute();
+  await sql`SELECT pg_notify(${signingKeysChannel}, ${key.kid})`.execute(queryable);
   return key.kid;
 }
 

@@ -11,6 +11,7 @@ import { loadMasterKey } from "../secrets/master-key.ts";
 import { type Sealer, sealerFor } from "../secrets/sealed.ts";
 import { seedDemoSignIn } from "../seed/demo-sign-in.ts";
 import type { Store } from "../store/database.ts";
+import { listenFor } from "../store/notifications.ts";
 import {
   ensureFirstPartyClients,
   type FirstPartyApp,
@@ -21,7 +22,7 @@ import { startBackchannelDelivery } from "./backchannel.ts";
 import { listeningClientCache, uncached } from "./client-cache.ts";
 import type { ClientMetadata } from "./clients.ts";
 import { hostProvider, type ProviderHost } from "./host.ts";
-import { ensureSigningKey } from "./keys.ts";
+import { ensureSigningKey, signingKeysChannel } from "./keys.ts";
 import { endExpiredSessions } from "./session-revocation.ts";
 
 export type Cis2 = {
@@ -61,6 +62,14 @@ export async function startCis2(
     lists,
     developmentLogin,
   });
+  // A key rotated on any node (or by careid keys rotate) is published by every node at once.
+  const keyChanges =
+    store.kind === "postgres" && config.databaseUrl
+      ? listenFor(config.databaseUrl, signingKeysChannel, {
+          notice: () => void host.refresh().catch(() => {}),
+          down: () => {},
+        })
+      : undefined;
   if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
   await ensureFirstPartyClients(
     store.db,
@@ -92,6 +101,7 @@ export async function startCis2(
       clearInterval(cleanup);
       host.close();
       void clients.close();
+      void keyChanges?.close();
     },
   };
 }
