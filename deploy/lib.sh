@@ -25,12 +25,17 @@ postgres_dir() {
   chmod 700 "$1"
 }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: runs COMMAND every half second until it succeeds.
+# wait_for SECONDS DESCRIPTION COMMAND...: runs COMMAND every half second until it succeeds;
+# exit status 2 from COMMAND means it never will.
 wait_for() {
   local seconds=$1 what=$2
   shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
+  local deadline=$((SECONDS + seconds)) status
+  while :; do
+    status=0
+    "$@" >/dev/null 2>&1 || status=$?
+    [ "$status" -ne 0 ] || return 0
+    [ "$status" -ne 2 ] || die "gave up waiting for $what"
     [ "$SECONDS" -lt "$deadline" ] || die "timed out after ${seconds}s waiting for $what"
     sleep 0.5
   done

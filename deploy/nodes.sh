@@ -35,16 +35,19 @@ node_up() {
   )
 }
 
-# Ready, or a stop at once with the end of its log if the node has exited.
+# Ready; or, if the node has exited, never (exit status 2 stops wait_for at once).
 node_ready() {
-  if ! kill -0 "$(cat "$dir/node-$1.pid")" 2>/dev/null; then
-    echo "$(basename "$0"): node $1 exited; the end of $dir/node-$1.log:" >&3
-    tail -n 15 "$dir/node-$1.log" >&3
-    exit 1
-  fi
+  kill -0 "$(cat "$dir/node-$1.pid")" 2>/dev/null || return 2
   http_ok "http://127.0.0.1:$((LB_PORT + $1))/health/ready"
 }
-exec 3>&2
+
+wait_for_node() {
+  (wait_for 120 "node $1" node_ready "$1") || true
+  node_ready "$1" || {
+    tail -n 20 "$dir/node-$1.log" >&2
+    die "node $1 did not start; the end of $dir/node-$1.log is above"
+  }
+}
 
 up() {
   local nodes=2 port=8080 demo="" pem=""
@@ -86,12 +89,13 @@ ENV
     servers+="    server node$k 127.0.0.1:$((port + k)) check"$'\n'
   done
   for k in $(seq 1 "$nodes"); do
-    LB_PORT=$port wait_for 120 "node $k (see $dir/node-$k.log)" node_ready "$k"
+    LB_PORT=$port wait_for_node "$k"
   done
   export LB_SERVERS=$servers LB_BIND="127.0.0.1:$port${pem:+ ssl crt $pem}"
   render "$DEPLOY/haproxy.cfg" "$dir/haproxy.cfg"
   haproxy -q -c -f "$dir/haproxy.cfg" || die "HAProxy refused $dir/haproxy.cfg"
-  haproxy -D -f "$dir/haproxy.cfg" -p "$dir/haproxy.pid"
+  # Its own output goes nowhere: a daemon holding the caller's stdout open would keep it waiting.
+  haproxy -D -f "$dir/haproxy.cfg" -p "$dir/haproxy.pid" </dev/null >/dev/null 2>&1
   wait_for 30 "HAProxy on port $port" http_ok "$scheme://127.0.0.1:$port/health/ready"
   status
 }
@@ -127,7 +131,7 @@ start-node)
   node_up "${1:?$usage}"
   # shellcheck disable=SC1091
   source "$dir/nodes.env"
-  wait_for 120 "node $1" node_ready "$1"
+  wait_for_node "$1"
   ;;
 stop-node) stop_pid "$dir/node-${1:?$usage}.pid" ;;
 *) die "$usage" ;;

@@ -90,7 +90,8 @@ up() {
   render "$DEPLOY/patroni/haproxy.cfg" "$dir/haproxy.cfg"
   haproxy -q -c -f "$dir/haproxy.cfg" || die "HAProxy refused $dir/haproxy.cfg"
   stop_pid "$dir/haproxy.pid"
-  haproxy -D -f "$dir/haproxy.cfg" -p "$dir/haproxy.pid"
+  # Its own output goes nowhere: a daemon holding the caller's stdout open would keep it waiting.
+  haproxy -D -f "$dir/haproxy.cfg" -p "$dir/haproxy.pid" </dev/null >/dev/null 2>&1
   wait_for 30 "the primary through HAProxy" "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PRIMARY_PORT"
   # Roles and database on the leader (they replicate); peer authentication on its socket.
   as_postgres psql -q -v ON_ERROR_STOP=1 -v owner_password="$OWNER_PASSWORD" -v app_password="$APP_PASSWORD" \

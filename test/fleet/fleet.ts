@@ -61,9 +61,31 @@ export async function careid(args: string[], env: Record<string, string>): Promi
   }
 }
 
+const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
+
+/**
+ * Undoes what a test started, last first (a cluster is stopped before its directory goes), each
+ * step whatever the others did.
+ */
+export function onCleanup(t: TestContext, work: () => unknown): void {
+  let list = cleanups.get(t);
+  if (!list) {
+    const steps: (() => unknown)[] = [];
+    list = steps;
+    cleanups.set(t, steps);
+    t.after(async () => {
+      for (const step of steps.reverse())
+        await Promise.resolve()
+          .then(step)
+          .catch(() => {});
+    });
+  }
+  list.push(work);
+}
+
 export function temporaryDirectory(t: TestContext, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `careid-${prefix}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  onCleanup(t, () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -87,8 +109,8 @@ export type Database = {
 /** One PostgreSQL cluster with WAL archiving (deploy/postgres.sh), stopped when the test ends. */
 export async function postgresCluster(t: TestContext, port: number): Promise<Database> {
   const dir = temporaryDirectory(t, "postgres");
+  onCleanup(t, () => deploy("postgres.sh", ["down", dir]));
   await deploy("postgres.sh", ["up", dir, String(port)]);
-  t.after(() => deploy("postgres.sh", ["down", dir]));
   return databaseIn(dir);
 }
 
@@ -119,10 +141,10 @@ export type Fleet = {
 export async function startFleet(
   t: TestContext,
   database: Database,
-  options: { nodes: number; port: number; demo?: boolean },
+  options: { nodes: number; port: number; demo?: boolean; masterKey?: string },
 ): Promise<Fleet> {
   const dir = temporaryDirectory(t, "nodes");
-  t.after(() => deploy("nodes.sh", ["down", dir]));
+  onCleanup(t, () => deploy("nodes.sh", ["down", dir]));
   await deploy(
     "nodes.sh",
     [
@@ -134,7 +156,11 @@ export async function startFleet(
       String(options.port),
       ...(options.demo ? ["--demo"] : []),
     ],
-    { DATABASE_URL: database.url, DATABASE_OWNER_URL: database.ownerUrl },
+    {
+      DATABASE_URL: database.url,
+      DATABASE_OWNER_URL: database.ownerUrl,
+      ...(options.masterKey ? { CAREID_MASTER_KEY: options.masterKey } : {}),
+    },
   );
   const settings = readEnvFile(join(dir, "nodes.env"));
   const origin = `http://127.0.0.1:${options.port}`;

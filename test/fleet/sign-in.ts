@@ -22,6 +22,7 @@ export type FleetSignIn = {
 export type SignedIn = {
   sub: string;
   accessToken: string;
+  idToken: string;
   userinfo: Record<string, unknown>;
   /** The origins that answered each step, in order. */
   answeredBy: string[];
@@ -142,6 +143,7 @@ export async function fleetSignIn(options: FleetSignIn): Promise<SignedIn> {
   return {
     sub: String(payload.sub),
     accessToken: tokens.access_token as string,
+    idToken: tokens.id_token as string,
     userinfo,
     answeredBy,
     retries,
