@@ -149,7 +149,7 @@ export async function buildServer({
       cardCertificateDays: config.cardCertificateDays,
       caToken: config.caToken,
     });
-  registerDirectory(app, store, lists);
+  registerDirectory(app, store, lists, config.databaseUrl);
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);
     registerCimPages(app, {

@@ -1,4 +1,4 @@
-import pg from "pg";
+import { listenFor } from "../store/notifications.ts";
 import type { ClientMetadata } from "./clients.ts";
 
 /**
@@ -28,64 +28,32 @@ export const uncached: ClientCache = { read: (_clientId, load) => load(), close:
 export function listeningClientCache(databaseUrl: string): ClientCache {
   const entries = new Map<string, ClientMetadata>();
   let generation = 0;
-  let listening = false;
-  let closed = false;
-  let connection: pg.Client | undefined;
-  let retry: NodeJS.Timeout | undefined;
-
-  const stopListening = () => {
-    listening = false;
-    generation++;
-    entries.clear();
-  };
-  const listen = async () => {
-    const client = new pg.Client({ connectionString: databaseUrl });
-    connection = client;
-    client.on("notification", (notice) => {
+  const listener = listenFor(databaseUrl, clientsChannel, {
+    notice(clientId) {
       generation++;
-      entries.delete(notice.payload ?? "");
-    });
-    const reconnect = () => {
-      if (connection !== client) return;
-      stopListening();
-      connection = undefined;
-      void client.end().catch(() => {});
-      if (!closed) retry = setTimeout(() => void listen(), 1000).unref();
-    };
-    client.on("error", reconnect);
-    client.on("end", reconnect);
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${clientsChannel}`);
-      if (connection === client && !closed) listening = true;
-    } catch {
-      reconnect();
-    }
-  };
-  void listen();
+      entries.delete(clientId);
+    },
+    down() {
+      generation++;
+      entries.clear();
+    },
+  });
 
   return {
     async read(clientId, load) {
-      if (!listening) return load();
+      if (!listener.listening()) return load();
       const kept = entries.get(clientId);
       // A copy: oidc-provider may change what it is given.
       if (kept) return structuredClone(kept);
       const before = generation;
       const metadata = await load();
       // Unknown identifiers are not kept: guessing them must not grow the cache.
-      if (metadata && listening && generation === before) {
+      if (metadata && listener.listening() && generation === before) {
         if (entries.size >= maximumEntries) entries.clear();
         entries.set(clientId, structuredClone(metadata));
       }
       return metadata;
     },
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      const client = connection;
-      connection = undefined;
-      stopListening();
-      await client?.end().catch(() => {});
-    },
+    close: () => listener.close(),
   };
 }

@@ -1,8 +1,10 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
+import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
+import { takeStartUpLock } from "../store/start-up-lock.ts";
 
 /**
  * RS256 token-signing keys, generated here and stored sealed. Rotation is two-phase: a new key
@@ -34,6 +36,9 @@ async function newKeyPair(): Promise<{ kid: string; publicJwk: JWK; privateJwk: 
   };
 }
 
+/** A new key notifies this channel in its transaction; every node's provider host listens (start.ts). */
+export const signingKeysChannel = "careid_signing_keys";
+
 async function insertKey(queryable: Queryable, sealer: Sealer, signsFrom: Date) {
   const key = await newKeyPair();
   await queryable
@@ -46,12 +51,14 @@ async function insertKey(queryable: Queryable, sealer: Sealer, signsFrom: Date) 
       signs_from: signsFrom,
     })
     .execute();
+  await sql`SELECT pg_notify(${signingKeysChannel}, ${key.kid})`.execute(queryable);
   return key.kid;
 }
 
 /** Creates the first signing key on first start; afterwards does nothing. */
 export async function ensureSigningKey(queryable: Queryable, actor: Actor, sealer: Sealer): Promise<void> {
   await inTransaction(queryable, async (tx) => {
+    await takeStartUpLock(tx);
     const existing = await tx.selectFrom("signing_keys").select("kid").limit(1).executeTakeFirst();
     if (existing) return;
     const kid = await insertKey(tx, sealer, new Date());

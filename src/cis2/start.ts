@@ -12,6 +12,7 @@ import { loadMasterKey } from "../secrets/master-key.ts";
 import { type Sealer, sealerFor } from "../secrets/sealed.ts";
 import { seedDemoSignIn } from "../seed/demo-sign-in.ts";
 import type { Store } from "../store/database.ts";
+import { listenFor } from "../store/notifications.ts";
 import {
   ensureFirstPartyClients,
   type FirstPartyApp,
@@ -22,7 +23,7 @@ import { startBackchannelDelivery } from "./backchannel.ts";
 import { listeningClientCache, uncached } from "./client-cache.ts";
 import type { ClientMetadata } from "./clients.ts";
 import { hostProvider, type ProviderHost } from "./host.ts";
-import { ensureSigningKey } from "./keys.ts";
+import { ensureSigningKey, signingKeysChannel } from "./keys.ts";
 import { endExpiredSessions } from "./session-revocation.ts";
 
 export type Cis2 = {
@@ -54,6 +55,7 @@ export async function startCis2(
   const clients =
     store.kind === "postgres" && config.databaseUrl ? listeningClientCache(config.databaseUrl) : uncached;
   let host: ProviderHost | undefined;
+  let keyChanges: { close(): Promise<void> } | undefined;
   try {
     host = await hostProvider({
       clients,
@@ -65,6 +67,15 @@ export async function startCis2(
       developmentLogin,
       trustProxy: config.trustProxy,
     });
+    const provider = host;
+    // A key rotated on any node (or by careid keys rotate) is published by every node at once.
+    keyChanges =
+      store.kind === "postgres" && config.databaseUrl
+        ? listenFor(config.databaseUrl, signingKeysChannel, {
+            notice: () => void provider.refresh().catch(() => {}),
+            down: () => {},
+          })
+        : undefined;
     if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
     await ensureFirstPartyClients(
       store.db,
@@ -75,9 +86,10 @@ export async function startCis2(
       clientValidator(host),
     );
   } catch (error) {
-    // A start that fails leaves nothing running (the cache's listening connection would keep
-    // the process alive after it has said why it cannot start).
+    // A start that fails leaves nothing running (a listening connection would keep the process
+    // alive after it has said why it cannot start).
     host?.close();
+    await keyChanges?.close();
     await clients.close();
     throw error;
   }
@@ -104,6 +116,7 @@ export async function startCis2(
       clearInterval(cleanup);
       host.close();
       void clients.close();
+      void keyChanges?.close();
     },
   };
 }

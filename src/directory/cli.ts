@@ -139,7 +139,7 @@ export function directoryCommands(withStore: WithStore, prepare: Prepare) {
     "apps revoke": command(
       "apps revoke",
       "careid apps revoke --id ID",
-      "Revoke an application's API key (every node stops accepting it within 10 seconds).",
+      "Revoke an application's API key; every node stops accepting it at once (within 10 seconds on the embedded database).",
       { id: { type: "string", help: "the application id" } },
       async (store, values) => {
         const revoked = await revokeApplication(store.db, operatorActor(), required(values, "id"));

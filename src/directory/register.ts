@@ -6,8 +6,16 @@ import { ApplicationKeyCache } from "./applications/key-cache.ts";
 import { registerDirectoryFhir } from "./fhir/register.ts";
 
 /** The directory's HTTP faces: the three FHIR APIs and the registry's admin JSON API. */
-export function registerDirectory(app: FastifyInstance, store: Store, lists: CodeLists): void {
-  const keys = new ApplicationKeyCache(store.db);
+export function registerDirectory(
+  app: FastifyInstance,
+  store: Store,
+  lists: CodeLists,
+  databaseUrl?: string,
+): void {
+  const keys = new ApplicationKeyCache(store.db, {
+    databaseUrl: store.kind === "postgres" ? databaseUrl : undefined,
+  });
+  app.addHook("onClose", () => keys.close());
   registerDirectoryFhir(app, store, lists, keys);
   registerRegistryAdmin(app, store, keys);
 }

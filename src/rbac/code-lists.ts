@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
+import { takeStartUpLock } from "../store/start-up-lock.ts";
 
 /**
  * The national RBAC code lists: staff groups and sub-groups, job roles, activities with their
@@ -64,6 +65,7 @@ export function readCodeListFiles(): { files: CodeListFiles; digest: string } {
 export async function syncCodeLists(queryable: Queryable, actor: Actor): Promise<boolean> {
   const { files, digest } = readCodeListFiles();
   return inTransaction(queryable, async (tx) => {
+    await takeStartUpLock(tx);
     const loaded = await tx
       .selectFrom("reference_data_versions")
       .select("digest")

@@ -2,7 +2,8 @@ import type { Actor } from "../audit/actor.ts";
 import { setPassword } from "../authenticators/password/passwords.ts";
 import { addClient, type ClientMetadata } from "../cis2/clients.ts";
 import type { Sealer } from "../secrets/sealed.ts";
-import type { Db } from "../store/database.ts";
+import { type Db, inTransaction } from "../store/database.ts";
+import { takeStartUpLock } from "../store/start-up-lock.ts";
 
 /**
  * What the demo needs to sign in: a development password for every demo person and the example
@@ -30,20 +31,24 @@ export function demoClient(baseUrl = "http://127.0.0.1:3001"): ClientMetadata {
   };
 }
 
+/** Once per database: nodes starting together wait on the start-up lock and find it done. */
 export async function seedDemoSignIn(
   db: Db,
   actor: Actor,
   sealer: Sealer,
   validate: (metadata: ClientMetadata) => Promise<void>,
 ): Promise<boolean> {
-  const registered = await db
-    .selectFrom("oidc_clients")
-    .select("client_id")
-    .where("client_id", "=", demoClientId)
-    .executeTakeFirst();
-  if (registered) return false;
-  const people = await db.selectFrom("people").select("uuid").where("status", "=", "active").execute();
-  for (const person of people) await setPassword(db, actor, person.uuid, demoPassword);
-  await addClient(db, actor, sealer, demoClient(), validate);
-  return true;
+  return inTransaction(db, async (tx) => {
+    await takeStartUpLock(tx);
+    const registered = await tx
+      .selectFrom("oidc_clients")
+      .select("client_id")
+      .where("client_id", "=", demoClientId)
+      .executeTakeFirst();
+    if (registered) return false;
+    const people = await tx.selectFrom("people").select("uuid").where("status", "=", "active").execute();
+    for (const person of people) await setPassword(tx, actor, person.uuid, demoPassword);
+    await addClient(tx, actor, sealer, demoClient(), validate);
+    return true;
+  });
 }

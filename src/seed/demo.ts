@@ -5,6 +5,7 @@ import { readCodeLists } from "../rbac/code-lists.ts";
 import { createOrganisation, type NewOrganisation } from "../rbac/organisations.ts";
 import { createWorkgroup } from "../rbac/workgroups.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
+import { takeStartUpLock } from "../store/start-up-lock.ts";
 import { addPeople, type PersonEntry } from "./people-loader.ts";
 
 /**
@@ -32,6 +33,7 @@ const demoEvidence = { method: "demo-directory", note: "fictional person in the 
 export async function seedDemo(queryable: Queryable, actor: Actor): Promise<boolean> {
   const demo = readDemoDirectory();
   return inTransaction(queryable, async (tx) => {
+    await takeStartUpLock(tx);
     const existing = await tx.selectFrom("people").select("uuid").limit(1).executeTakeFirst();
     if (existing) return false;
     const lists = await readCodeLists(tx);

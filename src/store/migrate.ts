@@ -1,31 +1,35 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { sql } from "kysely";
 import type { Store } from "./database.ts";
+import { startUpLockKey } from "./start-up-lock.ts";
 
 const migrationsDir = new URL("./migrations/", import.meta.url);
 
 /**
  * Applies the SQL files in migrations/ in name order, each once, in its own transaction
  * together with its entry in schema_migrations. Several nodes may start at once: each
- * migration takes a transaction-scoped advisory lock, and a node that loses the race finds the
- * migration recorded by the winner and moves on.
+ * migration takes the start-up lock (start-up-lock.ts), and a node that loses the race finds the
+ * migration recorded by the winner and moves on. Even the bookkeeping table is created under the
+ * lock: two concurrent CREATE TABLE IF NOT EXISTS can both miss the table and one then fails.
  */
 export async function migrate(store: Store): Promise<string[]> {
-  // Looked up first: the runtime role of a production database may not create tables, and
-  // PostgreSQL checks that right even for CREATE TABLE IF NOT EXISTS (docs/audit.md).
-  const existing = await sql<{
+  // Looked for first: a node running as the least-privilege runtime role may not create tables,
+  // even IF NOT EXISTS (PostgreSQL checks the right first), and has nothing to create once the
+  // migration owner has migrated (docs/audit.md).
+  const { rows } = await sql<{
     table: string | null;
   }>`SELECT to_regclass('schema_migrations')::text AS table`.execute(store.db);
-  if (!existing.rows[0]?.table)
-    await sql`CREATE TABLE IF NOT EXISTS schema_migrations (
-      name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`.execute(store.db);
+  if (!rows[0]?.table)
+    await store.runScript(`SELECT pg_advisory_xact_lock(${startUpLockKey});
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
   const applied: string[] = [];
   for (const name of migrationNames()) {
     if (await isApplied(store, name)) continue;
     const script = readFileSync(new URL(name, migrationsDir), "utf8");
     try {
       await store.runScript(
-        `SELECT pg_advisory_xact_lock(7315001);\n${script}\n;INSERT INTO schema_migrations (name) VALUES ('${name}');`,
+        `SELECT pg_advisory_xact_lock(${startUpLockKey});\n${script}\n;INSERT INTO schema_migrations (name) VALUES ('${name}');`,
       );
       applied.push(name);
     } catch (error) {

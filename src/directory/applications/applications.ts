@@ -1,10 +1,13 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Selectable } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../../errors.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
 import type { ApiApplicationsTable } from "../../store/schema.ts";
+
+/** Revoking a key notifies this channel in its transaction; every node's key cache listens. */
+export const applicationKeysChannel = "careid_application_keys";
 
 /**
  * An application allowed to call the directory APIs with its API key (the `apikey` header).
@@ -81,7 +84,7 @@ export async function listApplications(queryable: Queryable): Promise<Applicatio
   return rows.map(applicationFromRow);
 }
 
-/** Revokes an application's key at once for new lookups; cached lookups expire within seconds. */
+/** Revokes an application's key at once on every node: the notice makes each forget its cached keys. */
 export async function revokeApplication(
   queryable: Queryable,
   actor: Actor,
@@ -104,6 +107,7 @@ export async function revokeApplication(
       before: { status: row.status },
       after: { status: "revoked" },
     });
+    await sql`SELECT pg_notify(${applicationKeysChannel}, ${id})`.execute(tx);
     return applicationFromRow(revoked);
   });
 }

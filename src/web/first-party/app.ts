@@ -1,9 +1,9 @@
 import { hkdfSync } from "node:crypto";
 import type { Actor } from "../../audit/actor.ts";
 import { addClient, type ClientMetadata, removeClient } from "../../cis2/clients.ts";
-import { ConflictError } from "../../errors.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
-import type { Db } from "../../store/database.ts";
+import { type Db, inTransaction } from "../../store/database.ts";
+import { takeStartUpLock } from "../../store/start-up-lock.ts";
 
 /**
  * A first-party app: a part of this service that signs its users in through our own CIS2 as any
@@ -70,26 +70,25 @@ export async function ensureFirstPartyClients(
       app,
       firstPartyClientSecret(settings.masterKey, app),
     );
-    const row = await db
-      .selectFrom("oidc_clients")
-      .select(["metadata", "sealed_secret"])
-      .where("client_id", "=", app.clientId)
-      .executeTakeFirst();
-    if (row) {
-      const current = row.metadata as ClientMetadata;
-      const same =
-        JSON.stringify([current.redirect_uris, current.post_logout_redirect_uris, current.scope]) ===
-          JSON.stringify([wanted.redirect_uris, wanted.post_logout_redirect_uris, wanted.scope]) &&
-        row.sealed_secret !== null &&
-        sealer.open(row.sealed_secret) === wanted.client_secret;
-      if (same) continue;
-      await removeClient(db, actor, app.clientId);
-    }
-    try {
-      await addClient(db, actor, sealer, wanted, validate);
-    } catch (error) {
-      // Another node starting at the same moment registered it first.
-      if (!(error instanceof ConflictError)) throw error;
-    }
+    // Under the start-up lock, so nodes starting together check and correct it one at a time.
+    await inTransaction(db, async (tx) => {
+      await takeStartUpLock(tx);
+      const row = await tx
+        .selectFrom("oidc_clients")
+        .select(["metadata", "sealed_secret"])
+        .where("client_id", "=", app.clientId)
+        .executeTakeFirst();
+      if (row) {
+        const current = row.metadata as ClientMetadata;
+        const same =
+          JSON.stringify([current.redirect_uris, current.post_logout_redirect_uris, current.scope]) ===
+            JSON.stringify([wanted.redirect_uris, wanted.post_logout_redirect_uris, wanted.scope]) &&
+          row.sealed_secret !== null &&
+          sealer.open(row.sealed_secret) === wanted.client_secret;
+        if (same) return;
+        await removeClient(tx, actor, app.clientId);
+      }
+      await addClient(tx, actor, sealer, wanted, validate);
+    });
   }
 }
