@@ -85,6 +85,7 @@ async function soak(): Promise<void> {
   if (!apiKey) throw new Error("no API key was printed");
   const practitioners = demoUuids();
   const accessTokens: string[] = [];
+  let written = 0;
 
   const operations: Record<string, { rate: number; run: (index: number) => Promise<void> }> = {
     "sign-in (whole journey)": {
@@ -114,12 +115,12 @@ async function soak(): Promise<void> {
     },
     "CIM write (position)": {
       rate: Number(values.writes),
-      run: async (index) => {
+      run: async () => {
         await expectStatus(
           fetch(`${origin}/cim/api/v1/organisations/RZZ/positions`, {
             method: "POST",
             headers: { authorization: `Bearer ${managerToken}`, "content-type": "application/json" },
-            body: JSON.stringify({ name: `Soak ward ${index}`, accessProfiles: [{ jobRole: "R8001" }] }),
+            body: JSON.stringify({ name: `Soak ward ${++written}`, accessProfiles: [{ jobRole: "R8001" }] }),
           }),
           201,
         );
