@@ -43,6 +43,7 @@ test("the primary killed under load: Patroni promotes the replica, writing resum
 
   const write = async () => {
     const partyKey = `A99002-${900000 + ++writes}`;
+    const started = Date.now();
     const response = await fetch(`${fleet.origin}/api/directory/systems`, {
       method: "POST",
       headers: { apikey, "content-type": "application/json" },
@@ -57,7 +58,8 @@ test("the primary killed under load: Patroni promotes the replica, writing resum
     }).catch(() => undefined);
     if (response?.status === 201) {
       acknowledged.push(((await response.json()) as { asid: string }).asid);
-      if (killedAt && !firstWriteAfterKill) firstWriteAfterKill = Date.now();
+      // Resumed: a write begun after the primary was dead is acknowledged.
+      if (killedAt && started > killedAt && !firstWriteAfterKill) firstWriteAfterKill = Date.now();
     } else if (response?.status === 500) serverErrors.push(`write: 500 ${await response.text()}`);
   };
   const read = async () => {
@@ -101,8 +103,8 @@ test("the primary killed under load: Patroni promotes the replica, writing resum
     await new Promise((resolve) => setTimeout(resolve, 4000));
     assert.ok(acknowledged.length > 0, "writes succeed before the failover");
     before = acknowledged.length;
-    killedAt = Date.now();
     t.diagnostic(await deploy("patroni.sh", ["kill-primary", clusterDir]));
+    killedAt = Date.now();
     const deadline = killedAt + resumeWithinSeconds * 1000;
     while (!firstWriteAfterKill && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 200));
