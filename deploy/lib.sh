@@ -6,7 +6,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEPLOY="$REPO/deploy"
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # The project's pinned Node.js (the npm package node@24), not whatever node is first on PATH.
-NODE=${NODE:-$REPO/node_modules/.bin/node}
+# (Not $NODE: npm sets that to the Node.js running npm itself.)
+CAREID_NODE=${CAREID_NODE:-$REPO/node_modules/.bin/node}
 
 die() {
   echo "$(basename "$0"): $*" >&2

@@ -30,7 +30,7 @@ node_up() {
     PORT=$((LB_PORT + k)) CAREID_LDAP_PORT=$((LB_PORT + 10 + k)) HOST=127.0.0.1 \
       DATABASE_URL="$DATABASE_URL" CAREID_MASTER_KEY="$CAREID_MASTER_KEY" CAREID_ISSUER="$CAREID_ISSUER" \
       CAREID_TRUST_PROXY=true LOG_LEVEL="${LOG_LEVEL:-warn}" \
-      setsid "$NODE" src/main.ts serve $SERVE_FLAGS >>"$dir/node-$k.log" 2>&1 </dev/null &
+      setsid "$CAREID_NODE" src/main.ts serve $SERVE_FLAGS >>"$dir/node-$k.log" 2>&1 </dev/null &
     echo $! >"$dir/node-$k.pid"
   )
 }
@@ -80,7 +80,7 @@ CAREID_ISSUER=$scheme://127.0.0.1:$port/openam/oauth2/realms/root/realms/NHSIden
 ENV
   )
   if [ -n "${DATABASE_OWNER_URL:-}" ]; then
-    (cd "$REPO" && DATABASE_URL="$DATABASE_OWNER_URL" "$NODE" src/main.ts migrate)
+    (cd "$REPO" && DATABASE_URL="$DATABASE_OWNER_URL" "$CAREID_NODE" src/main.ts migrate)
     psql -q -v ON_ERROR_STOP=1 "$DATABASE_OWNER_URL" -f "$DEPLOY/grants.sql"
   fi
   local servers="" k
