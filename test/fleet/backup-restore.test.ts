@@ -35,7 +35,7 @@ test("a base backup and the WAL archive restore into a new cluster the service r
     via: () => original.origin,
   });
 
-  const backup = join(temporaryDirectory(t, "backup"), "base");
+  const backup = temporaryDirectory(t, "backup");
   await deploy("backup.sh", [`host=${database.dir} port=55901 user=postgres`, backup]);
   // Written after the base backup: only the WAL archive carries it to the restored cluster.
   await fleetSignIn({

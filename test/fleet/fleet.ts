@@ -83,9 +83,11 @@ export function onCleanup(t: TestContext, work: () => unknown): void {
   list.push(work);
 }
 
+/** A directory for one test's data and logs; CAREID_FLEET_KEEP=1 keeps it, to read the logs. */
 export function temporaryDirectory(t: TestContext, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `careid-${prefix}-`));
-  onCleanup(t, () => rmSync(dir, { recursive: true, force: true }));
+  if (process.env.CAREID_FLEET_KEEP === "1") t.diagnostic(`kept: ${dir}`);
+  else onCleanup(t, () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
