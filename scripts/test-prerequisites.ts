@@ -8,6 +8,7 @@
  *
  *   node scripts/test-prerequisites.ts              (npm run pretest)
  *   node scripts/test-prerequisites.ts --left-out   (npm test's posttest: what the run left out)
+ *   node scripts/test-prerequisites.ts --fleet      (npm run test:fleet's pretest: Patroni, etcd, HAProxy)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import pg from "pg";
 import {
   type Category,
   categories,
+  fleetNeeds,
   requirementsOf,
   skippedCategories,
   slotDaemonRunning,
@@ -64,11 +66,12 @@ export type Shortfall = {
   outsideTokenGroup: string | undefined;
 };
 
-export function shortfallOf(skipped: Category[]): Shortfall {
+export function shortfallOf(skipped: Category[], fleet = false): Shortfall {
   const needsTokens = !skipped.includes("smartcard");
   const root = process.getuid?.() === 0;
+  const needs = [...requirementsOf(skipped), ...(fleet ? fleetNeeds : [])];
   return {
-    packages: missingPackages([...new Set(requirementsOf(skipped).map((need) => need.debianPackage))]),
+    packages: missingPackages([...new Set(needs.map((need) => need.debianPackage))]),
     slotDaemonStopped: needsTokens && !slotDaemonRunning(),
     outsideTokenGroup: needsTokens && !root && !inGroup(tokenGroup) ? userInfo().username : undefined,
   };
@@ -198,15 +201,22 @@ async function main(): Promise<number> {
     if (summary) console.log(summary);
     return 0;
   }
-  let shortfall = shortfallOf(skipped);
+  // The fleet tests drive no browser, card or LDAP client: only PostgreSQL, Patroni, etcd, HAProxy.
+  const fleet = process.argv.includes("--fleet");
+  const needed = fleet ? (Object.keys(categories) as Category[]) : skipped;
+  let shortfall = shortfallOf(needed, fleet);
   if (process.getuid?.() === 0) {
     prepareAsRoot(shortfall);
-    shortfall = shortfallOf(skipped);
+    shortfall = shortfallOf(needed, fleet);
   }
   const instructions = instructionsFor(shortfall, { systemd: existsSync("/run/systemd/system") });
   if (instructions) {
     console.error(instructions);
     return 1;
+  }
+  if (fleet) {
+    console.log("pretest: ready for the fleet tests (PostgreSQL 15, Patroni, etcd, HAProxy)");
+    return 0;
   }
   const url = process.env.TEST_DATABASE_URL;
   if (url) await checkTestDatabase(url);

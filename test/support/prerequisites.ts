@@ -55,6 +55,16 @@ export const alwaysNeeded: Requirement[] = [
   { debianPackage: "postgresql-15", file: "/usr/lib/postgresql/15/bin/initdb" },
 ];
 
+/**
+ * What `npm run test:fleet` needs besides: Patroni with etcd for the highly available
+ * PostgreSQL, and HAProxy in front of the nodes and of Patroni's leader.
+ */
+export const fleetNeeds: Requirement[] = [
+  { debianPackage: "patroni", file: "/usr/bin/patroni" },
+  { debianPackage: "etcd-server", file: "/usr/bin/etcd" },
+  { debianPackage: "haproxy", file: "/usr/sbin/haproxy" },
+];
+
 const categoryNames = Object.keys(categories) as Category[];
 
 function isCategory(name: string): name is Category {
