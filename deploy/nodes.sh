@@ -80,7 +80,7 @@ CAREID_ISSUER=$scheme://127.0.0.1:$port/openam/oauth2/realms/root/realms/NHSIden
 ENV
   )
   if [ -n "${DATABASE_OWNER_URL:-}" ]; then
-    (cd "$REPO" && DATABASE_URL="$DATABASE_OWNER_URL" "$CAREID_NODE" src/main.ts migrate)
+    (cd "$REPO" && DATABASE_URL="$DATABASE_OWNER_URL" CAREID_MASTER_KEY="$key" "$CAREID_NODE" src/main.ts migrate)
     psql -q -v ON_ERROR_STOP=1 "$DATABASE_OWNER_URL" -f "$DEPLOY/grants.sql"
   fi
   local servers="" k

@@ -8,7 +8,7 @@
 #   deploy/patroni.sh status DIR           the members, their roles and lag (patronictl list)
 #   deploy/patroni.sh kill-primary DIR     a failover drill: SIGKILL the leader's Patroni and
 #                                          PostgreSQL, as a crashed machine would
-# Ports from BASE_PORT (default 57000): etcd +0 (peers +1), HAProxy primary +2 and replicas +3,
+# Ports from BASE_PORT (default 25000, below the ephemeral range whose source ports could take one): etcd +0 (peers +1), HAProxy primary +2 and replicas +3,
 # member K's PostgreSQL +10+K and its Patroni REST API +20+K. Must run as root or as postgres.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -22,7 +22,7 @@ members="1 2"
 
 settings() {
   if [ ! -f "$dir/cluster.env" ]; then
-    local base=${1:-57000}
+    local base=${1:-25000}
     (
       umask 077
       cat >"$dir/cluster.env" <<ENV

@@ -25,7 +25,7 @@ test("the primary killed under load: Patroni promotes the replica, writing resum
   checkFleetTools();
   const clusterDir = temporaryDirectory(t, "patroni");
   onCleanup(t, () => deploy("patroni.sh", ["down", clusterDir]));
-  await deploy("patroni.sh", ["up", clusterDir, "57100"]);
+  await deploy("patroni.sh", ["up", clusterDir, "25100"]);
   const database = databaseIn(clusterDir);
   const fleet = await startFleet(t, database, { nodes: 2, port: 4800, demo: true });
   const people = (await demoPeople(fleet.origin)).filter((person) => person.positions.length === 1);

@@ -9,7 +9,8 @@ import { Browser, formAction } from "../support/browser.ts";
  * password login of the demo), where each request can be sent to a chosen node or to the load
  * balancer: `via(step)` names the origin of the step-th request. A step answered 502, 503 or
  * 504, or not answered at all (a node killed), is sent again, as a person would reload the page
- * or press the button again; any other 5xx fails the sign-in.
+ * or press the button again; any other 5xx fails the sign-in. A sign-in sent back to the relying
+ * party with `temporarily_unavailable` is begun again, as the relying party would.
  */
 export type FleetSignIn = {
   issuer: string;
@@ -32,7 +33,25 @@ export type SignedIn = {
 const redirectUri = "http://127.0.0.1:3001/callback";
 const retryable = new Set([502, 503, 504]);
 
+/** The authorization endpoint answered `temporarily_unavailable`: the sign-in begins anew. */
+class StartAgain extends Error {}
+
 export async function fleetSignIn(options: FleetSignIn): Promise<SignedIn> {
+  const deadline = Date.now() + (options.retrySeconds ?? 30) * 1000;
+  let restarts = 0;
+  for (;;) {
+    try {
+      const signedIn = await signInOnce(options);
+      return { ...signedIn, retries: signedIn.retries + restarts };
+    } catch (error) {
+      if (!(error instanceof StartAgain) || Date.now() > deadline) throw error;
+      restarts++;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function signInOnce(options: FleetSignIn): Promise<SignedIn> {
   const browser = new Browser();
   const answeredBy: string[] = [];
   let retries = 0;
@@ -88,6 +107,8 @@ export async function fleetSignIn(options: FleetSignIn): Promise<SignedIn> {
       if (url.startsWith(redirectUri)) {
         const callback = new URL(url);
         assert.equal(callback.searchParams.get("state"), state);
+        // The database was away at that moment (a failover): the relying party starts again.
+        if (callback.searchParams.get("error") === "temporarily_unavailable") throw new StartAgain();
         assert.equal(
           callback.searchParams.get("error"),
           null,
