@@ -117,6 +117,7 @@ export type Database = {
   };
   first_party_sessions: FirstPartySessionsTable;
   sign_in_throttles: { key: string; window_start: Date; count: number; last_attempt_at: Date };
+  api_rate_limits: { key: string; window_start: Date; count: number };
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */

@@ -1,6 +1,7 @@
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Application } from "../applications/applications.ts";
+import type { FleetRateLimits } from "../applications/fleet-rate-limits.ts";
 import type { ApplicationKeyCache } from "../applications/key-cache.ts";
 import type { SearchContext } from "./bundle.ts";
 import { type ApiDescription, capabilityStatement } from "./capability.ts";
@@ -30,6 +31,8 @@ export function registerFhirApi(
     prefix: string;
     description: ApiDescription;
     keys: ApplicationKeyCache;
+    /** Counted by the whole fleet, so a key's limit is not multiplied by the number of nodes. */
+    rateLimits: FleetRateLimits;
     routes: (api: FastifyInstance) => void;
   },
 ): void {
@@ -41,6 +44,7 @@ export function registerFhirApi(
       api.addHook("onSend", echoCorrelationId);
       await api.register(fastifyRateLimit, {
         hook: "preHandler",
+        store: options.rateLimits.store(),
         timeWindow: 60_000,
         keyGenerator: (request) => request.application?.id ?? request.ip,
         max: (request) => request.application?.rateLimitPerMinute ?? 60,
