@@ -262,9 +262,19 @@ export function loadConfig(environment: Source = process.env): Config {
     issuer: "",
     developmentLogin: parseBoolean("CAREID_DEV_LOGIN", source.CAREID_DEV_LOGIN, problems),
     trustProxy: parseBoolean("CAREID_TRUST_PROXY", source.CAREID_TRUST_PROXY, problems) ?? false,
-    drainSeconds: parseDrainSeconds(source.CAREID_DRAIN_SECONDS ?? "5", problems),
+    drainSeconds: parseWholeNumber(
+      "CAREID_DRAIN_SECONDS",
+      source.CAREID_DRAIN_SECONDS ?? "5",
+      { from: 0, to: 300, unit: "seconds" },
+      problems,
+    ),
     pkiUrl: "",
-    cardCertificateDays: parseCardCertificateDays(source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095", problems),
+    cardCertificateDays: parseWholeNumber(
+      "CAREID_CARD_CERTIFICATE_DAYS",
+      source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095",
+      { from: 1, to: 3653, unit: "days" },
+      problems,
+    ),
     caToken: parseCaToken(source, problems),
     smartcardAgentUrl: parseAgentUrl(source.CAREID_SMARTCARD_AGENT_URL ?? "http://127.0.0.1:8765", problems),
     mtls: parseMutualTls(source, problems),
@@ -274,7 +284,12 @@ export function loadConfig(environment: Source = process.env): Config {
       problems,
     ),
     cimAcr: parseAcrValues(source.CAREID_CIM_ACR, problems),
-    cimIdleMinutes: parseMinutes("CAREID_CIM_IDLE_MINUTES", source.CAREID_CIM_IDLE_MINUTES ?? "15", problems),
+    cimIdleMinutes: parseWholeNumber(
+      "CAREID_CIM_IDLE_MINUTES",
+      source.CAREID_CIM_IDLE_MINUTES ?? "15",
+      { from: 1, to: 720, unit: "minutes" },
+      problems,
+    ),
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(
@@ -491,13 +506,19 @@ function parseCaToken(source: Source, problems: string[]): Config["caToken"] {
   return { modulePath, tokenLabel, pin };
 }
 
-function parseCardCertificateDays(value: string, problems: string[]): number {
-  const days = Number(value);
-  if (!/^\d+$/.test(value) || days < 1 || days > 3653)
+/** A whole number of units within a range; a problem naming the setting otherwise. */
+function parseWholeNumber(
+  name: string,
+  value: string,
+  range: { from: number; to: number; unit: string },
+  problems: string[],
+): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < range.from || number > range.to)
     problems.push(
-      `CAREID_CARD_CERTIFICATE_DAYS must be a whole number of days from 1 to 3653, not "${value}"`,
+      `${name} must be a whole number of ${range.unit} from ${range.from} to ${range.to}, not "${value}"`,
     );
-  return days;
+  return number;
 }
 
 function parseLdapAnonymous(value: string, problems: string[]): boolean {
@@ -513,23 +534,9 @@ function parseAcrValues(value: string | undefined, problems: string[]): string |
   return value;
 }
 
-function parseDrainSeconds(value: string, problems: string[]): number {
-  const seconds = Number(value);
-  if (!/^\d+$/.test(value) || seconds > 300)
-    problems.push(`CAREID_DRAIN_SECONDS must be a whole number of seconds from 0 to 300, not "${value}"`);
-  return seconds;
-}
-
 function parseClientIds(value: string, problems: string[]): string[] {
   const clientIds = parseList(value);
   if (clientIds.length === 0 || clientIds.some((clientId) => !/^[\x21-\x7e]+$/.test(clientId)))
     problems.push(`CAREID_CIM_API_CLIENTS must list client ids separated by commas, not "${value}"`);
   return clientIds;
-}
-
-function parseMinutes(name: string, value: string, problems: string[]): number {
-  const minutes = Number(value);
-  if (!/^\d+$/.test(value) || minutes < 1 || minutes > 720)
-    problems.push(`${name} must be a whole number of minutes from 1 to 720, not "${value}"`);
-  return minutes;
 }

@@ -70,7 +70,7 @@ export type Attempt =
   | { allowed: true; counted: Counted[] }
   | { allowed: false; limit: LimitName; retryAt: Date; retryAfterSeconds: number };
 
-export function throttleKey(counter: Counter): string {
+function throttleKey(counter: Counter): string {
   return `${counter.limit}:${counter.subject}`;
 }
 

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { errors } from "oidc-provider";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
+import { hasNulByte } from "../store/text.ts";
 import { nulBytePath } from "../web/nul-bytes.ts";
 import type { ClientCache } from "./client-cache.ts";
 import { readClientMetadata } from "./clients.ts";
@@ -37,7 +38,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
-      refuseNulBytes(payload);
+      refuseNulParameters(payload);
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const row = {
         kind: this.kind,
@@ -65,7 +66,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async find(id: string): Promise<Payload | undefined> {
-      if (!storable(id)) return undefined;
+      if (hasNulByte(id)) return undefined;
       if (this.kind === "Client")
         return copy(
           await readOnce(readKey(this.kind, "id", id), () =>
@@ -78,12 +79,12 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async findByUid(uid: string): Promise<Payload | undefined> {
-      if (!storable(uid)) return undefined;
+      if (hasNulByte(uid)) return undefined;
       return this.findWhere("uid", uid);
     }
 
     async findByUserCode(userCode: string): Promise<Payload | undefined> {
-      if (!storable(userCode)) return undefined;
+      if (hasNulByte(userCode)) return undefined;
       return this.findWhere("user_code", userCode);
     }
 
@@ -181,11 +182,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
  * claims request) is invalid_request, which oidc-provider answers at the client's redirect URI
  * once it has checked the client and that URI, or as its error page or JSON before.
  */
-function storable(id: string): boolean {
-  return !id.includes("\u0000");
-}
-
-function refuseNulBytes(payload: Payload): void {
+function refuseNulParameters(payload: Payload): void {
   const field = nulBytePath(payload, "request");
   // The parameter's own name (state, nonce, login_hint), not where the model keeps it.
   const parameter = field

@@ -5,6 +5,7 @@ import { findPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
+import { issuerIsHttps } from "../web/https.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
 import { aalOf, isMethod, supportedAcrValues } from "./assurance.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
@@ -156,7 +157,7 @@ export function createProvider(options: ProviderOptions): Provider {
  */
 function markSecureRequests(provider: Provider, options: ProviderOptions): void {
   provider.proxy = options.trustProxy;
-  if (new URL(options.issuer).protocol === "https:")
+  if (issuerIsHttps(options.issuer))
     Object.defineProperty(provider.request, "protocol", { get: () => "https" });
 }
 

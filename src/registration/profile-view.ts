@@ -3,8 +3,9 @@ import { ForbiddenError } from "../errors.ts";
 import type { PersonStatus } from "../people/people.ts";
 import type { Registration } from "../people/validation.ts";
 import type { Queryable } from "../store/database.ts";
+import { todayIso } from "./acting.ts";
 import type { Authenticator } from "./authenticators.ts";
-import { type RaRole, raHoldings, reachOf, rolesCovering } from "./policy.ts";
+import { type RaHolding, type RaRole, reachOf, rolesCovering } from "./policy.ts";
 import type { CardSummary } from "./smartcards.ts";
 
 export type ProfileField =
@@ -107,7 +108,7 @@ function isCurrent(position: PositionEntry, today: string): boolean {
  */
 export function projectProfile<View extends ProfileView>(audience: Audience, profile: View): Partial<View> {
   const seen = fieldsSeenBy(audience);
-  const today = new Date().toISOString().slice(0, 10);
+  const today = todayIso();
   const projected: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(profile)) {
     if (key === "positions" && !seen.has("positions")) {
@@ -150,8 +151,8 @@ function rolesSeeing(fields: readonly ProfileField[]): RaRole[] {
 }
 
 /** The search criteria a viewer may use: those whose field everyone, or one of their roles, sees. */
-export async function criteriaFor(queryable: Queryable, viewerUuid: string): Promise<SearchCriterion[]> {
-  const held = new Set(((await raHoldings(queryable, viewerUuid)) ?? []).map((holding) => holding.role));
+export function criteriaFor(holdings: readonly RaHolding[]): SearchCriterion[] {
+  const held = new Set(holdings.map((holding) => holding.role));
   return (Object.keys(fieldsFile.searchBy) as SearchCriterion[]).filter((criterion) => {
     const field = fieldsFile.searchBy[criterion];
     return fieldsFile.everyoneSignedIn.includes(field) || rolesSeeing([field]).some((role) => held.has(role));

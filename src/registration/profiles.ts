@@ -15,6 +15,7 @@ import {
   audiencesFor,
   fieldsSeenBy,
   type HistoryEntry,
+  type ProfileField,
   type ProfileView,
   projectProfile,
   type SearchCriterion,
@@ -241,17 +242,19 @@ export type ProfileDetails = ProfileView<Assignment>;
 /**
  * A profile as its viewer may see it (profile-fields.json): details, positions,
  * authenticators, smartcards and its last 100 events, each only where the viewer's audience
- * sees it; the parts hidden are not even read.
+ * sees it; the parts hidden are not even read, nor the others when `only` names one part.
  */
 export async function profileDetails(
   queryable: Queryable,
   actorUuid: string,
   uuid: string,
+  only?: ProfilePart,
 ): Promise<Partial<ProfileDetails>> {
   await authorise(queryable, actorUuid, "profile.find", { uuid });
   const person = await getPerson(queryable, uuid);
   const audience = (await audiencesFor(queryable, actorUuid, [uuid])).get(uuid) as Audience;
-  const seen = fieldsSeenBy(audience);
+  const visible = fieldsSeenBy(audience);
+  const seen = { has: (part: ProfileField) => visible.has(part) && (only === undefined || only === part) };
   const registering = await queryable
     .selectFrom("people")
     .select("registering_ods_code")
@@ -295,14 +298,16 @@ async function historyOf(
   }));
 }
 
+type ProfilePart = "positions" | "authenticators" | "smartcards";
+
 /** One part of a profile asked for on its own: refused when the viewer may not see it. */
-export async function profilePart<Part extends "positions" | "authenticators" | "smartcards">(
+export async function profilePart<Part extends ProfilePart>(
   queryable: Queryable,
   actorUuid: string,
   uuid: string,
   part: Part,
 ): Promise<NonNullable<ProfileDetails[Part]>> {
-  const view = await profileDetails(queryable, actorUuid, uuid);
+  const view = await profileDetails(queryable, actorUuid, uuid, part);
   const value = view[part];
   if (value === undefined)
     throw new ForbiddenError(`Only RA staff whose role covers this person may see their ${part}`);

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { sql } from "kysely";
 import type { Store } from "./database.ts";
-import { startUpLockKey } from "./start-up-lock.ts";
+import { startUpLockStatement } from "./start-up-lock.ts";
 
 const migrationsDir = new URL("./migrations/", import.meta.url);
 
@@ -20,7 +20,7 @@ export async function migrate(store: Store): Promise<string[]> {
     table: string | null;
   }>`SELECT to_regclass('schema_migrations')::text AS table`.execute(store.db);
   if (!rows[0]?.table)
-    await store.runScript(`SELECT pg_advisory_xact_lock(${startUpLockKey});
+    await store.runScript(`${startUpLockStatement};
       CREATE TABLE IF NOT EXISTS schema_migrations (
         name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
   const applied: string[] = [];
@@ -29,7 +29,7 @@ export async function migrate(store: Store): Promise<string[]> {
     const script = readFileSync(new URL(name, migrationsDir), "utf8");
     try {
       await store.runScript(
-        `SELECT pg_advisory_xact_lock(${startUpLockKey});\n${script}\n;INSERT INTO schema_migrations (name) VALUES ('${name}');`,
+        `${startUpLockStatement};\n${script}\n;INSERT INTO schema_migrations (name) VALUES ('${name}');`,
       );
       applied.push(name);
     } catch (error) {

@@ -10,8 +10,8 @@ import type { Tx } from "./database.ts";
  * the winner's committed rows and finds nothing left to do. The lock is transaction-scoped, so a
  * node that dies holding it releases it with its connection.
  */
-export const startUpLockKey = 7315001;
+export const startUpLockStatement = "SELECT pg_advisory_xact_lock(7315001)";
 
 export async function takeStartUpLock(tx: Tx): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${sql.lit(startUpLockKey)})`.execute(tx);
+  await sql.raw(startUpLockStatement).execute(tx);
 }

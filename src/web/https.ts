@@ -8,7 +8,12 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
  * request are Secure, and the answer carries Strict-Transport-Security.
  */
 export function overHttps(request: FastifyRequest, issuer: string): boolean {
-  return issuer.startsWith("https:") || request.protocol === "https";
+  return issuerIsHttps(issuer) || request.protocol === "https";
+}
+
+/** Whether relying parties and browsers reach the service by https (TLS ends in front of every node). */
+export function issuerIsHttps(issuer: string): boolean {
+  return new URL(issuer).protocol === "https:";
 }
 
 /** A year, as the HSTS preload list asks; subdomains too, as nothing of the service is plain HTTP. */
@@ -20,7 +25,9 @@ const strictTransportSecurity = "max-age=31536000; includeSubDomains";
  * carry it too.
  */
 export function registerStrictTransportSecurity(app: FastifyInstance, issuer: string): void {
+  const always = issuerIsHttps(issuer);
   app.addHook("onRequest", async (request, reply) => {
-    if (overHttps(request, issuer)) reply.raw.setHeader("strict-transport-security", strictTransportSecurity);
+    if (always || request.protocol === "https")
+      reply.raw.setHeader("strict-transport-security", strictTransportSecurity);
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidInputError } from "../errors.ts";
+import { hasNulByte } from "../store/text.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -17,7 +18,7 @@ declare module "fastify" {
  * and no field of this service has a use for it.
  */
 export function nulBytePath(value: unknown, path: string): string | undefined {
-  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
+  if (typeof value === "string") return hasNulByte(value) ? path : undefined;
   if (Array.isArray(value)) {
     for (const [index, item] of value.entries()) {
       const found = nulBytePath(item, `${path}.${index}`);
@@ -27,7 +28,7 @@ export function nulBytePath(value: unknown, path: string): string | undefined {
   }
   if (value !== null && typeof value === "object") {
     for (const [name, item] of Object.entries(value)) {
-      if (name.includes("\u0000")) return path;
+      if (hasNulByte(name)) return path;
       const found = nulBytePath(item, `${path}.${name}`);
       if (found) return found;
     }

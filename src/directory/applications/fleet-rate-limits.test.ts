@@ -10,7 +10,7 @@ test("two nodes count one key's requests together: each sees the other's after a
   const store = await testStore(t);
   // On PostgreSQL the second node has a pool of its own on the same database, as another process would.
   const second = onPostgres ? await openStore({ databaseUrl: databaseUrlOf(store.location) }) : store;
-  const [nodeA, nodeB] = [new FleetRateLimits(store.db, "/fhir"), new FleetRateLimits(second.db, "/fhir")];
+  const [nodeA, nodeB] = [new FleetRateLimits(store.db), new FleetRateLimits(second.db)];
   try {
     await countTogether(store, nodeA, nodeB);
   } finally {
@@ -25,21 +25,21 @@ async function countTogether(store: Store, nodeA: FleetRateLimits, nodeB: FleetR
   const now = Date.UTC(2026, 11, 2, 10, 0, 15);
 
   for (let request = 1; request <= 30; request++)
-    assert.equal(nodeA.count("key-1", minute, now).current, request);
-  for (let request = 1; request <= 20; request++) nodeB.count("key-1", minute, now);
-  assert.equal(nodeB.count("key-2", minute, now).current, 1, "keys count apart");
+    assert.equal(nodeA.count("/fhir:key-1", minute, now).current, request);
+  for (let request = 1; request <= 20; request++) nodeB.count("/fhir:key-1", minute, now);
+  assert.equal(nodeB.count("/fhir:key-2", minute, now).current, 1, "keys count apart");
   await nodeA.flush(now);
   await nodeB.flush(now);
   await nodeA.flush(now);
-  const next = nodeA.count("key-1", minute, now + 1000);
+  const next = nodeA.count("/fhir:key-1", minute, now + 1000);
   assert.equal(next.current, 51, "node A decides on the fleet's 50 plus its own");
   assert.equal(next.ttl, 44_000, "the window ends on the minute, alike on every node");
-  assert.equal(nodeB.count("key-1", minute, now + 1000).current, 51, "node B too, after its flush");
+  assert.equal(nodeB.count("/fhir:key-1", minute, now + 1000).current, 51, "node B too, after its flush");
   await nodeA.flush(now + 1000);
   await nodeB.flush(now + 1000);
 
   const nextWindow = now + minute;
-  assert.equal(nodeA.count("key-1", minute, nextWindow).current, 1, "a new window starts from nothing");
+  assert.equal(nodeA.count("/fhir:key-1", minute, nextWindow).current, 1, "a new window starts from nothing");
   await nodeA.flush(nextWindow);
   const rows = await store.db
     .selectFrom("api_rate_limits")
@@ -55,10 +55,10 @@ async function countTogether(store: Store, nodeA: FleetRateLimits, nodeB: FleetR
 
 test("while the database is away, counts are kept and added when it answers again", async (t) => {
   const store = await testStore(t);
-  const limits = new FleetRateLimits(store.db, "/fhir");
+  const limits = new FleetRateLimits(store.db);
   t.after(() => limits.stop());
   const now = Date.UTC(2026, 11, 2, 10, 0, 15);
-  for (let request = 0; request < 5; request++) limits.count("key-1", minute, now);
+  for (let request = 0; request < 5; request++) limits.count("/fhir:key-1", minute, now);
   await store.db.schema.alterTable("api_rate_limits").renameTo("api_rate_limits_away").execute();
   await assert.rejects(limits.flush(now));
   await store.db.schema.alterTable("api_rate_limits_away").renameTo("api_rate_limits").execute();

@@ -22,25 +22,23 @@ const flushMilliseconds = 1000;
  */
 export class FleetRateLimits {
   readonly #db: Db;
-  readonly #scope: string;
   readonly #counters = new Map<string, Counter>();
   readonly #timer: NodeJS.Timeout;
   #flushing: Promise<void> | undefined;
   #cleanedAt = 0;
 
-  constructor(db: Db, scope: string) {
+  constructor(db: Db) {
     this.#db = db;
-    this.#scope = scope;
     this.#timer = setInterval(() => void this.flush().catch(() => {}), flushMilliseconds);
     this.#timer.unref();
   }
 
-  /** A @fastify/rate-limit store class whose instances all count here. */
-  store(): new () => RateLimitStore {
+  /** A @fastify/rate-limit store class for one API (`scope`): its keys count apart from other APIs'. */
+  store(scope: string): new () => RateLimitStore {
     const limits = this;
     return class FleetRateLimitStore implements RateLimitStore {
       incr(key: string, callback: (error: Error | null, counted: Counted) => void, timeWindow: number) {
-        callback(null, limits.count(key, timeWindow));
+        callback(null, limits.count(`${scope}:${key}`, timeWindow));
       }
       child() {
         return this;
@@ -81,13 +79,13 @@ export class FleetRateLimits {
     const rows = await sql<{ key: string; count: number }>`
       INSERT INTO api_rate_limits (key, window_start, count)
       SELECT * FROM unnest(
-        ${keys.map((key) => `${this.#scope}:${key}`)}::text[],
+        ${keys}::text[],
         ${keys.map((key) => new Date(sent.get(key)?.counter.windowStart ?? now).toISOString())}::timestamptz[],
         ${keys.map((key) => sent.get(key)?.added ?? 0)}::integer[])
       ON CONFLICT (key, window_start) DO UPDATE SET count = api_rate_limits.count + EXCLUDED.count
       RETURNING key, count`.execute(this.#db);
     for (const row of rows.rows) {
-      const entry = sent.get(row.key.slice(this.#scope.length + 1));
+      const entry = sent.get(row.key);
       if (!entry) continue;
       // Requests counted while the statement ran stay pending for the next flush.
       entry.counter.pending -= entry.added;

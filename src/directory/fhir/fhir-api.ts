@@ -44,7 +44,7 @@ export function registerFhirApi(
       api.addHook("onSend", echoCorrelationId);
       await api.register(fastifyRateLimit, {
         hook: "preHandler",
-        store: options.rateLimits.store(),
+        store: options.rateLimits.store(options.prefix),
         timeWindow: 60_000,
         keyGenerator: (request) => request.application?.id ?? request.ip,
         max: (request) => request.application?.rateLimitPerMinute ?? 60,

@@ -23,28 +23,26 @@ export function registerDirectoryFhir(
   lists: CodeLists,
   keys: ApplicationKeyCache,
 ): void {
-  const rateLimitsFor = (prefix: string) => {
-    const limits = new FleetRateLimits(store.db, prefix);
-    app.addHook("onClose", async () => limits.stop());
-    return limits;
-  };
+  // One counter for the three APIs: one flush a second, each API's keys counted apart.
+  const rateLimits = new FleetRateLimits(store.db);
+  app.addHook("onClose", async () => rateLimits.stop());
   registerFhirApi(app, {
     prefix: healthcareWorkerPrefix,
-    rateLimits: rateLimitsFor(healthcareWorkerPrefix),
+    rateLimits,
     description: healthcareWorkerDescription,
     keys,
     routes: healthcareWorkerRoutes(store, lists),
   });
   registerFhirApi(app, {
     prefix: organisationPrefix,
-    rateLimits: rateLimitsFor(organisationPrefix),
+    rateLimits,
     description: organisationDescription,
     keys,
     routes: organisationRoutes(store),
   });
   registerFhirApi(app, {
     prefix: spineDirectoryPrefix,
-    rateLimits: rateLimitsFor(spineDirectoryPrefix),
+    rateLimits,
     description: spineDirectoryDescription,
     keys,
     routes: spineDirectoryRoutes(store),

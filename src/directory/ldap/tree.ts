@@ -1,5 +1,6 @@
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Db } from "../../store/database.ts";
+import { hasNulByte } from "../../store/text.ts";
 import { attributeType, normalise } from "./attributes.ts";
 import { type DnPath, formatDn } from "./dn.ts";
 import { type Entry, makeEntry } from "./entry.ts";
@@ -140,7 +141,7 @@ function narrowKeys(bound: Keys, filter: Filter, source: EntrySource): Keys | un
     keys.set(key, existing ? existing.filter((value) => required.includes(value)) : required);
   }
   for (const [key, values] of keys) {
-    const storable = values.filter((value) => !value.includes("\u0000"));
+    const storable = values.filter((value) => !hasNulByte(value));
     if (storable.length === 0) return undefined;
     keys.set(key, storable);
   }

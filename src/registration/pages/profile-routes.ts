@@ -37,7 +37,7 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
     const input = request.query as Record<string, unknown>;
     const viewer = signedIn(request).person.uuid;
     // The boxes shown are the criteria the viewer may search by; a refused one is a 403 page.
-    const criteria = Object.fromEntries((await criteriaFor(cim.db, viewer)).map((name) => [name, true]));
+    const criteria = Object.fromEntries(criteriaFor(signedIn(request).holdings).map((name) => [name, true]));
     const searched = Object.keys(input).length > 0;
     if (!searched)
       return renderCimPage(request, reply, "find.njk", { pageTitle: "Find a profile", values: {}, criteria });
