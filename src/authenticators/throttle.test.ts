@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sql } from "kysely";
-import { testStore, withDatabase } from "../../test/support/test-store.ts";
+import { testMasterKey, testStore, withDatabase } from "../../test/support/test-store.ts";
+import { withAuditKey } from "../audit/chain-key.ts";
 import { operatorActor, systemActor } from "../audit/actor.ts";
 import { openStore } from "../store/database.ts";
 import {
@@ -188,10 +189,14 @@ test("two nodes on one database share the counts: attempts made at once through 
   let second = first;
   if (process.env.TEST_DATABASE_URL) {
     const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(first.db);
-    second = await openStore({
-      databaseUrl: withDatabase(process.env.TEST_DATABASE_URL, String(rows[0]?.name)),
-      poolSize: 4,
-    });
+    // The second node records the limit-reached event too, so it holds the same audit key.
+    second = withAuditKey(
+      await openStore({
+        databaseUrl: withDatabase(process.env.TEST_DATABASE_URL, String(rows[0]?.name)),
+        poolSize: 4,
+      }),
+      testMasterKey,
+    );
   }
   try {
     const { attempts } = signInLimits.identifyPerAddress;
