@@ -47,12 +47,16 @@ export const categories: Record<Category, { what: string; needs: Requirement[] }
 };
 
 /**
- * Needed whatever is left out: the PKI tests check the CA's work with openssl, and the
- * resilience tests restart PostgreSQL servers of their own (never the one the suite shares).
+ * Needed whatever is left out: the PKI tests check the CA's work with openssl, the resilience
+ * tests restart PostgreSQL servers of their own (never the one the suite shares), and the SAML
+ * and signing tests check their XML with xmllint and xmlsec1.
  */
 export const alwaysNeeded: Requirement[] = [
   { debianPackage: "openssl", file: "/usr/bin/openssl" },
   { debianPackage: "postgresql-15", file: "/usr/lib/postgresql/15/bin/initdb" },
+  // Independent checks of the XML the service makes: SAML schemas and XML signatures.
+  { debianPackage: "libxml2-utils", file: "/usr/bin/xmllint" },
+  { debianPackage: "xmlsec1", file: "/usr/bin/xmlsec1" },
 ];
 
 /**
