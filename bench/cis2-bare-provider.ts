@@ -1,10 +1,13 @@
 /**
- * The yardstick for bench/cis2-token.ts: a bare oidc-provider (the version the service uses) with
- * its in-memory adapter, one static client, an RS256 2048 signing key and nothing else, served by
- * a plain `http.createServer(provider.callback())`. Before it listens it mints the codes the
- * benchmark will exchange and writes them to --out.
+ * The yardsticks for bench/cis2-token.ts: a bare oidc-provider (the version the service uses), one
+ * static client, an RS256 2048 signing key and nothing else, served by a plain
+ * `http.createServer(provider.callback())`, storing either in memory (its own adapter) or in
+ * PostgreSQL through the conventional adapter (bench/oidc-postgres-adapter.ts) when
+ * BENCH_PEER_DATABASE_URL is set. Before it listens it mints the codes the benchmark will
+ * exchange and writes them to --out.
  *
- *   BENCH_CLIENT_JWK='{...}' node bench/cis2-bare-provider.ts --port 3922 --codes 22000 --out codes.json
+ *   BENCH_CLIENT_JWK='{...}' [BENCH_PEER_DATABASE_URL=postgres://...] \
+ *     node bench/cis2-bare-provider.ts --port 3922 --codes 22000 --out codes.json
  *
  * The only departure from the defaults: the in-memory adapter's store holds 1,000 entries, far
  * fewer than the codes minted ahead of a run, so the same adapter class gets a larger store.
@@ -15,6 +18,7 @@ import { parseArgs } from "node:util";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import Provider from "oidc-provider";
 import { benchClientMetadata, mintCodes } from "./cis2-support.ts";
+import { postgresAdapter } from "./oidc-postgres-adapter.ts";
 
 const { values } = parseArgs({
   options: {
@@ -31,17 +35,24 @@ type AdapterModule = {
 };
 const memoryAdapterPath = "oidc-provider/lib/adapters/memory_adapter.js";
 const lruPath = "oidc-provider/lib/helpers/lru.js";
-const { default: MemoryAdapter } = (await import(memoryAdapterPath)) as AdapterModule;
-const { default: LRU } = (await import(lruPath)) as {
-  default: new (options: { maxSize: number }) => unknown;
-};
-const store = new LRU({ maxSize: 10_000_000 });
+async function memoryAdapter() {
+  const { default: MemoryAdapter } = (await import(memoryAdapterPath)) as AdapterModule;
+  const { default: LRU } = (await import(lruPath)) as {
+    default: new (options: { maxSize: number }) => unknown;
+  };
+  const store = new LRU({ maxSize: 10_000_000 });
+  return (model: string) => new MemoryAdapter(model, store, 0);
+}
+
+const peerDatabase = process.env.BENCH_PEER_DATABASE_URL;
+// The service's pool holds 8 connections in this benchmark; the peer gets as many.
+const adapter = peerDatabase ? (await postgresAdapter(peerDatabase, 8)).Adapter : await memoryAdapter();
 
 const { privateKey } = await generateKeyPair("RS256", { modulusLength: 2048, extractable: true });
 const signingKey = { ...(await exportJWK(privateKey)), kid: "bare-1", alg: "RS256", use: "sig" };
 const issuer = `http://127.0.0.1:${values.port}`;
 const provider = new Provider(issuer, {
-  adapter: ((model: string) => new MemoryAdapter(model, store, 0)) as never,
+  adapter: adapter as never,
   clients: [benchClientMetadata(clientJwk) as never],
   jwks: { keys: [signingKey] },
   scopes: ["openid", "profile", "nationalrbacaccess", "selectedrole"],

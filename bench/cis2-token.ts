@@ -2,7 +2,9 @@
  * CIS2 token endpoint: authorization-code exchanges per second with private_key_jwt client
  * authentication and RS256-signed ID tokens, against the service (`careid serve` as its own
  * process on a fresh PostgreSQL database) and, in the same run with the same generator, against
- * a bare oidc-provider with its in-memory adapter (bench/cis2-bare-provider.ts).
+ * two peers (bench/cis2-bare-provider.ts): oidc-provider with the conventional PostgreSQL adapter
+ * (bench/oidc-postgres-adapter.ts) on a fresh database of the same PostgreSQL, the fair yardstick,
+ * and oidc-provider with its in-memory adapter, the ceiling.
  *
  *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:cis2-token -- \
  *     [--codes 20000] [--warmup 3000] [--concurrency 32]
@@ -25,6 +27,7 @@ import {
   codeVerifier,
   cpuSeconds,
   fire,
+  freshDatabase,
   type LoadResult,
   mintCodes,
   percentile,
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "32" },
     port: { type: "string", default: "3921" },
     "bare-port": { type: "string", default: "3922" },
+    "peer-port": { type: "string", default: "3923" },
   },
 });
 const adminUrl = process.env.BENCH_ADMIN_URL;
@@ -86,24 +90,26 @@ const ourCodes = await mintCodes(cis2.host.provider(), accounts, total, {
 });
 console.log(`Minted ${total} codes in PostgreSQL in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-// The bare provider, minting the same number of codes in its own memory.
-const bareIssuer = `http://127.0.0.1:${values["bare-port"]}`;
-const codesFile = join(tmpdir(), `careid-bench-bare-codes-${process.pid}.json`);
-const bare = await startProcess(
-  [
-    "bench/cis2-bare-provider.ts",
-    "--port",
-    values["bare-port"],
-    "--codes",
-    String(total),
-    "--out",
-    codesFile,
-  ],
-  { BENCH_CLIENT_JWK: JSON.stringify(key.publicJwk), NODE_ENV: "production" },
-  `${bareIssuer}/.well-known/openid-configuration`,
+/** A peer oidc-provider as its own process, minting the same number of codes in its own store. */
+async function startPeer(port: string, extraEnvironment: Record<string, string>) {
+  const peerIssuer = `http://127.0.0.1:${port}`;
+  const codesFile = join(tmpdir(), `careid-bench-peer-codes-${process.pid}-${port}.json`);
+  const child = await startProcess(
+    ["bench/cis2-bare-provider.ts", "--port", port, "--codes", String(total), "--out", codesFile],
+    { BENCH_CLIENT_JWK: JSON.stringify(key.publicJwk), NODE_ENV: "production", ...extraEnvironment },
+    `${peerIssuer}/.well-known/openid-configuration`,
+  );
+  const codes = JSON.parse(readFileSync(codesFile, "utf8")) as string[];
+  rmSync(codesFile);
+  return { issuer: peerIssuer, child, codes, tokenUrl: `${peerIssuer}/token`, jwksUrl: `${peerIssuer}/jwks` };
+}
+started = performance.now();
+const bare = await startPeer(values["bare-port"], {});
+const peerDatabaseUrl = await freshDatabase(adminUrl, "careid_bench_peer");
+const peer = await startPeer(values["peer-port"], { BENCH_PEER_DATABASE_URL: peerDatabaseUrl });
+console.log(
+  `Minted ${2 * total} codes in the peers in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
-const bareCodes = JSON.parse(readFileSync(codesFile, "utf8")) as string[];
-rmSync(codesFile);
 
 started = performance.now();
 const bodiesFor = async (audience: string, codes: string[]) => {
@@ -121,11 +127,11 @@ const bodiesFor = async (audience: string, codes: string[]) => {
   );
 };
 const ourTokenUrl = `${issuer}/access_token`;
-const bareTokenUrl = `${bareIssuer}/token`;
 const ourBodies = await bodiesFor(ourTokenUrl, ourCodes);
-const bareBodies = await bodiesFor(bareTokenUrl, bareCodes);
+const bareBodies = await bodiesFor(bare.tokenUrl, bare.codes);
+const peerBodies = await bodiesFor(peer.tokenUrl, peer.codes);
 console.log(
-  `Signed ${2 * total} client assertions in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  `Signed ${3 * total} client assertions in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
 
 /** One exchange checked in full: 200, an ID token that verifies against the JWKS, the claims. */
@@ -149,7 +155,8 @@ async function sanity(label: string, tokenUrl: string, jwksUrl: string, body: st
   console.log(`${label}: ID token ${protectedHeader.alg} claims ${Object.keys(payload).sort().join(" ")}`);
 }
 await sanity("service", ourTokenUrl, `${issuer}/connect/jwk_uri`, ourBodies[0] as string, issuer);
-await sanity("bare", bareTokenUrl, `${bareIssuer}/jwks`, bareBodies[0] as string, bareIssuer);
+await sanity("bare", bare.tokenUrl, bare.jwksUrl, bareBodies[0] as string, bare.issuer);
+await sanity("peer", peer.tokenUrl, peer.jwksUrl, peerBodies[0] as string, peer.issuer);
 
 const hasIdToken = (text: string) => text.includes('"id_token"');
 const run = (url: string, bodies: string[]) => fire(url, bodies, concurrency, hasIdToken);
@@ -158,27 +165,46 @@ const line = (label: string, result: LoadResult) =>
 
 // Warm both (JIT, pools, PostgreSQL's caches) on the first codes, then measure the rest.
 console.log(line("warm-up: service", await run(ourTokenUrl, ourBodies.slice(1, warmup + 1))));
-console.log(line("warm-up: bare oidc-provider", await run(bareTokenUrl, bareBodies.slice(1, warmup + 1))));
+console.log(line("warm-up: bare oidc-provider", await run(bare.tokenUrl, bareBodies.slice(1, warmup + 1))));
+console.log(
+  line("warm-up: oidc-provider + PostgreSQL", await run(peer.tokenUrl, peerBodies.slice(1, warmup + 1))),
+);
 // CPU spent per exchange by the server process and by PostgreSQL (the backends of the service's
 // database), to see where the two cores go.
 cis2.stop();
 await store.close();
 const serverPids = [server.pid as number];
 const postgresPids = await backendPids(databaseUrl);
-const before = { server: cpuSeconds(serverPids), postgres: cpuSeconds(postgresPids), bare: 0 };
-const ours = await run(ourTokenUrl, ourBodies.slice(warmup + 1));
-const after = { server: cpuSeconds(serverPids), postgres: cpuSeconds(postgresPids) };
-before.bare = cpuSeconds([bare.pid as number]);
-const theirs = await run(bareTokenUrl, bareBodies.slice(warmup + 1));
-const bareCpu = cpuSeconds([bare.pid as number]) - before.bare;
+const peerPostgresPids = await backendPids(peerDatabaseUrl);
+
+/** One measured run, with the CPU its server process and its PostgreSQL backends spent. */
+async function measure(url: string, bodies: string[], processPids: number[], databasePids: number[]) {
+  const before = { process: cpuSeconds(processPids), postgres: cpuSeconds(databasePids) };
+  const result = await run(url, bodies.slice(warmup + 1));
+  return {
+    result,
+    processCpu: cpuSeconds(processPids) - before.process,
+    postgresCpu: cpuSeconds(databasePids) - before.postgres,
+  };
+}
+// The fair peer first, then the service, then the ceiling: all on the same warmed machine.
+const peerFirst = await measure(peer.tokenUrl, peerBodies, [peer.child.pid as number], peerPostgresPids);
+const ours = await measure(ourTokenUrl, ourBodies, serverPids, postgresPids);
+const theirs = await measure(bare.tokenUrl, bareBodies, [bare.child.pid as number], []);
 const perExchange = (seconds: number) => `${((seconds * 1000) / measured).toFixed(2)} ms`;
 console.log(`\nToken endpoint, private_key_jwt, ${concurrency} in flight, ${measured} exchanges each:`);
-console.log(line(`service (PostgreSQL)`, ours));
-console.log(line("bare oidc-provider (in memory)", theirs));
-console.log(`ratio service / bare: ${(ours.perSecond / theirs.perSecond).toFixed(2)}`);
+console.log(line("service (PostgreSQL)", ours.result));
+console.log(line("oidc-provider + PostgreSQL adapter", peerFirst.result));
+console.log(line("bare oidc-provider (in memory)", theirs.result));
 console.log(
-  `CPU per exchange: service ${perExchange(after.server - before.server)} + PostgreSQL ${perExchange(after.postgres - before.postgres)}; bare ${perExchange(bareCpu)}`,
+  `ratio service / oidc-provider + PostgreSQL: ${(ours.result.perSecond / peerFirst.result.perSecond).toFixed(2)}`,
+);
+console.log(`ratio service / bare: ${(ours.result.perSecond / theirs.result.perSecond).toFixed(2)}`);
+console.log(
+  `CPU per exchange: service ${perExchange(ours.processCpu)} + PostgreSQL ${perExchange(ours.postgresCpu)}; ` +
+    `peer ${perExchange(peerFirst.processCpu)} + PostgreSQL ${perExchange(peerFirst.postgresCpu)}; bare ${perExchange(theirs.processCpu)}`,
 );
 
 await stopProcess(server);
-await stopProcess(bare);
+await stopProcess(bare.child);
+await stopProcess(peer.child);
