@@ -148,6 +148,12 @@ export async function buildServer({
       pkiUrl: config.pkiUrl,
       cardCertificateDays: config.cardCertificateDays,
       caToken: config.caToken,
+      selfUnlock: {
+        agentUrl: config.smartcardAgentUrl,
+        emailDomains: config.unlockEmailDomains,
+        // Texts go by GOV.UK Notify, or to the demo's folder; SMTP alone cannot send them.
+        smsAvailable: Boolean(config.messages.notify) || !config.messages.smtp,
+      },
     });
   registerDirectory(app, store, lists, config.databaseUrl);
   if (cis2) {
