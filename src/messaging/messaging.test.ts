@@ -5,12 +5,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import Fastify from "fastify";
 import { jwtVerify } from "jose";
 import { startSmtpServer } from "../../test/support/smtp.ts";
 import { testMasterKey, testStore } from "../../test/support/test-store.ts";
 import { loadConfig } from "../config.ts";
 import { sealerFor } from "../secrets/sealed.ts";
 import { inTransaction } from "../store/database.ts";
+import { registerDemoMessages } from "./demo-page.ts";
 import { folderMessages, folderSender } from "./folder-sender.ts";
 import { notifySender } from "./notify-sender.ts";
 import { messageState, queueMessage } from "./outbox.ts";
@@ -213,6 +215,11 @@ test("without SMTP or Notify, messages are written to the outbox folder; configu
     new RegExp(`To: sam.smith@nhs.net\nSubject: Your smartcard unlock code[\\s\\S]*${code}`),
   );
   assert.equal(folderSender(folder).kind, "outbox-folder");
+  const app = Fastify();
+  registerDemoMessages(app, folder);
+  const page = await app.inject({ url: "/demo/messages" });
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, new RegExp(`<pre data-message>To: sam.smith@nhs.net[\\s\\S]*${code}`));
   const smtpOnly = loadConfig({ CAREID_SMTP_URL: "smtp://127.0.0.1:25", CAREID_SMTP_FROM: "a@b.test" });
   assert.equal(senderFromSettings(smtpOnly.messages).kind, "smtp");
   assert.throws(
