@@ -5,11 +5,10 @@ import { operatorActor } from "../../src/audit/actor.ts";
 import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
 import { loadConfig } from "../../src/config.ts";
 import { startMessageDelivery } from "../../src/messaging/delivery.ts";
-import type { Db } from "../../src/store/database.ts";
 import { singlePositionPeople } from "../authenticators/enrolment.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { leftOut } from "../support/prerequisites.ts";
-import { startSmartcardWorld } from "../support/smartcard-service.ts";
+import { cardStatusBecomes, startSmartcardWorld } from "../support/smartcard-service.ts";
 import { startSmtpServer } from "../support/smtp.ts";
 import { openCryptokiCard } from "../support/tokens.ts";
 
@@ -141,15 +140,4 @@ async function receivedCode(received: { to: string[]; text: string }[], to: stri
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no unlock code reached ${to}`);
-}
-
-async function cardStatusBecomes(db: Db, serial: string, expected: string): Promise<string | undefined> {
-  let status: string | undefined;
-  for (let attempt = 0; attempt < 50 && status !== expected; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    status = (
-      await db.selectFrom("smartcards").select("status").where("serial", "=", serial).executeTakeFirst()
-    )?.status;
-  }
-  return status;
 }
