@@ -61,6 +61,19 @@ export type Config = {
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
   cimIdleMinutes: number;
+  /** How email and text messages go out (src/messaging/). */
+  messages: MessageSettings;
+  /** Email domains a self-service unlock code may be sent to (lower case). */
+  unlockEmailDomains: string[];
+};
+
+export type MessageSettings = {
+  /** Email by SMTP when set; otherwise by GOV.UK Notify when set; otherwise to the folder. */
+  smtp: { url: string; from: string } | undefined;
+  notify: { apiKey: string; baseUrl: string; templateIds: Record<string, string> } | undefined;
+  /** The demo and development outbox folder, used when neither SMTP nor Notify is configured. */
+  folder: string;
+  maxAttempts: number;
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -222,6 +235,47 @@ export const settings = [
     meaning:
       "PEM root certificate the MDS BLOB's signing chain must reach (FIDO's is GlobalSign Root CA - R3).",
   },
+  {
+    name: "CAREID_SMTP_URL",
+    default: "(unset)",
+    meaning:
+      "SMTP relay for email (smtp://user:password@host:587 or smtps://...); needs CAREID_SMTP_FROM. Unset: email goes by GOV.UK Notify if configured, else to CAREID_OUTBOX_DIR.",
+  },
+  { name: "CAREID_SMTP_FROM", default: "(unset)", meaning: "The From address of email sent by SMTP." },
+  {
+    name: "CAREID_NOTIFY_API_KEY",
+    default: "(unset)",
+    meaning:
+      "GOV.UK Notify API key: text messages (and email, without CAREID_SMTP_URL) go through Notify; needs CAREID_NOTIFY_TEMPLATES.",
+  },
+  {
+    name: "CAREID_NOTIFY_BASE_URL",
+    default: "https://api.notifications.service.gov.uk",
+    meaning: "Base URL of the Notify API (a test double or gateway may stand in).",
+  },
+  {
+    name: "CAREID_NOTIFY_TEMPLATES",
+    default: "(unset)",
+    meaning: "Notify template ids by our template name, comma-separated: unlock-code=ID,enrolment-link=ID.",
+  },
+  {
+    name: "CAREID_OUTBOX_DIR",
+    default: "CAREID_DATA_DIR/outbox",
+    meaning:
+      "Demo and development only: with neither SMTP nor Notify set, messages are written here as files (listed at /demo/messages) instead of sent.",
+  },
+  {
+    name: "CAREID_MESSAGE_ATTEMPTS",
+    default: "8",
+    meaning:
+      "Attempts to deliver a queued message before it is failed; the waits between them double from 5 seconds.",
+  },
+  {
+    name: "CAREID_UNLOCK_EMAIL_DOMAINS",
+    default: "nhs.net",
+    meaning:
+      "Comma-separated email domains a self-service smartcard unlock code may be sent to; a profile email elsewhere is not used.",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -289,6 +343,10 @@ export function loadConfig(environment: Source = process.env): Config {
       source.CAREID_CIM_IDLE_MINUTES ?? "15",
       { from: 1, to: 720, unit: "minutes" },
       problems,
+    ),
+    messages: parseMessageSettings(source, dataDir, problems),
+    unlockEmailDomains: parseList(source.CAREID_UNLOCK_EMAIL_DOMAINS ?? "nhs.net").map((domain) =>
+      domain.toLowerCase(),
     ),
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
@@ -539,4 +597,40 @@ function parseClientIds(value: string, problems: string[]): string[] {
   if (clientIds.length === 0 || clientIds.some((clientId) => !/^[\x21-\x7e]+$/.test(clientId)))
     problems.push(`CAREID_CIM_API_CLIENTS must list client ids separated by commas, not "${value}"`);
   return clientIds;
+}
+
+function parseMessageSettings(source: Source, dataDir: string, problems: string[]): MessageSettings {
+  const { CAREID_SMTP_URL: smtpUrl, CAREID_SMTP_FROM: from, CAREID_NOTIFY_API_KEY: apiKey } = source;
+  if (smtpUrl !== undefined && !/^smtps?:\/\/[^/]/.test(smtpUrl))
+    problems.push("CAREID_SMTP_URL must be an smtp:// or smtps:// URL");
+  if ((smtpUrl === undefined) !== (from === undefined))
+    problems.push("CAREID_SMTP_URL and CAREID_SMTP_FROM must be set together");
+  const baseUrl = (source.CAREID_NOTIFY_BASE_URL ?? "https://api.notifications.service.gov.uk").replace(
+    /\/+$/,
+    "",
+  );
+  if (!URL.canParse(baseUrl)) problems.push("CAREID_NOTIFY_BASE_URL must be an http(s) URL");
+  const templateIds: Record<string, string> = {};
+  for (const pair of parseList(source.CAREID_NOTIFY_TEMPLATES)) {
+    const [name, id] = pair.split("=").map((part) => part.trim());
+    if (!name || !id || !/^[0-9a-f-]{36}$/i.test(id))
+      problems.push(`CAREID_NOTIFY_TEMPLATES must be name=template-id pairs, not "${pair}"`);
+    else templateIds[name] = id;
+  }
+  // Notify keys end in the service id and the secret, two UUIDs (74 characters with the dash).
+  if (apiKey !== undefined && !/[0-9a-f-]{36}-[0-9a-f-]{36}$/i.test(apiKey))
+    problems.push("CAREID_NOTIFY_API_KEY must be a GOV.UK Notify API key (name-serviceid-secret)");
+  if (apiKey !== undefined && Object.keys(templateIds).length === 0)
+    problems.push("CAREID_NOTIFY_API_KEY needs CAREID_NOTIFY_TEMPLATES");
+  return {
+    smtp: smtpUrl && from ? { url: smtpUrl, from } : undefined,
+    notify: apiKey ? { apiKey, baseUrl, templateIds } : undefined,
+    folder: resolve(source.CAREID_OUTBOX_DIR || `${dataDir}/outbox`),
+    maxAttempts: parseWholeNumber(
+      "CAREID_MESSAGE_ATTEMPTS",
+      source.CAREID_MESSAGE_ATTEMPTS ?? "8",
+      { from: 1, to: 50, unit: "attempts" },
+      problems,
+    ),
+  };
 }

@@ -24,6 +24,7 @@ import { type LdapServer, startLdapServer } from "./directory/ldap/server.ts";
 import { makeTree } from "./directory/ldap/tree.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
+import { type OutboxWorker, startMessageDelivery } from "./messaging/delivery.ts";
 import type { Lifecycle } from "./operations/health.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { type Closure, closeProfile, reopenProfile } from "./registration/closure.ts";
@@ -566,7 +567,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     console.error(`careid serve: cannot start: ${startFailure(error, store)}`);
     return 1;
   }
-  const { app, cis2, ldap, mutualTls, lifecycle } = running;
+  const { app, cis2, ldap, mutualTls, lifecycle, outbox } = running;
   connectionLost = (error) => app.log.warn({ err: error }, "database connection lost; reconnecting");
   let stopping = false;
   const stop = async (signal: string, drainSeconds: number) => {
@@ -579,6 +580,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     await app.close();
     await ldap.close();
     await mutualTls?.close();
+    await outbox.stop();
     cis2.stop();
     await store.close();
     process.exit(0);
@@ -617,6 +619,7 @@ type Running = {
   ldap: LdapServer;
   mutualTls: MutualTlsListener | undefined;
   lifecycle: Lifecycle;
+  outbox: OutboxWorker;
 };
 
 /** Everything `serve` starts, in order; a failure part-way closes what had started. */
@@ -654,7 +657,13 @@ async function startServing(config: Config, store: Store, demo: boolean): Promis
           signInBase: new URL(signInPath, config.issuer).href,
         })
       : undefined;
-    return { app, cis2, ldap, mutualTls, lifecycle };
+    const outbox = startMessageDelivery(
+      config,
+      store.db,
+      cis2.sealer,
+      app.log.child({ component: "outbox" }),
+    );
+    return { app, cis2, ldap, mutualTls, lifecycle, outbox };
   } catch (error) {
     for (const part of started.reverse()) await part.close().catch(() => {});
     cis2.stop();

@@ -16,6 +16,7 @@ import type { Cis2 } from "./cis2/start.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
+import { registerDemoMessages } from "./messaging/demo-page.ts";
 import { type Lifecycle, registerHealth } from "./operations/health.ts";
 import { registerMetrics } from "./operations/metrics.ts";
 import type { CodeLists } from "./rbac/code-lists.ts";
@@ -111,7 +112,9 @@ export async function buildServer({
 
   registerHealth(app, store, lifecycle);
   registerMetrics(app);
-  registerHome(app, store, demo, Boolean(demo && cis2?.developmentLogin));
+  // The demo's messages go to a folder (no relay configured): the home page links to them.
+  const demoMessages = demo && !config.messages.smtp && !config.messages.notify;
+  registerHome(app, store, demo, Boolean(demo && cis2?.developmentLogin), { messages: demoMessages });
   registerReferenceData(app, store, lists);
   if (cis2)
     await registerCis2(app, {
@@ -148,6 +151,12 @@ export async function buildServer({
       pkiUrl: config.pkiUrl,
       cardCertificateDays: config.cardCertificateDays,
       caToken: config.caToken,
+      selfUnlock: {
+        agentUrl: config.smartcardAgentUrl,
+        emailDomains: config.unlockEmailDomains,
+        // Texts go by GOV.UK Notify, or to the demo's folder; SMTP alone cannot send them.
+        smsAvailable: Boolean(config.messages.notify) || !config.messages.smtp,
+      },
     });
   registerDirectory(app, store, lists, config.databaseUrl);
   if (cis2) {
@@ -170,6 +179,7 @@ export async function buildServer({
     });
   }
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
+  if (demoMessages) registerDemoMessages(app, config.messages.folder);
 
   return app;
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as pkijs from "pkijs";
 import { type Card, CardError, type CardInfo } from "./card.ts";
 import { certificateRequest } from "./certificate-request.ts";
+import { checkNewPasscode } from "./passcode-rules.ts";
 import type { ServiceClient } from "./service-client.ts";
 
 /**
@@ -61,13 +62,6 @@ export function cardAgent(options: {
     const info = card.info();
     if (!info) throw new AgentRefusal(404, "Insert your smartcard into the reader");
     return info;
-  }
-
-  function checkNewPasscode(info: CardInfo, passcode: string, confirmation: string): void {
-    const { minimum, maximum } = info.passcodeLength;
-    if (!/^\d+$/.test(passcode) || passcode.length < minimum || passcode.length > maximum)
-      throw new AgentRefusal(400, `Enter a passcode of ${minimum} to ${maximum} digits`);
-    if (passcode !== confirmation) throw new AgentRefusal(400, "The two passcodes are not the same");
   }
 
   /** The holder enters the passcode; a wrong one counts on the card, which locks at its limit. */

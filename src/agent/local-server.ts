@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type Agent, type AgentLog, AgentRefusal } from "./agent.ts";
 import { agentPage } from "./agent-page.ts";
 import { CardError } from "./card.ts";
+import type { SelfUnlock } from "./self-unlock.ts";
 import { ServiceRefusal } from "./service-client.ts";
 
 /**
@@ -20,6 +21,8 @@ export async function startLocalServer(options: {
   serviceOrigin: string;
   port: number;
   log: AgentLog;
+  /** Self-service unlock, asked for by the service's unlock page. */
+  selfUnlock?: SelfUnlock;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const { agent, serviceOrigin, log } = options;
   const refusedOrigins: string[] = [];
@@ -78,9 +81,20 @@ export async function startLocalServer(options: {
           return problem(response, 400, "Send the service's challenge to sign");
         return json(response, 200, agent.signChallenge(body.challenge));
       }
+      if (request.method === "POST" && path === "/api/unlock" && options.selfUnlock) {
+        const body = JSON.parse((await readBody(request)) || "{}") as Record<string, unknown>;
+        const [ticket, passcode, confirmation] = ["ticket", "passcode", "confirmation"].map((name) =>
+          typeof body[name] === "string" ? (body[name] as string) : "",
+        );
+        if (!/^[A-Za-z0-9_-]{16,128}$/.test(ticket as string))
+          return problem(response, 400, "Send the unlock ticket the service gave");
+        const text = await options.selfUnlock(ticket as string, passcode as string, confirmation as string);
+        return json(response, 200, { text });
+      }
     } catch (error) {
       if (error instanceof AgentRefusal) return problem(response, error.status, error.message);
       if (error instanceof CardError) return problem(response, 409, error.message);
+      if (error instanceof ServiceRefusal) return problem(response, error.status, error.message);
       throw error;
     }
     return problem(response, 404, "There is no such agent call");

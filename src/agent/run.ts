@@ -1,6 +1,7 @@
 import { cardAgent } from "./agent.ts";
 import { openCardModule } from "./card.ts";
 import { startLocalServer } from "./local-server.ts";
+import { selfServiceUnlock } from "./self-unlock.ts";
 import { serviceClient } from "./service-client.ts";
 
 export type AgentOptions = {
@@ -31,14 +32,16 @@ export async function runAgent(options: AgentOptions): Promise<{ url: string; st
   const log = (event: string, details: Record<string, unknown> = {}) =>
     console.log(JSON.stringify({ time: new Date().toISOString(), event, ...details }));
   const card = openCardModule(options.modulePath);
+  const service = serviceClient(options.serviceUrl);
   const agent = cardAgent({
     card,
-    service: serviceClient(options.serviceUrl),
+    service,
     blankUnlockCode: options.blankUnlockCode,
     log,
   });
   await agent.watch();
-  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log });
+  const selfUnlock = selfServiceUnlock({ card, service, log });
+  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log, selfUnlock });
   let watching = false;
   const timer = setInterval(() => {
     if (watching) return;

@@ -47,6 +47,11 @@ export function serviceClient(serviceUrl: string) {
     }) => call<IssuedCard>("POST", "/api/smartcards/issue", request),
     unlock: (request: { orderCode: string; cardSerial: string }) =>
       call<{ unlockCode: string; status: string }>("POST", "/api/smartcards/unlock", request),
+    /** Self-service unlock: the holder proved their email or mobile; the ticket releases the code. */
+    releaseSelfUnlock: (request: { ticket: string; cardSerial: string }) =>
+      call<{ unlockCode: string }>("POST", "/api/smartcards/self-unlock/release", request),
+    completeSelfUnlock: (request: { ticket: string; cardSerial: string }) =>
+      call<{ status: string }>("POST", "/api/smartcards/self-unlock/complete", request),
     reportLocked: (serial: string) => call("POST", `${card(serial)}/status`, { status: "locked" }),
     challenge: () => call<{ challenge: string }>("POST", "/api/smartcards/challenges"),
     /** The card is in the reader and its holder entered the passcode: proven by the card's signature. */

@@ -58,6 +58,18 @@ export const signInLimits = {
     windowSeconds: 86_400,
     counts: "wrong passwords and wrong codes for one account, from any address (an RA's unlock clears it)",
   },
+  selfUnlockCodesPerCard: {
+    kind: "window",
+    attempts: 5,
+    windowSeconds: 86_400,
+    counts: "self-service unlock codes asked for one smartcard serial, known or not",
+  },
+  selfUnlockCodesPerPerson: {
+    kind: "window",
+    attempts: 5,
+    windowSeconds: 86_400,
+    counts: "self-service unlock codes sent to one person, for any of their cards",
+  },
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof signInLimits;

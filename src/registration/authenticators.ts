@@ -4,6 +4,8 @@ import { removePassword } from "../authenticators/password/passwords.ts";
 import { accountCappedUntil } from "../authenticators/throttle.ts";
 import { unlockTotp } from "../authenticators/totp/app-authenticators.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { maskRecipient, queueMessage } from "../messaging/outbox.ts";
+import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, authorised, recordAction, requiredReason } from "./acting.ts";
@@ -82,30 +84,60 @@ export async function authenticatorsOf(queryable: Queryable, uuid: string): Prom
 
 /**
  * Issues a one-time enrolment link the person opens to register a security key or an
- * authenticator app. The token is returned once, for the RA to hand over; only its digest is kept.
+ * authenticator app. The token is returned once, for the RA to hand over, or is sent to the
+ * email on the profile through the outbox, queued in the same transaction; only its digest is kept.
  */
 export async function issueAuthenticatorLink(
   queryable: Queryable,
   actor: Actor,
-  input: ActionCommon & { uuid: string; validHours?: number },
-): Promise<{ token: string; expiresAt: Date }> {
+  input: ActionCommon & {
+    uuid: string;
+    validHours?: number;
+    /** Send the link to the profile's email: the sealer for the outbox, and the enrolment page's URL. */
+    email?: { sealer: Sealer; linkBase: string };
+  },
+): Promise<{ token: string; expiresAt: Date; sentTo?: string }> {
   if (!isCareIdentifier(input.uuid))
     throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "authenticator.issue", { uuid: input.uuid }, input);
+    const address = input.email ? await profileEmail(tx, input.uuid) : undefined;
     const link = await issueEnrolmentLink(tx, acting, { uuid: input.uuid, validHours: input.validHours });
+    let message: string | undefined;
+    if (input.email && address)
+      message = await queueMessage(tx, input.email.sealer, {
+        channel: "email",
+        to: address,
+        template: "enrolment-link",
+        personalisation: {
+          authenticator: "a security key or an authenticator app",
+          link: `${input.email.linkBase}/${link.token}`,
+          expires: `${link.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+        },
+      });
+    const sentTo = address ? maskRecipient("email", address) : undefined;
     await recordAction(
       tx,
       acting,
       {
         action: "authenticator.link-issued",
         subject: { type: "person", id: input.uuid },
-        after: { expiresAt: link.expiresAt },
+        after: { expiresAt: link.expiresAt, ...(sentTo ? { sentTo, message } : {}) },
       },
       input,
     );
-    return link;
+    return { ...link, sentTo };
   });
+}
+
+async function profileEmail(tx: Tx, uuid: string): Promise<string> {
+  const person = await tx.selectFrom("people").select("email").where("uuid", "=", uuid).executeTakeFirst();
+  if (!person?.email)
+    throw InvalidInputError.field(
+      "email",
+      "the profile has no email address to send the link to; add one first",
+    );
+  return person.email;
 }
 
 /** Unlocks a person's authenticator app before its cool-down ends; who may issue may unlock. */

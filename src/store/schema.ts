@@ -118,6 +118,42 @@ export type Database = {
   first_party_sessions: FirstPartySessionsTable;
   sign_in_throttles: { key: string; window_start: Date; count: number; last_attempt_at: Date };
   api_rate_limits: { key: string; window_start: Date; count: number };
+  message_outbox: MessageOutboxTable;
+  smartcard_self_unlocks: SmartcardSelfUnlocksTable;
+};
+
+export type MessageOutboxTable = {
+  id: string;
+  channel: "email" | "sms";
+  template: string;
+  /** Recipient and personalisation, sealed under the master key (one-time codes among them). */
+  sealed_content: string;
+  masked_recipient: string;
+  status: Generated<"queued" | "sent" | "failed">;
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  claimed_until: Date | null;
+  last_error: string | null;
+  provider_reference: string | null;
+  created_at: Generated<Date>;
+  sent_at: Date | null;
+};
+
+export type SmartcardSelfUnlocksTable = {
+  token_digest: string;
+  card_serial: string;
+  holder: string;
+  channel: "email" | "sms";
+  message_id: string;
+  code_digest: string;
+  expires_at: Date;
+  wrong_tries: Generated<number>;
+  verified_at: Date | null;
+  ticket_digest: string | null;
+  ticket_expires_at: Date | null;
+  releases: Generated<number>;
+  completed_at: Date | null;
+  created_at: Generated<Date>;
 };
 
 /** Dates without time are exchanged as ISO strings (YYYY-MM-DD) on both drivers. */

@@ -49,7 +49,19 @@ const demoPart = {
   href: "/demo/users",
 };
 
-export function registerHome(app: FastifyInstance, store: Store, demo: boolean, demoUsers = false): void {
+const demoMessagesPart = {
+  name: "Messages sent (demo)",
+  description: "Email and text messages the demo wrote to its outbox folder instead of sending",
+  href: "/demo/messages",
+};
+
+export function registerHome(
+  app: FastifyInstance,
+  store: Store,
+  demo: boolean,
+  demoUsers = false,
+  shown: { messages?: boolean } = {},
+): void {
   app.get("/", async (_request, reply) => {
     const result = await sql<{ people: number; positions: number; organisations: number }>`
       SELECT (SELECT count(*) FROM people)::int AS people,
@@ -57,7 +69,7 @@ export function registerHome(app: FastifyInstance, store: Store, demo: boolean, 
              (SELECT count(*) FROM organisations)::int AS organisations`.execute(store.db);
     return renderPage(reply, "home.njk", {
       counts: result.rows[0],
-      parts: demoUsers ? [...parts, demoPart] : parts,
+      parts: [...parts, ...(demoUsers ? [demoPart] : []), ...(shown.messages ? [demoMessagesPart] : [])],
       demo,
     });
   });

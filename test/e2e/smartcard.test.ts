@@ -14,7 +14,12 @@ import { postAgentForm } from "../support/agent.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { openssl, pemFolder } from "../support/pki.ts";
 import { leftOut } from "../support/prerequisites.ts";
-import { curlWithCard, type SmartcardWorld, startSmartcardWorld } from "../support/smartcard-service.ts";
+import {
+  cardStatusBecomes,
+  curlWithCard,
+  type SmartcardWorld,
+  startSmartcardWorld,
+} from "../support/smartcard-service.ts";
 import { openCryptokiCard } from "../support/tokens.ts";
 
 const passcode = "1357";
@@ -215,18 +220,6 @@ async function openSmartcardPage(page: Page, world: SmartcardWorld): Promise<voi
   await page.context().clearCookies();
   await page.goto(`${world.pointOfCare.url}/login`);
   await page.getByRole("link", { name: "Sign in with your smartcard" }).click();
-}
-
-/** The card's status once the service has heard of the change (the agent reports asynchronously). */
-async function cardStatusBecomes(db: Db, serial: string, expected: string): Promise<string | undefined> {
-  let status: string | undefined;
-  for (let attempt = 0; attempt < 50 && status !== expected; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    status = (
-      await db.selectFrom("smartcards").select("status").where("serial", "=", serial).executeTakeFirst()
-    )?.status;
-  }
-  return status;
 }
 
 function personActor(uuid: string): Actor {

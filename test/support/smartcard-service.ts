@@ -10,6 +10,7 @@ import { addClient } from "../../src/cis2/clients.ts";
 import { startMutualTlsListener } from "../../src/cis2/mutual-tls-listener.ts";
 import { signInPath } from "../../src/cis2/provider.ts";
 import { clientValidator } from "../../src/cis2/start.ts";
+import type { Db } from "../../src/store/database.ts";
 import { type RunningAgent, startAgent } from "./agent.ts";
 import { type Cis2Server, freePort, startCis2Server } from "./cis2-server.ts";
 import { runProgram } from "./pki.ts";
@@ -117,4 +118,20 @@ export async function curlWithCard(
   });
   const [status = "0", location = ""] = (/(\d{3}) (\S*)\s*$/.exec(output) ?? []).slice(1);
   return { status: Number(status), location, output };
+}
+
+/** The card's status once the service has heard of the change (the agent reports asynchronously). */
+export async function cardStatusBecomes(
+  db: Db,
+  serial: string,
+  expected: string,
+): Promise<string | undefined> {
+  let status: string | undefined;
+  for (let attempt = 0; attempt < 50 && status !== expected; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (
+      await db.selectFrom("smartcards").select("status").where("serial", "=", serial).executeTakeFirst()
+    )?.status;
+  }
+  return status;
 }

@@ -307,7 +307,7 @@ async function issueCertificates(
 }
 
 /** Serials of the card's certificates not yet revoked (and, given a time, not yet expired). */
-async function liveCertificates(tx: Tx, cardSerial: string, validAt?: Date): Promise<string[]> {
+export async function liveCertificates(tx: Tx, cardSerial: string, validAt?: Date): Promise<string[]> {
   let query = tx
     .selectFrom("pki_certificates")
     .leftJoin("pki_revocations", "pki_revocations.serial", "pki_certificates.serial")

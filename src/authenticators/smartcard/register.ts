@@ -6,12 +6,20 @@ import type { TokenSettings } from "../../pki/token-key.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Queryable } from "../../store/database.ts";
 import { registerSmartcardApi } from "./routes.ts";
+import { registerSelfUnlock } from "./self-unlock-routes.ts";
 
 /** The certificate authority's publication and the agent's API, with the CA made on first start. */
 export async function registerSmartcards(
   app: FastifyInstance,
   queryable: Queryable,
-  options: { sealer: Sealer; pkiUrl: string; cardCertificateDays: number; caToken?: TokenSettings },
+  options: {
+    sealer: Sealer;
+    pkiUrl: string;
+    cardCertificateDays: number;
+    caToken?: TokenSettings;
+    /** Self-service unlock: where codes may go, and where the holder's agent listens. */
+    selfUnlock: { agentUrl: string; emailDomains: string[]; smsAvailable: boolean };
+  },
 ): Promise<void> {
   const authority = await openCertificateAuthority(
     queryable,
@@ -26,4 +34,5 @@ export async function registerSmartcards(
     sealer: options.sealer,
     lifetimeDays: options.cardCertificateDays,
   });
+  await registerSelfUnlock(app, queryable, { ...options.selfUnlock, sealer: options.sealer });
 }

@@ -169,15 +169,19 @@ export function registerProfileActionRoutes(app: FastifyInstance, cim: Cim): voi
 
   app.post("/profiles/:uuid/authenticators/link", async (request, reply) => {
     const uuid = uuidOf(request);
-    const { token, expiresAt } = await issueAuthenticatorLink(cim.db, actorOf(request), {
+    const linkBase = `${request.protocol}://${request.host}${enrolmentPath}`;
+    const byEmail = (request.body as Record<string, unknown> | undefined)?.send === "email";
+    const { token, expiresAt, sentTo } = await issueAuthenticatorLink(cim.db, actorOf(request), {
       ...commonOf(request),
       uuid,
+      email: byEmail ? { sealer: cim.sealer, linkBase } : undefined,
     });
     const person = await getPerson(cim.db, uuid);
     return renderCimPage(request, reply, "enrolment-link.njk", {
-      pageTitle: "Enrolment link issued",
+      pageTitle: sentTo ? "Enrolment link sent" : "Enrolment link issued",
       person,
-      link: `${request.protocol}://${request.host}${enrolmentPath}/${token}`,
+      sentTo,
+      link: sentTo ? undefined : `${linkBase}/${token}`,
       expiresAt: expiresAt.toISOString().slice(0, 16).replace("T", " "),
     });
   });

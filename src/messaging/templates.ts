@@ -1,0 +1,43 @@
+/**
+ * What the service sends, by template name. GOV.UK Notify holds its own copy of each template
+ * (CAREID_NOTIFY_TEMPLATES maps these names to its template ids) and fills in the same
+ * personalisation; the SMTP and outbox-folder senders render the words here.
+ */
+export const templates = {
+  "unlock-code": {
+    subject: () => "Your smartcard unlock code",
+    body: (values: Personalisation) =>
+      [
+        `Your code to unlock your NHS smartcard is ${values.code}.`,
+        "",
+        `It works for ${values.minutes} minutes. Enter it on the Unlock your smartcard page.`,
+        "If you did not ask to unlock your smartcard, tell your Registration Authority (RA).",
+      ].join("\n"),
+  },
+  "enrolment-link": {
+    subject: () => "Set up a way to sign in to the Care Identity Service",
+    body: (values: Personalisation) =>
+      [
+        `Your Registration Authority has sent you a link to set up ${values.authenticator}.`,
+        "",
+        `Open it on the device you will sign in with: ${values.link}`,
+        "",
+        `The link works once, until ${values.expires}. Do not forward it.`,
+      ].join("\n"),
+  },
+} as const;
+
+export type TemplateName = keyof typeof templates;
+export type Personalisation = Record<string, string>;
+
+export function isTemplateName(value: string): value is TemplateName {
+  return Object.hasOwn(templates, value);
+}
+
+/** The words of a message, for senders that do not hold templates themselves. */
+export function renderMessage(
+  template: TemplateName,
+  values: Personalisation,
+): { subject: string; body: string } {
+  return { subject: templates[template].subject(), body: templates[template].body(values) };
+}
