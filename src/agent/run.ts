@@ -2,6 +2,7 @@ import { cardAgent } from "./agent.ts";
 import { openCardModule } from "./card.ts";
 import { startLocalServer } from "./local-server.ts";
 import { serviceClient } from "./service-client.ts";
+import { ticketAgent } from "./tickets.ts";
 
 export type AgentOptions = {
   /** The Care Identity Service's base URL; its origin is the only one whose pages may call the agent. */
@@ -37,8 +38,9 @@ export async function runAgent(options: AgentOptions): Promise<{ url: string; st
     blankUnlockCode: options.blankUnlockCode,
     log,
   });
+  const tickets = ticketAgent({ agent, service: serviceClient(options.serviceUrl), log });
   await agent.watch();
-  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log });
+  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log, tickets });
   let watching = false;
   const timer = setInterval(() => {
     if (watching) return;
