@@ -1,4 +1,4 @@
-import { type Agent, type AgentLog, AgentRefusal } from "./agent.ts";
+import { type Agent, type AgentLog, AgentRefusal, type CardStatus } from "./agent.ts";
 import type { Cis1Session, ServiceClient } from "./service-client.ts";
 
 /**
@@ -32,9 +32,19 @@ export function ticketAgent(options: {
   let held: Held | undefined;
   let signingIn: Promise<Held> | undefined;
 
+  /** A reader that fails (its module lost with the card) holds no card, and so no session. */
+  function cardStatus(): CardStatus {
+    try {
+      return agent.status();
+    } catch (error) {
+      log("card-unreadable", { error: (error as Error).message });
+      return { present: false };
+    }
+  }
+
   /** The session, if its card is still in the reader and signed in; otherwise it is forgotten. */
   function current(): Held | undefined {
-    const status = agent.status();
+    const status = cardStatus();
     if (held && !(status.present && status.signedIn && status.cardSerial === held.cardSerial)) {
       log("ticket-forgotten", { cardSerial: held.cardSerial });
       held = undefined;
@@ -59,7 +69,7 @@ export function ticketAgent(options: {
     if (!current()) {
       log("ticket-sign-in-waiting");
       const ready = await until(deadline, () => {
-        const status = agent.status();
+        const status = cardStatus();
         return status.present && status.issued && !status.locked && status.signedIn;
       });
       if (!ready)
