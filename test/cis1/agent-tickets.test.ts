@@ -6,12 +6,13 @@ import { operatorActor } from "../../src/audit/actor.ts";
 import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
 import { readCodeLists } from "../../src/rbac/code-lists.ts";
 import { positionsOfPerson } from "../../src/rbac/positions.ts";
+import { peopleWithPositions } from "../authenticators/enrolment.ts";
 import { postAgentForm } from "../support/agent.ts";
 import { Browser } from "../support/browser.ts";
 import { leftOut } from "../support/prerequisites.ts";
 import { startSmartcardWorld } from "../support/smartcard-service.ts";
 import { softHsmCard } from "../support/tokens.ts";
-import { assertSchemaValid, auditEventAppears, severalPositionPeople, verifySignature } from "./checks.ts";
+import { assertSchemaValid, auditEventAppears, verifySignature } from "./checks.ts";
 
 const passcode = "4321";
 const anyLocalOrigin = "http://127.0.0.1:";
@@ -29,7 +30,7 @@ test("the example application gets a ticket through the agent and a signed, sche
   const world = await startSmartcardWorld(t, card, { CAREID_CIS1_SIGN_ASSERTIONS: "true" });
   const { server, agent } = world;
   const db = server.store.db;
-  const [holder] = (await severalPositionPeople(db, 1)) as [string];
+  const [holder] = (await peopleWithPositions(db, 1, 2, 5)) as [string];
   const positions = await positionsOfPerson(db, await readCodeLists(db), holder);
 
   const order = await createCardOrder(db, operatorActor(), { kind: "issue", holder });

@@ -6,10 +6,10 @@ import { operatorActor } from "../../src/audit/actor.ts";
 import { withdrawCard } from "../../src/authenticators/smartcard/cards.ts";
 import { tokenDigest } from "../../src/cis1/token.ts";
 import { changePersonStatus } from "../../src/people/people.ts";
-import { singlePositionPeople } from "../authenticators/enrolment.ts";
+import { peopleWithPositions, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
 import { issueSoftCard, type SoftCard, signWith } from "../support/soft-card.ts";
-import { assertSchemaValid, severalPositionPeople } from "./checks.ts";
+import { assertSchemaValid } from "./checks.ts";
 
 /**
  * The service's CIS1 endpoints refuse every bad token with their own convention (a SAML status
@@ -121,7 +121,7 @@ test("the agent's session call refuses a bad body or proof with problem+json", a
 
 test("a session with several positions is not valid until a role is chosen, and only the holder's own role", async (t) => {
   const server = await startCis2Server(t);
-  const [holder] = (await severalPositionPeople(server.store.db, 1)) as [string];
+  const [holder] = (await peopleWithPositions(server.store.db, 1, 2, 5)) as [string];
   const card = await issueSoftCard(t, server, holder);
   const { token, roleRequired, roles } = (await (await startSession(server, card)).json()) as Started;
   assert.equal(roleRequired, true);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
-import { sql } from "kysely";
 import type { Db } from "../../src/store/database.ts";
 import { pemFolder, runProgram } from "../support/pki.ts";
 
@@ -35,25 +34,6 @@ export async function verifySignature(
     "urn:oasis:names:tc:SAML:1.0:assertion:Assertion",
     file,
   ]);
-}
-
-/** Demo people at identity level 3 with at least two current positions, so a role is chosen. */
-export async function severalPositionPeople(db: Db, count: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom("people")
-    .innerJoin("positions", "positions.uuid", "people.uuid")
-    .select("people.uuid")
-    .where("people.status", "=", "active")
-    .where("people.identity_assurance_level", "=", 3)
-    .where("positions.status", "=", "active")
-    .groupBy("people.uuid")
-    .having(sql`count(*)`, ">=", 2)
-    .having(sql`count(*)`, "<=", 5)
-    .orderBy("people.uuid")
-    .limit(count)
-    .execute();
-  assert.equal(rows.length, count, "the demo directory has enough people with several positions");
-  return rows.map((row) => row.uuid);
 }
 
 /** Waits for an audit event (the agent reports asynchronously; delivery workers run apart). */
