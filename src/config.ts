@@ -61,6 +61,8 @@ export type Config = {
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
   cimIdleMinutes: number;
+  /** CIS1 legacy single sign-on: session limits and whether role assertions are signed. */
+  cis1: { idleMinutes: number; sessionHours: number; signAssertions: boolean };
   /** How email and text messages go out (src/messaging/). */
   messages: MessageSettings;
   /** Email domains a self-service unlock code may be sent to (lower case). */
@@ -276,6 +278,22 @@ export const settings = [
     meaning:
       "Comma-separated email domains a self-service smartcard unlock code may be sent to; a profile email elsewhere is not used.",
   },
+  {
+    name: "CAREID_CIS1_SIGN_ASSERTIONS",
+    default: "false",
+    meaning:
+      "Sign CIS1 role assertions (/saml/RoleAssertion) with an XML signature, by a key our issuing CA certifies; unsigned is the legacy default.",
+  },
+  {
+    name: "CAREID_CIS1_IDLE_MINUTES",
+    default: "15",
+    meaning: "Minutes without a role assertion after which a CIS1 SSO token ends (AAL3: 15).",
+  },
+  {
+    name: "CAREID_CIS1_SESSION_HOURS",
+    default: "12",
+    meaning: "Hours after the smartcard sign-in at which a CIS1 SSO token ends, however much it is used.",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -348,6 +366,22 @@ export function loadConfig(environment: Source = process.env): Config {
     unlockEmailDomains: parseList(source.CAREID_UNLOCK_EMAIL_DOMAINS ?? "nhs.net").map((domain) =>
       domain.toLowerCase(),
     ),
+    cis1: {
+      idleMinutes: parseWholeNumber(
+        "CAREID_CIS1_IDLE_MINUTES",
+        source.CAREID_CIS1_IDLE_MINUTES ?? "15",
+        { from: 1, to: 720, unit: "minutes" },
+        problems,
+      ),
+      sessionHours: parseWholeNumber(
+        "CAREID_CIS1_SESSION_HOURS",
+        source.CAREID_CIS1_SESSION_HOURS ?? "12",
+        { from: 1, to: 24, unit: "hours" },
+        problems,
+      ),
+      signAssertions:
+        parseBoolean("CAREID_CIS1_SIGN_ASSERTIONS", source.CAREID_CIS1_SIGN_ASSERTIONS, problems) ?? false,
+    },
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(

@@ -10,6 +10,7 @@ import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
 import { registerSmartcards } from "./authenticators/smartcard/register.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
+import { registerCis1 } from "./cis1/routes.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
 import type { Cis2 } from "./cis2/start.ts";
@@ -157,6 +158,17 @@ export async function buildServer({
         // Texts go by GOV.UK Notify, or to the demo's folder; SMTP alone cannot send them.
         smsAvailable: Boolean(config.messages.notify) || !config.messages.smtp,
       },
+    });
+  if (cis2)
+    await registerCis1(app, {
+      db: store.db,
+      lists,
+      sealer: cis2.sealer,
+      lifetimes: config.cis1,
+      issuer: new URL(config.issuer).origin,
+      signAssertions: config.cis1.signAssertions,
+      pkiUrl: config.pkiUrl,
+      caToken: config.caToken,
     });
   registerDirectory(app, store, lists, config.databaseUrl);
   if (cis2) {

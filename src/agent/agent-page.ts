@@ -8,6 +8,8 @@ export function agentPage(
   status: CardStatus,
   message?: { text: string; error: boolean },
   refusedOrigins: string[] = [],
+  /** Further sections, e.g. the CIS1 role choice (ticket-page.ts). */
+  more = "",
 ): string {
   return `<!doctype html>
 <html lang="en">
@@ -18,6 +20,7 @@ export function agentPage(
 ${message ? `<p role="${message.error ? "alert" : "status"}" id="message" data-error="${message.error}">${escapeHtml(message.text)}</p>` : ""}
 ${describe(status)}
 ${forms(status)}
+${more}
 ${
   refusedOrigins.length > 0
     ? `<h2>Refused calls</h2><p>These web pages tried to use your smartcard and were refused:</p><ul>${refusedOrigins.map((origin) => `<li>${escapeHtml(origin)}</li>`).join("")}</ul>`
@@ -69,7 +72,7 @@ function field(name: string, label: string, type: "text" | "password"): string {
   return `<p><label for="${name}">${label}</label><br><input id="${name}" name="${name}" type="${type}" autocomplete="off" ${type === "password" ? 'inputmode="numeric"' : 'spellcheck="false"'}></p>`;
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(
     /[&<>"']/g,
     (character) =>

@@ -5,6 +5,9 @@ import { agentPage } from "./agent-page.ts";
 import { CardError } from "./card.ts";
 import type { SelfUnlock } from "./self-unlock.ts";
 import { ServiceRefusal } from "./service-client.ts";
+import { ticketSection } from "./ticket-page.ts";
+import { serveTicketCall } from "./ticket-routes.ts";
+import type { Tickets } from "./tickets.ts";
 
 /**
  * The agent's localhost endpoint. Two kinds of caller, told apart by the browser's Origin:
@@ -23,8 +26,10 @@ export async function startLocalServer(options: {
   log: AgentLog;
   /** Self-service unlock, asked for by the service's unlock page. */
   selfUnlock?: SelfUnlock;
+  /** CIS1's Ticket API, for programs on this workstation (ticket-routes.ts). */
+  tickets?: Tickets;
 }): Promise<{ url: string; close(): Promise<void> }> {
-  const { agent, serviceOrigin, log } = options;
+  const { agent, serviceOrigin, log, tickets } = options;
   const refusedOrigins: string[] = [];
   /** The forms of the agent's own page, by the path they post to. */
   const pageActions: Record<string, PageAction> = {
@@ -32,6 +37,7 @@ export async function startLocalServer(options: {
     "/sign-out": () => agent.signOut(),
     "/issue": (value) => agent.issue(value("orderCode"), value("passcode"), value("confirmation")),
     "/unlock": (value) => agent.unlock(value("orderCode"), value("passcode"), value("confirmation")),
+    ...(tickets ? { "/select-role": (value) => tickets.selectRole(value("role")) } : {}),
   };
   let ownHosts: string[] = [];
 
@@ -48,6 +54,11 @@ export async function startLocalServer(options: {
     const path = new URL(request.url ?? "/", "http://agent").pathname;
     const origin = request.headers.origin;
     if (path.startsWith("/api/")) return serviceCall(request, response, path, origin);
+    if (tickets && path.startsWith("/ticket/")) {
+      // Programs on this computer send no Origin; a web page always does, and is refused.
+      if (origin !== undefined) return refuse(response, origin);
+      return serveTicketCall(tickets, request, response, path);
+    }
     if (request.method === "GET" && path === "/") return page(response, 200);
     if (request.method === "POST" && Object.hasOwn(pageActions, path)) {
       if (!origin || !ownHosts.some((host) => origin === `http://${host}`)) return refuse(response, origin);
@@ -121,7 +132,12 @@ export async function startLocalServer(options: {
     );
     response.setHeader("x-frame-options", "DENY");
     response.setHeader("cache-control", "no-store");
-    send(response, status, "text/html; charset=utf-8", agentPage(agent.status(), message, refusedOrigins));
+    send(
+      response,
+      status,
+      "text/html; charset=utf-8",
+      agentPage(agent.status(), message, refusedOrigins, ticketSection(tickets?.pageState())),
+    );
   }
 
   function refuse(response: ServerResponse, origin: string | undefined) {
@@ -147,7 +163,7 @@ export async function startLocalServer(options: {
 
 type PageAction = (value: (name: string) => string) => Promise<string>;
 
-async function readBody(request: IncomingMessage): Promise<string> {
+export async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -163,11 +179,11 @@ function send(response: ServerResponse, status: number, type: string, body: stri
   response.end(body);
 }
 
-function json(response: ServerResponse, status: number, body: unknown): void {
+export function json(response: ServerResponse, status: number, body: unknown): void {
   send(response, status, "application/json", JSON.stringify(body));
 }
 
-function problem(response: ServerResponse, status: number, detail: string): void {
+export function problem(response: ServerResponse, status: number, detail: string): void {
   send(
     response,
     status,

@@ -3,6 +3,7 @@ import { openCardModule } from "./card.ts";
 import { startLocalServer } from "./local-server.ts";
 import { selfServiceUnlock } from "./self-unlock.ts";
 import { serviceClient } from "./service-client.ts";
+import { ticketAgent } from "./tickets.ts";
 
 export type AgentOptions = {
   /** The Care Identity Service's base URL; its origin is the only one whose pages may call the agent. */
@@ -39,9 +40,17 @@ export async function runAgent(options: AgentOptions): Promise<{ url: string; st
     blankUnlockCode: options.blankUnlockCode,
     log,
   });
+  const tickets = ticketAgent({ agent, service, log });
   await agent.watch();
   const selfUnlock = selfServiceUnlock({ card, service, log });
-  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log, selfUnlock });
+  const server = await startLocalServer({
+    agent,
+    serviceOrigin,
+    port: options.port,
+    log,
+    selfUnlock,
+    tickets,
+  });
   let watching = false;
   const timer = setInterval(() => {
     if (watching) return;

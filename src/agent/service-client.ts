@@ -19,6 +19,15 @@ export type IssuedCard = {
   unlockCode: string;
 };
 
+export type Cis1Session = {
+  token: string;
+  holder: string;
+  roles: Array<{ roleProfileId: string; organisation: string; odsCode: string; jobRole: string }>;
+  selectedRole: string | null;
+  roleRequired: boolean;
+  expiresAt: string;
+};
+
 export function serviceClient(serviceUrl: string) {
   async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
     const response = await fetch(new URL(path, serviceUrl), {
@@ -54,6 +63,17 @@ export function serviceClient(serviceUrl: string) {
       call<{ status: string }>("POST", "/api/smartcards/self-unlock/complete", request),
     reportLocked: (serial: string) => call("POST", `${card(serial)}/status`, { status: "locked" }),
     challenge: () => call<{ challenge: string }>("POST", "/api/smartcards/challenges"),
+    /** CIS1: a session for the card that signed the challenge (docs/cis1-ticket-api.md). */
+    startCis1Session: (cardSerial: string, proof: Proof) =>
+      call<Cis1Session>("POST", "/api/cis1/sessions", { cardSerial, proof }),
+    chooseCis1Role: (token: string, roleProfileId: string) =>
+      call<{ selectedRole: string }>("POST", "/api/cis1/sessions/role", { token, roleProfileId }),
+    isCis1TokenValid: async (token: string) => {
+      const url = new URL("/amserver/identity/isTokenValid", serviceUrl);
+      url.searchParams.set("tokenid", token);
+      const response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+      return response.ok && (await response.text()).trim() === "boolean=true";
+    },
     /** The card is in the reader and its holder entered the passcode: proven by the card's signature. */
     reportPresent: (serial: string, proof: Proof, removalDigest: string) =>
       call("POST", `${card(serial)}/presence`, { proof, removalDigest }),

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { verifySmartcardAuthentication } from "../authenticators/smartcard/verification.ts";
+import { destroyCardSessions } from "../cis1/sessions.ts";
 import { DomainError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { type Db, inTransaction } from "../store/database.ts";
 import type { Method } from "./assurance.ts";
@@ -74,6 +75,8 @@ export async function recordCardRemoved(
       subject: { type: "person", id: presence.holder },
       after: { cardSerial: report.cardSerial },
     });
+    // The card's CIS1 SSO tokens end with it, at once.
+    await destroyCardSessions(tx, actor, report.cardSerial);
     const ended = await endSessionsOf(tx, actor, presence.holder, smartcardMethods);
     return { holder: presence.holder, sessions: ended.sessions };
   });

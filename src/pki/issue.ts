@@ -58,7 +58,8 @@ export async function issueCardCertificate(
   return certificate;
 }
 
-async function nextSerial(tx: Tx): Promise<string> {
+/** The next certificate serial, from the sequence every node shares. */
+export async function nextSerial(tx: Tx): Promise<string> {
   const result = await sql<{ value: number }>`SELECT nextval('pki_certificate_serial') AS value`.execute(tx);
   return serialHex(BigInt(result.rows[0]?.value ?? 0).toString(16));
 }

@@ -15,7 +15,7 @@ export function holderUri(uuid: string): string {
 }
 
 const usages: Record<
-  Exclude<CertificateProfile, "ocsp-responder">,
+  Exclude<CertificateProfile, "ocsp-responder" | "assertion-signing">,
   { keyUsage: number; extended: string[] }
 > = {
   "card-authentication": {

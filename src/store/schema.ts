@@ -118,6 +118,13 @@ export type Database = {
   first_party_sessions: FirstPartySessionsTable;
   sign_in_throttles: { key: string; window_start: Date; count: number; last_attempt_at: Date };
   api_rate_limits: { key: string; window_start: Date; count: number };
+  cis1_sessions: Cis1SessionsTable;
+  cis1_signing_keys: {
+    name: "role-assertion";
+    certificate_serial: string;
+    sealed_private_key: string;
+    created_at: Generated<Date>;
+  };
   message_outbox: MessageOutboxTable;
   smartcard_self_unlocks: SmartcardSelfUnlocksTable;
 };
@@ -310,7 +317,11 @@ export type WebauthnCredentialsTable = {
   last_used_at: Date | null;
 };
 
-export type CertificateProfile = "card-authentication" | "card-signing" | "ocsp-responder";
+export type CertificateProfile =
+  | "card-authentication"
+  | "card-signing"
+  | "ocsp-responder"
+  | "assertion-signing";
 export type RevocationReason =
   | "unspecified"
   | "keyCompromise"
@@ -405,4 +416,15 @@ export type RegistrationRequestsTable = {
   decided_at: Date | null;
   version: Generated<number>;
   created_at: Generated<Date>;
+};
+
+export type Cis1SessionsTable = {
+  token_digest: string;
+  holder: string;
+  card_serial: string;
+  role_profile_id: string | null;
+  role_required: boolean;
+  created_at: Generated<Date>;
+  last_used_at: Generated<Date>;
+  expires_at: Date;
 };

@@ -8,7 +8,17 @@ import { Browser } from "../support/browser.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 
 /** Demo people with identity level 3 and exactly one position, so no role is asked for. */
-export async function singlePositionPeople(db: Db, count: number): Promise<string[]> {
+export function singlePositionPeople(db: Db, count: number): Promise<string[]> {
+  return peopleWithPositions(db, count, 1, 1);
+}
+
+/** Active demo people with identity level 3 holding from `fewest` to `most` current positions. */
+export async function peopleWithPositions(
+  db: Db,
+  count: number,
+  fewest: number,
+  most: number,
+): Promise<string[]> {
   const rows = await db
     .selectFrom("people")
     .innerJoin("positions", "positions.uuid", "people.uuid")
@@ -17,11 +27,16 @@ export async function singlePositionPeople(db: Db, count: number): Promise<strin
     .where("people.identity_assurance_level", "=", 3)
     .where("positions.status", "=", "active")
     .groupBy("people.uuid")
-    .having(sql`count(*)`, "=", 1)
+    .having(sql`count(*)`, ">=", fewest)
+    .having(sql`count(*)`, "<=", most)
     .orderBy("people.uuid")
     .limit(count)
     .execute();
-  assert.equal(rows.length, count, "the demo directory has enough people with one position");
+  assert.equal(
+    rows.length,
+    count,
+    `the demo directory has enough people with ${fewest} to ${most} positions`,
+  );
   return rows.map((row) => row.uuid);
 }
 

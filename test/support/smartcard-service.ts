@@ -30,7 +30,12 @@ export type SmartcardWorld = {
  * workstation agent as a real process on a card. The agent and the service each know the
  * other's address before either starts, as on a real workstation.
  */
-export async function startSmartcardWorld(t: TestContext, card: BlankCard): Promise<SmartcardWorld> {
+export async function startSmartcardWorld(
+  t: TestContext,
+  card: BlankCard,
+  /** Further service settings, e.g. CAREID_CIS1_SIGN_ASSERTIONS. */
+  environment: Record<string, string> = {},
+): Promise<SmartcardWorld> {
   const { certFile, keyFile } = listenerCertificate(t);
   const [agentPort, tlsPort] = [await freePort(), await freePort()];
   const server = await startCis2Server(t, {
@@ -38,6 +43,7 @@ export async function startSmartcardWorld(t: TestContext, card: BlankCard): Prom
     CAREID_MTLS_PORT: String(tlsPort),
     CAREID_MTLS_CERT: certFile,
     CAREID_MTLS_KEY: keyFile,
+    ...environment,
   });
   const listener = await startMutualTlsListener({
     db: server.store.db,
