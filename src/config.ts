@@ -61,6 +61,8 @@ export type Config = {
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
   cimIdleMinutes: number;
+  /** Activity codes of relying-party administrators and of the service administrators who approve production clients. */
+  relyingParties: { administratorActivity: string; approverActivity: string };
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -222,6 +224,18 @@ export const settings = [
     meaning:
       "PEM root certificate the MDS BLOB's signing chain must reach (FIDO's is GlobalSign Root CA - R3).",
   },
+  {
+    name: "CAREID_RP_ADMIN_ACTIVITY",
+    default: "B9903",
+    meaning:
+      "Activity code whose holders register and manage their organisation's CIS2 relying parties at /cim/relying-parties (B9903 is a demo code).",
+  },
+  {
+    name: "CAREID_RP_APPROVER_ACTIVITY",
+    default: "B9904",
+    meaning:
+      "Activity code of the service administrators who approve production relying parties; never the person who registered one (B9904 is a demo code).",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -290,6 +304,18 @@ export function loadConfig(environment: Source = process.env): Config {
       { from: 1, to: 720, unit: "minutes" },
       problems,
     ),
+    relyingParties: {
+      administratorActivity: parseActivityCode(
+        "CAREID_RP_ADMIN_ACTIVITY",
+        source.CAREID_RP_ADMIN_ACTIVITY ?? "B9903",
+        problems,
+      ),
+      approverActivity: parseActivityCode(
+        "CAREID_RP_APPROVER_ACTIVITY",
+        source.CAREID_RP_APPROVER_ACTIVITY ?? "B9904",
+        problems,
+      ),
+    },
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(
@@ -539,4 +565,10 @@ function parseClientIds(value: string, problems: string[]): string[] {
   if (clientIds.length === 0 || clientIds.some((clientId) => !/^[\x21-\x7e]+$/.test(clientId)))
     problems.push(`CAREID_CIM_API_CLIENTS must list client ids separated by commas, not "${value}"`);
   return clientIds;
+}
+
+function parseActivityCode(name: string, value: string, problems: string[]): string {
+  if (!/^[A-Z][0-9]{4}$/.test(value))
+    problems.push(`${name} must be an activity code such as B9903, not "${value}"`);
+  return value;
 }
