@@ -88,7 +88,12 @@ async function admit(properties: Record<string, unknown>, environment: Environme
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
     const redirect = error.problems.find((problem) => problem.field.endsWith("redirect_uris"));
-    if (redirect) throw new errors.InvalidRedirectUri(`${redirect.field} ${redirect.message}`);
+    if (redirect) {
+      // Its constructor takes no description; RFC 7591 wants the reason said all the same.
+      const refusal = new errors.InvalidRedirectUri();
+      refusal.error_description = `${redirect.field} ${redirect.message}`;
+      throw refusal;
+    }
     throw new errors.InvalidClientMetadata(error.message);
   }
 }
