@@ -74,21 +74,25 @@ export async function organisationsWithActivity(
   return [...new Set(places)].sort();
 }
 
+/** Where an actor holds the activity: only people hold positions. */
+async function placesOf(
+  queryable: Queryable,
+  onboarding: Onboarding,
+  actor: Actor,
+  activity: string,
+): Promise<string[]> {
+  return actor.kind === "person"
+    ? organisationsWithActivity(queryable, onboarding.lists, actor.id, activity)
+    : [];
+}
+
 async function requireAdministrator(
   tx: Queryable,
   onboarding: Onboarding,
   actor: Actor,
   organisationCode: string,
 ) {
-  const places =
-    actor.kind === "person"
-      ? await organisationsWithActivity(
-          tx,
-          onboarding.lists,
-          actor.id,
-          onboarding.settings.administratorActivity,
-        )
-      : [];
+  const places = await placesOf(tx, onboarding, actor, onboarding.settings.administratorActivity);
   if (!places.includes(organisationCode))
     throw new ForbiddenError(
       `Only a relying-party administrator of ${organisationCode} may manage its clients (a position there with activity ${onboarding.settings.administratorActivity})`,
@@ -246,15 +250,7 @@ export async function approveRelyingParty(
   clientId: string,
 ): Promise<void> {
   await inTransaction(onboarding.queryable, async (tx) => {
-    const approverAt =
-      actor.kind === "person"
-        ? await organisationsWithActivity(
-            tx,
-            onboarding.lists,
-            actor.id,
-            onboarding.settings.approverActivity,
-          )
-        : [];
+    const approverAt = await placesOf(tx, onboarding, actor, onboarding.settings.approverActivity);
     if (approverAt.length === 0)
       throw new ForbiddenError(
         `Only a service administrator (a position with activity ${onboarding.settings.approverActivity}) may approve a production client`,
