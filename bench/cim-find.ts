@@ -163,7 +163,8 @@ const app = Fastify({ logger: false });
 await app.register(fastifyHelmet, { enableCSPNonces: true });
 await app.register(fastifyFormbody);
 await registerAssets(app);
-const cim = cimApp(loadConfig({ CAREID_CIM_IDLE_MINUTES: "30" }), false);
+const cimConfig = loadConfig({ CAREID_CIM_IDLE_MINUTES: "30" });
+const cim = cimApp(cimConfig, false);
 registerCimPages(app, {
   db: store.db,
   sealer,
@@ -171,6 +172,12 @@ registerCimPages(app, {
   issuer: `http://127.0.0.1:3000${realmPath}`,
   app: cim,
   clientSecret: "not used: no sign-in happens here",
+  relyingParties: {
+    settings: cimConfig.relyingParties,
+    validate: async () => {
+      throw new Error("not used: no client is registered here");
+    },
+  },
 });
 await app.ready();
 const token = await startSession(store.db, sealer, cim, {

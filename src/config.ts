@@ -61,6 +61,8 @@ export type Config = {
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
   cimIdleMinutes: number;
+  /** Activity codes of relying-party administrators and of the service administrators who approve production clients. */
+  relyingParties: { administratorActivity: string; approverActivity: string };
   /** CIS1 legacy single sign-on: session limits and whether role assertions are signed. */
   cis1: { idleMinutes: number; sessionHours: number; signAssertions: boolean };
   /** How email and text messages go out (src/messaging/). */
@@ -294,6 +296,18 @@ export const settings = [
     default: "12",
     meaning: "Hours after the smartcard sign-in at which a CIS1 SSO token ends, however much it is used.",
   },
+  {
+    name: "CAREID_RP_ADMIN_ACTIVITY",
+    default: "B9903",
+    meaning:
+      "Activity code whose holders register and manage their organisation's CIS2 relying parties at /cim/relying-parties (B9903 is a demo code).",
+  },
+  {
+    name: "CAREID_RP_APPROVER_ACTIVITY",
+    default: "B9904",
+    meaning:
+      "Activity code of the service administrators who approve production relying parties; never the person who registered one (B9904 is a demo code).",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -381,6 +395,18 @@ export function loadConfig(environment: Source = process.env): Config {
       ),
       signAssertions:
         parseBoolean("CAREID_CIS1_SIGN_ASSERTIONS", source.CAREID_CIS1_SIGN_ASSERTIONS, problems) ?? false,
+    },
+    relyingParties: {
+      administratorActivity: parseActivityCode(
+        "CAREID_RP_ADMIN_ACTIVITY",
+        source.CAREID_RP_ADMIN_ACTIVITY ?? "B9903",
+        problems,
+      ),
+      approverActivity: parseActivityCode(
+        "CAREID_RP_APPROVER_ACTIVITY",
+        source.CAREID_RP_APPROVER_ACTIVITY ?? "B9904",
+        problems,
+      ),
     },
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
@@ -667,4 +693,10 @@ function parseMessageSettings(source: Source, dataDir: string, problems: string[
       problems,
     ),
   };
+}
+
+function parseActivityCode(name: string, value: string, problems: string[]): string {
+  if (!/^[A-Z][0-9]{4}$/.test(value))
+    problems.push(`${name} must be an activity code such as B9903, not "${value}"`);
+  return value;
 }

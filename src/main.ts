@@ -11,6 +11,7 @@ import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolmen
 import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
 import { cardCommands } from "./authenticators/smartcard/cli.ts";
 import { unlockTotp } from "./authenticators/totp/app-authenticators.ts";
+import { environmentOf } from "./cis2/client-rules.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
 import { type MutualTlsListener, startMutualTlsListener } from "./cis2/mutual-tls-listener.ts";
@@ -274,7 +275,7 @@ export const commands: Record<string, Command> = {
     options: {
       file: {
         type: "string",
-        help: "JSON client metadata (client_id, redirect_uris, token_endpoint_auth_method ...)",
+        help: 'JSON client metadata (client_id, redirect_uris, token_endpoint_auth_method ..., and "environment": "development" or "production", the default)',
       },
     },
     run: (values, config) =>
@@ -287,6 +288,7 @@ export const commands: Record<string, Command> = {
           cis2.sealer,
           metadata,
           clientValidator(cis2.host),
+          { environment: environmentOf(metadata), clientIdForm: "registry" },
         );
         console.log(JSON.stringify(stored, null, 2));
         return 0;

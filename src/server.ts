@@ -13,7 +13,7 @@ import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
 import { registerCis1 } from "./cis1/routes.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
-import type { Cis2 } from "./cis2/start.ts";
+import { type Cis2, clientValidator } from "./cis2/start.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
@@ -180,6 +180,7 @@ export async function buildServer({
       issuer: config.issuer,
       app: cim,
       clientSecret: cis2.clientSecret(cim),
+      relyingParties: { settings: config.relyingParties, validate: clientValidator(cis2.host) },
     });
     // The API takes tokens of CIM's clients only, from a sign-in at a class the pages accept.
     registerCimApi(app, {

@@ -6,6 +6,7 @@ import { hasNulByte } from "../store/text.ts";
 import { nulBytePath } from "../web/nul-bytes.ts";
 import type { ClientCache } from "./client-cache.ts";
 import { readClientMetadata } from "./clients.ts";
+import { clientStorage } from "./dynamic-registration.ts";
 import { forget, readOnce, remember } from "./request-scope.ts";
 
 /**
@@ -30,6 +31,7 @@ const tokenKinds = new Set(["AuthorizationCode", "AccessToken", "RefreshToken"])
 const readKey = (kind: string, column: string, value: string) => `oidc:${kind}:${column}:${value}`;
 
 export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
+  const registry = clientStorage(db, sealer);
   return class DatabaseAdapter {
     readonly kind: string;
 
@@ -39,6 +41,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
 
     async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
       refuseNulParameters(payload);
+      if (this.kind === "Client") return registry.upsert(id, payload);
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const row = {
         kind: this.kind,
@@ -99,6 +102,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async destroy(id: string): Promise<void> {
+      if (this.kind === "Client") return registry.destroy(id);
       await db.deleteFrom("oidc_models").where("kind", "=", this.kind).where("id", "=", id).execute();
       forget(`oidc:${this.kind}:`);
     }

@@ -5,6 +5,12 @@ import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../er
 import type { Sealer } from "../secrets/sealed.ts";
 import { type Db, inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { clientsChannel } from "./client-cache.ts";
+import {
+  type ClientIdForm,
+  checkRelyingPartyRules,
+  type Environment,
+  type JwksFetcher,
+} from "./client-rules.ts";
 
 /**
  * The registry of relying parties. Metadata uses RFC 7591 names; the client secret, when there
@@ -12,34 +18,27 @@ import { clientsChannel } from "./client-cache.ts";
  */
 export type ClientMetadata = Record<string, unknown> & { client_id: string; client_secret?: string };
 
-const clientIdPattern = /^[0-9]{3,20}\.apps\.(national|supplier|local)$|^[A-Za-z0-9._-]{3,100}$/;
 const authMethods = ["private_key_jwt", "client_secret_post", "client_secret_basic"];
 
-/** Checks what oidc-provider does not: our naming and the combinations CIS2 allows. */
+/**
+ * The combinations CIS2 allows that are not already rules of onboarding (client-rules.ts): an
+ * object, a known authentication method, a long enough secret.
+ */
 export function checkClientMetadata(input: unknown): ClientMetadata {
   const problems = new Problems();
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw InvalidInputError.field("client", "must be a JSON object of client metadata");
   }
-  const metadata = { ...(input as Record<string, unknown>) };
-  if (typeof metadata.client_id !== "string" || !clientIdPattern.test(metadata.client_id)) {
-    problems.add("client_id", "must look like 999999999999.apps.national or NNNNN.apps.supplier");
-  }
+  const { environment: _environment, ...metadata } = input as Record<string, unknown>;
   const method = metadata.token_endpoint_auth_method ?? "private_key_jwt";
   if (typeof method !== "string" || !authMethods.includes(method)) {
     problems.add("token_endpoint_auth_method", `must be one of ${authMethods.join(", ")}`);
-  }
-  if (method === "private_key_jwt" && !metadata.jwks && !metadata.jwks_uri) {
-    problems.add("jwks", "private_key_jwt needs the client's public keys: jwks or jwks_uri");
   }
   if (
     method !== "private_key_jwt" &&
     (typeof metadata.client_secret !== "string" || metadata.client_secret.length < 32)
   ) {
     problems.add("client_secret", "must be at least 32 characters for client_secret_post");
-  }
-  if (!Array.isArray(metadata.redirect_uris) || metadata.redirect_uris.length === 0) {
-    problems.add("redirect_uris", "must list at least one redirect URI");
   }
   problems.throwIfAny();
   metadata.token_endpoint_auth_method = method;
@@ -48,14 +47,26 @@ export function checkClientMetadata(input: unknown): ClientMetadata {
   return metadata as ClientMetadata;
 }
 
-export async function addClient(
-  queryable: Queryable,
-  actor: Actor,
-  sealer: Sealer,
+/** Where a client came from and what it is for, beside its metadata. */
+export type ClientRegistration = {
+  environment: Environment;
+  clientIdForm: ClientIdForm;
+  /** The supplier organisation that owns it (relying-party pages and DCR). */
+  organisationCode?: string;
+  registeredBy?: string;
+  /** A production client registered by its supplier waits for a service administrator. */
+  awaitingApproval?: boolean;
+  fetchJwks?: JwksFetcher;
+};
+
+/** Onboarding's rules, then oidc-provider's own check; either failing is bad input. */
+export async function checkClient(
   input: unknown,
+  registration: ClientRegistration,
   validate: (metadata: ClientMetadata) => Promise<void>,
 ): Promise<ClientMetadata> {
   const metadata = checkClientMetadata(input);
+  await checkRelyingPartyRules(metadata, registration);
   try {
     await validate(metadata);
   } catch (error) {
@@ -63,7 +74,18 @@ export async function addClient(
       (error as { error_description?: string }).error_description ?? (error as Error).message;
     throw InvalidInputError.field("client", description);
   }
-  const { client_secret: secret, ...stored } = metadata;
+  return metadata;
+}
+
+export async function addClient(
+  queryable: Queryable,
+  actor: Actor,
+  sealer: Sealer,
+  input: unknown,
+  validate: (metadata: ClientMetadata) => Promise<void>,
+  registration: ClientRegistration = { environment: "development", clientIdForm: "registry" },
+): Promise<ClientMetadata> {
+  const metadata = await checkClient(input, registration, validate);
   return inTransaction(queryable, async (tx) => {
     const existing = await tx
       .selectFrom("oidc_clients")
@@ -72,23 +94,51 @@ export async function addClient(
       .executeTakeFirst();
     if (existing)
       throw new ConflictError(`client_id: ${metadata.client_id} is already registered`, "client_id");
-    await tx
-      .insertInto("oidc_clients")
-      .values({
-        client_id: metadata.client_id,
-        metadata: JSON.stringify(stored),
-        sealed_secret: secret ? sealer.seal(secret) : null,
-        default_acr: Array.isArray(stored.default_acr_values) ? String(stored.default_acr_values[0]) : null,
-      })
-      .execute();
-    await announceChange(tx, metadata.client_id);
-    await recordEvent(tx, actor, {
-      action: "client.registered",
-      subject: { type: "client", id: metadata.client_id },
-      after: { ...stored, client_secret: secret ? "[sealed]" : undefined },
-    });
-    return stored as ClientMetadata;
+    return storeClient(tx, actor, sealer, metadata, registration, "client.registered");
   });
+}
+
+/**
+ * Writes a checked client (new or changed) with its sealed secret, tells every node, and audits
+ * it, in the caller's transaction. The secret is never in the audit log nor the metadata column.
+ */
+export async function storeClient(
+  tx: Tx,
+  actor: Actor,
+  sealer: Sealer,
+  metadata: ClientMetadata,
+  registration: Omit<ClientRegistration, "clientIdForm">,
+  action: "client.registered" | "client.changed",
+): Promise<ClientMetadata> {
+  const { client_secret: secret, ...stored } = metadata;
+  const row = {
+    metadata: JSON.stringify(stored),
+    sealed_secret: secret ? sealer.seal(secret) : null,
+    default_acr: Array.isArray(stored.default_acr_values) ? String(stored.default_acr_values[0]) : null,
+    environment: registration.environment,
+    organisation_code: registration.organisationCode ?? null,
+    registered_by: registration.registeredBy ?? null,
+    awaiting_approval: registration.awaitingApproval ?? false,
+    updated_at: new Date(),
+  };
+  await tx
+    .insertInto("oidc_clients")
+    .values({ client_id: metadata.client_id, ...row })
+    .onConflict((conflict) => conflict.column("client_id").doUpdateSet(row))
+    .execute();
+  await announceChange(tx, metadata.client_id);
+  await recordEvent(tx, actor, {
+    action,
+    subject: { type: "client", id: metadata.client_id },
+    after: {
+      ...stored,
+      client_secret: secret ? "[sealed]" : undefined,
+      environment: registration.environment,
+      organisation: registration.organisationCode,
+      awaiting_approval: registration.awaitingApproval || undefined,
+    },
+  });
+  return stored as ClientMetadata;
 }
 
 export async function listClients(queryable: Queryable): Promise<ClientMetadata[]> {
@@ -120,7 +170,7 @@ export async function removeClient(queryable: Queryable, actor: Actor, clientId:
 }
 
 /** Tells every server, when the change commits, to forget what it kept of this client (client-cache.ts). */
-async function announceChange(tx: Tx, clientId: string): Promise<void> {
+export async function announceChange(tx: Tx, clientId: string): Promise<void> {
   await sql`SELECT pg_notify(${clientsChannel}, ${clientId})`.execute(tx);
 }
 
@@ -134,6 +184,8 @@ export async function readClientMetadata(
     .selectFrom("oidc_clients")
     .select(["metadata", "sealed_secret"])
     .where("client_id", "=", clientId)
+    // A production client its supplier registered is served only once a service administrator approved it.
+    .where("awaiting_approval", "=", false)
     .executeTakeFirst();
   if (!row) return undefined;
   const metadata = row.metadata as ClientMetadata;

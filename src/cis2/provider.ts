@@ -1,6 +1,11 @@
 import { createHash, hkdfSync } from "node:crypto";
 import type { JWK } from "jose";
-import Provider, { type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import Provider, {
+  type ClientAuthMethod,
+  type Configuration,
+  type KoaContextWithOIDC,
+  type SigningAlgorithm,
+} from "oidc-provider";
 import { findPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
@@ -10,6 +15,7 @@ import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
 import { aalOf, isMethod, supportedAcrValues } from "./assurance.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
+import { dynamicRegistration, ownerMetadata } from "./dynamic-registration.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { answerLateErrors } from "./provider-errors.ts";
@@ -30,6 +36,36 @@ export const cis2Routes = {
 } as const;
 
 export const signInPath = "/cis2/signin";
+
+/** How clients authenticate, at the token, revocation and introspection endpoints alike. */
+const clientAuthMethods: ClientAuthMethod[] = [
+  "private_key_jwt",
+  "client_secret_post",
+  "client_secret_basic",
+];
+const clientAuthSigningAlgValues: SigningAlgorithm[] = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS512",
+  "ES256",
+  "ES512",
+];
+
+/**
+ * oidc-provider authenticates clients at revocation and introspection as at the token endpoint,
+ * but lists the methods only for the token endpoint. RFC 8414 tells a client that finds no list
+ * to assume client_secret_basic, and a private_key_jwt client then fails to revoke (Authlib
+ * does): so every endpoint says what it accepts.
+ */
+const completeDiscovery = {
+  claim_types_supported: ["normal"],
+  revocation_endpoint_auth_methods_supported: clientAuthMethods,
+  revocation_endpoint_auth_signing_alg_values_supported: clientAuthSigningAlgValues,
+  introspection_endpoint_auth_methods_supported: clientAuthMethods,
+  introspection_endpoint_auth_signing_alg_values_supported: clientAuthSigningAlgValues,
+};
 
 export type ProviderOptions = {
   issuer: string;
@@ -62,7 +98,8 @@ export function createProvider(options: ProviderOptions): Provider {
       sid: null,
     },
     acrValues: supportedAcrValues(options.developmentLogin),
-    clientAuthMethods: ["private_key_jwt", "client_secret_post", "client_secret_basic"],
+    clientAuthMethods,
+    extraClientMetadata: { properties: [...ownerMetadata] },
     clientDefaults: {
       grant_types: ["authorization_code"],
       response_types: ["code"],
@@ -72,7 +109,7 @@ export function createProvider(options: ProviderOptions): Provider {
       backchannel_logout_session_required: true,
     },
     enabledJWA: {
-      clientAuthSigningAlgValues: ["RS256", "RS384", "RS512", "PS256", "PS512", "ES256", "ES512"],
+      clientAuthSigningAlgValues,
       idTokenSigningAlgValues: ["RS256"],
       userinfoSigningAlgValues: ["RS256"],
     },
@@ -81,8 +118,16 @@ export function createProvider(options: ProviderOptions): Provider {
     // needs its verifier.
     pkce: { required: () => false },
     cookies: { keys: [cookieKey(options.masterKey)], long: { signed: true }, short: { signed: true } },
+    discovery: completeDiscovery,
     features: {
       devInteractions: { enabled: false },
+      // CIS2 has no sender-constrained tokens and our resource servers (UserInfo aside, the CIM
+      // API) cannot check a DPoP proof, so DPoP is off rather than advertised (docs/decisions.md).
+      dPoP: { enabled: false },
+      // Pushed authorization requests work as RFC 9126 has them; a request_uri from anywhere
+      // else is not fetched, as discovery's request_uri_parameter_supported: false says.
+      pushedAuthorizationRequests: { enabled: true },
+      ...dynamicRegistration(db),
       claimsParameter: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },

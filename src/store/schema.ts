@@ -39,6 +39,20 @@ export type Database = {
     default_acr: string | null;
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
+    /** Set for relying parties registered by their supplier (pages or DCR). */
+    organisation_code: Generated<string | null>;
+    environment: Generated<"development" | "production" | null>;
+    registered_by: Generated<string | null>;
+    approved_by: Generated<string | null>;
+    awaiting_approval: Generated<boolean>;
+  };
+  client_registration_tokens: {
+    token_id: string;
+    organisation_code: string;
+    environment: "development" | "production";
+    issued_by: string;
+    expires_at: Date;
+    created_at: Generated<Date>;
   };
   signing_keys: {
     kid: string;

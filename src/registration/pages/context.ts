@@ -97,6 +97,8 @@ const doneMessages: Record<string, string> = {
   batch: "The position was assigned to everyone listed.",
   approved: "The request was approved and carried out.",
   rejected: "The request was rejected.",
+  "client-approved": "The client was approved: it can now sign people in.",
+  "client-removed": "The client was removed; its tokens no longer work.",
 };
 
 /** Renders a CIM page for the signed-in user, with a fresh form token for any form on it. */

@@ -25,6 +25,7 @@ import { registerOwnContactRoutes } from "./own-contact-routes.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileActionRoutes } from "./profile-action-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
+import { type RelyingPartyPages, registerRelyingPartyRoutes } from "./relying-party-routes.ts";
 import { registerReportRoutes } from "./report-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
@@ -37,6 +38,7 @@ export type CimOptions = {
   issuer: string;
   app: FirstPartyApp;
   clientSecret: string;
+  relyingParties: RelyingPartyPages;
 };
 
 /** Pages anyone may reach: the way in and the way out. */
@@ -74,6 +76,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerAssignmentRoutes(pages, cim);
       registerRequestRoutes(pages, cim);
       registerReportRoutes(pages, cim);
+      registerRelyingPartyRoutes(pages, cim, options.relyingParties);
       pages.get("/", async (request, reply) => {
         const user = signedIn(request);
         const places = [...new Set(user.holdings.map((holding) => holding.odsCode))];

@@ -4,6 +4,7 @@ import { addClient, type ClientMetadata, removeClient } from "../../cis2/clients
 import type { Sealer } from "../../secrets/sealed.ts";
 import { type Db, inTransaction } from "../../store/database.ts";
 import { takeStartUpLock } from "../../store/start-up-lock.ts";
+import { issuerIsHttps } from "../https.ts";
 
 /**
  * A first-party app: a part of this service that signs its users in through our own CIS2 as any
@@ -88,7 +89,11 @@ export async function ensureFirstPartyClients(
         if (same) return;
         await removeClient(tx, actor, app.clientId);
       }
-      await addClient(tx, actor, sealer, wanted, validate);
+      // The service's own apps live on the issuer's origin: plain http only where it is.
+      await addClient(tx, actor, sealer, wanted, validate, {
+        environment: issuerIsHttps(settings.issuer) ? "production" : "development",
+        clientIdForm: "registry",
+      });
     });
   }
 }
