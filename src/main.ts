@@ -26,6 +26,7 @@ import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
 import type { Lifecycle } from "./operations/health.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
+import { organisationCommands } from "./rbac/ods/cli.ts";
 import { type Closure, closeProfile, reopenProfile } from "./registration/closure.ts";
 import { cimPath } from "./registration/pages/app.ts";
 import { existingMasterKey, loadMasterKey } from "./secrets/master-key.ts";
@@ -218,6 +219,7 @@ export const commands: Record<string, Command> = {
   },
   ...directoryCommands(withStore, prepare),
   ...cardCommands(withStore, prepare),
+  ...organisationCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:
