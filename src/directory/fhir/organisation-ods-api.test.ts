@@ -139,3 +139,28 @@ test("CodeSystem and ValueSet for organisation roles and relationship types, and
     ["Organization", "OrganizationAffiliation", "CodeSystem", "ValueSet"],
   );
 });
+
+test("the APIs answer at their national counterparts' base paths too, with links under the path used", async (t) => {
+  const { app, key } = await odsServer(t);
+  const national = await app.inject({
+    url: "/organisation-data-terminology-api/fhir/OrganizationAffiliation?primary-organization=RX1",
+    headers: { apikey: key },
+  });
+  assert.equal(national.statusCode, 200);
+  const bundle = national.json();
+  assertValidFhir(bundle);
+  assert.equal(bundle.total, 2);
+  assert.match(
+    bundle.entry[0].fullUrl,
+    /\/organisation-data-terminology-api\/fhir\/OrganizationAffiliation\/RX101-RE6-RX1$/,
+  );
+  assert.match(bundle.link[0].url, /\/organisation-data-terminology-api\/fhir\/OrganizationAffiliation\?/);
+  const worker = await app.inject({ url: "/healthcare-worker/metadata" });
+  assert.equal(worker.statusCode, 200);
+  assert.match(worker.json().url, /\/healthcare-worker\/metadata$/);
+  const unknown = await app.inject({ url: "/healthcare-worker/Nothing", headers: { apikey: key } });
+  assert.equal(unknown.statusCode, 404);
+  assert.equal(unknown.json().resourceType, "OperationOutcome");
+  const own = await app.inject({ url: `${base}/Organization/RX1`, headers: { apikey: key } });
+  assert.equal(own.statusCode, 200, "the service's own base path still answers");
+});
