@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { relationshipName } from "../rbac/ods/ods-codes.ts";
 import type { Queryable } from "../store/database.ts";
+import type { Database } from "../store/schema.ts";
 
 /**
  * A relationship between two organisations as the directory publishes it (FHIR's
@@ -72,15 +73,7 @@ export async function getAffiliation(queryable: Queryable, id: string): Promise<
   return row ? affiliationFromRow(row) : undefined;
 }
 
-function affiliationFromRow(row: {
-  ods_code: string;
-  relationship_code: string;
-  target_ods_code: string;
-  target_role_code: string | null;
-  start_date: string | null;
-  end_date: string | null;
-  active: boolean;
-}): Affiliation {
+function affiliationFromRow(row: Database["organisation_relationships"]): Affiliation {
   return {
     id: affiliationId(row.ods_code, row.relationship_code, row.target_ods_code),
     participatingOdsCode: row.ods_code,

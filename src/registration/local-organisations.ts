@@ -22,13 +22,6 @@ export async function addLocalOrganisation(
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "organisation.manage", {}, input);
     const organisation = await createOrganisation(tx, acting, input);
-    if (input.notes || input.reason)
-      await recordAction(
-        tx,
-        acting,
-        { action: "organisation.noted", subject: { type: "organisation", id: organisation.odsCode } },
-        input,
-      );
     return organisation;
   });
 }

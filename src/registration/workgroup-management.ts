@@ -58,13 +58,6 @@ export async function defineWorkgroup(
     const { acting } = await authorised(tx, actor, "workgroup.manage", { ods }, input);
     const positionDefinitionIds = await checkDefinitions(tx, ods, input.positionDefinitionIds);
     const workgroup = await createWorkgroup(tx, acting, ods, name, { description, positionDefinitionIds });
-    if (input.notes || input.reason)
-      await recordAction(
-        tx,
-        acting,
-        { action: "workgroup.noted", subject: { type: "workgroup", id: workgroup.id } },
-        input,
-      );
     return workgroup;
   });
 }
