@@ -28,6 +28,7 @@ import { readJsonFile } from "./json-file.ts";
 import { type OutboxWorker, startMessageDelivery } from "./messaging/delivery.ts";
 import type { Lifecycle } from "./operations/health.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
+import { organisationCommands } from "./rbac/ods/cli.ts";
 import { type Closure, closeProfile, reopenProfile } from "./registration/closure.ts";
 import { cimPath } from "./registration/pages/app.ts";
 import { existingMasterKey, loadMasterKey } from "./secrets/master-key.ts";
@@ -220,6 +221,7 @@ export const commands: Record<string, Command> = {
   },
   ...directoryCommands(withStore, prepare),
   ...cardCommands(withStore, prepare),
+  ...organisationCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:

@@ -86,6 +86,15 @@ export async function createOrganisation(
         postcode: organisation.address.postcode,
       })
       .execute();
+    await tx
+      .insertInto("organisation_roles")
+      .values({
+        ods_code: organisation.odsCode,
+        role_code: organisation.typeCode,
+        is_primary: true,
+        active: organisation.status === "active",
+      })
+      .execute();
     await recordEvent(tx, actor, {
       action: "organisation.created",
       subject: { type: "organisation", id: organisation.odsCode },

@@ -38,6 +38,10 @@ const table: Record<string, Expectation> = {
   "request.decide": all,
   "position.batch-assign": { RAM: "yes", RAA_ADVANCED: "yes" },
   "report.run": { ...all, SPONSOR: "yes", ID_CHECKER: "yes" },
+  // Workgroups: RA managers at their organisations (issue 18).
+  "workgroup.manage": { RAM: "yes" },
+  // The organisations themselves: national RA managers only, so no local role here.
+  "organisation.manage": {},
 };
 const everyone: RegistrationAction[] = ["profile.find"];
 const ownProfileOnly: RegistrationAction[] = ["profile.change-own-contact", "authenticator.register-own"];
@@ -49,6 +53,8 @@ const organisationActions = new Set([
   "request.decide",
   "position.batch-assign",
   "report.run",
+  "workgroup.manage",
+  "organisation.manage",
 ]);
 /** Actions aimed at a person's position at an organisation: both count. */
 const positionActions = new Set(["position.assign", "position.edit-dates", "position.remove"]);

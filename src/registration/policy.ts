@@ -27,6 +27,8 @@ export type RegistrationAction =
   | "position.choose-sponsor-assignable"
   | "request.decide"
   | "position.batch-assign"
+  | "workgroup.manage"
+  | "organisation.manage"
   | "report.run";
 
 export type RaRole = "RAM" | "RAA_ADVANCED" | "RAA" | "SPONSOR" | "ID_CHECKER" | "LSA";
@@ -54,6 +56,8 @@ type Capability = {
   whenAssignable?: RaRole[];
   byRequest?: RaRole[];
   reports?: Partial<Record<RaRole, ReportKind[]>>;
+  /** Only a national holding (R5072) may: changes to the organisations themselves. */
+  nationalOnly?: boolean;
 };
 type RaRolesFile = {
   holders: Holder[];
@@ -403,7 +407,9 @@ async function decideWith(
   const capability = raRoles.actions[action] as Capability;
   const scope = await facts.scope();
   if ("refused" in scope) return { allowed: false, reason: scope.refused };
-  const inScope = holdings.filter((holding) => covers(holding, scope.lineages));
+  const inScope = holdings.filter(
+    (holding) => covers(holding, scope.lineages) && (!capability.nationalOnly || holding.national),
+  );
   const granting = action === "position.assign" || action === "position.batch-assign";
   let byRequest: RaHolding | undefined;
   let tooLow: RaHolding | undefined;
@@ -419,6 +425,8 @@ async function decideWith(
   }
   if (byRequest)
     return { allowed: true, role: byRequest.role, position: byRequest.roleProfileId, byRequest: true };
+  if (capability.nationalOnly)
+    return { allowed: false, reason: "Only a national RA manager (R5072) may change organisations" };
   return {
     allowed: false,
     reason: refusal(action, holdings, inScope, tooLow, { ...target, ods: scope.ods }),

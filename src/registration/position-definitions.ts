@@ -70,18 +70,36 @@ function checkName(problems: Problems, value: unknown): string {
   return name;
 }
 
-async function checkWorkgroups(tx: Tx, odsCode: string, profiles: AccessProfileRow[]): Promise<void> {
+/**
+ * The workgroups must be at the organisation, and a workgroup its RA manager confined to some
+ * position definitions may be carried only by those (a new definition is in no such list).
+ */
+async function checkWorkgroups(
+  tx: Tx,
+  odsCode: string,
+  profiles: AccessProfileRow[],
+  definitionId?: string,
+): Promise<void> {
   const wanted = [...new Set(profiles.flatMap((profile) => profile.workgroups))];
   if (wanted.length === 0) return;
   const found = await tx
     .selectFrom("workgroups")
-    .select("id")
+    .select(["id", "name", "position_definition_ids"])
     .where("id", "in", wanted)
     .where("ods_code", "=", odsCode)
     .execute();
   const missing = wanted.filter((id) => !found.some((row) => row.id === id));
   if (missing.length > 0)
     throw InvalidInputError.field("accessProfiles", `workgroups ${missing.join(", ")} are not at ${odsCode}`);
+  const confined = found.filter(
+    (row) =>
+      row.position_definition_ids.length > 0 && !row.position_definition_ids.includes(definitionId ?? ""),
+  );
+  if (confined.length > 0)
+    throw InvalidInputError.field(
+      "accessProfiles",
+      `workgroup ${confined.map((row) => row.name).join(", ")} may be carried only by the positions its RA manager chose`,
+    );
 }
 
 async function refuseSameName(tx: Tx, odsCode: string, name: string, except?: string): Promise<void> {
@@ -154,7 +172,7 @@ export async function changePositionDefinition(
   return inTransaction(queryable, async (tx) => {
     const before = await getPositionDefinition(tx, definitionId);
     const { acting } = await authorised(tx, actor, "position.define", { ods: before.odsCode }, input);
-    if (accessProfiles) await checkWorkgroups(tx, before.odsCode, accessProfiles);
+    if (accessProfiles) await checkWorkgroups(tx, before.odsCode, accessProfiles, before.id);
     if (name) await refuseSameName(tx, before.odsCode, name, definitionId);
     const after: PositionDefinition = {
       ...before,

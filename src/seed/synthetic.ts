@@ -93,6 +93,11 @@ async function ensureOrganisations(store: Store, actor: Actor): Promise<void> {
              'Synthtown', 'ZZ' || (n % 99 + 1) || ' ' || (n % 9 + 1) || 'SY'
       FROM generate_series(1, ${organisationCount}) AS n
       ON CONFLICT (ods_code) DO NOTHING`.execute(tx);
+    // Their one role, primary, as every organisation has (searches by role read these).
+    await sql`
+      INSERT INTO organisation_roles (ods_code, role_code, is_primary, active)
+      SELECT ods_code, type_code, true, true FROM organisations WHERE ods_code LIKE 'ZS%'
+      ON CONFLICT DO NOTHING`.execute(tx);
     if (Number(inserted.numAffectedRows ?? 0) > 0) {
       await recordEvent(tx, actor, {
         action: "seed.synthetic.organisations",

@@ -10,7 +10,37 @@ export type Database = {
   baseline_activities: { job_role_code: string; activity_code: string };
   areas_of_work: { code: string; names: string[]; demo: boolean };
   organisations: OrganisationsTable;
-  workgroups: { id: string; ods_code: string; name: string };
+  workgroups: {
+    id: string;
+    ods_code: string;
+    name: string;
+    description: Generated<string>;
+    position_definition_ids: Generated<string[]>;
+    updated_at: Generated<Date>;
+  };
+  organisation_roles: {
+    ods_code: string;
+    role_code: string;
+    is_primary: boolean;
+    start_date: string | null;
+    end_date: string | null;
+    active: boolean;
+  };
+  organisation_relationships: {
+    ods_code: string;
+    relationship_code: string;
+    target_ods_code: string;
+    target_role_code: string | null;
+    start_date: string | null;
+    end_date: string | null;
+    active: boolean;
+  };
+  organisation_successors: {
+    ods_code: string;
+    kind: "Successor" | "Predecessor";
+    target_ods_code: string;
+    start_date: string | null;
+  };
   people: PeopleTable;
   professional_registrations: { uuid: string; body: string; number: string };
   person_organisations: {
@@ -191,6 +221,13 @@ export type OrganisationsTable = {
   city: string | null;
   postcode: string | null;
   created_at: Generated<Date>;
+  open_date: ColumnType<string | null, string | null | undefined, string | null>;
+  close_date: ColumnType<string | null, string | null | undefined, string | null>;
+  telephone: ColumnType<string | null, string | null | undefined, string | null>;
+  last_change_date: ColumnType<string | null, string | null | undefined, string | null>;
+  source: ColumnType<"ods" | "local", "ods" | "local" | undefined, "ods" | "local">;
+  record_digest: ColumnType<string | null, string | null | undefined, string | null>;
+  updated_at: Generated<Date>;
 };
 
 export type PeopleTable = {

@@ -2,7 +2,11 @@
 export type ResourceCapability = {
   type: string;
   read: boolean;
-  searchParams: { name: string; type: "token" | "string" | "number" | "reference"; documentation: string }[];
+  searchParams: {
+    name: string;
+    type: "token" | "string" | "number" | "reference" | "date" | "uri";
+    documentation: string;
+  }[];
   searchInclude?: string[];
   searchRevInclude?: string[];
 };

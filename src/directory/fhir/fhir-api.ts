@@ -13,6 +13,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The application whose API key authenticated this request (FHIR APIs only). */
     application?: Application;
+    /** The base path the request came by: the API's own, or its national counterpart's. */
+    fhirApiPrefix?: string;
   }
 }
 
@@ -29,6 +31,8 @@ export function registerFhirApi(
   app: FastifyInstance,
   options: {
     prefix: string;
+    /** The rate-limit counter's name: one API served at two base paths counts once. */
+    limitName?: string;
     description: ApiDescription;
     keys: ApplicationKeyCache;
     /** Counted by the whole fleet, so a key's limit is not multiplied by the number of nodes. */
@@ -39,12 +43,15 @@ export function registerFhirApi(
   // Not awaited: the plugin loads with the rest of the app, after server.ts has set its handlers.
   app.register(
     async (api) => {
+      api.addHook("onRequest", async (request) => {
+        request.fhirApiPrefix = options.prefix;
+      });
       api.addHook("onRequest", refuseUnacceptableMediaType);
       api.addHook("onRequest", async (request) => authenticateApplication(request, options.keys));
       api.addHook("onSend", echoCorrelationId);
       await api.register(fastifyRateLimit, {
         hook: "preHandler",
-        store: options.rateLimits.store(options.prefix),
+        store: options.rateLimits.store(options.limitName ?? options.prefix),
         timeWindow: 60_000,
         keyGenerator: (request) => request.application?.id ?? request.ip,
         max: (request) => request.application?.rateLimitPerMinute ?? 60,
@@ -109,5 +116,5 @@ export function searchContext(
   resourceType: string,
   parameters: SearchParameters,
 ): SearchContext {
-  return { base: apiBase(request, prefix), path: resourceType, parameters };
+  return { base: apiBase(request, request.fhirApiPrefix ?? prefix), path: resourceType, parameters };
 }

@@ -6,6 +6,9 @@ export const systems = {
   jobRoleCode: "https://fhir.nhs.uk/CodeSystem/NHSDigital-SDS-JobRoleCode",
   odsOrganisationRole:
     "https://digital.nhs.uk/services/organisation-data-service/CodeSystem/ODSOrganisationRole",
+  odsRelationshipType:
+    "https://digital.nhs.uk/services/organisation-data-service/CodeSystem/ODSRelationshipType",
+  successorType: "https://fhir.nhs.uk/England/CodeSystem/England-OrganisationSuccessorType",
   periodType: "https://fhir.nhs.uk/England/CodeSystem/England-PeriodType",
   spineAsid: "https://fhir.nhs.uk/Id/nhsSpineASID",
   mhsPartyKey: "https://fhir.nhs.uk/Id/nhsMhsPartyKey",
@@ -20,6 +23,9 @@ export const systems = {
 export const extensions = {
   organisationRole: "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationRole",
   typedPeriod: "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-TypedPeriod",
+  organisationSuccessor:
+    "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-OrganisationSuccessor",
+  lastChangeDate: "https://fhir.nhs.uk/England/StructureDefinition/Extension-England-LastChangeDate",
   manufacturingOrganisation:
     "https://fhir.nhs.uk/StructureDefinition/Extension-SDS-ManufacturingOrganisation",
   serviceInteractionId: "https://fhir.nhs.uk/StructureDefinition/Extension-SDS-NhsServiceInteractionId",

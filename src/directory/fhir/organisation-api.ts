@@ -1,19 +1,29 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { odsCodePattern } from "../../rbac/organisations.ts";
 import type { Store } from "../../store/database.ts";
+import { affiliationIdPattern, getAffiliation, searchAffiliations } from "../organisation-affiliations.ts";
 import {
   type OrganisationCriteria,
   organisationsByCode,
   searchOrganisations,
 } from "../organisation-search.ts";
+import { organizationAffiliation } from "./affiliation-resource.ts";
 import { searchset } from "./bundle.ts";
 import type { ApiDescription } from "./capability.ts";
 import { fhirJson } from "./content-negotiation.ts";
+import { dateComparisons } from "./date-search.ts";
 import { searchContext } from "./fhir-api.ts";
 import { systems } from "./identifier-systems.ts";
 import { FhirError } from "./operation-outcome.ts";
 import { organization } from "./organisation-resource.ts";
 import { SearchParameters, tokenValue } from "./search-parameters.ts";
+import {
+  codeSystem,
+  type TerminologyId,
+  terminologyByUrl,
+  terminologyIds,
+  valueSet,
+} from "./terminology-resources.ts";
 
 export const organisationPrefix = "/organisation/FHIR/R4";
 
@@ -26,14 +36,37 @@ const searchParameterNames = [
   "address-postalcode",
   "address-city",
   "roleCode",
+  "primaryRoleCode",
+  "nonPrimaryRoleCode",
+  "lastChangeDate",
+  "_lastUpdated",
   "_count",
   "_offset",
 ];
 
+const affiliationParameterNames = [
+  "primary-organization",
+  "participating-organization",
+  "role",
+  "active",
+  "_count",
+  "_offset",
+];
+
+const paging = [
+  { name: "_count", type: "number", documentation: "Page size, 1 to 1000 (default 20)" },
+  { name: "_offset", type: "number", documentation: "Matches to skip" },
+] as const;
+
+const terminologySearch = [
+  { name: "url", type: "uri", documentation: "The canonical url; without it, all of them" },
+] as const;
+
 export const organisationDescription: ApiDescription = {
   name: "OrganisationApi",
   title: "Organisation FHIR API",
-  description: "Organisations by ODS code, with their ODS role.",
+  description:
+    "Organisations by ODS code, with their ODS roles and successors; the relationships between them (OrganizationAffiliation); the ODS role and relationship code systems.",
   resources: [
     {
       type: "Organization",
@@ -56,13 +89,76 @@ export const organisationDescription: ApiDescription = {
           documentation: "Postcode starts with (spaces ignored)",
         },
         { name: "address-city", type: "string", documentation: "Town or city starts with" },
-        { name: "roleCode", type: "token", documentation: "ODS role code, e.g. RO197" },
-        { name: "_count", type: "number", documentation: "Page size, 1 to 1000 (default 20)" },
-        { name: "_offset", type: "number", documentation: "Matches to skip" },
+        { name: "roleCode", type: "token", documentation: "Any active ODS role, e.g. RO197" },
+        { name: "primaryRoleCode", type: "token", documentation: "The active primary role" },
+        { name: "nonPrimaryRoleCode", type: "token", documentation: "An active role other than the primary" },
+        {
+          name: "lastChangeDate",
+          type: "date",
+          documentation: "When ODS last changed it (YYYY-MM-DD, with eq, ne, gt, lt, ge or le)",
+        },
+        {
+          name: "_lastUpdated",
+          type: "date",
+          documentation:
+            "When this directory last changed it (a date or a date-time with zone, with a prefix)",
+        },
+        ...paging,
       ],
     },
+    {
+      type: "OrganizationAffiliation",
+      read: true,
+      searchParams: [
+        {
+          name: "primary-organization",
+          type: "reference",
+          documentation:
+            "The organisation the relationship is to (Organization/<ODS>, <ODS> or system|<ODS>)",
+        },
+        {
+          name: "participating-organization",
+          type: "reference",
+          documentation: "The organisation in the relationship, e.g. the site a trust operates",
+        },
+        { name: "role", type: "token", documentation: "ODS relationship type, e.g. RE6 (is operated by)" },
+        { name: "active", type: "token", documentation: "true or false" },
+        ...paging,
+      ],
+    },
+    { type: "CodeSystem", read: true, searchParams: [...terminologySearch] },
+    { type: "ValueSet", read: true, searchParams: [...terminologySearch] },
   ],
 };
+
+/** An organisation named by a reference or token parameter: `Organization/<ODS>`, `system|<ODS>` or the code. */
+function organisationParameter(parameter: string, text: string): string {
+  const code = (
+    text.startsWith("Organization/")
+      ? text.slice("Organization/".length)
+      : tokenValue(parameter, text, systems.odsOrganisationCode)
+  ).toUpperCase();
+  if (!odsCodePattern.test(code))
+    throw FhirError.invalidParameter(`${parameter} must name an organisation by its ODS code`);
+  return code;
+}
+
+function activeParameter(parameters: SearchParameters): boolean | undefined {
+  const active = parameters.single("active");
+  if (active === undefined) return undefined;
+  if (active !== "true" && active !== "false")
+    throw FhirError.invalidParameter("active must be true or false");
+  return active === "true";
+}
+
+function roleParameter(parameters: SearchParameters, name: string): string | undefined {
+  const value = parameters.single(name);
+  if (value === undefined) return undefined;
+  const code = tokenValue(name, value, systems.odsOrganisationRole).toUpperCase();
+  if (!/^RO[0-9]{1,4}$/.test(code))
+    throw FhirError.invalidParameter(`${name} must be an ODS role code such as RO197`);
+  return code;
+}
 
 function criteriaFrom(parameters: SearchParameters): OrganisationCriteria {
   const criteria: OrganisationCriteria = {};
@@ -78,21 +174,34 @@ function criteriaFrom(parameters: SearchParameters): OrganisationCriteria {
     const match = names[0] === "name:exact" ? "exact" : names[0] === "name:contains" ? "contains" : "starts";
     criteria.name = { text: parameters.single(names[0], true), match };
   }
-  const active = parameters.single("active");
-  if (active !== undefined) {
-    if (active !== "true" && active !== "false")
-      throw FhirError.invalidParameter("active must be true or false");
-    criteria.active = active === "true";
-  }
+  criteria.active = activeParameter(parameters);
   criteria.postcode = parameters.single("address-postalcode");
   criteria.city = parameters.single("address-city");
-  const roleCode = parameters.single("roleCode");
-  if (roleCode !== undefined) {
-    criteria.roleCode = tokenValue("roleCode", roleCode, systems.odsOrganisationRole).toUpperCase();
-    if (!/^RO[0-9]{1,4}$/.test(criteria.roleCode))
-      throw FhirError.invalidParameter("roleCode must be an ODS role code such as RO197");
-  }
+  criteria.roleCode = roleParameter(parameters, "roleCode");
+  criteria.primaryRoleCode = roleParameter(parameters, "primaryRoleCode");
+  criteria.nonPrimaryRoleCode = roleParameter(parameters, "nonPrimaryRoleCode");
+  criteria.lastUpdated = dateComparisons("_lastUpdated", parameters.all("_lastUpdated"), "instant");
+  criteria.lastChangeDate = dateComparisons("lastChangeDate", parameters.all("lastChangeDate"), "date");
   return criteria;
+}
+
+function affiliationCriteriaFrom(parameters: SearchParameters) {
+  const primary = parameters.single("primary-organization");
+  const participating = parameters.single("participating-organization");
+  const role = parameters.single("role");
+  const relationshipCode =
+    role === undefined ? undefined : tokenValue("role", role, systems.odsRelationshipType).toUpperCase();
+  if (relationshipCode !== undefined && !/^RE[0-9]{1,4}$/.test(relationshipCode))
+    throw FhirError.invalidParameter("role must be an ODS relationship type such as RE6");
+  return {
+    primary: primary === undefined ? undefined : organisationParameter("primary-organization", primary),
+    participating:
+      participating === undefined
+        ? undefined
+        : organisationParameter("participating-organization", participating),
+    relationshipCode,
+    active: activeParameter(parameters),
+  };
 }
 
 export function organisationRoutes(store: Store) {
@@ -117,7 +226,74 @@ export function organisationRoutes(store: Store) {
     return organization(found);
   };
 
+  const searchAffiliation = async (request: FastifyRequest) => {
+    const parameters = new SearchParameters(request.query, affiliationParameterNames);
+    const page = parameters.page(20, 1000);
+    const { affiliations, total } = await searchAffiliations(
+      store.db,
+      affiliationCriteriaFrom(parameters),
+      page,
+    );
+    return searchset(searchContext(request, organisationPrefix, "OrganizationAffiliation", parameters), {
+      matches: affiliations.map(organizationAffiliation),
+      total,
+      page,
+    });
+  };
+
+  const readAffiliation = async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    new SearchParameters(request.query, []);
+    if (!affiliationIdPattern.test(request.params.id))
+      throw FhirError.invalidParameter(
+        "An OrganizationAffiliation id is <participating ODS>-<RE code>-<primary ODS>",
+      );
+    const found = await getAffiliation(store.db, request.params.id);
+    if (!found) throw FhirError.notFound(`No OrganizationAffiliation has id ${request.params.id}`);
+    return organizationAffiliation(found);
+  };
+
+  const terminology = (kind: "CodeSystem" | "ValueSet") => {
+    const resource = (id: TerminologyId) => (kind === "CodeSystem" ? codeSystem(id) : valueSet(id));
+    return {
+      search: (request: FastifyRequest) => {
+        const parameters = new SearchParameters(request.query, ["url"]);
+        const url = parameters.single("url");
+        const ids =
+          url === undefined ? terminologyIds : [terminologyByUrl(url, kind)].filter((id) => id !== undefined);
+        return searchset(searchContext(request, organisationPrefix, kind, parameters), {
+          matches: ids.map(resource),
+          total: ids.length,
+        });
+      },
+      read: (request: FastifyRequest<{ Params: { id: string } }>) => {
+        new SearchParameters(request.query, []);
+        const id = terminologyIds.find((known) => known === request.params.id);
+        if (!id)
+          throw FhirError.notFound(
+            `No ${kind} has id ${request.params.id}; there are ${terminologyIds.join(", ")}`,
+          );
+        return resource(id);
+      },
+    };
+  };
+  const codeSystems = terminology("CodeSystem");
+  const valueSets = terminology("ValueSet");
+
   return (api: FastifyInstance) => {
+    api.get("/OrganizationAffiliation", async (request, reply) =>
+      reply.type(fhirJson).send(await searchAffiliation(request)),
+    );
+    api.get<{ Params: { id: string } }>("/OrganizationAffiliation/:id", async (request, reply) =>
+      reply.type(fhirJson).send(await readAffiliation(request)),
+    );
+    api.get("/CodeSystem", async (request, reply) => reply.type(fhirJson).send(codeSystems.search(request)));
+    api.get<{ Params: { id: string } }>("/CodeSystem/:id", async (request, reply) =>
+      reply.type(fhirJson).send(codeSystems.read(request)),
+    );
+    api.get("/ValueSet", async (request, reply) => reply.type(fhirJson).send(valueSets.search(request)));
+    api.get<{ Params: { id: string } }>("/ValueSet/:id", async (request, reply) =>
+      reply.type(fhirJson).send(valueSets.read(request)),
+    );
     api.get("/Organization", async (request, reply) => reply.type(fhirJson).send(await search(request)));
     api.get<{ Params: { id: string } }>("/Organization/:id", async (request, reply) =>
       reply.type(fhirJson).send(await read(request)),

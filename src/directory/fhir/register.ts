@@ -16,7 +16,20 @@ import {
   spineDirectoryRoutes,
 } from "./spine-directory-api.ts";
 
-/** The directory's FHIR APIs, each under the base path its national counterpart uses. */
+/**
+ * The base paths of the national counterparts (on api.service.nhs.uk), where ours differ: each
+ * API answers at both, so clients written against the national API need only the host changed.
+ * The Spine Directory Service FHIR API's path is already the same as ours.
+ */
+export const nationalPrefixes = {
+  healthcareWorker: "/healthcare-worker",
+  organisation: "/organisation-data-terminology-api/fhir",
+} as const;
+
+/**
+ * The directory's FHIR APIs, each under this service's own base path and under the one its
+ * national counterpart uses (README, "Directory FHIR APIs").
+ */
 export function registerDirectoryFhir(
   app: FastifyInstance,
   store: Store,
@@ -26,20 +39,24 @@ export function registerDirectoryFhir(
   // One counter for the three APIs: one flush a second, each API's keys counted apart.
   const rateLimits = new FleetRateLimits(store.db);
   app.addHook("onClose", async () => rateLimits.stop());
-  registerFhirApi(app, {
-    prefix: healthcareWorkerPrefix,
-    rateLimits,
-    description: healthcareWorkerDescription,
-    keys,
-    routes: healthcareWorkerRoutes(store, lists),
-  });
-  registerFhirApi(app, {
-    prefix: organisationPrefix,
-    rateLimits,
-    description: organisationDescription,
-    keys,
-    routes: organisationRoutes(store),
-  });
+  for (const prefix of [healthcareWorkerPrefix, nationalPrefixes.healthcareWorker])
+    registerFhirApi(app, {
+      prefix,
+      limitName: healthcareWorkerPrefix,
+      rateLimits,
+      description: healthcareWorkerDescription,
+      keys,
+      routes: healthcareWorkerRoutes(store, lists),
+    });
+  for (const prefix of [organisationPrefix, nationalPrefixes.organisation])
+    registerFhirApi(app, {
+      prefix,
+      limitName: organisationPrefix,
+      rateLimits,
+      description: organisationDescription,
+      keys,
+      routes: organisationRoutes(store),
+    });
   registerFhirApi(app, {
     prefix: spineDirectoryPrefix,
     rateLimits,

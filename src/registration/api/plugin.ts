@@ -6,6 +6,7 @@ import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Db } from "../../store/database.ts";
 import { logFailure, problemFor } from "../../web/problem.ts";
 import { actorFromBearer, type BearerPolicy, UnauthenticatedError } from "./bearer.ts";
+import { registerOrganisationRoutes } from "./organisation-routes.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileRoutes } from "./profile-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
@@ -84,6 +85,7 @@ export function registerCimApi(
       registerPositionRoutes(api, context);
       registerRequestRoutes(api, context);
       registerSmartcardRoutes(api, context);
+      registerOrganisationRoutes(api, context);
       api.get("/openapi.json", { schema: { hide: true } }, async () => api.swagger());
     },
     { prefix: cimApiPrefix },
