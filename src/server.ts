@@ -23,6 +23,7 @@ import { registerCimApi } from "./registration/api/plugin.ts";
 import { cimApp } from "./registration/pages/app.ts";
 import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Store } from "./store/database.ts";
+import { registerAboutPages } from "./web/about-pages.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
 import { registerStrictTransportSecurity } from "./web/https.ts";
@@ -112,6 +113,7 @@ export async function buildServer({
   registerHealth(app, store, lifecycle);
   registerMetrics(app);
   registerHome(app, store, demo, Boolean(demo && cis2?.developmentLogin));
+  registerAboutPages(app);
   registerReferenceData(app, store, lists);
   if (cis2)
     await registerCis2(app, {
