@@ -96,7 +96,16 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
     response.status >= 300 && response.status < 400,
     `the journey ends in a redirect, not ${response.status}`,
   );
-  return { refusalPage, callback: new URL(at), verifier, state, nonce, browser, lastResponse: response, pages };
+  return {
+    refusalPage,
+    callback: new URL(at),
+    verifier,
+    state,
+    nonce,
+    browser,
+    lastResponse: response,
+    pages,
+  };
 }
 
 export async function exchange(
