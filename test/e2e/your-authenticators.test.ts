@@ -119,6 +119,7 @@ test("signed in through CIS2, a person adds authenticators up to the AAL they si
   assert.equal(registered.at(-1)?.subject_id, uuid);
   await removeAuthenticator(synced);
 
+  await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByLabel("Care Identity UUID or email address").waitFor();
@@ -169,7 +170,12 @@ test("a person with no AAL2 or AAL3 authenticator is told why they cannot manage
   await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByLabel("Care Identity UUID or email address").fill(uuid);
   await page.getByRole("button", { name: "Continue" }).click();
+  // CIS2 says what to do first, in words; its link back hands the page the OAuth refusal.
+  await page.getByRole("heading", { name: "You need a stronger way to sign in to this service" }).waitFor();
+  assert.doesNotMatch(await page.locator("main").innerText(), /assurance cannot be met/);
+  await page.getByRole("link", { name: "Return to the service" }).click();
   await page.getByRole("heading", { name: "You cannot manage your authenticators now" }).waitFor();
+  assert.doesNotMatch(await page.locator("main").innerText(), /assurance cannot be met/);
   assert.match(await page.locator("[data-refusal]").innerText(), /needs an authenticator at AAL2 or AAL3/);
   assert.equal((await auditActions(server.store.db, "cis2.sign-in-refused")).at(-1)?.subject_id, uuid);
 });

@@ -87,11 +87,11 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
     try {
       user = await cis2.finishSignIn(new URL(request.url, cis2.callbackUrl), pending);
     } catch (error) {
-      const description = (error as { error_description?: string }).error_description;
+      const code = (error as { error?: string }).error;
       return refusal(
         reply,
-        description
-          ? `You could not sign in: ${description}. Managing your authenticators needs an authenticator at AAL2 or AAL3; your Registration Authority can send you an enrolment link.`
+        code === "access_denied"
+          ? "You did not sign in with a way strong enough for this page. Managing your authenticators needs an authenticator at AAL2 or AAL3: an authenticator app, a passkey, a security key or a smartcard. Your Registration Authority can send you an enrolment link to add one."
           : "You could not sign in. Try again.",
       );
     }
