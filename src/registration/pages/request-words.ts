@@ -52,7 +52,11 @@ export function requestDetailRows(request: RegistrationRequest): { key: string; 
       ? (details.changes as Record<string, unknown>)
       : {};
   delete details.changes;
-  return [...Object.entries(details), ...Object.entries(changes)].map(([field, value]) => ({
+  // In the order of the forms' labels (start before end), then anything else.
+  const order = Object.keys(detailLabels);
+  const rank = (field: string) => (order.includes(field) ? order.indexOf(field) : order.length);
+  const entries = [...Object.entries(details), ...Object.entries(changes)];
+  return entries.sort(([a], [b]) => rank(a) - rank(b)).map(([field, value]) => ({
     key: detailLabels[field] ?? field,
     value: valueWords(field, value),
   }));
