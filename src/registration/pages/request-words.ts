@@ -56,10 +56,12 @@ export function requestDetailRows(request: RegistrationRequest): { key: string; 
   const order = Object.keys(detailLabels);
   const rank = (field: string) => (order.includes(field) ? order.indexOf(field) : order.length);
   const entries = [...Object.entries(details), ...Object.entries(changes)];
-  return entries.sort(([a], [b]) => rank(a) - rank(b)).map(([field, value]) => ({
-    key: detailLabels[field] ?? field,
-    value: valueWords(field, value),
-  }));
+  return entries
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([field, value]) => ({
+      key: detailLabels[field] ?? field,
+      value: valueWords(field, value),
+    }));
 }
 
 /** "Assign a position: Ward nurse at Riverside General (RZZ)", one line for a worklist row. */
