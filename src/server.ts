@@ -25,6 +25,7 @@ import { registerCimApi } from "./registration/api/plugin.ts";
 import { cimApp } from "./registration/pages/app.ts";
 import { registerCimPages } from "./registration/pages/plugin.ts";
 import type { Store } from "./store/database.ts";
+import { registerAboutPages } from "./web/about-pages.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
 import { registerStrictTransportSecurity } from "./web/https.ts";
@@ -116,6 +117,7 @@ export async function buildServer({
   // The demo's messages go to a folder (no relay configured): the home page links to them.
   const demoMessages = demo && !config.messages.smtp && !config.messages.notify;
   registerHome(app, store, demo, Boolean(demo && cis2?.developmentLogin), { messages: demoMessages });
+  registerAboutPages(app);
   registerReferenceData(app, store, lists);
   if (cis2)
     await registerCis2(app, {

@@ -109,7 +109,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
         "cis2/identify.njk",
         page(interaction, "Sign in with your Care Identity", {
           smartcard: acceptsSmartcard(interaction),
-          error: "Enter your Care Identity UUID or email address",
+          error: "Enter your UUID or email address",
         }),
         400,
       );
@@ -128,7 +128,16 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
           "the requested authentication assurance cannot be met by an authenticator this user holds",
         uuid: person?.uuid,
       });
-      return reply.redirect(location, 303);
+      // The service still hears the OAuth error; the person first reads what to do about it.
+      return renderPage(
+        reply,
+        "cis2/needs-stronger.njk",
+        page(interaction, "You need a stronger way to sign in to this service", {
+          accepted: [...new Set(acceptedMethods(interaction).map((method) => methods[method].label))],
+          returnTo: location,
+        }),
+        403,
+      );
     }
     const signingIn: SigningIn = { identifier, uuid: person?.uuid, account };
     await context
@@ -190,6 +199,16 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       );
     }
     const password = request.body?.password ?? "";
+    const missing = missingAppFields(password, request.body?.code ?? "");
+    if (missing.length > 0) {
+      await giveBack(db, attempt.counted, everyLimit);
+      return renderPage(
+        reply,
+        "cis2/app.njk",
+        page(interaction, "Use your authenticator app", { identifier, errors: missing }),
+        400,
+      );
+    }
     const outcome = uuid
       ? await checkTotpSignIn(db, context.sealer, actor, { uuid, password, code: request.body?.code ?? "" })
       : await refuseUnknown(signingIn, password);
@@ -306,6 +325,16 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       signInCounters.password(signingIn.account, request.ip),
     );
     if (!attempt.allowed) return tooManyAttempts(reply, interaction, attempt, "password");
+    if (!request.body?.password) {
+      // Nothing was guessed: an empty box costs no attempt.
+      await giveBack(db, attempt.counted, everyLimit);
+      return renderPage(
+        reply,
+        "cis2/password.njk",
+        page(interaction, "Enter your password", { identifier, error: "Enter your password" }),
+        400,
+      );
+    }
     const allowed = (await usableFor(interaction)).includes("pwd");
     // An unknown identifier's password is checked against no one's, at the same cost.
     const matches =
@@ -349,7 +378,12 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       error: "access_denied",
       description: "the user cancelled the sign-in",
     });
-    return reply.redirect(location, 303);
+    // The service hears access_denied when the person follows the link back to it.
+    return renderPage(
+      reply,
+      "cis2/cancelled.njk",
+      page(interaction, "You cancelled signing in", { returnTo: location }),
+    );
   });
 
   function acceptedMethods(interaction: Interaction): Method[] {
@@ -553,13 +587,14 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
               position.workgroups.length > 0
                 ? `Workgroups: ${position.workgroups.map((workgroup) => workgroup.name).join(", ")}.`
                 : "",
-              `Role ID ${position.roleProfileId}`,
+              activitiesInWords(position.activities),
             ]
               .join(" ")
               .trim(),
           },
         })),
         total: positions.length,
+        personName: await nameOf(db, uuid),
         searchable: positions.length > 5,
         search,
         error,
@@ -616,6 +651,16 @@ function signingInOf(interaction: Interaction): SigningIn {
 /** A right answer gives back what it counted everywhere it was counted. */
 const everyLimit = Object.keys(signInLimits) as LimitName[];
 
+/** The signed-in person's name, for the role page: who they are once they have proved it. */
+async function nameOf(db: Db, uuid: string): Promise<string | undefined> {
+  const person = await db
+    .selectFrom("people")
+    .select(["title", "given_name", "family_name"])
+    .where("uuid", "=", uuid)
+    .executeTakeFirst();
+  return person ? [person.title, person.given_name, person.family_name].filter(Boolean).join(" ") : undefined;
+}
+
 async function findPerson(db: Db, identifier: string) {
   if (!identifier) return undefined;
   const query = db.selectFrom("people").select(["uuid", "status"]).where("status", "=", "active");
@@ -624,14 +669,36 @@ async function findPerson(db: Db, identifier: string) {
     : query.where(sql<string>`lower(email)`, "=", identifier.toLowerCase()).executeTakeFirst();
 }
 
+/** The app page's boxes left empty, each with what to enter. */
+function missingAppFields(password: string, code: string): { field: string; text: string }[] {
+  return [
+    ...(password ? [] : [{ field: "main-field", text: "Enter your password" }]),
+    ...(code.trim() ? [] : [{ field: "code", text: "Enter the 6-digit code" }]),
+  ];
+}
+
+/** What a role lets its holder do, in a few words: the first activities by name and how many more. */
+function activitiesInWords(activities: { name: string }[]): string {
+  if (activities.length === 0) return "";
+  const shown = activities.slice(0, 3).map((activity) => activity.name);
+  const more = activities.length - shown.length;
+  return `Activities: ${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}.`;
+}
+
 function page(interaction: Interaction, pageTitle: string, extra: Record<string, unknown> = {}) {
   const error = extra.error as string | undefined;
+  const errors = extra.errors as { field: string; text: string }[] | undefined;
   return {
     pageTitle,
     uid: interaction.uid,
     clientId: interaction.params.client_id,
     methods,
-    errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
+    errorList: errors
+      ? errors.map((problem) => ({ text: problem.text, href: `#${problem.field}` }))
+      : error
+        ? [{ text: error, href: "#main-field" }]
+        : undefined,
+    fieldErrors: Object.fromEntries((errors ?? []).map((problem) => [problem.field, { text: problem.text }])),
     ...extra,
   };
 }

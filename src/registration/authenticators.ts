@@ -21,6 +21,8 @@ export type Authenticator = {
   lastUsedAt: Date | null;
   /** An authenticator app locked after too many wrong codes, or by the day's cap on guesses. */
   locked?: boolean;
+  /** Until when the app is locked, or the link may be used. */
+  until?: Date;
 };
 
 const appId = "authenticator-app";
@@ -60,6 +62,7 @@ export async function authenticatorsOf(queryable: Queryable, uuid: string): Prom
             kind: "authenticator-app" as const,
             detail: lockedUntil ? `TOTP, locked until ${lockedUntil.toISOString()}` : "TOTP",
             locked: lockedUntil !== null,
+            ...(lockedUntil ? { until: lockedUntil } : {}),
             createdAt: app.created_at,
             lastUsedAt: app.last_used_at,
           },
@@ -76,6 +79,7 @@ export async function authenticatorsOf(queryable: Queryable, uuid: string): Prom
       id: `link-${link.token_digest.slice(0, 16)}`,
       kind: "enrolment-link" as const,
       detail: `open until ${link.expires_at.toISOString()}`,
+      until: link.expires_at,
       createdAt: link.created_at,
       lastUsedAt: null,
     })),

@@ -86,6 +86,11 @@ test("an RA agent creates a verified profile with three documents recorded, in t
     (await findProfiles(store.db, actors.LSA, { name: "imo fairf" })).map((summary) => summary.uuid),
     [person.uuid],
   );
+  assert.deepEqual(
+    (await findProfiles(store.db, actors.LSA, { name: "Fairfax Imo" })).map((summary) => summary.uuid),
+    [person.uuid],
+    "family name first finds them too",
+  );
   assert.equal(
     (await findProfiles(store.db, actors.LSA, { name: "fair%" })).length,
     0,

@@ -119,7 +119,7 @@ async function refuseLikelyDuplicate(
 }
 
 export type ProfileSearch = {
-  /** A family name prefix, or "given family" prefixes. */
+  /** A family name prefix, or given and family name prefixes in either order. */
   name?: string;
   uuid?: string;
   email?: string;
@@ -170,10 +170,20 @@ export async function findProfiles(
   const name = search.name?.trim().replace(/\s+/g, " ");
   if (name) {
     const words = name.split(" ");
-    const family = words.length > 1 ? words.slice(1).join(" ") : name;
-    query = query.where(sql<boolean>`lower(family_name) COLLATE "C" LIKE ${likePrefix(family)}`);
-    if (words.length > 1)
-      query = query.where(sql<boolean>`lower(given_name) COLLATE "C" LIKE ${likePrefix(words[0] as string)}`);
+    const family = (text: string) => sql<boolean>`lower(family_name) COLLATE "C" LIKE ${likePrefix(text)}`;
+    const given = (text: string) => sql<boolean>`lower(given_name) COLLATE "C" LIKE ${likePrefix(text)}`;
+    // One word is the start of a family name; more are a given and family name in either
+    // order ("Tunde Adebayo", "Adebayo Tunde"), or a family name of several words.
+    query =
+      words.length === 1
+        ? query.where(family(name))
+        : query.where((eb) =>
+            eb.or([
+              eb.and([given(words[0] as string), family(words.slice(1).join(" "))]),
+              eb.and([family(words.slice(0, -1).join(" ")), given(words.at(-1) as string)]),
+              family(name),
+            ]),
+          );
   }
   if (search.uuid !== undefined) {
     if (!isCareIdentifier(search.uuid.trim())) throw InvalidInputError.field("uuid", "must be 12 digits");

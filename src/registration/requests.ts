@@ -8,6 +8,7 @@ import { type ActionCommon, authorised, claimSubmission, recordAction, requiredR
 import {
   authorise,
   authorityFor,
+  decide,
   definitionRaRank,
   organisationsBelow,
   type PolicyTarget,
@@ -486,4 +487,29 @@ export async function closeRequestsAbout(
     .execute();
   for (const { id } of open) await closeRequest(tx, acting, await getRequest(tx, id), "rejected", { reason });
   return open.length;
+}
+
+/**
+ * Open requests about a person that this actor made or may decide, oldest first: what a
+ * profile shows as waiting, so nobody asks twice for what is already asked.
+ */
+export async function openRequestsAbout(
+  queryable: Queryable,
+  actorUuid: string,
+  uuid: string,
+): Promise<RegistrationRequest[]> {
+  if (!isCareIdentifier(uuid)) throw InvalidInputError.field("uuid", "must be 12 digits");
+  const rows = await requestQuery(queryable)
+    .where("r.subject_uuid", "=", uuid)
+    .where("r.status", "=", "open")
+    .orderBy("r.created_at")
+    .execute();
+  const visible: RegistrationRequest[] = [];
+  for (const row of rows) {
+    const request = requestFromRow(row as RequestRow);
+    const mine = request.requestedBy === actorUuid;
+    if (mine || (await decide(queryable, actorUuid, "request.decide", { ods: request.odsCode })).allowed)
+      visible.push(request);
+  }
+  return visible;
 }

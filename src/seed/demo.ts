@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
 import type { Actor } from "../audit/actor.ts";
+import { recordEvent } from "../audit/record.ts";
 import { addRegistryEntries, type RegistryFile } from "../directory/systems/registry-file.ts";
 import { readCodeLists } from "../rbac/code-lists.ts";
 import { createOrganisation, type NewOrganisation } from "../rbac/organisations.ts";
 import { createWorkgroup } from "../rbac/workgroups.ts";
-import { inTransaction, type Queryable } from "../store/database.ts";
+import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { nextIdentifier } from "../store/identifiers.ts";
+import type { AccessProfileRow } from "../store/schema.ts";
 import { takeStartUpLock } from "../store/start-up-lock.ts";
 import { addPeople, type PersonEntry } from "./people-loader.ts";
 
@@ -15,6 +18,8 @@ import { addPeople, type PersonEntry } from "./people-loader.ts";
 export type DemoDirectory = {
   organisations: NewOrganisation[];
   workgroups: { odsCode: string; name: string }[];
+  /** Positions defined at the demo organisations, so a sponsor has something to request. */
+  positionDefinitions?: { odsCode: string; name: string; accessProfiles: AccessProfileRow[] }[];
   people: PersonEntry[];
 };
 
@@ -48,7 +53,36 @@ export async function seedDemo(queryable: Queryable, actor: Actor): Promise<bool
     }));
     await addPeople(tx, actor, lists, people);
     await addRegistryEntries(tx, actor, readDemoSystems());
+    // Last, so the people's and systems' identifiers stay those the documentation quotes.
+    for (const definition of demo.positionDefinitions ?? [])
+      await seedPositionDefinition(tx, actor, definition);
     return true;
+  });
+}
+
+/**
+ * A position definition of the demo, written as the operator who seeds it (an RA manager
+ * defines the real ones in CIM, under the RA policy), with its audit event.
+ */
+async function seedPositionDefinition(
+  tx: Tx,
+  actor: Actor,
+  definition: NonNullable<DemoDirectory["positionDefinitions"]>[number],
+): Promise<void> {
+  const id = await nextIdentifier(tx);
+  await tx
+    .insertInto("position_definitions")
+    .values({
+      id,
+      ods_code: definition.odsCode,
+      name: definition.name,
+      access_profiles: JSON.stringify(definition.accessProfiles),
+    })
+    .execute();
+  await recordEvent(tx, actor, {
+    action: "position-definition.created",
+    subject: { type: "position-definition", id },
+    after: { id, ...definition, status: "active" },
   });
 }
 

@@ -33,9 +33,10 @@ const parts = [
     href: "/cim/",
   },
   {
-    name: "Authenticators and smartcards",
-    description: "Security keys, Windows Hello, passkeys, authenticator apps and smartcards",
-    status: "coming",
+    name: "Your authenticators",
+    description:
+      "Sign in and see, rename, remove or add your security keys, Windows Hello, passkeys and authenticator app",
+    href: "/authenticators/mine",
   },
   {
     name: "Service health",

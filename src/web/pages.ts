@@ -4,18 +4,22 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import nunjucks from "nunjucks";
+import { wordingFilters } from "./wording.ts";
 
 const nhsukRoot = dirname(createRequire(import.meta.url).resolve("nhsuk-frontend/package.json"));
 const viewsDir = fileURLToPath(new URL("./views/", import.meta.url));
 
 /** Nunjucks with a capability's own views first, then the shared views, then the NHS design system's. */
 function environmentFor(capabilityViewDirs: string[]): nunjucks.Environment {
-  return new nunjucks.Environment(
+  const environment = new nunjucks.Environment(
     new nunjucks.FileSystemLoader([...capabilityViewDirs, viewsDir, join(nhsukRoot, "src")], {
       noCache: process.env.NODE_ENV === "development",
     }),
     { autoescape: true, throwOnUndefined: false },
   );
+  // Dates, times, methods and events are said one way on every page (wording.ts).
+  for (const [name, filter] of Object.entries(wordingFilters)) environment.addFilter(name, filter);
+  return environment;
 }
 
 export type PageContext = Record<string, unknown>;

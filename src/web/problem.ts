@@ -124,12 +124,21 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
         : problem.status >= 500
           ? "Sorry, there is a problem with the service"
           : "There is a problem";
+    // A sign-in whose interaction is gone is a page of its own: one heading, what to do.
+    const expired = problem.errors?.length === 1 && problem.errors[0]?.field === "interaction";
+    if (expired)
+      return renderPage(
+        reply,
+        "error.njk",
+        { pageTitle: "This sign-in has expired", detail: problem.errors?.[0]?.message, signIn: true },
+        problem.status,
+      );
     const errorList = problem.errors?.map((error) => ({ text: error.message }));
     const detail = errorList ? "" : problem.detail;
     return renderPage(
       reply,
       "error.njk",
-      { pageTitle, detail, errorList, requestId: request.id },
+      { pageTitle, detail, errorList, requestId: request.id, notFound: problem.status === 404 },
       problem.status,
     );
   }

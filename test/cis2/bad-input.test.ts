@@ -48,6 +48,10 @@ test("an assurance class the user cannot meet ends in access_denied, not a hang"
   const configuration = await demoClientConfiguration(server);
   const journey = await signIn(server, configuration, { identifier: rn, acr: "AAL3_ANY" });
   assert.equal(journey.callback.searchParams.get("error"), "access_denied");
+  // The person read what to do before going back; the service heard the OAuth error all the same.
+  assert.match(String(journey.refusalPage), /You need a stronger way to sign in to this service/);
+  assert.match(String(journey.refusalPage), /Security key or Windows Hello/);
+  assert.doesNotMatch(String(journey.refusalPage), /authentication assurance cannot be met/);
   const events = await server.store.db
     .selectFrom("audit_events")
     .select("action")
@@ -126,7 +130,9 @@ test("a tampered interaction cookie leaves no half-made session", async (t) => {
   const response = await browser.post(`${url}/identify`, { identifier: rn });
   assert.equal(response.status, 400);
   const html = await response.text();
-  assert.match(html, /nhsuk-error-summary/);
+  assert.equal((html.match(/<h1/g) ?? []).length, 1, "one heading");
+  assert.match(html, /<h1 class="nhsuk-heading-xl">This sign-in has expired<\/h1>/);
+  assert.doesNotMatch(html, /nhsuk-error-summary/, "no second heading in an error summary");
   assert.match(html, /This sign-in has expired or was started in another window/);
   const sessions = await server.store.db
     .selectFrom("oidc_models")

@@ -83,11 +83,29 @@ export async function signIn(server: Cis2Server, configuration: client.Configura
       stopAt,
     ));
   }
+  let refusalPage: string | undefined;
+  if (response.status === 403) {
+    // A refusal the person can act on is a page first; its link takes them back to the service.
+    refusalPage = await response.text();
+    const back = /<a href="([^"]+)" id="return-to-service"/.exec(refusalPage)?.[1];
+    assert.ok(back, "the refusal page links back to the service");
+    const link = new Response(null, { status: 303, headers: { location: back.replaceAll("&amp;", "&") } });
+    ({ response, url: at } = await browser.follow(link, at, server.origin, stopAt));
+  }
   assert.ok(
     response.status >= 300 && response.status < 400,
     `the journey ends in a redirect, not ${response.status}`,
   );
-  return { callback: new URL(at), verifier, state, nonce, browser, lastResponse: response, pages };
+  return {
+    refusalPage,
+    callback: new URL(at),
+    verifier,
+    state,
+    nonce,
+    browser,
+    lastResponse: response,
+    pages,
+  };
 }
 
 export async function exchange(

@@ -143,9 +143,10 @@ test("every sign-in and enrolment page has no WCAG 2.2 AA violations", async (t)
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Your authenticators" }).waitFor({ timeout: 15_000 });
     await assertAccessible(page, "the your authenticators page");
-    await page.getByRole("button", { name: "Remove Authenticator app" }).click();
-    await page.getByText("This is your only way to sign in").first().waitFor();
-    await assertAccessible(page, "the your authenticators page with an error");
+    await page.getByRole("link", { name: "Remove Authenticator app" }).click();
+    await page.getByText("This is your only authenticator").first().waitFor();
+    await assertAccessible(page, "the last authenticator, which cannot be removed");
+    await page.getByRole("link", { name: "Back to your authenticators" }).click();
     await page.getByRole("link", { name: "Add a security key" }).click();
     await page.getByRole("button", { name: "Register security key" }).waitFor();
     await assertAccessible(page, "the add a security key page");

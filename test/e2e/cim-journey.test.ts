@@ -75,13 +75,13 @@ test("a sponsor's request, approved by an RA agent, reaches the person's CIS2 ro
   await t.test("the sponsor requests it for Oliver Bennett", async () => {
     await actAs("grace.mensah@nhs.net");
     await page.getByRole("link", { name: "Find a profile" }).first().click();
-    await page.getByLabel("Name", { exact: true }).fill("bennett");
+    await page.getByLabel("Search", { exact: true }).fill("bennett");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByRole("link", { name: /Oliver Bennett/ }).click();
     await page.getByRole("link", { name: "Request a position" }).click();
     await page.getByLabel("Position").selectOption({ label: "Ward 7 staff nurse at RZZ" });
     await page.getByLabel("Reason (optional)").fill("Joins ward 7 on Monday");
-    await page.getByRole("button", { name: "Assign position" }).click();
+    await page.getByRole("button", { name: "Send request" }).click();
     await page.getByText("Your request was sent to the Registration Authority.").waitFor();
     assert.equal(
       await page.locator("#positions").getByText("Ward 7 staff nurse").count(),
@@ -94,8 +94,6 @@ test("a sponsor's request, approved by an RA agent, reaches the person's CIS2 ro
     await actAs("tunde.adebayo@nhs.net");
     await page.goto(cim("/requests"));
     await page.locator("#requests").getByRole("link").first().click();
-    await page.getByRole("button", { name: "Open this request to decide it" }).click();
-    await page.getByText("You have this request open until").waitFor();
     await page.getByRole("button", { name: "Approve" }).click();
     await page.getByText("The request was approved and carried out.").waitFor();
     await page.goto(cim(`/profiles/${oliver.uuid}`));

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { auditActions, enrolApp, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
+import { assertAccessible } from "../support/axe.ts";
 import { addAuthenticator, removeAuthenticator } from "../support/chromium.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 import { leftOut } from "../support/prerequisites.ts";
@@ -27,7 +28,7 @@ async function addOnPage(page: Page, link: string, button: string) {
 
 test("signed in through CIS2, a person adds authenticators up to the AAL they signed in with, renames and removes them; every change is audited", async (t) => {
   if (leftOut(t, "browser")) return;
-  const { server, context, page } = await serviceTrustingChromium(t);
+  const { server, context, page } = await serviceTrustingChromium(t, { bypassCSP: true });
   const db = server.store.db;
   const [uuid, stranger] = (await singlePositionPeople(db, 2)) as [string, string];
   const secret = await enrolApp(server, uuid);
@@ -57,17 +58,38 @@ test("signed in through CIS2, a person adds authenticators up to the AAL they si
     .executeTakeFirstOrThrow();
   assert.equal(passkey.method, "PASSKEY_SYNCED");
 
-  await page.getByLabel("New name for Passkey").fill("My phone");
-  await page.getByRole("button", { name: "Rename" }).click();
+  await page.getByRole("link", { name: "Rename Passkey" }).click();
+  await assertAccessible(page, "rename an authenticator");
+  await page.getByLabel("Rename Passkey").fill("My phone");
+  await page.getByRole("button", { name: "Save name" }).click();
   await page.getByRole("heading", { name: "My phone" }).waitFor();
-  await page.getByRole("button", { name: "Remove Authenticator app" }).click();
-  await page.getByRole("heading", { name: "Your authenticators" }).waitFor();
+  assert.match(
+    await page.locator('[data-authenticator="app"]').innerText(),
+    /Added\s+\d{1,2} [A-Z][a-z]+ \d{4}[\s\S]*Last used\s+\d{1,2} [A-Z][a-z]+ \d{4} at \d/,
+    "added and last used in words",
+  );
+  // Removing asks first, naming what goes; "No, keep it" keeps it.
+  await page.getByRole("link", { name: "Remove Authenticator app" }).click();
+  await page.getByRole("heading", { name: "Remove Authenticator app?" }).waitFor();
+  await assertAccessible(page, "confirm removing an authenticator");
+  await page.getByRole("link", { name: "No, keep it" }).click();
+  assert.equal(await page.locator("[data-authenticator]").count(), 2, "nothing removed without confirming");
+  await page.getByRole("link", { name: "Remove Authenticator app" }).click();
+  await page.getByRole("button", { name: "Yes, remove Authenticator app" }).click();
+  await page.getByText("Authenticator app was removed. You can no longer sign in with it.").waitFor();
   assert.equal(await page.locator("[data-authenticator]").count(), 1);
-  await page.getByRole("button", { name: "Remove My phone" }).click();
-  await page.getByText("This is your only way to sign in").first().waitFor();
+  // The last one: the page says what removing it would mean and offers no button.
+  await page.getByRole("link", { name: "Remove My phone" }).click();
+  await page.getByText("This is your only authenticator").waitFor();
+  await assertAccessible(page, "the last authenticator");
+  assert.equal(await page.getByRole("button", { name: /remove/i }).count(), 0);
+  await page.getByRole("link", { name: "Back to your authenticators" }).click();
   assert.equal(await page.locator("[data-authenticator]").count(), 1, "the last one stays");
 
   // Someone else's authenticator is not found; a form without its session token is refused.
+  await page.goto(
+    `${server.origin}/authenticators/mine/rename?id=${encodeURIComponent(passkey.credential_id)}`,
+  );
   const csrf = String(await page.locator('input[name="csrf"]').first().inputValue());
   const foreign = await page.request.post(`${server.origin}/authenticators/mine/remove`, {
     form: { id: "app", csrf },
@@ -99,6 +121,7 @@ test("signed in through CIS2, a person adds authenticators up to the AAL they si
   assert.equal(registered.at(-1)?.subject_id, uuid);
   await removeAuthenticator(synced);
 
+  await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByLabel("Care Identity UUID or email address").waitFor();
@@ -149,7 +172,12 @@ test("a person with no AAL2 or AAL3 authenticator is told why they cannot manage
   await page.goto(`${server.origin}/authenticators/mine`);
   await page.getByLabel("Care Identity UUID or email address").fill(uuid);
   await page.getByRole("button", { name: "Continue" }).click();
+  // CIS2 says what to do first, in words; its link back hands the page the OAuth refusal.
+  await page.getByRole("heading", { name: "You need a stronger way to sign in to this service" }).waitFor();
+  assert.doesNotMatch(await page.locator("main").innerText(), /assurance cannot be met/);
+  await page.getByRole("link", { name: "Return to the service" }).click();
   await page.getByRole("heading", { name: "You cannot manage your authenticators now" }).waitFor();
+  assert.doesNotMatch(await page.locator("main").innerText(), /assurance cannot be met/);
   assert.match(await page.locator("[data-refusal]").innerText(), /needs an authenticator at AAL2 or AAL3/);
   assert.equal((await auditActions(server.store.db, "cis2.sign-in-refused")).at(-1)?.subject_id, uuid);
 });

@@ -110,6 +110,7 @@ test("bad input on CIM forms gets the NHS error summary and changes nothing", as
   const { id } = await server.store.db
     .selectFrom("position_definitions")
     .select("id")
+    .where("name", "=", "Ward 9 nurse")
     .executeTakeFirstOrThrow();
   const afterDefining = await events();
   const backwards = await post(`/profiles/${oliver}/assign`, {

@@ -54,7 +54,7 @@ test("an ID checker creates a profile with its identity checks; a likely duplica
   );
   const profile = await pageText(await checker.browser.get(`${server.origin}${location}`));
   assert.match(profile, /The profile was created\./);
-  assert.match(profile, /profile\.identity-verified/);
+  assert.match(profile, /Identity verified/);
 
   const again = await send({ ...adaEvidence, niNumber: "" });
   assert.equal(again.status, 409);

@@ -22,11 +22,23 @@ test("CIM finds profiles by name, UUID, email, NI number and organisation, and s
   assert.match(byOrganisation.html, /Mei Chen/);
   assert.doesNotMatch(byOrganisation.html, /Priya Sharma/);
 
+  // One box takes a name in either order, a UUID with spaces, an email or an NI number.
+  assert.match((await find("q=Sharma+Priya")).html, /href="\/cim\/profiles\/555000000016">Dr Priya Sharma</);
+  assert.match((await find("q=5550+0000+0016")).html, /Priya Sharma/);
+  assert.match((await find("q=priya.sharma%40nhs.net")).html, /Priya Sharma/);
+  assert.match((await find("q=CE+51+93+77+B")).html, /Priya Sharma/);
+  const none = await find("q=Zzyzx");
+  assert.match(none.html, /0 profiles found/);
+  assert.match(none.html, /id="none-found"[\s\S]*Check the spelling/);
+  const shortUuid = await find("q=5550+0000");
+  assert.equal(shortUuid.status, 400);
+  assert.match(shortUuid.html, /href="#q">A UUID is 12 digits/);
+
   const bad = await find("uuid=12ab&niNumber=XX&odsCode=");
   assert.equal(bad.status, 400);
   assert.match(bad.html, /nhsuk-error-summary/);
-  assert.match(bad.html, /href="#uuid">A UUID is 12 digits/);
-  assert.match(bad.html, /href="#niNumber">Enter a National Insurance number in the right format/);
+  assert.match(bad.html, /href="#q">A UUID is 12 digits/);
+  assert.match(bad.html, /href="#q">Enter a National Insurance number in the right format/);
   assert.match(bad.html, /<title>Error: /);
   const empty = await find("name=&uuid=");
   assert.equal(empty.status, 400);
@@ -36,8 +48,10 @@ test("CIM finds profiles by name, UUID, email, NI number and organisation, and s
   assert.equal(profile.status, 200);
   const html = await pageText(profile);
   assert.match(html, /<h1 class="nhsuk-heading-xl">Dr Priya Sharma<\/h1>/);
-  assert.match(html, /id="positions"[\s\S]*R0050[\s\S]*RZZ/);
-  assert.match(html, /id="history"[\s\S]*person.created/);
+  assert.match(html, /id="positions"[\s\S]*[A-Za-z] \(R0050\)/, "job roles by name, code beside");
+  assert.match(html, /id="positions"[\s\S]*Ashcombe and Wexley Hospitals NHS Trust \(RZZ\)/);
+  assert.match(html, /id="history"[\s\S]*Profile created/);
+  assert.match(html, /Date of birth<\/dt><dd class="nhsuk-summary-list__value">3 November 1974</);
   assert.match(html, /id="assign-position">Assign a position</, "an RA agent may assign positions at RZZ");
   assert.match(html, /id="close-profile">Close this profile</);
 

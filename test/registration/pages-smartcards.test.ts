@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openCertificateAuthority } from "../../src/pki/certificate-authority.ts";
+import { longDate } from "../../src/web/wording.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
 import { issuedTestCard, testActor } from "../support/pki.ts";
 import { uuidOf } from "../support/ra-directory.ts";
@@ -20,11 +21,11 @@ test("an RA agent sees a person's smartcards, orders a card or an unlock, withdr
   const profile = async () => (await browser.get(profileUrl)).text();
 
   const html = (await profile()).replace(/>\s+/g, ">").replace(/\s+</g, "<");
-  const expiry = card.issued.notAfter.slice(0, 10);
+  const expiry = longDate(card.issued.notAfter);
   assert.match(
     html,
     new RegExp(
-      `<td class="nhsuk-table__cell">${card.cardSerial}</td><td class="nhsuk-table__cell">active</td><td class="nhsuk-table__cell">${expiry}</td>`,
+      `<td class="nhsuk-table__cell">${card.cardSerial}</td><td class="nhsuk-table__cell">Active</td><td class="nhsuk-table__cell">${expiry}</td>`,
     ),
   );
   assert.match(html, /id="issue-card"/);
@@ -86,7 +87,7 @@ test("an RA agent sees a person's smartcards, orders a card or an unlock, withdr
   assert.equal(again.status, 409, "the same form twice acts once");
   const after = await pageText(await browser.get(`${profileUrl}?done=card-lost`));
   assert.match(after, /The card was recorded as lost and its certificates revoked\./);
-  assert.match(after, new RegExp(`${card.cardSerial}</td><td class="nhsuk-table__cell">lost</td>`));
+  assert.match(after, new RegExp(`${card.cardSerial}</td><td class="nhsuk-table__cell">Lost</td>`));
   const revoked = await db.selectFrom("pki_revocations").select("reason").execute();
   assert.equal(revoked.length, 2, "both of the card's certificates are revoked");
   const event = await db
@@ -107,7 +108,7 @@ test("an RA agent sees a person's smartcards, orders a card or an unlock, withdr
     })
     .execute();
   const locked = await profile();
-  assert.match(locked, /TOTP, locked until/);
+  assert.match(locked, /Locked until \d{1,2} [A-Z][a-z]+ \d{4} at \d/);
   const unlocked = await browser.post(`${profileUrl}/authenticators/authenticator-app/unlock`, {
     _form: formToken(locked),
   });
@@ -118,7 +119,7 @@ test("an RA agent sees a person's smartcards, orders a card or an unlock, withdr
     .where("uuid", "=", priya)
     .executeTakeFirstOrThrow();
   assert.equal(app.locked_until, null);
-  assert.doesNotMatch(await profile(), /TOTP, locked until|id="unlock-app"/);
+  assert.doesNotMatch(await profile(), /Locked until|id="unlock-app"/);
 
   const mei = (
     await db

@@ -72,12 +72,16 @@ test("CIM pages: a person with no RA role sees name, UUID and current positions 
 
   const form = await get("/profiles");
   assert.equal(form.status, 200);
-  assert.match(form.html, /id="name"/);
+  assert.match(form.html, /id="q"/);
   assert.doesNotMatch(
     form.html,
-    /id="niNumber"|id="email"|id="dateOfBirth"/,
-    "no boxes for searches refused",
+    /id="niNumber"|id="email"|id="dateOfBirth"|an email address|a National Insurance number/,
+    "no boxes, nor words in the one box's hint, for searches refused",
   );
+  const typedNi = await get("/profiles?q=RB+30+68+49+A");
+  assert.equal(typedNi.status, 400, "an NI number in the one box is refused where its box would be");
+  assert.match(typedNi.html, /href="#q">You cannot search by National Insurance number/);
+  assert.doesNotMatch(typedNi.html, /Bethany Clarke/);
 
   const refused = await get("/profiles?niNumber=RB306849A");
   assert.equal(refused.status, 403);
@@ -87,13 +91,13 @@ test("CIM pages: a person with no RA role sees name, UUID and current positions 
   const found = await get("/profiles?name=clarke");
   assert.equal(found.status, 200);
   assert.match(found.html, /Bethany Clarke/);
-  assert.doesNotMatch(found.html, /bethany\.clarke@nhs\.net|2000-06-14/);
+  assert.doesNotMatch(found.html, /bethany\.clarke@nhs\.net|2000-06-14|14 June 2000/);
 
   const profile = await get(`/profiles/${clarke}`);
   assert.equal(profile.status, 200);
   assert.match(profile.html, /Miss Bethany Clarke/);
   assert.match(profile.html, /id="positions"[\s\S]*A99001/);
-  assert.doesNotMatch(profile.html, /RB306849A|2000-06-14|bethany\.clarke@nhs\.net|07700900124/);
+  assert.doesNotMatch(profile.html, /RB306849A|2000-06-14|14 June 2000|bethany\.clarke@nhs\.net|07700900124/);
   assert.doesNotMatch(profile.html, /id="history"|id="authenticators-heading"|id="smartcards-heading"/);
   assert.doesNotMatch(profile.html, /National Insurance number|Date of birth|Email address/);
 

@@ -17,13 +17,16 @@ import {
 import { firstPartySignIn, type PendingSignIn, type SignedInUser } from "../../web/first-party/sign-in.ts";
 import { overHttps } from "../../web/https.ts";
 import { renderPage } from "../../web/pages.ts";
+import { assuranceWords, dateAndTime, longDate } from "../../web/wording.ts";
 import { registeredPage, type WebAuthnPlace, webauthnPlaces } from "../enrolment/pages.ts";
 import {
   listOwnAuthenticators,
+  type OwnAuthenticator,
   removeOwnAuthenticator,
   renameOwnAuthenticator,
 } from "../own-authenticators.ts";
 import type { AttestationPolicy } from "../webauthn/attestation/policy.ts";
+import { authenticatorKinds } from "../webauthn/classification.ts";
 import { registerCredential, registrationOptions } from "../webauthn/registration.ts";
 import type { RelyingParty } from "../webauthn/relying-party.ts";
 import { accountApp, accountPath } from "./app.ts";
@@ -84,11 +87,11 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
     try {
       user = await cis2.finishSignIn(new URL(request.url, cis2.callbackUrl), pending);
     } catch (error) {
-      const description = (error as { error_description?: string }).error_description;
+      const code = (error as { error?: string }).error;
       return refusal(
         reply,
-        description
-          ? `You could not sign in: ${description}. Managing your authenticators needs an authenticator at AAL2 or AAL3; your Registration Authority can send you an enrolment link.`
+        code === "access_denied"
+          ? "You did not sign in with a way strong enough for this page. Managing your authenticators needs an authenticator at AAL2 or AAL3: an authenticator app, a passkey, a security key or a smartcard. Your Registration Authority can send you an enrolment link to add one."
           : "You could not sign in. Try again.",
       );
     }
@@ -97,21 +100,42 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
     return reply.redirect(accountPath, 303);
   });
 
+  /** Renaming and removing each start on a page about the one authenticator, named. */
+  for (const step of ["rename", "remove"] as const)
+    app.get<{ Querystring: Form }>(`${accountPath}/${step}`, async (request, reply) => {
+      const session = await sessionOf(request);
+      if (!session) return reply.redirect(`${accountPath}/sign-in`, 303);
+      return showOne(reply, session, step, request.query?.id ?? "");
+    });
+
   app.post<{ Body: Form }>(`${accountPath}/rename`, async (request, reply) =>
-    change(request, reply, (session, actor) =>
-      renameOwnAuthenticator(db, actor, {
-        uuid: session.uuid,
-        id: request.body?.id ?? "",
-        name: request.body?.name ?? "",
-      }),
+    change(
+      request,
+      reply,
+      (session, actor) =>
+        renameOwnAuthenticator(db, actor, {
+          uuid: session.uuid,
+          id: request.body?.id ?? "",
+          name: request.body?.name ?? "",
+        }),
+      "rename",
     ),
   );
 
-  app.post<{ Body: Form }>(`${accountPath}/remove`, async (request, reply) =>
-    change(request, reply, (session, actor) =>
-      removeOwnAuthenticator(db, actor, { uuid: session.uuid, id: request.body?.id ?? "" }),
-    ),
-  );
+  app.post<{ Body: Form }>(`${accountPath}/remove`, async (request, reply) => {
+    const session = await sessionOf(request);
+    const named = session
+      ? (await listOwnAuthenticators(db, session.uuid)).find((one) => one.id === request.body?.id)
+      : undefined;
+    return change(
+      request,
+      reply,
+      (session, actor) =>
+        removeOwnAuthenticator(db, actor, { uuid: session.uuid, id: request.body?.id ?? "" }),
+      "remove",
+      named && `${accountPath}?removed=${encodeURIComponent(named.name)}`,
+    );
+  });
 
   app.post(`${accountPath}/sign-out`, async (request, reply) => {
     const session = await sessionOf(request);
@@ -179,6 +203,8 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
     request: FastifyRequest<{ Body: Form }>,
     reply: FastifyReply,
     work: (session: AccountSession, actor: Actor) => Promise<void>,
+    step: "rename" | "remove",
+    done: string = accountPath,
   ) {
     const session = await signedInForChange(request);
     try {
@@ -187,9 +213,38 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
       if (!(error instanceof DomainError)) throw error;
       const message =
         error instanceof InvalidInputError ? (error.problems[0]?.message ?? error.message) : error.message;
+      const held = await listOwnAuthenticators(db, session.uuid);
+      // A problem with one named authenticator is shown on its own page; anything else on the list.
+      if (held.some((one) => one.id === request.body?.id))
+        return showOne(reply, session, step, request.body?.id ?? "", message);
       return showList(request, reply, session, message);
     }
-    return reply.redirect(accountPath, 303);
+    return reply.redirect(done, 303);
+  }
+
+  async function showOne(
+    reply: FastifyReply,
+    session: AccountSession,
+    step: "rename" | "remove",
+    id: string,
+    error?: string,
+  ) {
+    const held = await listOwnAuthenticators(db, session.uuid);
+    const authenticator = held.find((one) => one.id === id);
+    if (!authenticator) return reply.redirect(accountPath, 303);
+    return renderPage(
+      reply,
+      step === "rename" ? "authenticators/rename.njk" : "authenticators/remove.njk",
+      {
+        pageTitle: step === "rename" ? `Rename ${authenticator.name}` : `Remove ${authenticator.name}?`,
+        authenticator: described(authenticator),
+        onlyOne: held.length === 1,
+        csrf: issueFormToken(session),
+        error,
+        errorList: error ? [{ text: error, href: step === "rename" ? "#name" : "#remove" }] : undefined,
+      },
+      error ? 400 : 200,
+    );
   }
 
   async function showList(
@@ -207,14 +262,15 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
         uuid: session.uuid,
         signedInWith: methods[session.method].label,
         aal: session.aal,
-        until: session.expiresAt.toISOString().slice(11, 16),
+        until: session.expiresAt,
         csrf: issueFormToken(session),
+        removed:
+          typeof (request.query as Form | undefined)?.removed === "string"
+            ? (request.query as Form).removed
+            : undefined,
         authenticators: authenticators.map((authenticator, index) => ({
-          ...authenticator,
+          ...described(authenticator),
           index,
-          added: authenticator.createdAt.toISOString().slice(0, 10),
-          lastUsed: authenticator.lastUsedAt?.toISOString().slice(0, 16).replace("T", " ") ?? "never",
-          locked: authenticator.lockedUntil?.toISOString().slice(11, 16),
         })),
         error,
         errorList: error ? [{ text: error, href: "#authenticators" }] : undefined,
@@ -262,6 +318,22 @@ export function registerAccountPages(app: FastifyInstance, context: Context): vo
       400,
     );
   }
+}
+
+/** An authenticator as its holder reads it: its kind, what it allows, and when, in words. */
+function described(authenticator: OwnAuthenticator) {
+  const strongKind = authenticator.kind === authenticatorKinds["security-key"].label;
+  return {
+    ...authenticator,
+    allows: `${assuranceWords(authenticator.method)}${
+      strongKind && authenticator.aal < 3
+        ? " (its maker could not be confirmed, so it counts as a passkey)"
+        : ""
+    }`,
+    added: longDate(authenticator.createdAt),
+    lastUsed: authenticator.lastUsedAt ? dateAndTime(authenticator.lastUsedAt) : "Never",
+    locked: authenticator.lockedUntil ? dateAndTime(authenticator.lockedUntil) : undefined,
+  };
 }
 
 function actorOf(session: AccountSession, request: FastifyRequest): Actor {

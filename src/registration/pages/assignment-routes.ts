@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { sql } from "kysely";
+import { InvalidInputError } from "../../errors.ts";
 import { getPerson } from "../../people/people.ts";
 import {
   assignPosition,
@@ -9,6 +10,7 @@ import {
   getAssignment,
   removeAssignment,
 } from "../assignments.ts";
+import { decide } from "../policy.ts";
 import {
   getPositionDefinition,
   listPositionDefinitions,
@@ -53,8 +55,16 @@ export function registerAssignmentRoutes(app: FastifyInstance, cim: Cim): void {
 
   const assigning = async (request: FastifyRequest) => {
     const person = await getPerson(cim.db, uuidOf(request));
+    // A sponsor asks the RA; the page's words say which act this is.
+    const decision = await decide(cim.db, signedIn(request).person.uuid, "position.assign", {
+      uuid: person.uuid,
+    });
+    const byRequest = decision.allowed && decision.byRequest === true;
     return {
-      pageTitle: `Assign a position to ${displayName(person)}`,
+      pageTitle: byRequest
+        ? `Request a position for ${displayName(person)}`
+        : `Assign a position to ${displayName(person)}`,
+      byRequest,
       person,
       choices: await choosable(request),
     };
@@ -70,6 +80,8 @@ export function registerAssignmentRoutes(app: FastifyInstance, cim: Cim): void {
       request,
       reply,
       async () => {
+        if (!form.positionDefinitionId)
+          throw InvalidInputError.field("positionDefinitionId", "Select a position");
         const outcome = await assignPosition(cim.db, actorOf(request), cim.lists, {
           ...commonOf(request),
           uuid: uuidOf(request),

@@ -19,7 +19,9 @@ export function formOf(request: FastifyRequest): Form {
 
 /** A date from the design system's three boxes (day, month, year) as YYYY-MM-DD, or what was typed. */
 export function dateFrom(form: Form, name: string): string | undefined {
-  const [day, month, year] = [form[`${name}-day`], form[`${name}-month`], form[`${name}-year`]];
+  // The design system names the boxes name[day]; older links and tests say name-day.
+  const part = (unit: string) => form[`${name}-${unit}`] ?? form[`${name}[${unit}]`];
+  const [day, month, year] = [part("day"), part("month"), part("year")];
   if (!day && !month && !year) return form[name] || undefined;
   return `${year ?? ""}-${(month ?? "").padStart(2, "0")}-${(day ?? "").padStart(2, "0")}`;
 }

@@ -30,6 +30,7 @@ import { registerReportRoutes } from "./report-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
 import { registerSmartcardRoutes } from "./smartcard-routes.ts";
+import { worklistOf } from "./worklist.ts";
 
 export type CimOptions = {
   db: Db;
@@ -84,7 +85,11 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
           places.map((ods) => decide(cim.db, user.person.uuid, "profile.create", { ods })),
         );
         const canCreate = mayCreate.some((decision) => decision.allowed);
-        return renderCimPage(request, reply, "dashboard.njk", { pageTitle: "Home", canCreate });
+        return renderCimPage(request, reply, "dashboard.njk", {
+          pageTitle: "Home",
+          canCreate,
+          ...(await worklistOf(cim, user.person.uuid)),
+        });
       });
     },
     { prefix: cimPath },

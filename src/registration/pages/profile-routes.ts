@@ -3,10 +3,14 @@ import { InvalidInputError } from "../../errors.ts";
 import { type Decision, decideEach, type RegistrationAction } from "../policy.ts";
 import { criteriaFor } from "../profile-view.ts";
 import { findProfiles, profileDetails } from "../profiles.ts";
+import { openRequestsAbout } from "../requests.ts";
 import { type Cim, displayName, errorsFrom, renderCimPage, signedIn } from "./context.ts";
-import { searchFromForm } from "./profile-reads.ts";
+import { namesFor } from "./names.ts";
+import { searchFromBox, searchFromForm } from "./profile-reads.ts";
+import { requestSummary } from "./request-words.ts";
 
 export const profileLabels: Record<string, string> = {
+  q: "Search",
   name: "Name",
   uuid: "UUID",
   email: "Email address",
@@ -14,6 +18,9 @@ export const profileLabels: Record<string, string> = {
   dateOfBirth: "Date of birth",
   odsCode: "Organisation code",
 };
+
+/** The criteria the one search box takes; the others have boxes of their own. */
+const boxCriteria = new Set(["q", "name", "uuid", "email", "niNumber"]);
 
 /** What the policy lets the signed-in user do to a profile: "direct", "request" or absent. */
 async function allowedActions(
@@ -42,12 +49,13 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
     if (!searched)
       return renderCimPage(request, reply, "find.njk", { pageTitle: "Find a profile", values: {}, criteria });
     try {
-      const search = searchFromForm(input);
+      const search = searchFromForm(searchFromBox(input, criteria));
       const results = await findProfiles(cim.db, viewer, search);
       return renderCimPage(request, reply, "find.njk", {
         pageTitle: "Find a profile",
-        values: { ...input, ...search },
+        values: { ...input, ...search, q: input.q },
         criteria,
+        searched: Object.keys(search),
         results,
       });
     } catch (error) {
@@ -60,7 +68,8 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
           pageTitle: "Find a profile",
           values: input,
           criteria,
-          ...errorsFrom(error.problems, profileLabels),
+          // Whatever the search was typed as, its problem shows at the one search box.
+          ...errorsFrom(error.problems, profileLabels, (field) => (boxCriteria.has(field) ? "q" : field)),
         },
         400,
       );
@@ -101,8 +110,28 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
         changeable: assignment.status === "active" && Object.keys(changes).length > 0,
       });
     }
+    const pending = person.positions ? await openRequestsAbout(cim.db, actor, uuid) : [];
+    const names = await namesFor(cim.db, cim.lists, {
+      people: [
+        ...(person.history ?? []).map((event) => event.actorId),
+        ...pending.map((item) => item.requestedBy),
+      ],
+      organisations: [
+        person.registeringOdsCode,
+        ...assignments.map((assignment) => assignment.odsCode),
+        ...pending.map((item) => item.odsCode),
+      ],
+      definitions: pending.map((item) => item.positionDefinitionId),
+      roleProfiles: (person.history ?? []).map((event) => event.actorRoleId),
+    });
     return renderCimPage(request, reply, "profile.njk", {
       pageTitle: displayName(person),
+      names,
+      pending: pending.map((item) => ({
+        ...item,
+        summary: requestSummary(item, names),
+        requester: item.requestedBy ? names.person(item.requestedBy) : `From ${item.source}`,
+      })),
       person,
       assignments: person.positions && assignments,
       authenticators: person.authenticators,
