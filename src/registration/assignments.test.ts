@@ -43,9 +43,10 @@ async function withPositions(t: TestContext) {
 
 test("position definitions: RA managers and advanced agents define them per organisation; bad ones are refused", async (t) => {
   const { store, lists, actors, wardNurse } = await withPositions(t);
+  // Beside the demo's own definitions at RZZ (Healthcare student, Medical secretary, Staff nurse).
   assert.deepEqual(
     (await listPositionDefinitions(store.db, "RZZ")).map((definition) => definition.name),
-    ["RA agent", "Ward nurse"],
+    ["Healthcare student", "Medical secretary", "RA agent", "Staff nurse", "Ward nurse"],
   );
   assert.equal(wardNurse.accessProfiles[1]?.jobRole, "R8000");
   await refusedWith(

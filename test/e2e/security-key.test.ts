@@ -235,6 +235,8 @@ test("a security key, a device-bound passkey and a synced passkey enrolled from 
     backupEligible: true,
   });
   await beginSignIn(journey, syncedHolder, "AAL3_ANY");
+  // The person reads why first; the page's link takes the refusal back to the relying party.
+  await page.locator("#return-to-service").click();
   await page.waitForURL(`${journey.callbackServer.url}**`);
   assert.equal(journey.callbackServer.returned()?.searchParams.get("error"), "access_denied");
   const refused = await auditActions(server.store.db, "cis2.sign-in-refused");

@@ -59,6 +59,12 @@ test("CIM asks CIS2 for AAL3 unless configured otherwise: the development passwo
     identify,
     server.origin,
   ));
+  // The person is told first, in words; the page's link takes the refusal back to CIM.
+  assert.equal(response.status, 403);
+  const back = /<a href="([^"]+)" id="return-to-service"/.exec(await response.text())?.[1];
+  assert.ok(back, "the refusal page links back to the service");
+  const backUrl = new URL(back.replaceAll("&amp;", "&"), url).toString();
+  ({ response, url } = await browser.follow(await browser.get(backUrl), backUrl, server.origin));
   assert.ok(url.startsWith(`${server.origin}/cim/callback`), `CIS2 answers CIM with an error: ${url}`);
   assert.equal(response.status, 403);
   assert.match(await pageText(response), /<h1 class="nhsuk-heading-xl">You could not sign in<\/h1>/);
