@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sql } from "kysely";
 import { testMasterKey, testStore, withDatabase } from "../../test/support/test-store.ts";
-import { withAuditKey } from "../audit/chain-key.ts";
 import { operatorActor, systemActor } from "../audit/actor.ts";
+import { withAuditKey } from "../audit/chain-key.ts";
 import { openStore } from "../store/database.ts";
 import {
   backOffDelaySeconds,
