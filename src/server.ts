@@ -8,6 +8,7 @@ import { accountApp } from "./authenticators/account/app.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
 import { registerFederationPages } from "./authenticators/federation/routes.ts";
+import { registerPasswordResetPages } from "./authenticators/password/reset-pages.ts";
 import { registerSmartcards } from "./authenticators/smartcard/register.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
@@ -128,6 +129,7 @@ export async function buildServer({
       },
     });
   if (cis2) registerSmartcardPresence(app, store.db);
+  if (cis2) registerPasswordResetPages(app, { db: store.db, sealer: cis2.sealer });
   if (cis2)
     registerFederationPages(app, {
       provider: cis2.host.provider,

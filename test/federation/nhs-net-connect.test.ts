@@ -12,69 +12,8 @@ import { auditActions, enrolApp, singlePositionPeople } from "../authenticators/
 import { demoClientConfiguration, redirectUri } from "../cis2/journey.ts";
 import { Browser, formAction } from "../support/browser.ts";
 import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
+import { federatedSignIn, linkByEnrolment } from "./journey.ts";
 import { startUpstream, type Upstream } from "./upstream.ts";
-
-const local = "http://127.0.0.1";
-
-/** Follows redirects across the service and the upstream, answering the upstream's sign-in form. */
-async function through(browser: Browser, start: string, email: string, stopAt = redirectUri) {
-  let { response, url } = await browser.follow(await browser.get(start), start, local, stopAt);
-  for (let pages = 0; pages < 4 && response.status === 200 && url.includes("/interaction/"); pages++) {
-    const action = formAction(await response.text(), url);
-    ({ response, url } = await browser.follow(
-      await browser.post(action, { login: email }),
-      action,
-      local,
-      stopAt,
-    ));
-  }
-  return { response, url };
-}
-
-/** An enrolment link opened, and the upstream account signed in with from it. */
-async function linkByEnrolment(server: Cis2Server, uuid: string, email: string) {
-  const { token } = await issueEnrolmentLink(server.store.db, operatorActor(), { uuid });
-  return through(new Browser(), `${server.origin}/authenticators/enrol/${token}/nhs-net-connect`, email);
-}
-
-/** A relying party's sign-in: identify as `identifier` (or go straight to NHS.net Connect), then upstream. */
-async function signIn(
-  server: Cis2Server,
-  configuration: client.Configuration,
-  options: { acr: string; email: string; identifier?: string },
-) {
-  const browser = new Browser();
-  const checks = {
-    verifier: client.randomPKCECodeVerifier(),
-    state: client.randomState(),
-    nonce: client.randomNonce(),
-  };
-  const start = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri,
-    scope: "openid profile",
-    acr_values: options.acr,
-    code_challenge: await client.calculatePKCECodeChallenge(checks.verifier),
-    code_challenge_method: "S256",
-    state: checks.state,
-    nonce: checks.nonce,
-  }).href;
-  const identify = await browser.follow(await browser.get(start), start, server.origin);
-  const signInPage = identify.url.replace(/\/$/, "");
-  assert.match(signInPage, new RegExp(`${signInPath}/[^/]+$`));
-  const next = options.identifier
-    ? (
-        await browser.follow(
-          await browser.post(`${signInPage}/identify`, { identifier: options.identifier }),
-          `${signInPage}/identify`,
-          server.origin,
-          redirectUri,
-        )
-      ).url
-    : `${signInPage}/nhs-net-connect`;
-  if (next.startsWith(redirectUri)) return { ...checks, url: next, response: undefined, browser };
-  const { response, url } = await through(browser, next, options.email);
-  return { ...checks, url, response, browser };
-}
 
 async function refusal(response: Response | undefined) {
   assert.ok(response);
@@ -108,7 +47,7 @@ test("NHS.net Connect: linking from an RA link, signing in at AAL2 with amr NHSM
   assert.match(await refusal(twice.response), /already linked to another Care Identity/);
 
   // Signing in: AAL2 accepted, amr NHSMAIL, through the one completion function.
-  const ok = await signIn(server, configuration, {
+  const ok = await federatedSignIn(server, configuration, {
     acr: "AAL2_OR_AAL3_ANY",
     email: "alice.smith@nhs.net",
     identifier: alice,
@@ -126,25 +65,31 @@ test("NHS.net Connect: linking from an RA link, signing in at AAL2 with amr NHSM
   assert.equal(claims?.acr, "AAL2_OR_AAL3_ANY");
   assert.equal(claims?.authentication_assurance_level, "2");
   const [authenticated] = (await auditActions(db, "cis2.authenticated")).slice(-1);
-  assert.deepEqual((authenticated?.after as { method: string; aal: number }).method, "NHSMAIL");
+  assert.equal((authenticated?.after as { method?: string } | undefined)?.method, "NHSMAIL");
 
   // Straight to NHS.net Connect without identifying first: the upstream account says who.
-  const direct = await signIn(server, configuration, { acr: "AAL2_NHSMAIL", email: "alice.smith@nhs.net" });
+  const direct = await federatedSignIn(server, configuration, {
+    acr: "AAL2_NHSMAIL",
+    email: "alice.smith@nhs.net",
+  });
   assert.ok(direct.url.startsWith(redirectUri) && new URL(direct.url).searchParams.has("code"));
 
   // AAL3 required: NHS.net Connect is not offered and the relying party hears access_denied.
-  const aal3 = await signIn(server, configuration, {
+  const aal3 = await federatedSignIn(server, configuration, {
     acr: "AAL3_ANY",
     email: "alice.smith@nhs.net",
     identifier: alice,
   });
   assert.equal(new URL(aal3.url).searchParams.get("error"), "access_denied");
-  const aal3Direct = await signIn(server, configuration, { acr: "AAL3_ANY", email: "alice.smith@nhs.net" });
+  const aal3Direct = await federatedSignIn(server, configuration, {
+    acr: "AAL3_ANY",
+    email: "alice.smith@nhs.net",
+  });
   assert.match(await refusal(aal3Direct.response), /needs a stronger authenticator/);
 
   // An unlinked upstream account ends on a clear page, and makes no identity.
   const people = await db.selectFrom("people").select(db.fn.countAll().as("count")).executeTakeFirstOrThrow();
-  const unlinked = await signIn(server, configuration, {
+  const unlinked = await federatedSignIn(server, configuration, {
     acr: "AAL2_OR_AAL3_ANY",
     email: "stranger@nhs.net",
     identifier: alice,
@@ -164,7 +109,7 @@ test("NHS.net Connect: linking from an RA link, signing in at AAL2 with amr NHSM
     { iat: now - 7200, exp: now - 3600 },
   ]) {
     await upstream.tamper(claims);
-    const bad = await signIn(server, configuration, {
+    const bad = await federatedSignIn(server, configuration, {
       acr: "AAL2_OR_AAL3_ANY",
       email: "alice.smith@nhs.net",
       identifier: alice,
@@ -185,7 +130,10 @@ test("NHS.net Connect: linking from an RA link, signing in at AAL2 with amr NHSM
     status: "disabled",
     reason: "test",
   });
-  const disabled = await signIn(server, configuration, { acr: "AAL2_NHSMAIL", email: "alice.smith@nhs.net" });
+  const disabled = await federatedSignIn(server, configuration, {
+    acr: "AAL2_NHSMAIL",
+    email: "alice.smith@nhs.net",
+  });
   assert.match(await refusal(disabled.response), /has been turned off/);
   await setUpstreamLinkStatus(db, operatorActor(), {
     uuid: alice,
@@ -206,6 +154,9 @@ test("NHS.net Connect: linking from an RA link, signing in at AAL2 with amr NHSM
 
   // A closed profile: its links go with its other authenticators; the account signs no one in.
   await closeProfile(db, operatorActor(), { uuid: alice, reason: "Left the trust" });
-  const closed = await signIn(server, configuration, { acr: "AAL2_NHSMAIL", email: "alice.smith@nhs.net" });
+  const closed = await federatedSignIn(server, configuration, {
+    acr: "AAL2_NHSMAIL",
+    email: "alice.smith@nhs.net",
+  });
   assert.match(await refusal(closed.response), /not linked to a Care Identity/);
 });
