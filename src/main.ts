@@ -9,6 +9,7 @@ import { pinUnkeyedEvents } from "./audit/keying.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
 import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolment/links.ts";
 import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
+import { federationCommands } from "./authenticators/federation/cli.ts";
 import { cardCommands } from "./authenticators/smartcard/cli.ts";
 import { unlockTotp } from "./authenticators/totp/app-authenticators.ts";
 import { environmentOf } from "./cis2/client-rules.ts";
@@ -222,6 +223,7 @@ export const commands: Record<string, Command> = {
   ...directoryCommands(withStore, prepare),
   ...cardCommands(withStore, prepare),
   ...organisationCommands(withStore, prepare),
+  ...federationCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:

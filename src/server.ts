@@ -7,10 +7,13 @@ import { registerReferenceData } from "./api/reference-data.ts";
 import { accountApp } from "./authenticators/account/app.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
+import { registerFederationPages } from "./authenticators/federation/routes.ts";
+import { registerPasswordResetPages } from "./authenticators/password/reset-pages.ts";
 import { registerSmartcards } from "./authenticators/smartcard/register.ts";
 import { relyingPartyFor } from "./authenticators/webauthn/relying-party.ts";
 import { registerWebAuthnScripts } from "./authenticators/webauthn/scripts.ts";
 import { registerCis1 } from "./cis1/routes.ts";
+import { signInPath } from "./cis2/provider.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
 import { type Cis2, clientValidator } from "./cis2/start.ts";
@@ -132,6 +135,16 @@ export async function buildServer({
       },
     });
   if (cis2) registerSmartcardPresence(app, store.db);
+  if (cis2) registerPasswordResetPages(app, { db: store.db, sealer: cis2.sealer });
+  if (cis2)
+    registerFederationPages(app, {
+      provider: cis2.host.provider,
+      db: store.db,
+      sealer: cis2.sealer,
+      issuer: config.issuer,
+      signInBase: signInPath,
+      developmentLogin: cis2.developmentLogin,
+    });
   if (cis2)
     registerEnrolmentPages(app, {
       db: store.db,

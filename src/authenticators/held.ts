@@ -13,17 +13,25 @@ export async function heldMethods(
   uuid: string,
   developmentLogin: boolean,
 ): Promise<Method[]> {
-  const { rows } = await sql<{ password: boolean; totp: boolean; credentials: string[]; card: boolean }>`
+  const { rows } = await sql<{
+    password: boolean;
+    totp: boolean;
+    credentials: string[];
+    card: boolean;
+    upstream: boolean;
+  }>`
     SELECT EXISTS (SELECT 1 FROM passwords WHERE uuid = ${uuid}) AS password,
            EXISTS (SELECT 1 FROM totp_authenticators WHERE uuid = ${uuid}) AS totp,
            ARRAY(SELECT DISTINCT method FROM webauthn_credentials WHERE uuid = ${uuid} ORDER BY method) AS credentials,
-           EXISTS (SELECT 1 FROM smartcards WHERE holder = ${uuid} AND status IN ('active', 'locked')) AS card
+           EXISTS (SELECT 1 FROM smartcards WHERE holder = ${uuid} AND status IN ('active', 'locked')) AS card,
+           EXISTS (SELECT 1 FROM upstream_links WHERE uuid = ${uuid} AND status = 'active') AS upstream
   `.execute(queryable);
-  const { password, totp, credentials, card } = rows[0] ?? {
+  const { password, totp, credentials, card, upstream } = rows[0] ?? {
     password: false,
     totp: false,
     credentials: [],
     card: false,
+    upstream: false,
   };
   const held: Method[] = [];
   if (developmentLogin && password) held.push("pwd");
@@ -31,5 +39,7 @@ export async function heldMethods(
   for (const method of credentials) if (isMethod(method)) held.push(method);
   // A locked card is still held: signing in with it says it is locked and how to unlock it.
   if (card) held.push("CIS2_SMARTCARD", "N3_SMARTCARD");
+  // An NHS.net Connect account an RA turned off is not offered.
+  if (upstream) held.push("NHSMAIL");
   return held;
 }

@@ -3,6 +3,7 @@ import { recordEvent } from "../audit/record.ts";
 import { aalOf, type Method, methods } from "../cis2/assurance.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { deleteUpstreamLink, linkIdPrefix, linksOf } from "./federation/links.ts";
 import { type AuthenticatorKind, authenticatorKinds } from "./webauthn/classification.ts";
 
 /**
@@ -59,6 +60,19 @@ export async function listOwnAuthenticators(queryable: Queryable, uuid: string):
       lastUsedAt: app.last_used_at,
       lockedUntil: app.locked_until && app.locked_until > new Date() ? app.locked_until : null,
     });
+  for (const link of await linksOf(queryable, uuid))
+    listed.push({
+      id: `${linkIdPrefix}${link.providerId}`,
+      name: `${methods.NHSMAIL.label} (${link.email ?? link.providerId})`,
+      kind:
+        link.status === "active" ? methods.NHSMAIL.label : `${methods.NHSMAIL.label}, turned off by an RA`,
+      method: "NHSMAIL",
+      aal: aalOf("NHSMAIL"),
+      attested: false,
+      createdAt: link.createdAt,
+      lastUsedAt: link.lastUsedAt,
+      lockedUntil: null,
+    });
   return listed;
 }
 
@@ -70,7 +84,8 @@ export async function renameOwnAuthenticator(
   const name = String(change.name ?? "").trim();
   if (name.length < 1 || name.length > 60 || /[\p{Cc}]/u.test(name))
     throw InvalidInputError.field("name", "Enter a name of 1 to 60 characters");
-  if (change.id === appId) throw InvalidInputError.field("name", "The authenticator app cannot be renamed");
+  if (change.id === appId || change.id.startsWith(linkIdPrefix))
+    throw InvalidInputError.field("name", "Only security keys and devices can be renamed");
   await inTransaction(queryable, async (tx) => {
     const before = await ownCredential(tx, change.uuid, change.id);
     await tx
@@ -105,6 +120,8 @@ export async function removeOwnAuthenticator(
       );
     if (removal.id === appId)
       await tx.deleteFrom("totp_authenticators").where("uuid", "=", removal.uuid).execute();
+    else if (removal.id.startsWith(linkIdPrefix))
+      await deleteUpstreamLink(tx, removal.uuid, removal.id.slice(linkIdPrefix.length));
     else
       await tx
         .deleteFrom("webauthn_credentials")

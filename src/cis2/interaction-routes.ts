@@ -60,6 +60,7 @@ const pageOfMethod: Partial<Record<Method, string>> = {
   PASSKEY_SYNCED: "security-key",
   CIS2_SMARTCARD: "smartcard",
   N3_SMARTCARD: "smartcard",
+  NHSMAIL: "nhs-net-connect",
 };
 const webauthnMethods: Method[] = ["FIDO2", "IOS", "PASSKEY", "PASSKEY_SYNCED"];
 

@@ -25,6 +25,16 @@ export const templates = {
         `The link works once, until ${values.expires}. Do not forward it.`,
       ].join("\n"),
   },
+  "password-reset-code": {
+    subject: () => "Your code to reset your Care Identity password",
+    body: (values: Personalisation) =>
+      [
+        `Your code to reset the password you use with your authenticator app is ${values.code}.`,
+        "",
+        `It works for ${values.minutes} minutes. You will also need a code from your authenticator app.`,
+        "If you did not ask to reset your password, tell your Registration Authority (RA).",
+      ].join("\n"),
+  },
 } as const;
 
 export type TemplateName = keyof typeof templates;

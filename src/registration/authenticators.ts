@@ -1,5 +1,6 @@
 import type { Actor } from "../audit/actor.ts";
 import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
+import { deleteUpstreamLink, linkIdPrefix, linksOf } from "../authenticators/federation/links.ts";
 import { removePassword } from "../authenticators/password/passwords.ts";
 import { accountCappedUntil } from "../authenticators/throttle.ts";
 import { unlockTotp } from "../authenticators/totp/app-authenticators.ts";
@@ -14,7 +15,7 @@ import { type ActionCommon, authorised, recordAction, requiredReason } from "./a
 export type Authenticator = {
   /** "authenticator-app", a WebAuthn credential id, or an enrolment link's digest prefix. */
   id: string;
-  kind: "authenticator-app" | "security-key" | "enrolment-link";
+  kind: "authenticator-app" | "security-key" | "enrolment-link" | "nhs-net-connect";
   /** The sign-in method (amr) for credentials; the link's state for links. */
   detail: string;
   createdAt: Date;
@@ -74,6 +75,13 @@ export async function authenticatorsOf(queryable: Queryable, uuid: string): Prom
       detail: credential.method,
       createdAt: credential.created_at,
       lastUsedAt: credential.last_used_at,
+    })),
+    ...(await linksOf(queryable, uuid)).map((link) => ({
+      id: `${linkIdPrefix}${link.providerId}`,
+      kind: "nhs-net-connect" as const,
+      detail: `NHSMAIL, ${link.email ?? link.subject}${link.status === "active" ? "" : ", turned off"}`,
+      createdAt: link.createdAt,
+      lastUsedAt: link.lastUsedAt,
     })),
     ...links.map((link) => ({
       id: `link-${link.token_digest.slice(0, 16)}`,
@@ -194,6 +202,7 @@ async function deleteAuthenticator(tx: Tx, uuid: string, held: Authenticator): P
       .where("uuid", "=", uuid)
       .where("credential_id", "=", held.id)
       .execute();
+  if (held.kind === "nhs-net-connect") await deleteUpstreamLink(tx, uuid, held.id.slice(linkIdPrefix.length));
   if (held.kind === "enrolment-link")
     await tx
       .updateTable("enrolment_links")

@@ -100,7 +100,7 @@ export type Database = {
     role_profile_id: string;
     selected_at: Generated<Date>;
   };
-  passwords: { uuid: string; hash: string; updated_at: Generated<Date> };
+  passwords: { uuid: string; hash: string; updated_at: Generated<Date>; reset_required: Generated<boolean> };
   cis2_session_activity: { session_uid: string; last_used_at: Date };
   smartcard_presence: {
     removal_digest: string;
@@ -171,6 +171,47 @@ export type Database = {
   };
   message_outbox: MessageOutboxTable;
   smartcard_self_unlocks: SmartcardSelfUnlocksTable;
+  upstream_providers: UpstreamProvidersTable;
+  upstream_links: UpstreamLinksTable;
+  password_resets: PasswordResetsTable;
+};
+
+export type UpstreamProvidersTable = {
+  id: string;
+  display_name: string;
+  issuer: string;
+  client_id: string;
+  auth_method: "client_secret_post" | "client_secret_basic" | "private_key_jwt";
+  /** The client secret, or the private JWK for private_key_jwt, sealed under the master key. */
+  sealed_credential: string;
+  scopes: string;
+  identifying_claim: string;
+  tenant_id: string | null;
+  allowed_domains: ColumnType<string[], string, string>;
+  created_at: Generated<Date>;
+};
+
+export type UpstreamLinksTable = {
+  provider_id: string;
+  subject: string;
+  uuid: string;
+  email: string | null;
+  status: Generated<"active" | "disabled">;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  upstream_sub: string | null;
+  last_sid: string | null;
+};
+
+export type PasswordResetsTable = {
+  token_digest: string;
+  uuid: string;
+  message_id: string;
+  code_digest: string;
+  expires_at: Date;
+  wrong_tries: Generated<number>;
+  completed_at: Date | null;
+  created_at: Generated<Date>;
 };
 
 export type MessageOutboxTable = {

@@ -340,7 +340,8 @@ function actorOf(session: AccountSession, request: FastifyRequest): Actor {
   return { kind: "person", id: session.uuid, source: "ACCOUNT", correlationId: request.id };
 }
 
-function cookiesOf(request: FastifyRequest): Record<string, string> {
+/** The request's cookies by name (the pages here set their own, path-scoped). */
+export function cookiesOf(request: FastifyRequest): Record<string, string> {
   return Object.fromEntries(
     String(request.headers.cookie ?? "")
       .split(";")

@@ -4,6 +4,8 @@ import { InvalidInputError } from "../../errors.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
 import { renderPage } from "../../web/pages.ts";
+import { checkNewPassword } from "../password/new-password.ts";
+import { hashPassword, hasPassword } from "../password/passwords.ts";
 import { enrolTotp, pendingTotpSecret } from "../totp/app-authenticators.ts";
 import type { AttestationPolicy } from "../webauthn/attestation/policy.ts";
 import { type AuthenticatorKind, authenticatorKinds } from "../webauthn/classification.ts";
@@ -44,7 +46,12 @@ export function registerEnrolmentPages(
   app.post<{ Params: Params; Body: Form }>(`${enrolmentPath}/:token/app`, async (request, reply) => {
     const link = await openEnrolmentLink(db, request.params.token, request.id);
     try {
-      await enrolTotp(db, sealer, link, request.body?.code ?? "", request.id);
+      // Someone without a password chooses one here; someone with one may leave it as it is.
+      const password = request.body?.password ?? "";
+      const needed = !(await hasPassword(db, link.uuid)) || password !== "";
+      if (needed) checkNewPassword(password, request.body?.confirmation ?? "", { uuid: link.uuid });
+      const passwordHash = needed ? await hashPassword(password) : undefined;
+      await enrolTotp(db, sealer, link, request.body?.code ?? "", request.id, new Date(), passwordHash);
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
       return showApp(reply, request.params.token, request.id, error.problems[0]?.message);
@@ -96,6 +103,7 @@ export function registerEnrolmentPages(
         secret,
         secretGroups: secret.match(/.{1,4}/g)?.join(" "),
         qrCode: await QRCode.toDataURL(uri, { margin: 1, width: 200 }),
+        hasPassword: await hasPassword(db, link.uuid),
         error,
         errorList: error ? [{ text: error, href: "#main-field" }] : undefined,
       },

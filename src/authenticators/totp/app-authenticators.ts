@@ -5,7 +5,7 @@ import type { Sealer } from "../../secrets/sealed.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
 import { consumeEnrolmentLink, type EnrolmentLink, holdCeremony } from "../enrolment/links.ts";
-import { checkPassword } from "../password/passwords.ts";
+import { checkPassword, storePasswordHash } from "../password/passwords.ts";
 import { releaseAccount } from "../throttle.ts";
 import { newTotpSecret, provisioningUri, stepOfCode } from "./codes.ts";
 
@@ -51,7 +51,11 @@ export async function pendingTotpSecret(
   return { secret, uri: provisioningUri(secret, link.uuid) };
 }
 
-/** Confirms the app with a code it shows; that code is then spent, like any accepted code. */
+/**
+ * Confirms the app with a code it shows; that code is then spent, like any accepted code. With
+ * `passwordHash` (the holder's chosen password, hashed by the caller) the password is set in
+ * the same transaction: the app and its first factor arrive together.
+ */
 export async function enrolTotp(
   queryable: Queryable,
   sealer: Sealer,
@@ -59,6 +63,7 @@ export async function enrolTotp(
   code: string,
   correlationId?: string,
   now = new Date(),
+  passwordHash?: string,
 ): Promise<void> {
   const actor: Actor = { kind: "person", id: link.uuid, source: "ENROLMENT", correlationId };
   const secret = link.pendingTotpSecret ? sealer.open(link.pendingTotpSecret) : undefined;
@@ -97,6 +102,7 @@ export async function enrolTotp(
       subject: { type: "person", id: link.uuid },
       after: { replaced },
     });
+    if (passwordHash) await storePasswordHash(tx, actor, link.uuid, passwordHash, "password.set");
   });
 }
 
