@@ -61,6 +61,8 @@ export type Config = {
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
   cimIdleMinutes: number;
+  /** Whether the prescription verifier accepts legacy rsa-sha1 signatures (never made here). */
+  signingAllowRsaSha1: boolean;
 };
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -222,6 +224,12 @@ export const settings = [
     meaning:
       "PEM root certificate the MDS BLOB's signing chain must reach (FIDO's is GlobalSign Root CA - R3).",
   },
+  {
+    name: "CAREID_SIGNING_ALLOW_RSA_SHA1",
+    default: "false",
+    meaning:
+      "Let the prescription verifier accept legacy rsa-sha1 signatures and sha1 digests; SHA-256 has been mandatory since July 2025.",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -290,6 +298,8 @@ export function loadConfig(environment: Source = process.env): Config {
       { from: 1, to: 720, unit: "minutes" },
       problems,
     ),
+    signingAllowRsaSha1:
+      parseBoolean("CAREID_SIGNING_ALLOW_RSA_SHA1", source.CAREID_SIGNING_ALLOW_RSA_SHA1, problems) ?? false,
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(

@@ -34,6 +34,7 @@ import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
 import { seedSynthetic } from "./seed/synthetic.ts";
 import { buildServer } from "./server.ts";
+import { signingCommands } from "./signing/cli.ts";
 import { openStore, type Store } from "./store/database.ts";
 import { DatabaseBusyError } from "./store/embedded-lock.ts";
 import { migrate } from "./store/migrate.ts";
@@ -218,6 +219,7 @@ export const commands: Record<string, Command> = {
   },
   ...directoryCommands(withStore, prepare),
   ...cardCommands(withStore, prepare),
+  ...signingCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:
