@@ -4,6 +4,7 @@ import { type Agent, type AgentLog, AgentRefusal } from "./agent.ts";
 import { agentPage } from "./agent-page.ts";
 import { CardError } from "./card.ts";
 import { ServiceRefusal } from "./service-client.ts";
+import type { SigningEndpoint } from "./signing.ts";
 
 /**
  * The agent's localhost endpoint. Two kinds of caller, told apart by the browser's Origin:
@@ -20,6 +21,8 @@ export async function startLocalServer(options: {
   serviceOrigin: string;
   port: number;
   log: AgentLog;
+  /** Signing prescriptions with the card (signing.ts), when the agent offers it. */
+  signing?: SigningEndpoint;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const { agent, serviceOrigin, log } = options;
   const refusedOrigins: string[] = [];
@@ -44,6 +47,8 @@ export async function startLocalServer(options: {
       return send(response, 421, "text/plain", "Wrong host");
     const path = new URL(request.url ?? "/", "http://agent").pathname;
     const origin = request.headers.origin;
+    const isOwnOrigin = (caller?: string) => ownHosts.some((host) => caller === `http://${host}`);
+    if (options.signing && (await options.signing(request, response, path, origin, isOwnOrigin))) return;
     if (path.startsWith("/api/")) return serviceCall(request, response, path, origin);
     if (request.method === "GET" && path === "/") return page(response, 200);
     if (request.method === "POST" && Object.hasOwn(pageActions, path)) {
@@ -133,7 +138,7 @@ export async function startLocalServer(options: {
 
 type PageAction = (value: (name: string) => string) => Promise<string>;
 
-async function readBody(request: IncomingMessage): Promise<string> {
+export async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -144,16 +149,16 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function send(response: ServerResponse, status: number, type: string, body: string): void {
+export function send(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { "content-type": type });
   response.end(body);
 }
 
-function json(response: ServerResponse, status: number, body: unknown): void {
+export function json(response: ServerResponse, status: number, body: unknown): void {
   send(response, status, "application/json", JSON.stringify(body));
 }
 
-function problem(response: ServerResponse, status: number, detail: string): void {
+export function problem(response: ServerResponse, status: number, detail: string): void {
   send(
     response,
     status,

@@ -2,6 +2,7 @@ import { cardAgent } from "./agent.ts";
 import { openCardModule } from "./card.ts";
 import { startLocalServer } from "./local-server.ts";
 import { serviceClient } from "./service-client.ts";
+import { cardSigning } from "./signing.ts";
 
 export type AgentOptions = {
   /** The Care Identity Service's base URL; its origin is the only one whose pages may call the agent. */
@@ -12,6 +13,8 @@ export type AgentOptions = {
   /** The unlock code (SO PIN) blank cards arrive with. */
   blankUnlockCode: string;
   pollMilliseconds: number;
+  /** Origins of prescribing applications whose pages may ask the card to sign (the service's always may). */
+  signingOrigins?: string[];
 };
 
 export const defaultAgentOptions = {
@@ -38,7 +41,12 @@ export async function runAgent(options: AgentOptions): Promise<{ url: string; st
     log,
   });
   await agent.watch();
-  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log });
+  const signing = cardSigning({
+    card,
+    log,
+    allowedOrigins: [serviceOrigin, ...(options.signingOrigins ?? [])],
+  });
+  const server = await startLocalServer({ agent, serviceOrigin, port: options.port, log, signing });
   let watching = false;
   const timer = setInterval(() => {
     if (watching) return;
