@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { exportJWK, generateKeyPair, type KeyLike, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
 import { addClient } from "../../src/cis2/clients.ts";
@@ -64,7 +64,7 @@ test("remote signing: a batch of 250 signed after a security-key presence check,
 
   const requestJwt = (
     claims: Record<string, unknown>,
-    options: { alg?: string; signingKey?: KeyLike; expiresIn?: string | number } = {},
+    options: { alg?: string; signingKey?: CryptoKey; expiresIn?: string | number } = {},
   ) =>
     new SignJWT({ payloads: items, ...claims })
       .setProtectedHeader({ alg: options.alg ?? "RS512", kid: "prescribing" })
