@@ -25,5 +25,6 @@ export async function registerSigning(
     sealer,
     issuer: config.issuer,
     keys: { authority, sealer, lifetimeDays: config.cardCertificateDays },
+    agentUrl: config.smartcardAgentUrl,
   });
 }

@@ -21,7 +21,8 @@ const webauthnMethods = (Object.keys(methods) as Method[]).filter((method) =>
 );
 const aal3WebauthnMethods = webauthnMethods.filter((method) => aalOf(method) === 3);
 
-const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
+/** Tokens are kept only as their SHA-256. */
+export const tokenHash = (token: string) => createHash("sha256").update(token).digest("hex");
 const clientActor = (clientId: string): Actor => ({
   kind: "system",
   id: `client:${clientId}`,
@@ -50,7 +51,7 @@ export async function createSignatureRequest(
     const inserted = await tx
       .insertInto("signature_requests")
       .values({
-        token_hash: hashOf(token),
+        token_hash: tokenHash(token),
         request_hash: claims.requestHash,
         client_id: claims.clientId,
         holder: claims.holder,
@@ -82,13 +83,15 @@ type PendingRequest = {
   holder: string;
   itemCount: number;
   challenge: string | null;
+  /** SHA-256 of each payload (base64), what a smartcard signs through the agent. */
+  digests: string[];
 };
 
 async function pendingRequest(queryable: Queryable, token: string, now: Date): Promise<PendingRequest> {
   const row = await queryable
     .selectFrom("signature_requests")
     .select(["token_hash", "client_id", "holder", "items", "status", "expires_at", "challenge"])
-    .where("token_hash", "=", hashOf(token))
+    .where("token_hash", "=", tokenHash(token))
     .executeTakeFirst();
   if (!row)
     throw new RequestTokenError("unknown-token", 404, "There is no signature request with this token");
@@ -106,6 +109,9 @@ async function pendingRequest(queryable: Queryable, token: string, now: Date): P
     holder: row.holder,
     itemCount: row.items.length,
     challenge: row.challenge,
+    digests: row.items.map((item) =>
+      createHash("sha256").update(Buffer.from(item.payload, "base64")).digest("base64"),
+    ),
   };
 }
 
@@ -115,15 +121,21 @@ export async function beginPresenceCheck(
   relyingParty: RelyingParty,
   token: string,
   now = new Date(),
-): Promise<{ request: PendingRequest; options: PublicKeyCredentialRequestOptionsJSON }> {
+): Promise<{ request: PendingRequest; options: PublicKeyCredentialRequestOptionsJSON; hasCard: boolean }> {
   const request = await pendingRequest(queryable, token, now);
   const options = await authenticationOptions(queryable, relyingParty, request.holder, aal3WebauthnMethods);
+  const card = await queryable
+    .selectFrom("smartcards")
+    .select("serial")
+    .where("holder", "=", request.holder)
+    .where("status", "=", "active")
+    .executeTakeFirst();
   await queryable
     .updateTable("signature_requests")
     .set({ challenge: options.challenge })
     .where("token_hash", "=", request.tokenHash)
     .execute();
-  return { request, options };
+  return { request, options, hasCard: card !== undefined };
 }
 
 export type PresenceOutcome =
@@ -236,7 +248,7 @@ export async function collectSignatures(
         "signatures",
         "certificate_serial",
       ])
-      .where("token_hash", "=", hashOf(token))
+      .where("token_hash", "=", tokenHash(token))
       .forUpdate()
       .executeTakeFirst();
     if (!row)

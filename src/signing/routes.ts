@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { relyingPartyFor } from "../authenticators/webauthn/relying-party.ts";
 import { readClientMetadata } from "../cis2/clients.ts";
@@ -6,6 +7,7 @@ import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import { pageRenderer } from "../web/pages.ts";
 import { problemFor, sendProblem } from "../web/problem.ts";
+import { acceptCardSignatures, type CardSignatures } from "./card-signatures.ts";
 import type { KeySettings } from "./remote-keys.ts";
 import {
   beginPresenceCheck,
@@ -21,7 +23,14 @@ import { RequestTokenError, readRequestToken } from "./request-token.ts";
  * the prescriber's presence check at `/signing/{token}`, and `GET /signatureresponse/{token}`.
  * Refusals are RFC 9457 problem+json on the API and NHS error pages on the presence pages.
  */
-export type RemoteSigningOptions = { db: Db; sealer: Sealer; issuer: string; keys: KeySettings };
+export type RemoteSigningOptions = {
+  db: Db;
+  sealer: Sealer;
+  issuer: string;
+  keys: KeySettings;
+  /** The workstation smartcard agent the browser signing page hands digests to. */
+  agentUrl: string;
+};
 
 const { renderPage } = pageRenderer([fileURLToPath(new URL("./views/", import.meta.url))]);
 const problemBase = "https://careid.example/problems/";
@@ -61,29 +70,52 @@ export function registerRemoteSigning(app: FastifyInstance, options: RemoteSigni
     }
   });
 
+  app.register(fastifyStatic, {
+    root: fileURLToPath(new URL("./browser/", import.meta.url)),
+    prefix: `${presencePath}/scripts/`,
+    decorateReply: false,
+    maxAge: "1h",
+  });
+
+  /** The presence page: a security key's ceremony, a smartcard through the agent, or both. */
+  async function showPresence(reply: FastifyReply, token: string, error?: { text: string; status: number }) {
+    const {
+      request: pending,
+      options: ceremony,
+      hasCard,
+    } = await beginPresenceCheck(db, relyingParty, token);
+    const keys = (ceremony.allowCredentials?.length ?? 0) > 0;
+    const page = {
+      ...presencePage(token, pending),
+      options: keys ? JSON.stringify(ceremony) : undefined,
+      card: hasCard ? { agentUrl: options.agentUrl, digests: JSON.stringify(pending.digests) } : undefined,
+    };
+    if (!keys && !hasCard)
+      return renderPage(
+        reply,
+        "presence.njk",
+        {
+          ...page,
+          errorList: [
+            ...(error ? [{ text: error.text }] : []),
+            {
+              text: "You have no AAL3 authenticator (security key, Windows Hello or smartcard) to sign with: ask your Registration Authority for one.",
+            },
+          ],
+        },
+        error?.status ?? 403,
+      );
+    return renderPage(
+      reply,
+      "presence.njk",
+      { ...page, errorList: error && [{ text: error.text }] },
+      error?.status ?? 200,
+    );
+  }
+
   app.get<{ Params: { token: string } }>(`${presencePath}/:token`, async (request, reply) => {
     try {
-      const { request: pending, options: ceremony } = await beginPresenceCheck(
-        db,
-        relyingParty,
-        request.params.token,
-      );
-      const page = presencePage(request.params.token, pending);
-      if (ceremony.allowCredentials?.length === 0)
-        return renderPage(
-          reply,
-          "presence.njk",
-          {
-            ...page,
-            errorList: [
-              {
-                text: "You have no AAL3 authenticator (security key or Windows Hello) registered: ask your Registration Authority for one.",
-              },
-            ],
-          },
-          403,
-        );
-      return renderPage(reply, "presence.njk", { ...page, options: JSON.stringify(ceremony) });
+      return await showPresence(reply, request.params.token);
     } catch (error) {
       return refusePage(reply, error);
     }
@@ -107,23 +139,29 @@ export function registerRemoteSigning(app: FastifyInstance, options: RemoteSigni
             count: outcome.count,
             clientId: outcome.clientId,
           });
-        const { request: pending, options: ceremony } = await beginPresenceCheck(
-          db,
-          relyingParty,
-          request.params.token,
-        );
-        return renderPage(
-          reply,
-          "presence.njk",
-          {
-            ...presencePage(request.params.token, pending),
-            options: JSON.stringify(ceremony),
-            errorList: [{ text: outcome.message }],
-          },
-          outcome.status,
-        );
+        return await showPresence(reply, request.params.token, {
+          text: outcome.message,
+          status: outcome.status,
+        });
       } catch (error) {
         return refusePage(reply, error);
+      }
+    },
+  );
+
+  app.post<{ Params: { token: string }; Body: CardSignatures }>(
+    `${presencePath}/:token/card`,
+    async (request, reply) => {
+      try {
+        return reply.send(
+          await acceptCardSignatures(
+            db,
+            request.params.token,
+            request.body ?? { signatures: undefined, certificate: undefined },
+          ),
+        );
+      } catch (error) {
+        return refuse(request, reply, error);
       }
     },
   );

@@ -3,8 +3,11 @@ import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type TestContext, test } from "node:test";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
+import { addClient } from "../../src/cis2/clients.ts";
+import { clientValidator } from "../../src/cis2/start.ts";
 import { x509 } from "../../src/pki/engine.ts";
 import { prepareSignature, signedPrescription } from "../../src/signing/signature.ts";
 import { serviceTrust } from "../../src/signing/trust.ts";
@@ -161,6 +164,70 @@ test("a prescribing application's page has the card sign a repeat and an acute p
     body: new URLSearchParams({ passcode }),
   });
   assert.equal(forged.status, 403, "only the agent's own page approves");
+
+  // The browser signing service: an application that cannot call the agent itself posts the
+  // prepared SignedInfo to the service; the service's page has the agent sign; the application
+  // collects the signatures from the service.
+  const clientKeys = await generateKeyPair("RS512", { extractable: true });
+  await addClient(
+    db,
+    operatorActor(),
+    server.cis2.sealer,
+    {
+      client_id: "123456789012.apps.supplier",
+      client_name: "Prescribing application",
+      redirect_uris: [`${application}/callback`],
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks: { keys: [{ ...(await exportJWK(clientKeys.publicKey)), kid: "rx", alg: "RS512", use: "sig" }] },
+    },
+    clientValidator(server.cis2.host),
+  );
+  const jwt = await new SignJWT({
+    payloads: prepared.map((one, index) => ({
+      id: `rx-${index}`,
+      payload: Buffer.from(one.signedInfo).toString("base64"),
+    })),
+  })
+    .setProtectedHeader({ alg: "RS512", kid: "rx" })
+    .setIssuer("123456789012.apps.supplier")
+    .setSubject(holder)
+    .setExpirationTime("5m")
+    .sign(clientKeys.privateKey);
+  const requested = await fetch(`${server.origin}/signaturerequest`, {
+    method: "POST",
+    headers: { "content-type": "application/jwt" },
+    body: jwt,
+  });
+  assert.equal(requested.status, 200, await requested.clone().text());
+  const { token, redirectUri } = (await requested.json()) as { token: string; redirectUri: string };
+  await page.goto(redirectUri);
+  await page.getByRole("button", { name: "Sign with smartcard" }).click();
+  const approveLink = page.getByRole("link", { name: "Open your smartcard agent to sign" });
+  await approveLink.waitFor();
+  await agentPage.goto(String(await approveLink.getAttribute("href")));
+  await agentPage.getByText(`${server.origin} asks your smartcard to sign 2 prescriptions`).waitFor();
+  await agentPage.getByLabel("Smartcard passcode").fill(passcode);
+  await agentPage.getByRole("button", { name: "Sign 2 prescriptions" }).click();
+  await page.getByText("You signed 2 items with your smartcard").waitFor({ timeout: 20_000 });
+  const fromService = await fetch(`${server.origin}/signatureresponse/${token}`);
+  assert.equal(fromService.status, 200);
+  const browserSigned = (await fromService.json()) as {
+    signatures: Array<{ id: string; signature: string }>;
+    certificate: string;
+  };
+  assert.equal(browserSigned.certificate, certificate, "the card's signing certificate");
+  for (const [index, prescription] of prescriptions.entries()) {
+    const verdict = await verifyPrescription(
+      signedPrescription(
+        prescription,
+        prepared[index]?.signedInfo as string,
+        Buffer.from(browserSigned.signatures[index]?.signature as string, "base64"),
+        new Uint8Array(signingCertificate.rawData),
+      ),
+      trust,
+    );
+    assert.ok(verdict.valid, JSON.stringify(verdict.checks.filter((check) => !check.passed)));
+  }
 });
 
 /** A page of its own origin on a free port, standing for a web application. */
