@@ -259,6 +259,35 @@ test("remote signing: a batch of 250 signed after a security-key presence check,
       .execute();
   });
 
+  await t.test("signatures said to come from a smartcard are checked before they are kept", async () => {
+    const answer = await post(await requestJwt({ payloads: items.slice(0, 2) }));
+    const { token: cardToken } = (await answer.json()) as { token: string };
+    const returned = (body: unknown) =>
+      fetch(`${server.origin}/signing/${cardToken}/card`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const refusals: Array<[string, unknown, RegExp]> = [
+      ["not a certificate", { signatures: ["AA==", "AA=="], certificate: "bm90" }, /not a certificate/],
+      [
+        "the remote key's certificate, not a card's",
+        { signatures: signatures.slice(0, 2).map((one) => one.signature), certificate },
+        /not a smartcard's signing certificate/,
+      ],
+    ];
+    for (const [name, body, message] of refusals) {
+      const refused = await returned(body);
+      assert.equal(refused.status, 400, name);
+      assert.match(((await refused.json()) as { detail: string }).detail, message, name);
+    }
+    assert.equal(
+      (await fetch(`${server.origin}/signatureresponse/${cardToken}`)).status,
+      202,
+      "nothing kept",
+    );
+  });
+
   await t.test("closing the profile revokes the signing certificate", async () => {
     const closed = await closeProfile(db, operatorActor(), {
       uuid: holder,
