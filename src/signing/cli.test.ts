@@ -27,7 +27,7 @@ test("careid signing verify: one line per check, exit 0 when all pass, 1 naming 
   const dataDir = mkdtempSync(join(tmpdir(), "careid-signing-cli-"));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   // The CA's publication as a relying party finds it: OCSP down, the CRL (made by our CA) served.
-  let crl = new Uint8Array();
+  let crl: Uint8Array = new Uint8Array();
   const publication = createServer((request, response) => {
     if (request.url === "/pki/issuing.crl")
       response.writeHead(200, { "content-type": "application/pkix-crl" }).end(Buffer.from(crl));
