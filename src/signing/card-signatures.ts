@@ -3,7 +3,7 @@ import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { serialKey, x509 } from "../pki/engine.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
-import { tokenHash } from "./remote-requests.ts";
+import { refuseUnlessPending, tokenHash } from "./remote-requests.ts";
 import { RequestTokenError } from "./request-token.ts";
 
 /**
@@ -28,16 +28,7 @@ export async function acceptCardSignatures(
       .where("token_hash", "=", tokenHash(token))
       .forUpdate()
       .executeTakeFirst();
-    if (!request)
-      throw new RequestTokenError("unknown-token", 404, "There is no signature request with this token");
-    if (request.status !== "pending")
-      throw new RequestTokenError("already-signed", 409, "These items have been signed already");
-    if (request.expires_at < now)
-      throw new RequestTokenError(
-        "expired",
-        410,
-        "This signature request has expired: ask the application to send it again",
-      );
+    refuseUnlessPending(request, now);
     const refuse = (message: string) => new RequestTokenError("card-signature-refused", 400, message);
     let certificate: x509.X509Certificate;
     try {

@@ -87,12 +87,11 @@ type PendingRequest = {
   digests: string[];
 };
 
-async function pendingRequest(queryable: Queryable, token: string, now: Date): Promise<PendingRequest> {
-  const row = await queryable
-    .selectFrom("signature_requests")
-    .select(["token_hash", "client_id", "holder", "items", "status", "expires_at", "challenge"])
-    .where("token_hash", "=", tokenHash(token))
-    .executeTakeFirst();
+/** A request still open for signing, or the refusal that says why not. */
+export function refuseUnlessPending<Row extends { status: string; expires_at: Date }>(
+  row: Row | undefined,
+  now: Date,
+): asserts row is Row {
   if (!row)
     throw new RequestTokenError("unknown-token", 404, "There is no signature request with this token");
   if (row.status !== "pending")
@@ -103,6 +102,15 @@ async function pendingRequest(queryable: Queryable, token: string, now: Date): P
       410,
       "This signature request has expired: ask the application to send it again",
     );
+}
+
+async function pendingRequest(queryable: Queryable, token: string, now: Date): Promise<PendingRequest> {
+  const row = await queryable
+    .selectFrom("signature_requests")
+    .select(["token_hash", "client_id", "holder", "items", "status", "expires_at", "challenge"])
+    .where("token_hash", "=", tokenHash(token))
+    .executeTakeFirst();
+  refuseUnlessPending(row, now);
   return {
     tokenHash: row.token_hash,
     clientId: row.client_id,

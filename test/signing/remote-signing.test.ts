@@ -15,7 +15,12 @@ import { redirectUri } from "../cis2/journey.ts";
 import { Browser } from "../support/browser.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
 import { openssl, pemFolder } from "../support/pki.ts";
-import { editPrescription, prescriptionAt, samplePrescriptions } from "../support/prescriptions.ts";
+import {
+  editPrescription,
+  opensslVerifiesSignedInfo,
+  prescriptionAt,
+  samplePrescriptions,
+} from "../support/prescriptions.ts";
 import { softSecurityKey } from "../support/soft-security-key.ts";
 
 const clientId = "123456789012.apps.supplier";
@@ -144,22 +149,15 @@ test("remote signing: a batch of 250 signed after a security-key presence check,
   });
 
   await t.test("openssl verifies a raw signature over the canonical SignedInfo", async () => {
+    const output = await opensslVerifiesSignedInfo(
+      t,
+      signingCertificate.rawData,
+      Buffer.from(signatures[7]?.signature ?? "", "base64"),
+      prepared[7]?.signedInfo ?? "",
+    );
+    assert.match(output, /Verified OK/);
     const files = pemFolder(t);
     const certificateFile = files.write("remote.pem", signingCertificate.rawData);
-    const publicKeyFile = files.writeRaw(
-      "remote-key.pem",
-      (await openssl(["x509", "-in", certificateFile, "-noout", "-pubkey"])).output,
-    );
-    const verified = await openssl([
-      "dgst",
-      "-sha256",
-      "-verify",
-      publicKeyFile,
-      "-signature",
-      files.writeRaw("signature.bin", Buffer.from(signatures[7]?.signature ?? "", "base64")),
-      files.writeRaw("signed-info.xml", prepared[7]?.signedInfo ?? ""),
-    ]);
-    assert.match(verified.output, /Verified OK/);
     const text = (await openssl(["x509", "-in", certificateFile, "-noout", "-text"])).output;
     assert.match(text, /Non Repudiation/);
   });

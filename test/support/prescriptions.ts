@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
+import type { TestContext } from "node:test";
 import { DOMParser, type Element, XMLSerializer } from "@xmldom/xmldom";
 import * as xpath from "xpath";
+import { openssl, pemFolder } from "./pki.ts";
 
 /** The project's sample prescriptions (fictional patients; prescribers from the demo directory). */
 export const samplePrescriptions = {
@@ -29,4 +31,32 @@ export function prescriptionAt(xml: string, at = new Date()): string {
   return editPrescription(xml, "//hl7:pertinentPrescription/hl7:author/hl7:time", (time) =>
     time.setAttribute("value", hl7Time(at)),
   );
+}
+
+/**
+ * openssl's own check of a raw prescription signature: RSASSA-PKCS1-v1_5 SHA-256 over the
+ * canonical SignedInfo, with the public key openssl reads out of the certificate. Its output.
+ */
+export async function opensslVerifiesSignedInfo(
+  t: TestContext,
+  certificateDer: ArrayBuffer | Uint8Array,
+  signature: Buffer,
+  signedInfo: string,
+): Promise<string> {
+  const files = pemFolder(t);
+  const certificateFile = files.write("signing.pem", certificateDer);
+  const publicKeyFile = files.writeRaw(
+    "signing-key.pem",
+    (await openssl(["x509", "-in", certificateFile, "-noout", "-pubkey"])).output,
+  );
+  const verified = await openssl([
+    "dgst",
+    "-sha256",
+    "-verify",
+    publicKeyFile,
+    "-signature",
+    files.writeRaw("signature.bin", signature),
+    files.writeRaw("signed-info.xml", signedInfo),
+  ]);
+  return verified.output;
 }
