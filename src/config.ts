@@ -61,6 +61,8 @@ export type Config = {
   cimAcr: string | undefined;
   /** Minutes without use after which a CIM session ends. */
   cimIdleMinutes: number;
+  /** Whether the prescription verifier accepts legacy rsa-sha1 signatures (never made here). */
+  signingAllowRsaSha1: boolean;
   /** Activity codes of relying-party administrators and of the service administrators who approve production clients. */
   relyingParties: { administratorActivity: string; approverActivity: string };
   /** CIS1 legacy single sign-on: session limits and whether role assertions are signed. */
@@ -308,6 +310,12 @@ export const settings = [
     meaning:
       "Activity code of the service administrators who approve production relying parties; never the person who registered one (B9904 is a demo code).",
   },
+  {
+    name: "CAREID_SIGNING_ALLOW_RSA_SHA1",
+    default: "false",
+    meaning:
+      "Let the prescription verifier accept legacy rsa-sha1 signatures and sha1 digests; SHA-256 has been mandatory since July 2025.",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -408,6 +416,8 @@ export function loadConfig(environment: Source = process.env): Config {
         problems,
       ),
     },
+    signingAllowRsaSha1:
+      parseBoolean("CAREID_SIGNING_ALLOW_RSA_SHA1", source.CAREID_SIGNING_ALLOW_RSA_SHA1, problems) ?? false,
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(

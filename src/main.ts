@@ -38,6 +38,7 @@ import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
 import { seedSynthetic } from "./seed/synthetic.ts";
 import { buildServer } from "./server.ts";
+import { signingCommands } from "./signing/cli.ts";
 import { openStore, type Store } from "./store/database.ts";
 import { DatabaseBusyError } from "./store/embedded-lock.ts";
 import { migrate } from "./store/migrate.ts";
@@ -224,6 +225,7 @@ export const commands: Record<string, Command> = {
   ...cardCommands(withStore, prepare),
   ...organisationCommands(withStore, prepare),
   ...federationCommands(withStore, prepare),
+  ...signingCommands(withStore, prepare),
   "people add": {
     usage: "careid people add --file person.json",
     summary:
@@ -418,7 +420,8 @@ export const commands: Record<string, Command> = {
       }),
   },
   agent: {
-    usage: "careid agent --service URL [--module PATH] [--port N] [--blank-unlock-code CODE]",
+    usage:
+      "careid agent --service URL [--module PATH] [--port N] [--blank-unlock-code CODE] [--signing-origins URL,...]",
     summary:
       "Run the workstation smartcard agent: the card through PKCS#11, a localhost page for the passcode, sign-in for the service's pages.",
     options: {
@@ -432,6 +435,10 @@ export const commands: Record<string, Command> = {
         help: `localhost port (default ${defaultAgentOptions.port}; 0 picks a free one)`,
       },
       "blank-unlock-code": { type: "string", help: "the unlock code (SO PIN) blank cards arrive with" },
+      "signing-origins": {
+        type: "string",
+        help: "comma-separated origins of prescribing applications whose pages may ask the card to sign",
+      },
     },
     run: async (values) => {
       const port = Number(values.port ?? defaultAgentOptions.port);
@@ -448,6 +455,10 @@ export const commands: Record<string, Command> = {
           typeof values["blank-unlock-code"] === "string"
             ? values["blank-unlock-code"]
             : defaultAgentOptions.blankUnlockCode,
+        signingOrigins:
+          typeof values["signing-origins"] === "string"
+            ? values["signing-origins"].split(",").map((origin) => new URL(origin.trim()).origin)
+            : [],
       });
       for (const signal of ["SIGINT", "SIGTERM"] as const)
         process.on(signal, () => void agent.stop().then(() => process.exit(0)));

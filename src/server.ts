@@ -27,6 +27,7 @@ import type { CodeLists } from "./rbac/code-lists.ts";
 import { registerCimApi } from "./registration/api/plugin.ts";
 import { cimApp } from "./registration/pages/app.ts";
 import { registerCimPages } from "./registration/pages/plugin.ts";
+import { registerSigning } from "./signing/register.ts";
 import type { Store } from "./store/database.ts";
 import { registerAboutPages } from "./web/about-pages.ts";
 import { registerDemoUsers } from "./web/demo-users.ts";
@@ -185,6 +186,7 @@ export async function buildServer({
       pkiUrl: config.pkiUrl,
       caToken: config.caToken,
     });
+  if (cis2) await registerSigning(app, store.db, config, cis2.sealer);
   registerDirectory(app, store, lists, config.databaseUrl);
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);

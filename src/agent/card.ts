@@ -200,13 +200,19 @@ export function openCardModule(modulePath: string) {
 
   /** RSASSA-PKCS1-v1_5 with SHA-256 over the data, by the card's key. */
   function sign(key: CardKey, data: Buffer): Buffer {
+    return signDigest(key, createHash("sha256").update(data).digest());
+  }
+
+  /** RSASSA-PKCS1-v1_5 over a SHA-256 digest made elsewhere (a prescription's SignedInfo). */
+  function signDigest(key: CardKey, digest: Buffer): Buffer {
+    if (digest.length !== 32) throw new CardError("A SHA-256 digest is 32 bytes");
     const handle = requireSignedIn();
     const privateKey = findObject(handle, [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
       { type: pkcs11js.CKA_ID, value: cardKeys[key].id },
     ]);
     if (!privateKey) throw new CardError(`The smartcard has no ${cardKeys[key].label} key`);
-    const digestInfo = Buffer.concat([sha256DigestInfoPrefix, createHash("sha256").update(data).digest()]);
+    const digestInfo = Buffer.concat([sha256DigestInfoPrefix, digest]);
     pkcs11.C_SignInit(handle, { mechanism: pkcs11js.CKM_RSA_PKCS }, privateKey);
     return pkcs11.C_Sign(handle, digestInfo, Buffer.alloc(512));
   }
@@ -287,6 +293,7 @@ export function openCardModule(modulePath: string) {
     isSignedIn: () => signedIn,
     generateKeyPair,
     sign,
+    signDigest,
     storeCertificate,
     readCertificate,
     resetPasscode,

@@ -5,6 +5,7 @@ import { agentPage } from "./agent-page.ts";
 import { CardError } from "./card.ts";
 import type { SelfUnlock } from "./self-unlock.ts";
 import { ServiceRefusal } from "./service-client.ts";
+import type { SigningEndpoint } from "./signing.ts";
 import { ticketSection } from "./ticket-page.ts";
 import { serveTicketCall } from "./ticket-routes.ts";
 import type { Tickets } from "./tickets.ts";
@@ -28,6 +29,8 @@ export async function startLocalServer(options: {
   selfUnlock?: SelfUnlock;
   /** CIS1's Ticket API, for programs on this workstation (ticket-routes.ts). */
   tickets?: Tickets;
+  /** Signing prescriptions with the card (signing.ts), when the agent offers it. */
+  signing?: SigningEndpoint;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const { agent, serviceOrigin, log, tickets } = options;
   const refusedOrigins: string[] = [];
@@ -53,6 +56,8 @@ export async function startLocalServer(options: {
       return send(response, 421, "text/plain", "Wrong host");
     const path = new URL(request.url ?? "/", "http://agent").pathname;
     const origin = request.headers.origin;
+    const isOwnOrigin = (caller?: string) => ownHosts.some((host) => caller === `http://${host}`);
+    if (options.signing && (await options.signing(request, response, path, origin, isOwnOrigin))) return;
     if (path.startsWith("/api/")) return serviceCall(request, response, path, origin);
     if (tickets && path.startsWith("/ticket/")) {
       // Programs on this computer send no Origin; a web page always does, and is refused.
@@ -174,7 +179,7 @@ export async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function send(response: ServerResponse, status: number, type: string, body: string): void {
+export function send(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { "content-type": type });
   response.end(body);
 }

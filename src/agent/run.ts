@@ -3,6 +3,7 @@ import { openCardModule } from "./card.ts";
 import { startLocalServer } from "./local-server.ts";
 import { selfServiceUnlock } from "./self-unlock.ts";
 import { serviceClient } from "./service-client.ts";
+import { cardSigning } from "./signing.ts";
 import { ticketAgent } from "./tickets.ts";
 
 export type AgentOptions = {
@@ -14,6 +15,8 @@ export type AgentOptions = {
   /** The unlock code (SO PIN) blank cards arrive with. */
   blankUnlockCode: string;
   pollMilliseconds: number;
+  /** Origins of prescribing applications whose pages may ask the card to sign (the service's always may). */
+  signingOrigins?: string[];
 };
 
 export const defaultAgentOptions = {
@@ -43,6 +46,11 @@ export async function runAgent(options: AgentOptions): Promise<{ url: string; st
   const tickets = ticketAgent({ agent, service, log });
   await agent.watch();
   const selfUnlock = selfServiceUnlock({ card, service, log });
+  const signing = cardSigning({
+    card,
+    log,
+    allowedOrigins: [serviceOrigin, ...(options.signingOrigins ?? [])],
+  });
   const server = await startLocalServer({
     agent,
     serviceOrigin,
@@ -50,6 +58,7 @@ export async function runAgent(options: AgentOptions): Promise<{ url: string; st
     log,
     selfUnlock,
     tickets,
+    signing,
   });
   let watching = false;
   const timer = setInterval(() => {

@@ -5,9 +5,10 @@ import { caSigningAlgorithm, serialHex, serialKey, x509 } from "./engine.ts";
 import { cardExtensions, holderName } from "./profiles.ts";
 
 export type CardCertificateRequest = {
-  profile: "card-authentication" | "card-signing";
+  profile: "card-authentication" | "card-signing" | "remote-signing";
   holder: string;
-  cardSerial: string;
+  /** The card the key is on; null for a key the remote signing service holds. */
+  cardSerial: string | null;
   publicKey: x509.PublicKey;
   lifetimeDays: number;
 };

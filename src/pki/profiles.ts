@@ -23,11 +23,13 @@ const usages: Record<
     extended: [x509.ExtendedKeyUsage.clientAuth],
   },
   "card-signing": { keyUsage: x509.KeyUsageFlags.nonRepudiation, extended: [] },
+  // A key the remote signing service holds for a person without a card: signs prescriptions only.
+  "remote-signing": { keyUsage: x509.KeyUsageFlags.nonRepudiation, extended: [] },
 };
 
 /** The extensions of a card certificate: its usage, its holder, and where to check it. */
 export async function cardExtensions(
-  profile: "card-authentication" | "card-signing",
+  profile: Exclude<CertificateProfile, "ocsp-responder" | "assertion-signing">,
   holder: string,
   subjectKey: x509.PublicKey,
   issuing: x509.X509Certificate,

@@ -2,6 +2,7 @@ import type { Actor } from "../audit/actor.ts";
 import { endSessionsOf } from "../cis2/session-revocation.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import { changePersonStatus, getPerson, type Person } from "../people/people.ts";
+import { revokeRemoteSigningKeysOf } from "../signing/remote-keys.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, recordAction, requiredReason } from "./acting.ts";
@@ -25,6 +26,8 @@ export type Closure = {
   authenticatorsCancelled: string[];
   /** Each card cancelled, with the serial numbers of the certificates revoked on it. */
   smartcardsCancelled: Array<{ cardSerial: string; revoked: string[] }>;
+  /** Serial numbers of the remote signing certificates revoked with the person's signing key. */
+  remoteSigningRevoked: string[];
   /** CIS2 sessions ended, and back-channel logouts queued for the relying parties they reached. */
   sessionsEnded: number;
   logoutsQueued: number;
@@ -84,12 +87,14 @@ export async function closeProfile(
     );
     const authenticatorsCancelled = await cancelAllAuthenticators(tx, input.uuid);
     const smartcardsCancelled = await cancelCardsOf(tx, acting, input.uuid, reason);
+    const remoteSigningRevoked = await revokeRemoteSigningKeysOf(tx, input.uuid);
     const ended = await endSessionsOf(tx, acting, input.uuid);
     const done = {
       positionsEnded,
       requestsClosed,
       authenticatorsCancelled,
       smartcardsCancelled,
+      remoteSigningRevoked,
       sessionsEnded: ended.sessions,
       logoutsQueued: ended.notices,
     };

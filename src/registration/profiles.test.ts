@@ -337,6 +337,7 @@ test("the operator closes and reopens with the service's authority and hears wha
       requestsClosed: undefined,
       authenticatorsCancelled: [],
       smartcardsCancelled: [],
+      remoteSigningRevoked: [],
       sessionsEnded: 0,
       logoutsQueued: 0,
     },

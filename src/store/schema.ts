@@ -142,6 +142,8 @@ export type Database = {
     created_at: Generated<Date>;
   };
   pki_certificates: PkiCertificatesTable;
+  remote_signing_keys: RemoteSigningKeysTable;
+  signature_requests: SignatureRequestsTable;
   pki_revocations: { serial: string; revoked_at: Date; reason: RevocationReason };
   smartcards: SmartcardsTable;
   smartcard_orders: SmartcardOrdersTable;
@@ -413,7 +415,8 @@ export type CertificateProfile =
   | "card-authentication"
   | "card-signing"
   | "ocsp-responder"
-  | "assertion-signing";
+  | "assertion-signing"
+  | "remote-signing";
 export type RevocationReason =
   | "unspecified"
   | "keyCompromise"
@@ -430,6 +433,32 @@ export type PkiCertificatesTable = {
   not_before: Date;
   not_after: Date;
   created_at: Generated<Date>;
+};
+
+export type RemoteSigningKeysTable = {
+  id: Generated<string>;
+  holder: string;
+  certificate_serial: string;
+  sealed_private_key: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+};
+
+export type SignatureRequestItem = { id: string; payload: string };
+export type SignatureRequestsTable = {
+  token_hash: string;
+  request_hash: string;
+  client_id: string;
+  holder: string;
+  items: ColumnType<SignatureRequestItem[], string, string>;
+  status: "pending" | "signed" | "collected";
+  challenge: string | null;
+  signatures: ColumnType<Array<{ id: string; signature: string }> | null, string | null, string | null>;
+  certificate_serial: string | null;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  signed_at: Date | null;
+  collected_at: Date | null;
 };
 
 export type SmartcardStatus = "active" | "locked" | "cancelled" | "lost" | "stolen" | "expired";

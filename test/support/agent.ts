@@ -15,7 +15,7 @@ export type RunningAgent = {
 /** `careid agent` as a real process on a free port, for a card and a service, stopped when the test ends. */
 export async function startAgent(
   t: { after(cleanup: () => Promise<void>): void },
-  options: { serviceUrl: string; card: BlankCard; port?: number },
+  options: { serviceUrl: string; card: BlankCard; port?: number; extraArguments?: string[] },
 ): Promise<RunningAgent> {
   const child = spawn(
     process.execPath,
@@ -28,6 +28,7 @@ export async function startAgent(
       options.card.modulePath,
       "--port",
       String(options.port ?? 0),
+      ...(options.extraArguments ?? []),
     ],
     { env: { ...process.env, ...options.card.environment }, stdio: ["ignore", "pipe", "pipe"] },
   );
