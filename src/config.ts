@@ -65,6 +65,8 @@ export type Config = {
   messages: MessageSettings;
   /** Email domains a self-service unlock code may be sent to (lower case). */
   unlockEmailDomains: string[];
+  /** Apply for Care ID (src/apply/): how long a link works, how long photos outlive a decision. */
+  apply: { linkDays: number; photoDays: number };
 };
 
 export type MessageSettings = {
@@ -276,6 +278,17 @@ export const settings = [
     meaning:
       "Comma-separated email domains a self-service smartcard unlock code may be sent to; a profile email elsewhere is not used.",
   },
+  {
+    name: "CAREID_APPLY_LINK_DAYS",
+    default: "14",
+    meaning: "Days an Apply for Care ID invitation link works (once) before it expires.",
+  },
+  {
+    name: "CAREID_APPLY_PHOTO_DAYS",
+    default: "30",
+    meaning:
+      "Days after an Apply for Care ID decision that the applicant's photos are deleted (the decision and check results stay).",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -348,6 +361,20 @@ export function loadConfig(environment: Source = process.env): Config {
     unlockEmailDomains: parseList(source.CAREID_UNLOCK_EMAIL_DOMAINS ?? "nhs.net").map((domain) =>
       domain.toLowerCase(),
     ),
+    apply: {
+      linkDays: parseWholeNumber(
+        "CAREID_APPLY_LINK_DAYS",
+        source.CAREID_APPLY_LINK_DAYS ?? "14",
+        { from: 1, to: 90, unit: "days" },
+        problems,
+      ),
+      photoDays: parseWholeNumber(
+        "CAREID_APPLY_PHOTO_DAYS",
+        source.CAREID_APPLY_PHOTO_DAYS ?? "30",
+        { from: 1, to: 3650, unit: "days" },
+        problems,
+      ),
+    },
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(

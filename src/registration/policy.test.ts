@@ -38,6 +38,9 @@ const table: Record<string, Expectation> = {
   "request.decide": all,
   "position.batch-assign": { RAM: "yes", RAA_ADVANCED: "yes" },
   "report.run": { ...all, SPONSOR: "yes", ID_CHECKER: "yes" },
+  // Apply for Care ID (section 5): any inviter; the central review by ID checkers (and RA managers).
+  "apply.invite": { ...all, SPONSOR: "yes", ID_CHECKER: "yes" },
+  "apply.review": { RAM: "yes", ID_CHECKER: "yes" },
 };
 const everyone: RegistrationAction[] = ["profile.find"];
 const ownProfileOnly: RegistrationAction[] = ["profile.change-own-contact", "authenticator.register-own"];
@@ -49,6 +52,8 @@ const organisationActions = new Set([
   "request.decide",
   "position.batch-assign",
   "report.run",
+  "apply.invite",
+  "apply.review",
 ]);
 /** Actions aimed at a person's position at an organisation: both count. */
 const positionActions = new Set(["position.assign", "position.edit-dates", "position.remove"]);

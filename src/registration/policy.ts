@@ -27,7 +27,9 @@ export type RegistrationAction =
   | "position.choose-sponsor-assignable"
   | "request.decide"
   | "position.batch-assign"
-  | "report.run";
+  | "report.run"
+  | "apply.invite"
+  | "apply.review";
 
 export type RaRole = "RAM" | "RAA_ADVANCED" | "RAA" | "SPONSOR" | "ID_CHECKER" | "LSA";
 
