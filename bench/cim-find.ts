@@ -171,6 +171,7 @@ registerCimPages(app, {
   issuer: `http://127.0.0.1:3000${realmPath}`,
   app: cim,
   clientSecret: "not used: no sign-in happens here",
+  apply: { linkDays: 14, photoDays: 30, applyUrl: "http://127.0.0.1:3000/apply" },
 });
 await app.ready();
 const token = await startSession(store.db, sealer, cim, {

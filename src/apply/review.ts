@@ -159,7 +159,7 @@ export async function documentPhoto(
   });
 }
 
-async function lockedForDecision(tx: Tx, actor: Actor, id: string, version: unknown) {
+async function lockedForDecision(tx: Tx, id: string) {
   const row = await tx
     .selectFrom("apply_invitations")
     .selectAll()
@@ -178,7 +178,7 @@ function refuseOwnInvitation(row: { invited_by: string }, actor: Actor): void {
 /** Opens an application to decide it, holding it for this reviewer for 15 minutes. */
 export async function claimApplication(queryable: Queryable, actor: Actor, id: string): Promise<void> {
   await inTransaction(queryable, async (tx) => {
-    const row = await lockedForDecision(tx, actor, id, undefined);
+    const row = await lockedForDecision(tx, id);
     const { acting } = await authorised(tx, actor, "apply.review", { ods: row.ods_code });
     refuseOwnInvitation(row, actor);
     if (row.status !== "submitted")
@@ -205,7 +205,7 @@ export async function claimApplication(queryable: Queryable, actor: Actor, id: s
 }
 
 async function decidable(tx: Tx, actor: Actor, id: string, version: unknown, common: ActionCommon) {
-  const row = await lockedForDecision(tx, actor, id, version);
+  const row = await lockedForDecision(tx, id);
   const authorisation = await authorised(tx, actor, "apply.review", { ods: row.ods_code }, common);
   refuseOwnInvitation(row, actor);
   if (row.status !== "submitted")
