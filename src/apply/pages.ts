@@ -80,8 +80,9 @@ function errorsOf(problems: { field: string; message: string }[]) {
 
 function textOf(body: Body): Record<string, string> {
   const form: Record<string, string> = {};
+  // The design system names date parts dateOfBirth[day]; the pages call them dateOfBirth-day.
   for (const [name, value] of Object.entries(body ?? {}))
-    if (typeof value === "string") form[name] = value.trim();
+    if (typeof value === "string") form[name.replace(/\[(day|month|year)\]$/, "-$1")] = value.trim();
   return form;
 }
 

@@ -118,9 +118,7 @@ test("an invited applicant proves who they are online and an ID checker approves
     await page.locator("#dateOfBirth-day").fill(applicant.born[0] as string);
     await page.locator("#dateOfBirth-month").fill(applicant.born[1] as string);
     await page.locator("#dateOfBirth-year").fill(applicant.born[2] as string);
-    await page
-      .getByLabel("National Insurance number")
-      .fill(applicant.given === "Amara" ? "QQ123456C" : "QQ654321A");
+    await page.locator("#niNumber").fill(applicant.given === "Amara" ? "JC123456C" : "JH654321A");
     await page.locator("#mobile").fill(mobile);
     await page.getByRole("button", { name: "Continue" }).click();
     await page.getByRole("heading", { name: "Check your phone" }).waitFor();
@@ -163,13 +161,11 @@ test("an invited applicant proves who they are online and an ID checker approves
     await page.getByRole("heading", { name: "Add photos of your documents" }).waitFor();
 
     await page.getByRole("link", { name: "A photo of your face" }).click();
-    await page
-      .locator("#photo")
-      .setInputFiles({
-        name: "face.png",
-        mimeType: "image/png",
-        buffer: samplePhoto({ width: 600, height: 800, seed: 9 }),
-      });
+    await page.locator("#photo").setInputFiles({
+      name: "face.png",
+      mimeType: "image/png",
+      buffer: samplePhoto({ width: 600, height: 800, seed: 9 }),
+    });
     await page.getByRole("button", { name: "Add photo" }).click();
     await page.getByRole("button", { name: "Send application" }).click();
     await page.getByRole("heading", { name: "Application sent" }).waitFor();
