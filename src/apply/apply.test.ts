@@ -292,9 +292,9 @@ test("documents, double submit, review scope, four-eyes, approval and photo dele
     "outside scope",
   );
   await assert.rejects(
-    claimApplication(store.db, await as("tunde.adebayo@nhs.net"), id),
+    claimApplication(store.db, await as("grace.mensah@nhs.net"), id),
     ForbiddenError,
-    "an RA agent does not review",
+    "a sponsor invites but does not review",
   );
   const margaret = await as("margaret.oconnell@nhs.net");
   await assert.rejects(approveApplication(store.db, margaret, sealer, settings, id), /open the application/);

@@ -17,7 +17,7 @@ import { type ApplySettings, digestOfToken } from "./invitations.ts";
 import { openPhoto } from "./photo-sealing.ts";
 
 /**
- * The central review of submitted applications by ID checkers (and RA managers) whose roles
+ * The central review of submitted applications by ID checkers (and RA staff, who carry the ID checker activity) whose roles
  * cover the inviting organisation. Opening an application holds it for its reviewer, as a
  * request is held; nobody reviews an application they invited (four-eyes). Approval makes the
  * verified profile through createProfile, the one way CIM makes them.
@@ -69,7 +69,7 @@ export type ApplicationForReview = ReviewItem & {
 export async function reviewQueue(queryable: Queryable, actorUuid: string): Promise<ReviewItem[]> {
   const { organisations } = await authorityFor(queryable, actorUuid, "apply.review");
   if (organisations.length === 0)
-    throw new ForbiddenError("Only ID checkers and RA managers review applications");
+    throw new ForbiddenError("Only ID checkers and RA staff review applications");
   const rows = await queryable
     .selectFrom("apply_invitations")
     .select(["id", "ods_code", "details", "submitted_at", "checks", "claimed_by", "claimed_until"])

@@ -38,9 +38,10 @@ const table: Record<string, Expectation> = {
   "request.decide": all,
   "position.batch-assign": { RAM: "yes", RAA_ADVANCED: "yes" },
   "report.run": { ...all, SPONSOR: "yes", ID_CHECKER: "yes" },
-  // Apply for Care ID (section 5): any inviter; the central review by ID checkers (and RA managers).
+  // Apply for Care ID (section 5): any inviter; the review by ID checkers (RA staff carry the
+  // ID checker activity B0267 in their baseline, so they may review too).
   "apply.invite": { ...all, SPONSOR: "yes", ID_CHECKER: "yes" },
-  "apply.review": { RAM: "yes", ID_CHECKER: "yes" },
+  "apply.review": { ...all, ID_CHECKER: "yes" },
 };
 const everyone: RegistrationAction[] = ["profile.find"];
 const ownProfileOnly: RegistrationAction[] = ["profile.change-own-contact", "authenticator.register-own"];

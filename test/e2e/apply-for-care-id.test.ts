@@ -73,11 +73,6 @@ test("an invited applicant proves who they are online and an ID checker approves
     await context.clearCookies();
     await signInToCimInChromium(page, server, identifier);
   };
-  const tunde = await server.store.db
-    .selectFrom("people")
-    .select("uuid")
-    .where("email", "=", "tunde.adebayo@nhs.net")
-    .executeTakeFirstOrThrow();
 
   const amara = {
     given: "Amara",
