@@ -217,6 +217,18 @@ async function decidable(tx: Tx, actor: Actor, id: string, version: unknown, com
   return { row, acting: authorisation.acting };
 }
 
+/** Who decided and when, the hold released, and when the photos are to go. */
+function decision(acting: Actor, now: Date, photoDays: number) {
+  return {
+    decided_by: acting.id,
+    decided_role_id: acting.roleId ?? null,
+    decided_at: now,
+    photos_delete_after: new Date(now.getTime() + photoDays * 86_400_000),
+    claimed_by: null,
+    claimed_until: null,
+  };
+}
+
 /** Two photo documents earn level 3; a photo document with proof of address, level 2 (GPG45 medium, remote). */
 function assuranceOf(route: string | null): 2 | 3 {
   return route === "two-documents" ? 3 : 2;
@@ -271,14 +283,9 @@ export async function approveApplication(
     await tx
       .updateTable("apply_invitations")
       .set((eb) => ({
+        ...decision(acting, now, settings.photoDays),
         status: "approved",
-        decided_by: acting.id,
-        decided_role_id: acting.roleId ?? null,
-        decided_at: now,
         profile_uuid: person.uuid,
-        photos_delete_after: new Date(now.getTime() + settings.photoDays * 86_400_000),
-        claimed_by: null,
-        claimed_until: null,
         version: eb("version", "+", 1),
       }))
       .where("id", "=", id)
@@ -339,14 +346,9 @@ export async function rejectApplication(
     await tx
       .updateTable("apply_invitations")
       .set((eb) => ({
+        ...decision(acting, now, settings.photoDays),
         status: "rejected",
-        decided_by: acting.id,
-        decided_role_id: acting.roleId ?? null,
-        decided_at: now,
         decision_reason: rejection,
-        photos_delete_after: new Date(now.getTime() + settings.photoDays * 86_400_000),
-        claimed_by: null,
-        claimed_until: null,
         version: eb("version", "+", 1),
       }))
       .where("id", "=", id)
