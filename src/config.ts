@@ -71,6 +71,8 @@ export type Config = {
   messages: MessageSettings;
   /** Email domains a self-service unlock code may be sent to (lower case). */
   unlockEmailDomains: string[];
+  /** Apply for Care ID (src/apply/): how long a link works, how long photos outlive a decision. */
+  apply: { linkDays: number; photoDays: number };
 };
 
 export type MessageSettings = {
@@ -316,6 +318,17 @@ export const settings = [
     meaning:
       "Let the prescription verifier accept legacy rsa-sha1 signatures and sha1 digests; SHA-256 has been mandatory since July 2025.",
   },
+  {
+    name: "CAREID_APPLY_LINK_DAYS",
+    default: "14",
+    meaning: "Days an Apply for Care ID invitation link works (once) before it expires.",
+  },
+  {
+    name: "CAREID_APPLY_PHOTO_DAYS",
+    default: "30",
+    meaning:
+      "Days after an Apply for Care ID decision that the applicant's photos are deleted (the decision and check results stay).",
+  },
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
@@ -418,6 +431,20 @@ export function loadConfig(environment: Source = process.env): Config {
     },
     signingAllowRsaSha1:
       parseBoolean("CAREID_SIGNING_ALLOW_RSA_SHA1", source.CAREID_SIGNING_ALLOW_RSA_SHA1, problems) ?? false,
+    apply: {
+      linkDays: parseWholeNumber(
+        "CAREID_APPLY_LINK_DAYS",
+        source.CAREID_APPLY_LINK_DAYS ?? "14",
+        { from: 1, to: 90, unit: "days" },
+        problems,
+      ),
+      photoDays: parseWholeNumber(
+        "CAREID_APPLY_PHOTO_DAYS",
+        source.CAREID_APPLY_PHOTO_DAYS ?? "30",
+        { from: 1, to: 3650, unit: "days" },
+        problems,
+      ),
+    },
     webauthn: {
       attestationRootFiles: parseList(source.CAREID_WEBAUTHN_ATTESTATION_ROOTS),
       allowedAaguids: parseAaguids(

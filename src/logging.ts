@@ -43,7 +43,7 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
 }
 
 /** Path segments that are secrets themselves: an enrolment link's token. */
-const secretSegments = [/^(\/authenticators\/enrol\/)[^/?]+/];
+const secretSegments = [/^(\/authenticators\/enrol\/)[^/?]+/, /^(\/apply\/)[^/?]+/];
 
 /**
  * Query parameters whose values are logged: protocol settings and paging, never a person's

@@ -4,6 +4,7 @@ import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import { registerReferenceData } from "./api/reference-data.ts";
+import { applyPath, registerApplyPages } from "./apply/pages.ts";
 import { accountApp } from "./authenticators/account/app.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
 import { registerEnrolmentPages } from "./authenticators/enrolment/pages.ts";
@@ -198,6 +199,12 @@ export async function buildServer({
       app: cim,
       clientSecret: cis2.clientSecret(cim),
       relyingParties: { settings: config.relyingParties, validate: clientValidator(cis2.host) },
+      apply: { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` },
+    });
+    registerApplyPages(app, {
+      db: store.db,
+      sealer: cis2.sealer,
+      secureCookies: new URL(config.issuer).protocol === "https:",
     });
     // The API takes tokens of CIM's clients only, from a sign-in at a class the pages accept.
     registerCimApi(app, {

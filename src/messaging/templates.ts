@@ -35,6 +35,58 @@ export const templates = {
         "If you did not ask to reset your password, tell your Registration Authority (RA).",
       ].join("\n"),
   },
+  "apply-invitation": {
+    subject: () => "Apply for your Care ID",
+    body: (values: Personalisation) =>
+      [
+        `Dear ${values.name},`,
+        "",
+        `${values.organisation} has invited you to apply for a Care ID (an NHS Care Identity) online.`,
+        "You will need your mobile phone, your passport or photocard driving licence, and a second document or proof of address.",
+        "",
+        `Start here: ${values.link}`,
+        "",
+        `The link is yours alone and works until ${values.expires}. Do not forward it.`,
+      ].join("\n"),
+  },
+  "apply-mobile-code": {
+    subject: () => "Your Apply for Care ID code",
+    body: (values: Personalisation) =>
+      `${values.code} is your Apply for Care ID code. It works for ${values.minutes} minutes. Do not share it.`,
+  },
+  "apply-approved": {
+    subject: () => "Your Care ID has been created",
+    body: (values: Personalisation) =>
+      [
+        `Dear ${values.name},`,
+        "",
+        "Your identity has been verified and your Care ID has been created.",
+        `Your Care ID number (UUID) is ${values.uuid}.`,
+        "",
+        "Your Registration Authority will now give you your positions and a way to sign in.",
+      ].join("\n"),
+  },
+  "apply-approved-inviter": {
+    subject: () => "An applicant you invited has a Care ID",
+    body: (values: Personalisation) =>
+      [
+        `${values.name}'s application was approved: their Care ID is ${values.uuid}.`,
+        "",
+        "You can now assign their positions and an authenticator in Care Identity Management.",
+      ].join("\n"),
+  },
+  "apply-rejected": {
+    subject: () => "Your application for a Care ID",
+    body: (values: Personalisation) =>
+      [
+        `Dear ${values.name},`,
+        "",
+        "We could not verify your identity from your application, for this reason:",
+        values.reason ?? "",
+        "",
+        values.again ?? "",
+      ].join("\n"),
+  },
 } as const;
 
 export type TemplateName = keyof typeof templates;

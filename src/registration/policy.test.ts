@@ -42,6 +42,10 @@ const table: Record<string, Expectation> = {
   "workgroup.manage": { RAM: "yes" },
   // The organisations themselves: national RA managers only, so no local role here.
   "organisation.manage": {},
+  // Apply for Care ID (section 5): any inviter; the review by ID checkers (RA staff carry the
+  // ID checker activity B0267 in their baseline, so they may review too).
+  "apply.invite": { ...all, SPONSOR: "yes", ID_CHECKER: "yes" },
+  "apply.review": { ...all, ID_CHECKER: "yes" },
 };
 const everyone: RegistrationAction[] = ["profile.find"];
 const ownProfileOnly: RegistrationAction[] = ["profile.change-own-contact", "authenticator.register-own"];
@@ -55,6 +59,8 @@ const organisationActions = new Set([
   "report.run",
   "workgroup.manage",
   "organisation.manage",
+  "apply.invite",
+  "apply.review",
 ]);
 /** Actions aimed at a person's position at an organisation: both count. */
 const positionActions = new Set(["position.assign", "position.edit-dates", "position.remove"]);

@@ -29,7 +29,9 @@ export type RegistrationAction =
   | "position.batch-assign"
   | "workgroup.manage"
   | "organisation.manage"
-  | "report.run";
+  | "report.run"
+  | "apply.invite"
+  | "apply.review";
 
 export type RaRole = "RAM" | "RAA_ADVANCED" | "RAA" | "SPONSOR" | "ID_CHECKER" | "LSA";
 

@@ -8,7 +8,12 @@ import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, authorised, recordAction } from "./acting.ts";
 import { type Assignment, assignmentsOfPerson } from "./assignments.ts";
 import { authenticatorsOf } from "./authenticators.ts";
-import { checkIdentityChecks, type IdentityChecks, type IdentityChecksInput } from "./identity-checks.ts";
+import {
+  checkIdentityChecks,
+  type IdentityChecks,
+  type IdentityChecksInput,
+  type IdentityDocument,
+} from "./identity-checks.ts";
 import { authorise, personWithin } from "./policy.ts";
 import {
   type Audience,
@@ -44,28 +49,52 @@ function gatherProblems<T>(problems: FieldProblem[], check: () => T): T | undefi
 }
 
 /**
- * Creates a verified profile (identity assurance level 3) after the RA's face-to-face checks,
- * refusing a likely duplicate: the same National Insurance number or professional registration,
- * or the same name and date of birth unless the RA has confirmed that one is someone else.
+ * Identity verified remotely through Apply for Care ID (src/apply/) and reviewed by an ID checker
+ * instead of seen face to face. Only the approval of an application passes it, never a form.
  */
-export async function createProfile(queryable: Queryable, actor: Actor, input: NewProfile): Promise<Person> {
+export type RemoteVerification = {
+  applicationId: string;
+  identityAssuranceLevel: 2 | 3;
+  documents: IdentityDocument[];
+};
+
+/**
+ * Creates a verified profile (identity assurance level 3) after the RA's face-to-face checks,
+ * or at the level an approved Apply for Care ID application earned, refusing a likely duplicate:
+ * the same National Insurance number or professional registration, or the same name and date of
+ * birth unless the RA has confirmed that one is someone else.
+ */
+export async function createProfile(
+  queryable: Queryable,
+  actor: Actor,
+  input: NewProfile,
+  remote?: RemoteVerification,
+): Promise<Person> {
   const problems: FieldProblem[] = [];
   const odsCode = String(input.odsCode ?? "").toUpperCase();
+  const level = remote?.identityAssuranceLevel ?? 3;
+  const method = remote ? "apply-for-care-id" : "face-to-face";
   if (!/^[A-Z0-9]{3,10}$/.test(odsCode)) problems.push({ field: "odsCode", message: "must be an ODS code" });
   const person = gatherProblems(problems, () =>
-    checkNewPerson({ ...input, identityAssuranceLevel: 3, identityEvidence: { method: "face-to-face" } }),
+    checkNewPerson({ ...input, identityAssuranceLevel: level, identityEvidence: { method } }),
   );
   if (!person?.dateOfBirth && person)
     problems.push({ field: "dateOfBirth", message: "is required for a verified profile" });
-  const checks = person && gatherProblems(problems, () => checkIdentityChecks(input.identityChecks, person));
+  const checks = remote
+    ? { documents: remote.documents, confirmed: true }
+    : person && gatherProblems(problems, () => checkIdentityChecks(input.identityChecks, person));
   if (problems.length > 0 || !person || !checks) throw new InvalidInputError(problems);
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "profile.create", { ods: odsCode }, input);
     await refuseLikelyDuplicate(tx, person, input.notDuplicateOf);
     const created = await createPerson(tx, acting, {
       ...input,
-      identityAssuranceLevel: 3,
-      identityEvidence: evidenceRecord(checks, acting, odsCode),
+      identityAssuranceLevel: level,
+      identityEvidence: {
+        ...evidenceRecord(checks, acting, odsCode),
+        method,
+        ...(remote ? { applicationId: remote.applicationId } : {}),
+      },
     });
     await tx
       .updateTable("people")
@@ -78,7 +107,7 @@ export async function createProfile(queryable: Queryable, actor: Actor, input: N
       {
         action: "profile.identity-verified",
         subject: { type: "person", id: created.uuid },
-        after: { odsCode, documents: checks.documents.map((document) => document.kind) },
+        after: { odsCode, method, documents: checks.documents.map((document) => document.kind) },
       },
       input,
     );

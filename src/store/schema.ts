@@ -176,6 +176,8 @@ export type Database = {
   upstream_providers: UpstreamProvidersTable;
   upstream_links: UpstreamLinksTable;
   password_resets: PasswordResetsTable;
+  apply_invitations: ApplyInvitationsTable;
+  apply_documents: ApplyDocumentsTable;
 };
 
 export type UpstreamProvidersTable = {
@@ -214,6 +216,70 @@ export type PasswordResetsTable = {
   wrong_tries: Generated<number>;
   completed_at: Date | null;
   created_at: Generated<Date>;
+};
+
+export type ApplyInvitationStatus =
+  | "invited"
+  | "started"
+  | "referred"
+  | "submitted"
+  | "approved"
+  | "rejected"
+  | "withdrawn";
+
+export type ApplyInvitationsTable = {
+  id: string;
+  token_digest: string;
+  ods_code: string;
+  invited_by: string;
+  invited_role_id: string | null;
+  given_name: string;
+  family_name: string;
+  email: string;
+  status: ColumnType<ApplyInvitationStatus, ApplyInvitationStatus | undefined, ApplyInvitationStatus>;
+  expires_at: Date;
+  times_sent: Generated<number>;
+  browser_digest: string | null;
+  details: ColumnType<Record<string, string | null>, string | undefined, string>;
+  mobile_confirmed_at: Date | null;
+  sms_code_digest: string | null;
+  sms_code_expires_at: Date | null;
+  sms_code_tries: Generated<number>;
+  sms_codes_sent: Generated<number>;
+  referral: "duplicate" | "no-ni-number" | null;
+  evidence_route: "two-documents" | "proof-of-address" | null;
+  checks: ColumnType<Record<string, unknown>[], string | undefined, string>;
+  submitted_at: Date | null;
+  claimed_by: string | null;
+  claimed_until: Date | null;
+  decided_by: string | null;
+  decided_role_id: string | null;
+  decision_reason: string | null;
+  decided_at: Date | null;
+  profile_uuid: string | null;
+  photos_delete_after: Date | null;
+  created_at: Generated<Date>;
+  version: Generated<number>;
+};
+
+export type ApplyDocumentsTable = {
+  invitation_id: string;
+  slot: "photo-id" | "second-document" | "face";
+  kind: string;
+  reference: string | null;
+  machine_readable_zone: string | null;
+  expires_on: IsoDate | null;
+  media_type: string;
+  byte_size: number;
+  width: number;
+  height: number;
+  /** The photo's own data key, sealed under the master key; null once deleted. */
+  sealed_key: string | null;
+  /** The photo under its data key (AES-256-GCM), base64url; null once deleted. */
+  ciphertext: string | null;
+  checks: ColumnType<Record<string, unknown>[], string | undefined, string>;
+  uploaded_at: Generated<Date>;
+  deleted_at: Date | null;
 };
 
 export type MessageOutboxTable = {

@@ -64,6 +64,11 @@ function navigation(user: SignedIn, path: string) {
     { href: "/cim/requests", text: "Requests", show: approver || roles.has("SPONSOR") },
     { href: "/cim/positions", text: "Positions", show: definer },
     {
+      href: "/cim/apply",
+      text: "Apply for Care ID",
+      show: approver || roles.has("SPONSOR") || roles.has("ID_CHECKER"),
+    },
+    {
       href: "/cim/reports",
       text: "Reports",
       show: approver || roles.has("SPONSOR") || roles.has("ID_CHECKER"),
@@ -99,6 +104,12 @@ const doneMessages: Record<string, string> = {
   rejected: "The request was rejected.",
   "client-approved": "The client was approved: it can now sign people in.",
   "client-removed": "The client was removed; its tokens no longer work.",
+  invited: "The invitation was emailed to the applicant.",
+  "invited-many": "The invitations were emailed to the applicants on the good rows.",
+  resent: "A new link was emailed; the old one no longer works.",
+  withdrawn: "The invitation was withdrawn; its link no longer works.",
+  "application-approved": "The application was approved: the profile was created and its UUID emailed.",
+  "application-rejected": "The application was rejected and the applicant emailed the reason.",
 };
 
 /** Renders a CIM page for the signed-in user, with a fresh form token for any form on it. */

@@ -1,5 +1,7 @@
 import fastifyCookie from "@fastify/cookie";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { registerApplyCimRoutes } from "../../apply/cim-routes.ts";
+import type { ApplySettings } from "../../apply/invitations.ts";
 import {
   ConflictError,
   DomainError,
@@ -40,6 +42,8 @@ export type CimOptions = {
   app: FirstPartyApp;
   clientSecret: string;
   relyingParties: RelyingPartyPages;
+  /** Apply for Care ID's settings (src/apply/): its invitation and review pages live in CIM. */
+  apply: ApplySettings;
 };
 
 /** Pages anyone may reach: the way in and the way out. */
@@ -78,6 +82,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerRequestRoutes(pages, cim);
       registerReportRoutes(pages, cim);
       registerRelyingPartyRoutes(pages, cim, options.relyingParties);
+      registerApplyCimRoutes(pages, cim, options.apply);
       pages.get("/", async (request, reply) => {
         const user = signedIn(request);
         const places = [...new Set(user.holdings.map((holding) => holding.odsCode))];
