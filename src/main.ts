@@ -635,7 +635,7 @@ async function serve(config: Config, demo: boolean, sandbox?: { personasFile: st
       ...(cis2.developmentLogin ? [`  Demo users       ${base}/demo/users (development sign-in is on)`] : []),
       ...(personas
         ? [
-            `  SANDBOX          personas from ${personas.path}, chosen at ${base}${chooserPath}/… in place of authenticators`,
+            `  SANDBOX          personas from ${personas.path}, chosen at ${base}${chooserPath("…")} in place of authenticators`,
           ]
         : []),
       `  LDAP directory   ${ldap.url}/o=nhs${ldap.secureUrl ? ` and ${ldap.secureUrl}/o=nhs` : ""}`,

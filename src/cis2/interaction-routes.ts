@@ -46,7 +46,7 @@ type Context = {
   sealer: Sealer;
   smartcard: SmartcardSignIn;
   /** The sandbox's persona chooser, which then stands in for the authenticators (src/sandbox/). */
-  chooserPath?: string;
+  chooserPath?: (uid: string) => string;
 };
 
 /** Where the holder's smartcard agent listens, and the mutual-TLS listener when there is one. */
@@ -79,7 +79,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     const prompt = interaction.prompt.name;
     if (prompt === "select_role") return showRoles(request, reply, interaction);
     if (prompt === "login" && context.chooserPath)
-      return reply.redirect(`${context.chooserPath}/${interaction.uid}`, 303);
+      return reply.redirect(context.chooserPath(interaction.uid), 303);
     if (prompt === "login")
       return renderPage(
         reply,

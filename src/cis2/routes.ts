@@ -22,7 +22,7 @@ export async function registerCis2(
     /** Where the realm is mounted: the issuer's path (the sandbox's is its own). */
     realm?: string;
     /** The sandbox's persona chooser, in place of the authenticators. */
-    chooserPath?: string;
+    chooserPath?: (uid: string) => string;
   },
 ): Promise<void> {
   const { host, realm: mount = realmPath } = options;

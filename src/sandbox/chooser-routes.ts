@@ -9,8 +9,13 @@ import { pageRenderer } from "../web/pages.ts";
 import type { LoadedPersona } from "./persona-sync.ts";
 import type { PersonaDirectory } from "./personas-watch.ts";
 
-/** Where the chooser lives; registered only by `careid sandbox`. */
-export const chooserPath = "/sandbox/personas";
+/**
+ * Where the chooser lives: a step of the sign-in, under its path, as the interaction's cookie is.
+ * Registered only by `careid sandbox`.
+ */
+export function chooserPath(uid: string): string {
+  return `${signInPath}/${uid}/personas`;
+}
 
 const { renderPage } = pageRenderer([new URL("./views/", import.meta.url).pathname]);
 
@@ -30,7 +35,7 @@ export function registerPersonaChooser(
   const { db } = context;
   const raw = (request: FastifyRequest, reply: FastifyReply) => ({ req: request.raw, res: reply.raw });
 
-  app.get<{ Params: Params }>(`${chooserPath}/:uid`, async (request, reply) => {
+  app.get<{ Params: Params }>(chooserPath(":uid"), async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     if (interaction.prompt.name !== "login") return reply.redirect(`${signInPath}/${interaction.uid}`, 303);
     await context.personas.refresh();
@@ -38,7 +43,7 @@ export function registerPersonaChooser(
   });
 
   app.post<{ Params: Params; Body: Record<string, string | undefined> }>(
-    `${chooserPath}/:uid`,
+    chooserPath(":uid"),
     async (request, reply) => {
       const interaction = await interactionFor(context.provider(), request, reply);
       if (interaction.prompt.name !== "login") return reply.redirect(`${signInPath}/${interaction.uid}`, 303);
@@ -86,7 +91,7 @@ export function registerPersonaChooser(
       {
         pageTitle: "Choose a persona to sign in as",
         uid: interaction.uid,
-        action: `${chooserPath}/${interaction.uid}`,
+        action: chooserPath(interaction.uid),
         clientId: interaction.params.client_id,
         requested: requestedClasses(interaction, false).join(" "),
         personas,
