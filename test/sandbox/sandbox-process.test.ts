@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -151,6 +152,58 @@ test("npx careid sandbox signs in the personas of an edited file, with the claim
   assert.deepEqual(reception.claims.idToken.amr, ["TOTP"]);
   assert.equal(reception.claims.idToken.acr, "AAL2_OR_AAL3_ANY");
   assert.equal(reception.claims.idToken.authentication_assurance_level, "2");
+
+  // The Python example (Authlib, from Debian) signs the ward nurse in with her smartcard.
+  const python = "/usr/bin/python3";
+  const authlib = spawnSync(python, ["-c", "import authlib, requests"]).status === 0;
+  await t.test(
+    "the Python (Authlib) example signs a persona in",
+    { skip: !authlib && "no python3-authlib" },
+    async () => {
+      const pythonPort = await freePort();
+      file.clients[0].redirect_uris.push(`http://127.0.0.1:${pythonPort}/callback`);
+      writeFileSync(personasFile, JSON.stringify(file, null, 2));
+      await said(
+        sandbox,
+        /changed client sandbox-example\.apps\.local[\s\S]*changed client sandbox-example\.apps\.local/,
+      );
+      const child = spawn(
+        python,
+        [new URL("../../examples/sandbox-clients/python/relying_party.py", import.meta.url).pathname],
+        {
+          env: {
+            ...process.env,
+            SANDBOX_ISSUER: issuer,
+            CLIENT_ID: exampleClient.client_id,
+            CLIENT_SECRET: exampleClient.client_secret,
+            HOST: "127.0.0.1",
+            PORT: String(pythonPort),
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      t.after(() => child.kill());
+      let output = "";
+      child.stdout.on("data", (chunk) => (output += chunk));
+      child.stderr.on("data", (chunk) => (output += chunk));
+      const deadline = Date.now() + 20_000;
+      while (!output.includes("Sign in at")) {
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`the Python example did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const nurse = await signInAs(`http://127.0.0.1:${pythonPort}`, "ward-nurse", "CIS2_SMARTCARD");
+      assert.ok(nurse.claims, `${nurse.ended.url}: ${await nurse.ended.response.text().catch(() => "")}`);
+      assert.equal(nurse.claims.idToken.iss, issuer);
+      assert.equal(nurse.claims.idToken.acr, "AAL2_OR_AAL3_ANY");
+      assert.deepEqual(nurse.claims.idToken.amr, ["CIS2_SMARTCARD"]);
+      assert.equal(nurse.claims.idToken.authentication_assurance_level, "3");
+      assert.equal(nurse.claims.userinfo.family_name, "Pemberton");
+      assert.deepEqual(nurse.claims.userinfo.nhsid_user_orgs, [
+        { org_code: "RZZ", org_name: "Ashcombe and Wexley Hospitals NHS Trust" },
+      ]);
+    },
+  );
 
   // A file that does not apply changes nothing and says why; the chooser still offers the last good version.
   writeFileSync(personasFile, JSON.stringify({ ...file, personas: [{ id: "Not An Id" }] }));
