@@ -24,7 +24,7 @@ test("a service not started by careid sandbox has no persona chooser, no sandbox
     }
   }
   const discovery = await fetch(`${server.issuer}/.well-known/openid-configuration`);
-  assert.equal((await discovery.json()).issuer, server.issuer);
+  assert.equal(((await discovery.json()) as { issuer: string }).issuer, server.issuer);
   assert.doesNotMatch(server.issuer, /sandbox/);
   const home = await (await fetch(`${server.origin}/`)).text();
   assert.doesNotMatch(home, /sandbox-banner/);
