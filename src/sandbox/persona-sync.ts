@@ -13,7 +13,7 @@ import { checkNewPerson, createPerson, getPerson, type Person } from "../people/
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { endPosition, grantPosition } from "../rbac/positions.ts";
 import { closeProfile, reopenProfile } from "../registration/closure.ts";
-import { changeDetails, type DetailChanges } from "../registration/profile-changes.ts";
+import { changeDetails, type DetailChanges, detailFields } from "../registration/profile-changes.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { workgroupIds } from "../seed/people-loader.ts";
 import { type Db, inTransaction, type Tx } from "../store/database.ts";
@@ -39,17 +39,6 @@ export type SyncContext = {
 };
 
 const fileReason = "changed in the sandbox personas file";
-/** The details an existing profile's change takes (registration/profile-changes.ts). */
-const changeableDetails = [
-  "title",
-  "givenName",
-  "middleNames",
-  "familyName",
-  "dateOfBirth",
-  "niNumber",
-  "email",
-  "mobile",
-] as const;
 
 /**
  * Makes the directory match one version of the personas file, through the domain's own
@@ -126,7 +115,7 @@ async function applyDetails(
   report: SyncReport,
 ): Promise<void> {
   const changes: DetailChanges = {};
-  for (const field of changeableDetails)
+  for (const field of detailFields)
     if ((person[field] ?? null) !== (wanted[field] ?? null)) changes[field] = wanted[field];
   if (Object.keys(changes).length > 0) {
     await changeDetails(tx, context.actor, { uuid: person.uuid, changes, reason: fileReason, direct: true });

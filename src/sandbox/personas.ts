@@ -4,6 +4,7 @@ import { aalOf, isMethod, type Method, methods } from "../cis2/assurance.ts";
 import { InvalidInputError, Problems } from "../errors.ts";
 import type { NewPerson } from "../people/people.ts";
 import type { NewPosition } from "../rbac/positions.ts";
+import { detailFields } from "../registration/profile-changes.ts";
 
 /**
  * The sandbox's personas file: the people a supplier signs in as, with their positions and the
@@ -30,19 +31,7 @@ export type Persona = {
 /** Password sign-in is the development realm's, never a persona's: the sandbox is not that realm. */
 export const personaMethods = (Object.keys(methods) as Method[]).filter((method) => method !== "pwd");
 
-const personFields = [
-  "title",
-  "givenName",
-  "middleNames",
-  "familyName",
-  "dateOfBirth",
-  "niNumber",
-  "email",
-  "mobile",
-  "identityAssuranceLevel",
-  "identityEvidence",
-  "registrations",
-] as const;
+const personFields = [...detailFields, "identityAssuranceLevel", "identityEvidence", "registrations"];
 
 /** Reads and checks the file; an InvalidInputError names every problem by where it sits. */
 export function readPersonasFile(path: string): PersonasFile {
