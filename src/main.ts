@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { createWriteStream } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultAgentOptions, runAgent } from "./agent/run.ts";
-import { type Actor, operatorActor, systemActor } from "./audit/actor.ts";
+import { type Actor, operatorActor, sandboxActor, systemActor } from "./audit/actor.ts";
 import { withAuditKey } from "./audit/chain-key.ts";
 import { pinUnkeyedEvents } from "./audit/keying.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
@@ -32,6 +33,9 @@ import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { organisationCommands } from "./rbac/ods/cli.ts";
 import { type Closure, closeProfile, reopenProfile } from "./registration/closure.ts";
 import { cimPath } from "./registration/pages/app.ts";
+import { chooserPath } from "./sandbox/chooser-routes.ts";
+import { type PersonaDirectory, watchPersonas } from "./sandbox/personas-watch.ts";
+import { defaultPersonasFile, sandboxEnvironment, sandboxIssuer } from "./sandbox/sandbox-mode.ts";
 import { existingMasterKey, loadMasterKey } from "./secrets/master-key.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { demoUsers } from "./seed/demo-users.ts";
@@ -64,6 +68,25 @@ export const commands: Record<string, Command> = {
     summary: "Migrate the database and serve HTTP until stopped (SIGINT or SIGTERM).",
     options: { demo: { type: "boolean", help: "load the demo directory into an empty database first" } },
     run: (values, config) => serve(config, values.demo === true),
+  },
+  sandbox: {
+    usage: "careid sandbox [--personas FILE]",
+    summary:
+      "Run a sandbox on this machine: the embedded database, a synthetic directory, the personas of FILE (applied again whenever it is saved) and a persona chooser in place of authenticators.",
+    options: {
+      personas: {
+        type: "string",
+        help: `the personas file (default ${defaultPersonasFile}; written with examples if missing)`,
+      },
+    },
+    run: (values) => {
+      // The sandbox's own settings, whatever the environment names for a real service.
+      const config = { ...loadConfig(sandboxEnvironment(process.env)), databaseUrl: undefined };
+      const personasFile = resolve(
+        typeof values.personas === "string" ? values.personas : defaultPersonasFile,
+      );
+      return serve(config, false, { personasFile });
+    },
   },
   migrate: {
     usage: "careid migrate",
@@ -569,14 +592,15 @@ async function withFreePort(config: Config): Promise<Pick<Config, "port" | "issu
   return { port, issuer: `http://localhost:${port}${realmPath}` };
 }
 
-async function serve(config: Config, demo: boolean): Promise<number> {
+async function serve(config: Config, demo: boolean, sandbox?: { personasFile: string }): Promise<number> {
   if (config.port === 0 && !process.env.CAREID_ISSUER)
     config = { ...config, ...(await withFreePort(config)) };
+  if (sandbox) config = { ...config, issuer: sandboxIssuer(config.issuer) };
   let connectionLost = (_error: Error) => {};
   const store = await openConfiguredStore(config, "serve", undefined, (error) => connectionLost(error));
   let running: Running;
   try {
-    running = await startServing(config, store, demo);
+    running = await startServing(config, store, demo, sandbox);
   } catch (error) {
     await store.close().catch(() => {});
     if (error instanceof ConfigError || error instanceof DatabaseBusyError) throw error;
@@ -584,7 +608,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     console.error(`careid serve: cannot start: ${startFailure(error, store)}`);
     return 1;
   }
-  const { app, cis2, ldap, mutualTls, lifecycle, outbox } = running;
+  const { app, cis2, ldap, mutualTls, lifecycle, outbox, personas } = running;
   connectionLost = (error) => app.log.warn({ err: error }, "database connection lost; reconnecting");
   let stopping = false;
   const stop = async (signal: string, drainSeconds: number) => {
@@ -598,6 +622,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     await ldap.close();
     await mutualTls?.close();
     await outbox.stop();
+    personas?.stop();
     cis2.stop();
     await store.close();
     process.exit(0);
@@ -621,6 +646,11 @@ async function serve(config: Config, demo: boolean): Promise<number> {
       `  CIS2 discovery   ${config.issuer}/.well-known/openid-configuration`,
       `  RA pages (CIM)   ${new URL(config.issuer).origin}${cimPath}/`,
       ...(cis2.developmentLogin ? [`  Demo users       ${base}/demo/users (development sign-in is on)`] : []),
+      ...(personas
+        ? [
+            `  SANDBOX          personas from ${personas.path}, chosen at ${base}${chooserPath("…")} in place of authenticators`,
+          ]
+        : []),
       `  LDAP directory   ${ldap.url}/o=nhs${ldap.secureUrl ? ` and ${ldap.secureUrl}/o=nhs` : ""}`,
       ...(mutualTls ? [`  Smartcard mTLS   ${mutualTls.url}`] : []),
       "Press Ctrl+C to stop.",
@@ -637,17 +667,48 @@ type Running = {
   mutualTls: MutualTlsListener | undefined;
   lifecycle: Lifecycle;
   outbox: OutboxWorker;
+  /** The sandbox's personas, when `careid sandbox` started the service. */
+  personas?: PersonaDirectory;
 };
 
 /** Everything `serve` starts, in order; a failure part-way closes what had started. */
-async function startServing(config: Config, store: Store, demo: boolean): Promise<Running> {
+async function startServing(
+  config: Config,
+  store: Store,
+  demo: boolean,
+  sandbox?: { personasFile: string },
+): Promise<Running> {
   await prepare(store);
   if (demo && (await seedDemo(store.db, seedActor())))
     console.log("Loaded the demo directory into the new database.");
+  // The sandbox's synthetic directory is the demo's fictional organisations and people.
+  if (sandbox && (await seedDemo(store.db, seedActor())))
+    console.log("Loaded the synthetic directory into the new sandbox database.");
   const lists = await readCodeLists(store.db);
   const cis2 = await startCis2(config, store, lists, { seed: demo, actor: seedActor() });
+  const personas = sandbox
+    ? await watchPersonas(
+        sandbox.personasFile,
+        {
+          db: store.db,
+          actor: sandboxActor(),
+          lists,
+          sealer: cis2.sealer,
+          validate: clientValidator(cis2.host),
+        },
+        console.log,
+      )
+    : undefined;
   const lifecycle: Lifecycle = { draining: false };
-  const app = await buildServer({ config, store, lists, demo, cis2, lifecycle });
+  const app = await buildServer({
+    config,
+    store,
+    lists,
+    demo,
+    cis2,
+    lifecycle,
+    sandbox: personas && { personas },
+  });
   const started: { close(): Promise<void> }[] = [app];
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -680,9 +741,10 @@ async function startServing(config: Config, store: Store, demo: boolean): Promis
       cis2.sealer,
       app.log.child({ component: "outbox" }),
     );
-    return { app, cis2, ldap, mutualTls, lifecycle, outbox };
+    return { app, cis2, ldap, mutualTls, lifecycle, outbox, personas };
   } catch (error) {
     for (const part of started.reverse()) await part.close().catch(() => {});
+    personas?.stop();
     cis2.stop();
     throw error;
   }

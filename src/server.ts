@@ -28,6 +28,8 @@ import type { CodeLists } from "./rbac/code-lists.ts";
 import { registerCimApi } from "./registration/api/plugin.ts";
 import { cimApp } from "./registration/pages/app.ts";
 import { registerCimPages } from "./registration/pages/plugin.ts";
+import { chooserPath, registerPersonaChooser } from "./sandbox/chooser-routes.ts";
+import type { PersonaDirectory } from "./sandbox/personas-watch.ts";
 import { registerSigning } from "./signing/register.ts";
 import type { Store } from "./store/database.ts";
 import { registerAboutPages } from "./web/about-pages.ts";
@@ -35,7 +37,7 @@ import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
 import { registerStrictTransportSecurity } from "./web/https.ts";
 import { refuseNulBytes } from "./web/nul-bytes.ts";
-import { registerAssets } from "./web/pages.ts";
+import { markPagesAsSandbox, registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
 
 export type ServerOptions = {
@@ -49,6 +51,8 @@ export type ServerOptions = {
   logStream?: DestinationStream;
   /** CIS2 Authentication, when its provider is running. */
   cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "clientSecret">;
+  /** Only `careid sandbox` gives this: the personas, their chooser and the sandbox's marks. */
+  sandbox?: { personas: PersonaDirectory };
 };
 
 /** Builds the HTTP service: one line per part of the service. */
@@ -60,6 +64,7 @@ export async function buildServer({
   cis2,
   lifecycle = { draining: false },
   logStream,
+  sandbox,
 }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { ...loggerOptions(config.logLevel), ...(logStream ? { stream: logStream } : {}) },
@@ -135,7 +140,13 @@ export async function buildServer({
         agentUrl: config.smartcardAgentUrl,
         tlsUrl: config.mtls && `https://${new URL(config.issuer).hostname}:${config.mtls.port}`,
       },
+      // The sandbox's realm is mounted at its own issuer's path, and its personas sign in.
+      ...(sandbox ? { realm: new URL(config.issuer).pathname, chooserPath } : {}),
     });
+  if (cis2 && sandbox) {
+    markPagesAsSandbox();
+    registerPersonaChooser(app, { provider: cis2.host.provider, db: store.db, personas: sandbox.personas });
+  }
   if (cis2) registerSmartcardPresence(app, store.db);
   if (cis2) registerPasswordResetPages(app, { db: store.db, sealer: cis2.sealer });
   if (cis2)

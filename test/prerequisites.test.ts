@@ -29,14 +29,14 @@ test("CAREID_TEST_SKIP names categories; an unknown one is refused, not ignored"
   );
 });
 
-test("a narrower run needs fewer packages, but always openssl, PostgreSQL's server and the XML checkers", () => {
+test("a narrower run needs fewer packages, but always openssl, PostgreSQL's server, the XML checkers and the Python example's libraries", () => {
   const all = requirementsOf([]).map((need) => need.debianPackage);
   for (const name of ["chromium", "softhsm2", "opencryptoki", "opensc", "libengine-pkcs11-openssl", "curl"])
     assert.ok(all.includes(name), name);
   assert.ok(all.includes("ldap-utils") && all.includes("slapd"));
   assert.deepEqual(
     requirementsOf(["browser", "smartcard", "ldap"]).map((need) => need.debianPackage),
-    ["openssl", "postgresql-15", "libxml2-utils", "xmlsec1"],
+    ["openssl", "postgresql-15", "libxml2-utils", "xmlsec1", "python3-authlib", "python3-requests"],
   );
   assert.ok(!requirementsOf(["browser"]).some((need) => need.debianPackage === "chromium"));
 });

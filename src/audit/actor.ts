@@ -21,3 +21,11 @@ export function operatorActor(correlationId?: string): Actor {
 export function systemActor(component: string): Actor {
   return { kind: "system", id: component, source: "SYSTEM" };
 }
+
+/**
+ * The sandbox (careid sandbox) applying its personas file: the operator's kind, since whoever
+ * runs the sandbox owns the machine, named apart so the audit log tells its changes from theirs.
+ */
+export function sandboxActor(): Actor {
+  return { kind: "operator", id: "sandbox", source: "SANDBOX" };
+}

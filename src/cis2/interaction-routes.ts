@@ -45,6 +45,8 @@ type Context = {
   base: string;
   sealer: Sealer;
   smartcard: SmartcardSignIn;
+  /** The sandbox's persona chooser, which then stands in for the authenticators (src/sandbox/). */
+  chooserPath?: (uid: string) => string;
 };
 
 /** Where the holder's smartcard agent listens, and the mutual-TLS listener when there is one. */
@@ -77,6 +79,8 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     const interaction = await interactionFor(context.provider(), request, reply);
     const prompt = interaction.prompt.name;
     if (prompt === "select_role") return showRoles(request, reply, interaction);
+    if (prompt === "login" && context.chooserPath)
+      return reply.redirect(context.chooserPath(interaction.uid), 303);
     if (prompt === "login")
       return renderPage(
         reply,
@@ -607,7 +611,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
 
 type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
 
-async function interactionFor(
+export async function interactionFor(
   provider: Provider,
   request: FastifyRequest<{ Params: Params }>,
   reply: FastifyReply,

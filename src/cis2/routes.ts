@@ -19,9 +19,13 @@ export async function registerCis2(
     developmentLogin: boolean;
     sealer: Sealer;
     smartcard: SmartcardSignIn;
+    /** Where the realm is mounted: the issuer's path (the sandbox's is its own). */
+    realm?: string;
+    /** The sandbox's persona chooser, in place of the authenticators. */
+    chooserPath?: (uid: string) => string;
   },
 ): Promise<void> {
-  const { host } = options;
+  const { host, realm: mount = realmPath } = options;
   // Failures oidc-provider answers as server_error reach no Fastify error handler: log them here,
   // with the request's own logger (and so its request id) where there is one.
   const loggers = new WeakMap<IncomingMessage, FastifyBaseLogger>();
@@ -47,13 +51,13 @@ export async function registerCis2(
       loggers.set(request.raw, request.log);
       const raw = request.raw as typeof request.raw & { originalUrl?: string };
       raw.originalUrl = raw.url;
-      raw.url = (raw.url ?? "/").slice(realmPath.length) || "/";
+      raw.url = (raw.url ?? "/").slice(mount.length) || "/";
       await host.callback()(raw, reply.raw);
     };
     // oidc-provider answers bad input in OAuth's terms; its adapter refuses NUL bytes.
     const config = { checksOwnInput: true };
-    realm.all(realmPath, { config }, handler);
-    realm.all(`${realmPath}/*`, { config }, handler);
+    realm.all(mount, { config }, handler);
+    realm.all(`${mount}/*`, { config }, handler);
   });
   registerSignInPages(app, {
     provider: host.provider,
@@ -63,5 +67,6 @@ export async function registerCis2(
     base: signInPath,
     sealer: options.sealer,
     smartcard: options.smartcard,
+    chooserPath: options.chooserPath,
   });
 }

@@ -30,6 +30,8 @@ const columns = {
   mobile: "mobile",
 } as const;
 type Field = keyof typeof columns;
+/** The details a change of details may name. */
+export const detailFields = Object.keys(columns) as Field[];
 const nameFields: readonly Field[] = ["title", "givenName", "middleNames", "familyName"];
 
 /** Self-service emails must be at one of these domains (or below them). */

@@ -47,7 +47,8 @@ async function addPerson(tx: Tx, actor: Actor, lists: CodeLists, entry: PersonEn
   return { person, positions: granted };
 }
 
-async function workgroupIds(tx: Tx, odsCode: string, workgroups: unknown): Promise<string[]> {
+/** Workgroups named (or given by id) at an organisation, as their ids. */
+export async function workgroupIds(tx: Tx, odsCode: string, workgroups: unknown): Promise<string[]> {
   if (workgroups === undefined || workgroups === null) return [];
   if (!Array.isArray(workgroups))
     throw InvalidInputError.field("workgroups", "must be a list of names or ids");

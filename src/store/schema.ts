@@ -76,6 +76,13 @@ export type Database = {
     approved_by: Generated<string | null>;
     awaiting_approval: Generated<boolean>;
   };
+  sandbox_entries: {
+    kind: "persona" | "client";
+    key: string;
+    /** The persona's profile; null for a client. */
+    uuid: string | null;
+    created_at: Generated<Date>;
+  };
   client_registration_tokens: {
     token_id: string;
     organisation_code: string;

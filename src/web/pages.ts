@@ -24,6 +24,13 @@ function environmentFor(capabilityViewDirs: string[]): nunjucks.Environment {
 
 export type PageContext = Record<string, unknown>;
 
+/** Set once by `careid sandbox`: every page then carries the sandbox banner (layout.njk). */
+let sandboxBanner = false;
+
+export function markPagesAsSandbox(): void {
+  sandboxBanner = true;
+}
+
 export type PageRenderer = {
   renderHtml(view: string, context?: PageContext): string;
   /** Renders a page with the CSP nonce the layout's inline script needs. */
@@ -34,7 +41,7 @@ export type PageRenderer = {
 export function pageRenderer(capabilityViewDirs: string[] = []): PageRenderer {
   const environment = environmentFor(capabilityViewDirs);
   const renderHtml = (view: string, context: PageContext = {}) =>
-    environment.render(view, { serviceName: "Care Identity Service", ...context });
+    environment.render(view, { serviceName: "Care Identity Service", sandbox: sandboxBanner, ...context });
   return {
     renderHtml,
     renderPage(reply, view, context = {}, statusCode = 200) {

@@ -57,6 +57,9 @@ export const alwaysNeeded: Requirement[] = [
   // Independent checks of the XML the service makes: SAML schemas and XML signatures.
   { debianPackage: "libxml2-utils", file: "/usr/bin/xmllint" },
   { debianPackage: "xmlsec1", file: "/usr/bin/xmlsec1" },
+  // The sandbox's Python relying-party example is run against it, as an integrator would.
+  { debianPackage: "python3-authlib", file: "/usr/lib/python3/dist-packages/authlib/__init__.py" },
+  { debianPackage: "python3-requests", file: "/usr/lib/python3/dist-packages/requests/__init__.py" },
 ];
 
 /**
