@@ -63,6 +63,12 @@ function navigation(user: SignedIn, path: string) {
     { href: "/cim/profiles", text: "Find a profile", show: true },
     { href: "/cim/requests", text: "Requests", show: approver || roles.has("SPONSOR") },
     { href: "/cim/positions", text: "Positions", show: definer },
+    { href: "/cim/workgroups", text: "Workgroups", show: roles.has("RAM") },
+    {
+      href: "/cim/organisations",
+      text: "Organisations",
+      show: user.holdings.some((holding) => holding.role === "RAM" && holding.national),
+    },
     {
       href: "/cim/reports",
       text: "Reports",
@@ -99,6 +105,10 @@ const doneMessages: Record<string, string> = {
   rejected: "The request was rejected.",
   "client-approved": "The client was approved: it can now sign people in.",
   "client-removed": "The client was removed; its tokens no longer work.",
+  "workgroup-created": "The workgroup was created.",
+  "workgroup-changed": "The workgroup was changed.",
+  "organisation-added": "The organisation was added.",
+  "organisation-renamed": "The organisation's name was corrected.",
 };
 
 /** Renders a CIM page for the signed-in user, with a fresh form token for any form on it. */

@@ -21,6 +21,7 @@ import { decide } from "../policy.ts";
 import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
+import { registerOrganisationRoutes } from "./organisation-routes.ts";
 import { registerOwnContactRoutes } from "./own-contact-routes.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileActionRoutes } from "./profile-action-routes.ts";
@@ -30,6 +31,7 @@ import { registerReportRoutes } from "./report-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
 import { registerSmartcardRoutes } from "./smartcard-routes.ts";
+import { registerWorkgroupRoutes } from "./workgroup-routes.ts";
 
 export type CimOptions = {
   db: Db;
@@ -77,6 +79,8 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerRequestRoutes(pages, cim);
       registerReportRoutes(pages, cim);
       registerRelyingPartyRoutes(pages, cim, options.relyingParties);
+      registerWorkgroupRoutes(pages, cim);
+      registerOrganisationRoutes(pages, cim);
       pages.get("/", async (request, reply) => {
         const user = signedIn(request);
         const places = [...new Set(user.holdings.map((holding) => holding.odsCode))];
