@@ -1,11 +1,16 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
 import { getOrganisation, type Organisation, odsCodePattern } from "../../rbac/organisations.ts";
 import { workgroupsAt } from "../../rbac/workgroups.ts";
 import { authorityFor, decide, organisationsBelow } from "../policy.ts";
 import { listPositionDefinitions } from "../position-definitions.ts";
-import { changeWorkgroup, defineWorkgroup, getWorkgroup } from "../workgroup-management.ts";
+import {
+  changeWorkgroup,
+  defineWorkgroup,
+  getWorkgroup,
+  type WorkgroupInput,
+} from "../workgroup-management.ts";
 import { actorOf, type Cim, errorsFrom, renderCimPage, signedIn } from "./context.ts";
 import { actOnForm, commonOf, formOf } from "./form-actions.ts";
 
@@ -129,27 +134,41 @@ export function registerWorkgroupRoutes(app: FastifyInstance, cim: Cim): void {
     });
   });
 
-  app.post("/workgroups/new", async (request, reply) => {
-    const organisation = await organisationOf(request, undefined);
+  /** The form's workgroup saved; refused, the form again with its problems and what was typed. */
+  const saveFromForm = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    odsCode: string,
+    workgroupId: string | undefined,
+    done: string,
+    save: (input: WorkgroupInput) => Promise<unknown>,
+  ) => {
     const form = formOf(request);
     const checked = checkedValues(request, "positionDefinitionIds");
     return actOnForm(
       request,
       reply,
       async () => {
-        const workgroup = await defineWorkgroup(cim.db, actorOf(request), organisation.odsCode, {
+        await save({
           ...commonOf(request),
-          name: form.name,
-          description: form.description,
+          name: form.name ?? "",
+          description: form.description ?? "",
           positionDefinitionIds: checked,
         });
-        return `/cim/workgroups?ods=${encodeURIComponent(workgroup.odsCode)}&done=workgroup-created`;
+        return `/cim/workgroups?ods=${encodeURIComponent(odsCode)}&done=${done}`;
       },
       {
         view: "workgroup-form.njk",
-        context: async () => ({ checked, ...(await formContext(organisation.odsCode)) }),
+        context: async () => ({ checked, ...(await formContext(odsCode, workgroupId)) }),
         labels,
       },
+    );
+  };
+
+  app.post("/workgroups/new", async (request, reply) => {
+    const organisation = await organisationOf(request, undefined);
+    return saveFromForm(request, reply, organisation.odsCode, undefined, "workgroup-created", (input) =>
+      defineWorkgroup(cim.db, actorOf(request), organisation.odsCode, input),
     );
   });
 
@@ -164,25 +183,8 @@ export function registerWorkgroupRoutes(app: FastifyInstance, cim: Cim): void {
 
   app.post("/workgroups/:id", async (request, reply) => {
     const workgroup = await getWorkgroup(cim.db, (request.params as { id: string }).id);
-    const form = formOf(request);
-    const checked = checkedValues(request, "positionDefinitionIds");
-    return actOnForm(
-      request,
-      reply,
-      async () => {
-        await changeWorkgroup(cim.db, actorOf(request), workgroup.id, {
-          ...commonOf(request),
-          name: form.name ?? "",
-          description: form.description ?? "",
-          positionDefinitionIds: checked,
-        });
-        return `/cim/workgroups?ods=${encodeURIComponent(workgroup.odsCode)}&done=workgroup-changed`;
-      },
-      {
-        view: "workgroup-form.njk",
-        context: async () => ({ checked, ...(await formContext(workgroup.odsCode, workgroup.id)) }),
-        labels,
-      },
+    return saveFromForm(request, reply, workgroup.odsCode, workgroup.id, "workgroup-changed", (input) =>
+      changeWorkgroup(cim.db, actorOf(request), workgroup.id, input),
     );
   });
 }
