@@ -1,5 +1,6 @@
 import type { Actor } from "../audit/actor.ts";
 import { InvalidInputError } from "../errors.ts";
+import { roleName } from "../rbac/ods/ods-codes.ts";
 import {
   createOrganisation,
   getOrganisation,
@@ -21,7 +22,9 @@ export async function addLocalOrganisation(
 ): Promise<Organisation> {
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "organisation.manage", {}, input);
-    const organisation = await createOrganisation(tx, acting, input);
+    // ODS's name for the role, as an import would record it; the API sends only the code.
+    const typeName = input.typeName ?? roleName(String(input.type ?? ""));
+    const organisation = await createOrganisation(tx, acting, { ...input, typeName });
     return organisation;
   });
 }

@@ -63,6 +63,12 @@ function navigation(user: SignedIn, path: string) {
     { href: "/cim/profiles", text: "Find a profile", show: true },
     { href: "/cim/requests", text: "Requests", show: approver || roles.has("SPONSOR") },
     { href: "/cim/positions", text: "Positions", show: definer },
+    { href: "/cim/workgroups", text: "Workgroups", show: roles.has("RAM") },
+    {
+      href: "/cim/organisations",
+      text: "Organisations",
+      show: user.holdings.some((holding) => holding.role === "RAM" && holding.national),
+    },
     {
       href: "/cim/apply",
       text: "Apply for Care ID",
@@ -110,6 +116,10 @@ const doneMessages: Record<string, string> = {
   withdrawn: "The invitation was withdrawn; its link no longer works.",
   "application-approved": "The application was approved: the profile was created and its UUID emailed.",
   "application-rejected": "The application was rejected and the applicant emailed the reason.",
+  "workgroup-created": "The workgroup was created.",
+  "workgroup-changed": "The workgroup was changed.",
+  "organisation-added": "The organisation was added.",
+  "organisation-renamed": "The organisation's name was corrected.",
 };
 
 /** Renders a CIM page for the signed-in user, with a fresh form token for any form on it. */

@@ -23,6 +23,7 @@ import { decide } from "../policy.ts";
 import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
+import { registerOrganisationRoutes } from "./organisation-routes.ts";
 import { registerOwnContactRoutes } from "./own-contact-routes.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
 import { registerProfileActionRoutes } from "./profile-action-routes.ts";
@@ -32,6 +33,7 @@ import { registerReportRoutes } from "./report-routes.ts";
 import { registerRequestRoutes } from "./request-routes.ts";
 import { registerSignInRoutes, sessionCookie } from "./sign-in-routes.ts";
 import { registerSmartcardRoutes } from "./smartcard-routes.ts";
+import { registerWorkgroupRoutes } from "./workgroup-routes.ts";
 import { worklistOf } from "./worklist.ts";
 
 export type CimOptions = {
@@ -83,6 +85,8 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerReportRoutes(pages, cim);
       registerRelyingPartyRoutes(pages, cim, options.relyingParties);
       registerApplyCimRoutes(pages, cim, options.apply);
+      registerWorkgroupRoutes(pages, cim);
+      registerOrganisationRoutes(pages, cim);
       pages.get("/", async (request, reply) => {
         const user = signedIn(request);
         const places = [...new Set(user.holdings.map((holding) => holding.odsCode))];
