@@ -24,10 +24,15 @@ export type PasscodeOutcome =
   | { outcome: "wrong"; lastTry: boolean }
   | { outcome: "locked" };
 
-/** The two key pairs a CIS card holds, by CKA_ID. */
+/**
+ * The key pairs a CIS card holds, by CKA_ID. The presence key works without the passcode (its
+ * private key is a public object, as PIV's card authentication key), so a locked card can
+ * still prove it is in the reader; it signs nothing else.
+ */
 export const cardKeys = {
   authentication: { id: Buffer.from([1]), label: "Card Authentication" },
   signing: { id: Buffer.from([2]), label: "Digital Signature" },
+  presence: { id: Buffer.from([3]), label: "Card Presence" },
 } as const;
 export type CardKey = keyof typeof cardKeys;
 
@@ -181,7 +186,7 @@ export function openCardModule(modulePath: string) {
       ],
       [
         { type: pkcs11js.CKA_TOKEN, value: true },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: key !== "presence" },
         { type: pkcs11js.CKA_ID, value: id },
         { type: pkcs11js.CKA_LABEL, value: label },
         { type: pkcs11js.CKA_SIGN, value: true },
@@ -200,7 +205,15 @@ export function openCardModule(modulePath: string) {
 
   /** RSASSA-PKCS1-v1_5 with SHA-256 over the data, by the card's key. */
   function sign(key: CardKey, data: Buffer): Buffer {
-    const handle = requireSignedIn();
+    return signWithKey(requireSignedIn(), key, data);
+  }
+
+  /** Signs with the presence key, which needs no passcode: a locked card can still do this. */
+  function signPresence(data: Buffer): Buffer {
+    return signWithKey(openSession(), "presence", data);
+  }
+
+  function signWithKey(handle: pkcs11js.Handle, key: CardKey, data: Buffer): Buffer {
     const privateKey = findObject(handle, [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
       { type: pkcs11js.CKA_ID, value: cardKeys[key].id },
@@ -267,6 +280,32 @@ export function openCardModule(modulePath: string) {
     }
   }
 
+  /**
+   * Wipes the card for reuse: as its security officer (the unlock code) the token is initialised
+   * afresh, which destroys every key and certificate and leaves no passcode; the unlock code goes
+   * back to the manufacturer's, so the card is blank, as it arrived. Tokens differ in which SO PIN
+   * C_InitToken leaves (openCryptoki: its default; others: the one given): both are handled.
+   */
+  function wipe(unlockCode: string, blankUnlockCode: string): void {
+    const slot = slotWithToken();
+    if (slot === undefined) throw new CardError("No smartcard is in the reader");
+    const label = pkcs11.C_GetTokenInfo(slot).label.trim();
+    forgetSession();
+    pkcs11.C_InitToken(slot, unlockCode, label);
+    if (unlockCode === blankUnlockCode) return;
+    const handle = openSession();
+    try {
+      pkcs11.C_Login(handle, pkcs11js.CKU_SO, unlockCode);
+    } catch {
+      return; // The token went back to its default SO PIN itself.
+    }
+    try {
+      pkcs11.C_SetPIN(handle, unlockCode, blankUnlockCode);
+    } finally {
+      pkcs11.C_Logout(handle);
+    }
+  }
+
   /** Rescans the readers: software tokens and some drivers only enumerate cards when initialised. */
   function rescan(): void {
     forgetSession();
@@ -287,6 +326,8 @@ export function openCardModule(modulePath: string) {
     isSignedIn: () => signedIn,
     generateKeyPair,
     sign,
+    signPresence,
+    wipe,
     storeCertificate,
     readCertificate,
     resetPasscode,

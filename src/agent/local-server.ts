@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type Agent, type AgentLog, AgentRefusal } from "./agent.ts";
 import { agentPage } from "./agent-page.ts";
 import { CardError } from "./card.ts";
+import { type CardLife, cardLifeActions } from "./card-life.ts";
 import type { SelfUnlock } from "./self-unlock.ts";
 import { ServiceRefusal } from "./service-client.ts";
 import { ticketSection } from "./ticket-page.ts";
@@ -28,6 +29,8 @@ export async function startLocalServer(options: {
   selfUnlock?: SelfUnlock;
   /** CIS1's Ticket API, for programs on this workstation (ticket-routes.ts). */
   tickets?: Tickets;
+  /** Repair and clear under an RA's order (card-life.ts). */
+  cardLife?: CardLife;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const { agent, serviceOrigin, log, tickets } = options;
   const refusedOrigins: string[] = [];
@@ -38,6 +41,7 @@ export async function startLocalServer(options: {
     "/issue": (value) => agent.issue(value("orderCode"), value("passcode"), value("confirmation")),
     "/unlock": (value) => agent.unlock(value("orderCode"), value("passcode"), value("confirmation")),
     ...(tickets ? { "/select-role": (value) => tickets.selectRole(value("role")) } : {}),
+    ...(options.cardLife ? cardLifeActions(options.cardLife) : {}),
   };
   let ownHosts: string[] = [];
 
