@@ -65,7 +65,7 @@ export function cardLife(options: {
     const order = { orderCode: orderCode.trim().toUpperCase(), cardSerial: info.tokenSerial };
     const { unlockCode } = await service.releaseUnderOrder("clear", order);
     try {
-      card.wipe(unlockCode, options.blankUnlockCode);
+      card.wipe(unlockCode);
     } catch (error) {
       throw failed(info.tokenSerial, "clear", error);
     }

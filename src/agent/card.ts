@@ -282,28 +282,16 @@ export function openCardModule(modulePath: string) {
 
   /**
    * Wipes the card for reuse: as its security officer (the unlock code) the token is initialised
-   * afresh, which destroys every key and certificate and leaves no passcode; the unlock code goes
-   * back to the manufacturer's, so the card is blank, as it arrived. Tokens differ in which SO PIN
-   * C_InitToken leaves (openCryptoki: its default; others: the one given): both are handled.
+   * afresh, which destroys every key and certificate and leaves no passcode, so the card is blank.
+   * Which SO PIN C_InitToken leaves differs between tokens (the one given, or their default);
+   * see docs/smartcard-agent-protocol.md on issuing a cleared card again.
    */
-  function wipe(unlockCode: string, blankUnlockCode: string): void {
+  function wipe(unlockCode: string): void {
     const slot = slotWithToken();
     if (slot === undefined) throw new CardError("No smartcard is in the reader");
     const label = pkcs11.C_GetTokenInfo(slot).label.trim();
     forgetSession();
     pkcs11.C_InitToken(slot, unlockCode, label);
-    if (unlockCode === blankUnlockCode) return;
-    const handle = openSession();
-    try {
-      pkcs11.C_Login(handle, pkcs11js.CKU_SO, unlockCode);
-    } catch {
-      return; // The token went back to its default SO PIN itself.
-    }
-    try {
-      pkcs11.C_SetPIN(handle, unlockCode, blankUnlockCode);
-    } finally {
-      pkcs11.C_Logout(handle);
-    }
   }
 
   /** Rescans the readers: software tokens and some drivers only enumerate cards when initialised. */
