@@ -1,4 +1,5 @@
 import type { CardStatus } from "./agent.ts";
+import { cardLifeForms } from "./card-life.ts";
 
 /**
  * The agent's own page, served from its localhost origin: the only place the passcode and the
@@ -20,6 +21,7 @@ export function agentPage(
 ${message ? `<p role="${message.error ? "alert" : "status"}" id="message" data-error="${message.error}">${escapeHtml(message.text)}</p>` : ""}
 ${describe(status)}
 ${forms(status)}
+${status.present && !status.blank ? cardLifeForms(form, field) : ""}
 ${more}
 ${
   refusedOrigins.length > 0
@@ -61,14 +63,14 @@ function forms(status: CardStatus): string {
   return form("passcode", "Use this smartcard", [field("passcode", "Passcode", "password")]);
 }
 
-function form(action: string, button: string, fields: string[]): string {
+export function form(action: string, button: string, fields: string[]): string {
   return `<form method="post" action="/${action}" id="${action}-form">
 ${fields.join("\n")}
 <button type="submit">${button}</button>
 </form>`;
 }
 
-function field(name: string, label: string, type: "text" | "password"): string {
+export function field(name: string, label: string, type: "text" | "password"): string {
   return `<p><label for="${name}">${label}</label><br><input id="${name}" name="${name}" type="${type}" autocomplete="off" ${type === "password" ? 'inputmode="numeric"' : 'spellcheck="false"'}></p>`;
 }
 

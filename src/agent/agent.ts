@@ -87,13 +87,20 @@ export function cardAgent(options: {
   /** The card locked itself: the service is told (it makes the card less usable, so needs no order). */
   async function refuseLocked(info: CardInfo): Promise<never> {
     log("card-locked", { cardSerial: info.tokenSerial });
-    await service.reportLocked(info.tokenSerial).catch((error: Error) => {
+    await reportLocked(info.tokenSerial).catch((error: Error) => {
       log("report-failed", { cardSerial: info.tokenSerial, report: "locked", error: error.message });
     });
     throw new AgentRefusal(
       423,
       "Your smartcard is locked. Ask your RA or local smartcard administrator to unlock it.",
     );
+  }
+
+  /** The card proves it is in the reader with its presence key, which works while it is locked. */
+  async function reportLocked(cardSerial: string): Promise<void> {
+    const { challenge } = await service.challenge();
+    const signature = card.signPresence(Buffer.from(challenge, "utf8")).toString("base64url");
+    await service.reportLocked(cardSerial, { challenge, signature });
   }
 
   /** A card signed in to by its holder is reported present, proven by a signature of its own. */
@@ -154,6 +161,7 @@ export function cardAgent(options: {
       cardType: info.model,
       authenticationCsr: requests[0] as string,
       signingCsr: requests[1] as string,
+      presenceKey: card.generateKeyPair("presence").toString("base64"),
     });
     card.storeCertificate("authentication", ...certificateParts(issued.certificates.authentication));
     card.storeCertificate("signing", ...certificateParts(issued.certificates.signing));
@@ -233,7 +241,7 @@ function refusalOf(error: unknown, message: string): AgentRefusal {
   return new AgentRefusal(409, `${message} (${(error as Error).message})`);
 }
 
-function certificateParts(pem: string): [Buffer, Buffer] {
+export function certificateParts(pem: string): [Buffer, Buffer] {
   const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
   const certificate = pkijs.Certificate.fromBER(der);
   return [der, Buffer.from(certificate.subject.toSchema().toBER())];

@@ -24,10 +24,15 @@ export type PasscodeOutcome =
   | { outcome: "wrong"; lastTry: boolean }
   | { outcome: "locked" };
 
-/** The two key pairs a CIS card holds, by CKA_ID. */
+/**
+ * The key pairs a CIS card holds, by CKA_ID. The presence key works without the passcode (its
+ * private key is a public object, as PIV's card authentication key), so a locked card can
+ * still prove it is in the reader; it signs nothing else.
+ */
 export const cardKeys = {
   authentication: { id: Buffer.from([1]), label: "Card Authentication" },
   signing: { id: Buffer.from([2]), label: "Digital Signature" },
+  presence: { id: Buffer.from([3]), label: "Card Presence" },
 } as const;
 export type CardKey = keyof typeof cardKeys;
 
@@ -181,7 +186,7 @@ export function openCardModule(modulePath: string) {
       ],
       [
         { type: pkcs11js.CKA_TOKEN, value: true },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: key !== "presence" },
         { type: pkcs11js.CKA_ID, value: id },
         { type: pkcs11js.CKA_LABEL, value: label },
         { type: pkcs11js.CKA_SIGN, value: true },
@@ -205,8 +210,16 @@ export function openCardModule(modulePath: string) {
 
   /** RSASSA-PKCS1-v1_5 over a SHA-256 digest made elsewhere (a prescription's SignedInfo). */
   function signDigest(key: CardKey, digest: Buffer): Buffer {
+    return signDigestWith(requireSignedIn(), key, digest);
+  }
+
+  /** Signs with the presence key, which needs no passcode: a locked card can still do this. */
+  function signPresence(data: Buffer): Buffer {
+    return signDigestWith(openSession(), "presence", createHash("sha256").update(data).digest());
+  }
+
+  function signDigestWith(handle: pkcs11js.Handle, key: CardKey, digest: Buffer): Buffer {
     if (digest.length !== 32) throw new CardError("A SHA-256 digest is 32 bytes");
-    const handle = requireSignedIn();
     const privateKey = findObject(handle, [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
       { type: pkcs11js.CKA_ID, value: cardKeys[key].id },
@@ -273,6 +286,20 @@ export function openCardModule(modulePath: string) {
     }
   }
 
+  /**
+   * Wipes the card for reuse: as its security officer (the unlock code) the token is initialised
+   * afresh, which destroys every key and certificate and leaves no passcode, so the card is blank.
+   * Which SO PIN C_InitToken leaves differs between tokens (the one given, or their default);
+   * see docs/smartcard-agent-protocol.md on issuing a cleared card again.
+   */
+  function wipe(unlockCode: string): void {
+    const slot = slotWithToken();
+    if (slot === undefined) throw new CardError("No smartcard is in the reader");
+    const label = pkcs11.C_GetTokenInfo(slot).label.trim();
+    forgetSession();
+    pkcs11.C_InitToken(slot, unlockCode, label);
+  }
+
   /** Rescans the readers: software tokens and some drivers only enumerate cards when initialised. */
   function rescan(): void {
     forgetSession();
@@ -294,6 +321,8 @@ export function openCardModule(modulePath: string) {
     generateKeyPair,
     sign,
     signDigest,
+    signPresence,
+    wipe,
     storeCertificate,
     readCertificate,
     resetPasscode,

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { type Agent, type AgentLog, AgentRefusal } from "./agent.ts";
 import { agentPage } from "./agent-page.ts";
 import { CardError } from "./card.ts";
+import { type CardLife, cardLifeActions } from "./card-life.ts";
 import type { SelfUnlock } from "./self-unlock.ts";
 import { ServiceRefusal } from "./service-client.ts";
 import type { SigningEndpoint } from "./signing.ts";
@@ -31,6 +32,8 @@ export async function startLocalServer(options: {
   tickets?: Tickets;
   /** Signing prescriptions with the card (signing.ts), when the agent offers it. */
   signing?: SigningEndpoint;
+  /** Repair and clear under an RA's order (card-life.ts). */
+  cardLife?: CardLife;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const { agent, serviceOrigin, log, tickets } = options;
   const refusedOrigins: string[] = [];
@@ -41,6 +44,7 @@ export async function startLocalServer(options: {
     "/issue": (value) => agent.issue(value("orderCode"), value("passcode"), value("confirmation")),
     "/unlock": (value) => agent.unlock(value("orderCode"), value("passcode"), value("confirmation")),
     ...(tickets ? { "/select-role": (value) => tickets.selectRole(value("role")) } : {}),
+    ...(options.cardLife ? cardLifeActions(options.cardLife) : {}),
   };
   let ownHosts: string[] = [];
 

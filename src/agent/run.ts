@@ -1,5 +1,6 @@
 import { cardAgent } from "./agent.ts";
 import { openCardModule } from "./card.ts";
+import { cardLife } from "./card-life.ts";
 import { startLocalServer } from "./local-server.ts";
 import { selfServiceUnlock } from "./self-unlock.ts";
 import { serviceClient } from "./service-client.ts";
@@ -59,6 +60,7 @@ export async function runAgent(options: AgentOptions): Promise<{ url: string; st
     selfUnlock,
     tickets,
     signing,
+    cardLife: cardLife({ card, service, blankUnlockCode: options.blankUnlockCode, log }),
   });
   let watching = false;
   const timer = setInterval(() => {

@@ -53,6 +53,7 @@ export function serviceClient(serviceUrl: string) {
       cardType: string;
       authenticationCsr: string;
       signingCsr: string;
+      presenceKey?: string;
     }) => call<IssuedCard>("POST", "/api/smartcards/issue", request),
     unlock: (request: { orderCode: string; cardSerial: string }) =>
       call<{ unlockCode: string; status: string }>("POST", "/api/smartcards/unlock", request),
@@ -61,7 +62,21 @@ export function serviceClient(serviceUrl: string) {
       call<{ unlockCode: string }>("POST", "/api/smartcards/self-unlock/release", request),
     completeSelfUnlock: (request: { ticket: string; cardSerial: string }) =>
       call<{ status: string }>("POST", "/api/smartcards/self-unlock/complete", request),
-    reportLocked: (serial: string) => call("POST", `${card(serial)}/status`, { status: "locked" }),
+    /** A locked card's report, proven by its presence key signing a fresh challenge. */
+    reportLocked: (serial: string, proof: { challenge: string; signature: string }) =>
+      call("POST", `${card(serial)}/status`, { status: "locked", proof }),
+    /** Repair and clear (card-life.ts): the unlock code under the RA's order, then the outcome. */
+    releaseUnderOrder: (kind: "repair" | "clear", request: { orderCode: string; cardSerial: string }) =>
+      call<{ unlockCode: string }>("POST", `/api/smartcards/${kind}/release`, request),
+    repair: (request: {
+      orderCode: string;
+      cardSerial: string;
+      authenticationCsr: string;
+      signingCsr: string;
+      presenceKey: string;
+    }) => call<IssuedCard>("POST", "/api/smartcards/repair", request),
+    clear: (request: { orderCode: string; cardSerial: string }) =>
+      call<{ status: string; revoked: string[] }>("POST", "/api/smartcards/clear", request),
     challenge: () => call<{ challenge: string }>("POST", "/api/smartcards/challenges"),
     /** CIS1: a session for the card that signed the challenge (docs/cis1-ticket-api.md). */
     startCis1Session: (cardSerial: string, proof: Proof) =>

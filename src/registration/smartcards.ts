@@ -10,13 +10,13 @@ import { type ActionCommon, claimSubmission, requiredReason } from "./acting.ts"
 
 /**
  * A person's smartcards as an RA sees them, and the RA's card actions from Care Identity
- * Management: orders for the workstation agent (issue, renew, unlock) and withdrawal (cancel,
+ * Management: orders for the workstation agent (issue, renew, unlock, repair, clear) and withdrawal (cancel,
  * lost, stolen). The card domain authorises each through the RA policy and audits it; here
  * the form's or call's submission id is claimed in the same transaction.
  */
 export type CardSummary = { cardSerial: string; status: string; expiresAt: string | null };
 
-export const orderKinds: readonly OrderKind[] = ["issue", "renew", "unlock"];
+export const orderKinds: readonly OrderKind[] = ["issue", "renew", "unlock", "repair", "clear"];
 export const withdrawals: readonly Withdrawal[] = ["cancelled", "lost", "stolen"];
 
 export async function cardsOf(queryable: Queryable, uuid: string): Promise<CardSummary[]> {

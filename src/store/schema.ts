@@ -534,7 +534,7 @@ export type SignatureRequestsTable = {
   collected_at: Date | null;
 };
 
-export type SmartcardStatus = "active" | "locked" | "cancelled" | "lost" | "stolen" | "expired";
+export type SmartcardStatus = "active" | "locked" | "cancelled" | "lost" | "stolen" | "expired" | "cleared";
 
 export type SmartcardsTable = {
   serial: string;
@@ -544,17 +544,21 @@ export type SmartcardsTable = {
   sealed_unlock_code: string;
   issued_at: Generated<Date>;
   status_changed_at: Generated<Date>;
+  /** DER SubjectPublicKeyInfo of the key the card signs with without its passcode (lock reports). */
+  presence_key: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
 };
 
 export type SmartcardOrdersTable = {
   code_digest: string;
-  kind: "issue" | "renew" | "unlock";
+  kind: "issue" | "renew" | "unlock" | "repair" | "clear";
   holder: string;
   card_serial: string | null;
   authorised_by: string;
   authorised_role: string | null;
   expires_at: Date;
   used_at: Date | null;
+  /** Releases of the card's unlock code under a repair or clear order not yet spent. */
+  releases: Generated<number>;
   created_at: Generated<Date>;
 };
 

@@ -8,7 +8,10 @@ export type CardAction =
   | "smartcard.issue"
   | "smartcard.unlock"
   | "smartcard.cancel"
-  | "smartcard.renew-near-expiry";
+  | "smartcard.renew-near-expiry"
+  | "smartcard.renew-expired"
+  | "smartcard.repair"
+  | "smartcard.clear";
 
 /** Who authorised a card action and in which role; the agent later acts on this authority. */
 export type CardAuthority = { by: string; kind: Actor["kind"]; role: string | null };

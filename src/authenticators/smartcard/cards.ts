@@ -12,6 +12,7 @@ import type { RevocationReason, SmartcardStatus } from "../../store/schema.ts";
 import { auditingRefusal, authoriseCardAction } from "./authority.ts";
 import { readCardRequest } from "./certificate-input.ts";
 import { type OrderKind, type TakenOrder, takeOrder } from "./orders.ts";
+import { readPresenceKey } from "./presence-key.ts";
 import { type SmartcardProof, verifySmartcardAuthentication } from "./verification.ts";
 
 /**
@@ -26,6 +27,8 @@ export type CardIssue = {
   cardType?: unknown;
   authenticationCsr: unknown;
   signingCsr: unknown;
+  /** The card's presence key (presence-key.ts), which lets it report itself locked. */
+  presenceKey?: unknown;
 };
 
 export type IssuedCard = {
@@ -51,6 +54,7 @@ export async function issueCard(
   const cardSerial = checkCardSerial(request.cardSerial);
   const cardType = checkCardType(request.cardType);
   const keys = await readKeyPair(request);
+  const presenceKey = readPresenceKey(request.presenceKey);
   return withOrder(queryable, request.orderCode, "issue", null, async (tx, order) => {
     const existing = await tx
       .selectFrom("smartcards")
@@ -81,6 +85,7 @@ export async function issueCard(
       sealed_unlock_code: settings.sealer.seal(unlockCode),
       issued_at: now,
       status_changed_at: now,
+      presence_key: presenceKey,
     };
     // A cleared card that comes back keeps its serial: the finished record gives way to the new one.
     await tx
@@ -235,17 +240,25 @@ export async function withdrawCard(
   );
 }
 
-async function withOrder<T>(
+/**
+ * Runs the work in one transaction with the order spent (or, with another `take`, only
+ * checked); an order refused is audited after the rollback.
+ */
+export async function withOrder<T, O extends TakenOrder = TakenOrder>(
   queryable: Queryable,
   code: unknown,
   kind: OrderKind,
   cardSerial: string | null,
-  work: (tx: Tx, order: TakenOrder) => Promise<T>,
+  work: (tx: Tx, order: O) => Promise<T>,
+  take: (
+    tx: Tx,
+    code: unknown,
+    kind: OrderKind,
+    cardSerial: string | null,
+  ) => Promise<O> = takeOrder as never,
 ): Promise<T> {
   try {
-    return await inTransaction(queryable, async (tx) =>
-      work(tx, await takeOrder(tx, code, kind, cardSerial)),
-    );
+    return await inTransaction(queryable, async (tx) => work(tx, await take(tx, code, kind, cardSerial)));
   } catch (error) {
     if (error instanceof DomainError && error.code === "order-refused")
       await inTransaction(queryable, (tx) =>
@@ -263,9 +276,9 @@ async function withOrder<T>(
   }
 }
 
-type KeyPair = { authentication: x509.PublicKey; signing: x509.PublicKey };
+export type KeyPair = { authentication: x509.PublicKey; signing: x509.PublicKey };
 
-async function readKeyPair(request: CardIssue): Promise<KeyPair> {
+export async function readKeyPair(request: CardIssue): Promise<KeyPair> {
   const authentication = await readCardRequest("authenticationCsr", request.authenticationCsr);
   const signing = await readCardRequest("signingCsr", request.signingCsr);
   if (Buffer.from(authentication.publicKey.rawData).equals(Buffer.from(signing.publicKey.rawData)))
@@ -276,7 +289,7 @@ async function readKeyPair(request: CardIssue): Promise<KeyPair> {
   return { authentication: authentication.publicKey, signing: signing.publicKey };
 }
 
-async function issueCertificates(
+export async function issueCertificates(
   tx: Tx,
   settings: CardSettings,
   holder: string,
@@ -318,7 +331,7 @@ export async function liveCertificates(tx: Tx, cardSerial: string, validAt?: Dat
   return (await query.execute()).map((row) => row.serial);
 }
 
-async function lockedCard(tx: Tx, cardSerial: string) {
+export async function lockedCard(tx: Tx, cardSerial: string) {
   const card = await tx
     .selectFrom("smartcards")
     .selectAll()
@@ -329,7 +342,12 @@ async function lockedCard(tx: Tx, cardSerial: string) {
   return card;
 }
 
-async function setStatus(tx: Tx, cardSerial: string, status: SmartcardStatus, now: Date): Promise<void> {
+export async function setStatus(
+  tx: Tx,
+  cardSerial: string,
+  status: SmartcardStatus,
+  now: Date,
+): Promise<void> {
   await tx
     .updateTable("smartcards")
     .set({ status, status_changed_at: now })
@@ -338,7 +356,7 @@ async function setStatus(tx: Tx, cardSerial: string, status: SmartcardStatus, no
 }
 
 function isFinished(status: SmartcardStatus): boolean {
-  return ["cancelled", "lost", "stolen", "expired"].includes(status);
+  return ["cancelled", "lost", "stolen", "expired", "cleared"].includes(status);
 }
 
 export function checkCardSerial(value: unknown): string {

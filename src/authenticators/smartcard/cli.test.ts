@@ -94,6 +94,13 @@ test("an RA's command line: order a card, list and show it, order an unlock, rep
   assert.match(unlock.stdout, /Order code: .*\n.*unlock card CLI0001/);
   assert.doesNotMatch(unlock.stdout, new RegExp(issued.unlockCode));
 
+  const repair = await careid(dataDir, ["cards", "repair-order", "--card", "CLI0001"]);
+  assert.match(repair.stdout, /Order code: .*\n.*repair card CLI0001/);
+  const clear = await careid(dataDir, ["cards", "clear-order", "--card", "CLI0001"]);
+  assert.match(clear.stdout, /Order code: .*\n.*clear card CLI0001/);
+  const noCard = await careid(dataDir, ["cards", "repair-order", "--card", "NOSUCHCARD"]);
+  assert.match(noCard.stderr, /no card NOSUCHCARD/);
+
   const noReason = await careid(dataDir, ["cards", "report-lost", "--card", "CLI0001"]);
   assert.match(noReason.stderr, /--reason: is required/);
   const lost = await careid(dataDir, [

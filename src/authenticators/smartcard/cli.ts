@@ -118,6 +118,16 @@ export function cardCommands(withStore: WithStore, prepare: Prepare) {
       "card",
       "Authorise renewing a card's certificates (within 90 days of expiry); prints the one-time order code.",
     ),
+    "cards repair-order": order(
+      "repair",
+      "card",
+      "Authorise repairing a card, also one whose certificates expired: new keys and certificates, a new passcode with the holder present; prints the one-time order code (valid 1 hour).",
+    ),
+    "cards clear-order": order(
+      "clear",
+      "card",
+      "Authorise clearing a card for reuse by someone else: the agent wipes it, its certificates are revoked and its record ends; prints the one-time order code (valid 1 hour).",
+    ),
     "cards cancel": withdraw(
       "cards cancel",
       () => "cancelled",

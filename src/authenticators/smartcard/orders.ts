@@ -1,14 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
+import type { Selectable } from "kysely";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { DomainError, InvalidInputError, NotFoundError } from "../../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
-import type { SmartcardOrdersTable } from "../../store/schema.ts";
+import type { SmartcardOrdersTable, SmartcardStatus } from "../../store/schema.ts";
 import { auditingRefusal, authoriseCardAction, type CardAction } from "./authority.ts";
+import { liveCertificates } from "./cards.ts";
 
 /**
  * An order is an RA's authority for the workstation agent to do one thing once: issue a card
- * to a person, renew a card, or release a card's unlock code. The RA hands the agent a one-time
+ * to a person, renew a card, release a card's unlock code, repair a card (new keys and
+ * certificates, also after expiry) or clear it for reuse. The RA hands the agent a one-time
  * code; only its digest is kept.
  */
 export type OrderKind = SmartcardOrdersTable["kind"];
@@ -25,8 +28,20 @@ const actionOf: Record<OrderKind, CardAction> = {
   issue: "smartcard.issue",
   renew: "smartcard.renew-near-expiry",
   unlock: "smartcard.unlock",
+  repair: "smartcard.repair",
+  clear: "smartcard.clear",
 };
-const validHours: Record<OrderKind, number> = { issue: 24, renew: 24, unlock: 1 };
+// Orders that release the card's unlock code are used with the holder or the card at the desk.
+const validHours: Record<OrderKind, number> = { issue: 24, renew: 24, unlock: 1, repair: 1, clear: 1 };
+/** What state a card must be in for an order of each kind (a cancelled card may still be wiped). */
+const orderableStatuses: Record<Exclude<OrderKind, "issue">, SmartcardStatus[]> = {
+  renew: ["active", "locked"],
+  unlock: ["active", "locked"],
+  repair: ["active", "locked"],
+  clear: ["active", "locked", "cancelled"],
+};
+/** A card pulled out mid-repair or mid-clear may be tried again under the same order, this often. */
+export const unlockCodeReleases = 3;
 const base32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 export async function createCardOrder(
@@ -41,8 +56,11 @@ export async function createCardOrder(
   const attempt = { action: `${request.kind}-order`, subject };
   return auditingRefusal(queryable, actor, attempt, () =>
     inTransaction(queryable, async (tx) => {
-      const { holder, cardSerial } = await orderTarget(tx, request, now);
-      const authority = await authoriseCardAction(tx, actor, actionOf[request.kind], holder);
+      const { holder, cardSerial, expired } = await orderTarget(tx, request, now);
+      // Repairing a card whose certificates ran out is renewing it after expiry, in the RA policy.
+      const action =
+        request.kind === "repair" && expired ? "smartcard.renew-expired" : actionOf[request.kind];
+      const authority = await authoriseCardAction(tx, actor, action, holder);
       const code = newOrderCode();
       const expiresAt = new Date(now.getTime() + validHours[request.kind] * 3_600_000);
       await tx
@@ -71,7 +89,7 @@ async function orderTarget(
   tx: Tx,
   request: { kind: OrderKind; holder?: string; cardSerial?: string },
   now: Date,
-): Promise<{ holder: string; cardSerial: string | null }> {
+): Promise<{ holder: string; cardSerial: string | null; expired: boolean }> {
   if (request.kind === "issue") {
     if (!request.holder) throw InvalidInputError.field("uuid", "is required: the person the card is for");
     const person = await tx
@@ -85,7 +103,7 @@ async function orderTarget(
         "person-not-active",
         `Person ${request.holder} is ${person.status}: no card can be issued`,
       );
-    return { holder: request.holder, cardSerial: null };
+    return { holder: request.holder, cardSerial: null, expired: false };
   }
   if (!request.cardSerial) throw InvalidInputError.field("card", "is required: the card's serial number");
   const card = await tx
@@ -94,10 +112,14 @@ async function orderTarget(
     .where("serial", "=", request.cardSerial)
     .executeTakeFirst();
   if (!card) throw new NotFoundError("smartcard", `There is no card ${request.cardSerial}`);
-  if (!["active", "locked"].includes(card.status))
-    throw new DomainError("card-not-usable", `Card ${request.cardSerial} is ${card.status}`);
+  if (!orderableStatuses[request.kind].includes(card.status))
+    throw new DomainError(
+      "card-not-usable",
+      `Card ${request.cardSerial} is ${card.status}: it cannot have ${request.kind === "unlock" ? "an" : "a"} ${request.kind} order`,
+    );
   if (request.kind === "renew") await checkRenewalWindow(tx, request.cardSerial, now);
-  return { holder: card.holder, cardSerial: request.cardSerial };
+  const expired = (await liveCertificates(tx, request.cardSerial, now)).length === 0;
+  return { holder: card.holder, cardSerial: request.cardSerial, expired };
 }
 
 /** Renewal opens 90 days before the certificates expire; an expired card needs a repair. */
@@ -137,6 +159,42 @@ export async function takeOrder(
   cardSerial: string | null,
   now = new Date(),
 ): Promise<TakenOrder> {
+  const row = await validOrder(tx, code, kind, cardSerial, now);
+  await tx
+    .updateTable("smartcard_orders")
+    .set({ used_at: now })
+    .where("code_digest", "=", row.code_digest)
+    .execute();
+  return takenOrder(row, kind);
+}
+
+/**
+ * A repair or clear order lets the agent have the card's unlock code before the order is spent
+ * (the passcode must be reset, or the card wiped, before the service hears the outcome); each
+ * release is counted, so a card pulled out mid-way can be tried again, but only a few times.
+ */
+export async function releaseUnderOrder(
+  tx: Tx,
+  code: unknown,
+  kind: "repair" | "clear",
+  cardSerial: string,
+  now = new Date(),
+): Promise<TakenOrder & { release: number }> {
+  const row = await validOrder(tx, code, kind, cardSerial, now);
+  if (row.releases >= unlockCodeReleases)
+    throw new DomainError(
+      "order-refused",
+      "This order has released the card's unlock code too often; ask for a new order",
+    );
+  await tx
+    .updateTable("smartcard_orders")
+    .set({ releases: row.releases + 1 })
+    .where("code_digest", "=", row.code_digest)
+    .execute();
+  return { ...takenOrder(row, kind), release: row.releases + 1 };
+}
+
+async function validOrder(tx: Tx, code: unknown, kind: OrderKind, cardSerial: string | null, now: Date) {
   if (typeof code !== "string" || !/^[A-Z2-7]{4}(-?[A-Z2-7]{4}){3}$/i.test(code.trim()))
     throw InvalidInputError.field("orderCode", "is required: the order code the registration authority gave");
   const row = await tx
@@ -151,11 +209,10 @@ export async function takeOrder(
   if (row.expires_at < now) throw refuse("This order code has expired; ask for a new order");
   if (row.card_serial !== null && row.card_serial !== cardSerial)
     throw refuse(`This order is for card ${row.card_serial}, not for this card`);
-  await tx
-    .updateTable("smartcard_orders")
-    .set({ used_at: now })
-    .where("code_digest", "=", row.code_digest)
-    .execute();
+  return row;
+}
+
+function takenOrder(row: Selectable<SmartcardOrdersTable>, kind: OrderKind): TakenOrder {
   return {
     kind,
     holder: row.holder,

@@ -5,6 +5,7 @@ import { registerPki } from "../../pki/routes.ts";
 import type { TokenSettings } from "../../pki/token-key.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Queryable } from "../../store/database.ts";
+import { registerCardLifeApi } from "./card-life-routes.ts";
 import { registerSmartcardApi } from "./routes.ts";
 import { registerSelfUnlock } from "./self-unlock-routes.ts";
 
@@ -29,10 +30,8 @@ export async function registerSmartcards(
     options.caToken,
   );
   await registerPki(app, queryable, authority);
-  registerSmartcardApi(app, queryable, {
-    authority,
-    sealer: options.sealer,
-    lifetimeDays: options.cardCertificateDays,
-  });
+  const settings = { authority, sealer: options.sealer, lifetimeDays: options.cardCertificateDays };
+  registerSmartcardApi(app, queryable, settings);
+  registerCardLifeApi(app, queryable, settings);
   await registerSelfUnlock(app, queryable, { ...options.selfUnlock, sealer: options.sealer });
 }

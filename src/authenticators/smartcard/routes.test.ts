@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { generateKeyPairSync, sign } from "node:crypto";
 import { test } from "node:test";
 import { startCis2Server } from "../../../test/support/cis2-server.ts";
 import {
@@ -72,9 +73,35 @@ test("the agent's API: issue, report a lock, unlock once; a cancelled card shows
   await t.test("the agent reports a lock; an unlock order releases the code once", async () => {
     const wrongStatus = await post("/api/smartcards/cards/HTTP0001/status", { status: "active" });
     assert.equal(wrongStatus.status, 400);
-    const locked = await post("/api/smartcards/cards/HTTP0001/status", { status: "locked" });
+    // Knowing the serial is not enough: the card's presence key must sign a fresh challenge.
+    const unproven = await post("/api/smartcards/cards/HTTP0001/status", { status: "locked" });
+    assert.equal(unproven.status, 400);
+    const presence = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    await store.db
+      .updateTable("smartcards")
+      .set({ presence_key: presence.publicKey.export({ type: "spki", format: "der" }) })
+      .where("serial", "=", "HTTP0001")
+      .execute();
+    const proof = async (key = presence.privateKey) => {
+      const { challenge } = (await (await post("/api/smartcards/challenges", {})).json()) as {
+        challenge: string;
+      };
+      return { challenge, signature: sign("sha256", Buffer.from(challenge), key).toString("base64url") };
+    };
+    const forged = await post("/api/smartcards/cards/HTTP0001/status", {
+      status: "locked",
+      proof: await proof(generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey),
+    });
+    assert.equal(forged.status, 422);
+    const locked = await post("/api/smartcards/cards/HTTP0001/status", {
+      status: "locked",
+      proof: await proof(),
+    });
     assert.deepEqual(await locked.json(), { cardSerial: "HTTP0001", status: "locked" });
-    const unknown = await post("/api/smartcards/cards/NOSUCHCARD/status", { status: "locked" });
+    const unknown = await post("/api/smartcards/cards/NOSUCHCARD/status", {
+      status: "locked",
+      proof: await proof(),
+    });
     assert.equal(unknown.status, 404);
     const order = await createCardOrder(store.db, testActor, { kind: "unlock", cardSerial: "HTTP0001" });
     const unlocked = await post("/api/smartcards/unlock", { orderCode: order.code, cardSerial: "HTTP0001" });

@@ -2,14 +2,15 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Actor } from "../../audit/actor.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { Queryable } from "../../store/database.ts";
-import { type CardSettings, issueCard, releaseUnlockCode, renewCard, reportCardLocked } from "./cards.ts";
+import { type CardSettings, issueCard, releaseUnlockCode, renewCard } from "./cards.ts";
 import { issueSmartcardChallenge } from "./challenges.ts";
+import { reportLockWithProof } from "./lock-report.ts";
 import { showCard } from "./records.ts";
 
 /**
  * The service's side of the workstation agent's protocol (docs/smartcard-agent-protocol.md).
  * The agent carries an RA's order code for anything that needs authority; reporting a lock
- * needs none, since it can only make a card less usable.
+ * needs no order but the card's own proof that it is in the reader (lock-report.ts).
  */
 export function registerSmartcardApi(
   app: FastifyInstance,
@@ -37,6 +38,7 @@ export function registerSmartcardApi(
       cardType: body.cardType,
       authenticationCsr: body.authenticationCsr,
       signingCsr: body.signingCsr,
+      presenceKey: body.presenceKey,
     });
     return reply.code(201).headers(secret).send(issued);
   });
@@ -81,7 +83,15 @@ export function registerSmartcardApi(
       const body = bodyOf(request);
       if (body.status !== "locked")
         throw InvalidInputError.field("status", 'must be "locked": the only status an agent reports');
-      return reportCardLocked(queryable, agent(request), request.params.cardSerial);
+      const proof = (typeof body.proof === "object" && body.proof !== null ? body.proof : {}) as Record<
+        string,
+        unknown
+      >;
+      return reportLockWithProof(queryable, agent(request), {
+        cardSerial: request.params.cardSerial,
+        challenge: proof.challenge,
+        signature: proof.signature,
+      });
     },
   );
 

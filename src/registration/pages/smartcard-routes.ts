@@ -11,6 +11,8 @@ const orderTitles: Record<OrderKind, string> = {
   issue: "Card issue order",
   renew: "Card renewal order",
   unlock: "Card unlock order",
+  repair: "Card repair order",
+  clear: "Card clear order",
 };
 
 /** Smartcard orders and withdrawals, and unlocking an authenticator app, from a person's profile. */
