@@ -124,7 +124,7 @@ test("a holder unlocks their locked smartcard with a code sent by email, then si
 
 async function enterPasscode(agentPage: Page, agentUrl: string, value: string): Promise<void> {
   await agentPage.goto(`${agentUrl}/`);
-  await agentPage.getByLabel("Passcode").fill(value);
+  await agentPage.getByLabel("Passcode", { exact: true }).fill(value);
   await Promise.all([
     agentPage.waitForNavigation(),
     agentPage.getByRole("button", { name: "Use this smartcard" }).click(),

@@ -211,7 +211,7 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
 });
 
 async function enterPasscode(agentPage: Page, value: string): Promise<void> {
-  await agentPage.getByLabel("Passcode").fill(value);
+  await agentPage.getByLabel("Passcode", { exact: true }).fill(value);
   await agentPage.getByRole("button", { name: "Use this smartcard" }).click();
 }
 
