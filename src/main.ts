@@ -4,6 +4,8 @@ import { type AddressInfo, createServer } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultAgentOptions, runAgent } from "./agent/run.ts";
+import { type PhotoDeletion, startPhotoDeletion } from "./apply/photo-deletion.ts";
+import { deleteDuePhotos } from "./apply/review.ts";
 import { type Actor, operatorActor, sandboxActor, systemActor } from "./audit/actor.ts";
 import { withAuditKey } from "./audit/chain-key.ts";
 import { pinUnkeyedEvents } from "./audit/keying.ts";
@@ -425,6 +427,18 @@ export const commands: Record<string, Command> = {
         return 0;
       }),
   },
+  "apply delete-photos": {
+    usage: "careid apply delete-photos",
+    summary:
+      "Delete now the Apply for Care ID photos due for deletion (serve does this hourly); the decisions and check results stay.",
+    run: (_values, config) =>
+      withStore(config, "apply delete-photos", async (store) => {
+        await prepare(store);
+        const deleted = await deleteDuePhotos(store.db, operatorActor());
+        console.log(`Deleted the photos of ${deleted} application${deleted === 1 ? "" : "s"}.`);
+        return 0;
+      }),
+  },
   "demo users": {
     usage: "careid demo users [--json]",
     summary: "List the demo directory's people with their positions and development password.",
@@ -608,7 +622,7 @@ async function serve(config: Config, demo: boolean, sandbox?: { personasFile: st
     console.error(`careid serve: cannot start: ${startFailure(error, store)}`);
     return 1;
   }
-  const { app, cis2, ldap, mutualTls, lifecycle, outbox, personas } = running;
+  const { app, cis2, ldap, mutualTls, lifecycle, outbox, photoDeletion, personas } = running;
   connectionLost = (error) => app.log.warn({ err: error }, "database connection lost; reconnecting");
   let stopping = false;
   const stop = async (signal: string, drainSeconds: number) => {
@@ -622,6 +636,7 @@ async function serve(config: Config, demo: boolean, sandbox?: { personasFile: st
     await ldap.close();
     await mutualTls?.close();
     await outbox.stop();
+    await photoDeletion.stop();
     personas?.stop();
     cis2.stop();
     await store.close();
@@ -667,6 +682,7 @@ type Running = {
   mutualTls: MutualTlsListener | undefined;
   lifecycle: Lifecycle;
   outbox: OutboxWorker;
+  photoDeletion: PhotoDeletion;
   /** The sandbox's personas, when `careid sandbox` started the service. */
   personas?: PersonaDirectory;
 };
@@ -741,7 +757,12 @@ async function startServing(
       cis2.sealer,
       app.log.child({ component: "outbox" }),
     );
-    return { app, cis2, ldap, mutualTls, lifecycle, outbox, personas };
+    const photoDeletion = startPhotoDeletion({
+      db: store.db,
+      log: (error) =>
+        app.log.child({ component: "apply" }).error({ err: error }, "photo deletion round failed"),
+    });
+    return { app, cis2, ldap, mutualTls, lifecycle, outbox, photoDeletion, personas };
   } catch (error) {
     for (const part of started.reverse()) await part.close().catch(() => {});
     personas?.stop();

@@ -202,6 +202,7 @@ export async function buildServer({
   registerDirectory(app, store, lists, config.databaseUrl);
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);
+    const applySettings = { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` };
     registerCimPages(app, {
       db: store.db,
       sealer: cis2.sealer,
@@ -210,7 +211,7 @@ export async function buildServer({
       app: cim,
       clientSecret: cis2.clientSecret(cim),
       relyingParties: { settings: config.relyingParties, validate: clientValidator(cis2.host) },
-      apply: { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` },
+      apply: applySettings,
     });
     registerApplyPages(app, {
       db: store.db,
@@ -224,6 +225,7 @@ export async function buildServer({
       host: cis2.host,
       issuer: config.issuer,
       tokens: { clients: config.cimApiClients, acrValues: cim.acrValues.split(" ") },
+      apply: { sealer: cis2.sealer, settings: applySettings },
     });
   }
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);

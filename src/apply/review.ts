@@ -393,7 +393,9 @@ export async function rejectApplication(
 
 /**
  * Deletes the photos of applications decided long enough ago (CAREID_APPLY_PHOTO_DAYS): the
- * sealed data key and the ciphertext go; what was checked and decided stays.
+ * sealed data key and the ciphertext go; what was checked and decided stays. Every node runs
+ * this: each locks the applications it deletes (FOR UPDATE SKIP LOCKED), so two nodes never
+ * delete, or audit, one application's photos twice.
  */
 export async function deleteDuePhotos(queryable: Queryable, actor: Actor, now = new Date()): Promise<number> {
   return inTransaction(queryable, async (tx) => {
@@ -410,21 +412,34 @@ export async function deleteDuePhotos(queryable: Queryable, actor: Actor, now = 
             .where("deleted_at", "is", null),
         ),
       )
+      .orderBy("photos_delete_after")
+      .limit(500)
+      .forUpdate()
+      .skipLocked()
       .execute();
+    let deleted = 0;
     for (const { id } of due) {
-      await tx
+      const photos = await tx
         .updateTable("apply_documents")
         .set({ sealed_key: null, ciphertext: null, deleted_at: now })
         .where("invitation_id", "=", id)
         .where("deleted_at", "is", null)
+        .returning("slot")
         .execute();
+      // Another node finished this one between our look and our lock.
+      if (photos.length === 0) continue;
       await recordAction(
         tx,
         actor,
-        { action: "apply.photos-deleted", subject: { type: "application", id } },
+        {
+          action: "apply.photos-deleted",
+          subject: { type: "application", id },
+          after: { slots: photos.map((photo) => photo.slot) },
+        },
         {},
       );
+      deleted++;
     }
-    return due.length;
+    return deleted;
   });
 }

@@ -35,7 +35,13 @@ export type RegistrationAction =
 
 export type RaRole = "RAM" | "RAA_ADVANCED" | "RAA" | "SPONSOR" | "ID_CHECKER" | "LSA";
 
-export type ReportKind = "users" | "requests" | "positions" | "authenticators" | "smartcards";
+export type ReportKind =
+  | "users"
+  | "requests"
+  | "positions"
+  | "authenticators"
+  | "smartcards"
+  | "applications";
 
 export type Decision =
   | {

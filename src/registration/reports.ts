@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { applicationFigures } from "../apply/figures.ts";
 import type { Actor } from "../audit/actor.ts";
 import { InvalidInputError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
@@ -13,6 +14,7 @@ export const reportKinds: readonly ReportKind[] = [
   "positions",
   "authenticators",
   "smartcards",
+  "applications",
 ];
 
 type Cell = string | number | Date | null | undefined;
@@ -109,6 +111,7 @@ const reports: Record<ReportKind, Report> = {
   positions: { people: positionsReport },
   authenticators: { people: authenticatorsReport },
   smartcards: { people: smartcardsReport },
+  applications: { other: applicationFigures },
 };
 
 async function usersReport(tx: Tx, odsCode: string): Promise<PersonTable> {

@@ -2,23 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startCis2Server } from "../support/cis2-server.ts";
 import { uuidOf } from "../support/ra-directory.ts";
-import { accessTokenFor, caller } from "./cim-api.ts";
-
-type Answer = Awaited<ReturnType<ReturnType<typeof caller>>>;
-
-/** An RFC 9457 problem of this status; its `errors` name these fields when given. */
-function assertProblem(answer: Answer, status: number, fields?: string[]): void {
-  assert.equal(answer.status, status, JSON.stringify(answer.body));
-  assert.match(answer.type, /^application\/problem\+json/);
-  assert.equal(answer.body.status, status);
-  assert.match(answer.body.type, /^https:\/\//);
-  assert.match(answer.body.instance, /^urn:careid:request:/);
-  if (fields)
-    assert.deepEqual(
-      answer.body.errors.map((error: { field: string }) => error.field),
-      fields,
-    );
-}
+import { accessTokenFor, assertProblem, caller } from "./cim-api.ts";
 
 test("the CIM API's workgroups: an RA manager creates and changes them at their organisations; bad input and others are refused", async (t) => {
   const server = await startCis2Server(t);

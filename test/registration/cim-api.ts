@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import * as client from "openid-client";
 import { cimApp } from "../../src/registration/pages/app.ts";
 import { demoClientConfiguration, exchange, redirectUri, signIn } from "../cis2/journey.ts";
@@ -62,4 +63,20 @@ export function caller(server: Cis2Server, token?: string) {
     const payload: any = type.includes("json") ? await response.json() : await response.text();
     return { status: response.status, type, headers: response.headers, body: payload };
   };
+}
+
+type Answer = Awaited<ReturnType<ReturnType<typeof caller>>>;
+
+/** An RFC 9457 problem of this status; its `errors` name these fields when given. */
+export function assertProblem(answer: Answer, status: number, fields?: string[]): void {
+  assert.equal(answer.status, status, JSON.stringify(answer.body));
+  assert.match(answer.type, /^application\/problem\+json/);
+  assert.equal(answer.body.status, status);
+  assert.match(answer.body.type, /^https:\/\//);
+  assert.match(answer.body.instance, /^urn:careid:request:/);
+  if (fields)
+    assert.deepEqual(
+      answer.body.errors.map((error: { field: string }) => error.field),
+      fields,
+    );
 }

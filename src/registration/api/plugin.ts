@@ -1,5 +1,6 @@
 import fastifySwagger from "@fastify/swagger";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type ApplyApi, registerApplyApiRoutes } from "../../apply/api-routes.ts";
 import type { Actor } from "../../audit/actor.ts";
 import type { ProviderHost } from "../../cis2/host.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
@@ -31,7 +32,15 @@ export type CimApiContext = {
  */
 export function registerCimApi(
   app: FastifyInstance,
-  options: { db: Db; lists: CodeLists; host: ProviderHost; issuer: string; tokens: BearerPolicy },
+  options: {
+    db: Db;
+    lists: CodeLists;
+    host: ProviderHost;
+    issuer: string;
+    tokens: BearerPolicy;
+    /** Apply for Care ID's invitations, where the service sends them. */
+    apply?: ApplyApi;
+  },
 ): void {
   app.register(
     async (api) => {
@@ -42,7 +51,7 @@ export function registerCimApi(
             title: "Care Identity Management API",
             version: "1",
             description:
-              "Registration Authority actions: profiles, positions, assignments, requests, authenticators, smartcards and reports. " +
+              "Registration Authority actions: profiles, positions, assignments, requests, authenticators, smartcards, Apply for Care ID invitations and reports. " +
               "Authorised by a CIS2 access token (Bearer) issued to a CIM client, from a sign-in at the assurance CIM's pages require, and the same RA policy as the pages. " +
               "A token of another client answers 401 invalid_token; a weaker sign-in 401 insufficient_user_authentication with the acr_values to ask for (RFC 9470). Errors are RFC 9457 problem+json. " +
               "A sponsor's action that needs approval answers 202 with the request it created. " +
@@ -86,6 +95,7 @@ export function registerCimApi(
       registerRequestRoutes(api, context);
       registerSmartcardRoutes(api, context);
       registerOrganisationRoutes(api, context);
+      if (options.apply) registerApplyApiRoutes(api, context, options.apply);
       api.get("/openapi.json", { schema: { hide: true } }, async () => api.swagger());
     },
     { prefix: cimApiPrefix },

@@ -9,6 +9,7 @@ const reportNames: Record<string, string> = {
   positions: "Positions: current assignments",
   authenticators: "Authenticators: who holds which",
   smartcards: "Smartcards: serial, status and expiry of each card",
+  applications: "Apply for Care ID: invitations, reviews and decisions in figures",
 };
 
 /** Reports for an organisation and those below it, exported as CSV. */
