@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { startPointOfCare } from "../../examples/point-of-care/app.ts";
-import { scope } from "../../examples/point-of-care/cis2.ts";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
 import { checkPassword } from "../../src/authenticators/password/passwords.ts";
 import { codeAt } from "../../src/authenticators/totp/codes.ts";
-import { addClient } from "../../src/cis2/clients.ts";
-import { clientValidator } from "../../src/cis2/start.ts";
 import { loadConfig } from "../../src/config.ts";
 import { startMessageDelivery } from "../../src/messaging/delivery.ts";
 import { issueAuthenticatorLink } from "../../src/registration/authenticators.ts";
@@ -17,47 +13,21 @@ import { startUpstream } from "../federation/upstream.ts";
 import { assertAccessible } from "../support/axe.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
+import { startDemoRelyingParty } from "../support/point-of-care.ts";
 import { leftOut } from "../support/prerequisites.ts";
 import { inCim, uuidOf } from "../support/ra-directory.ts";
 import { startSmtpServer } from "../support/smtp.ts";
 
 const clientSecret = "point-of-care-federation-secret-0123456789abcdef";
 
-/** The demo relying party, registered with CIS2 as a client that asks for `acr`. */
+/** The demo relying party asking for `acr`, as its own client. */
 async function relyingParty(
   t: { after(cleanup: () => Promise<void>): void },
   server: Cis2Server,
   acr: string,
 ) {
   const clientId = `${acr === "AAL3_ANY" ? "123456789021" : "123456789020"}.apps.supplier`;
-  const pointOfCare = await startPointOfCare({
-    issuer: server.issuer,
-    clientId,
-    clientSecret,
-    acrValues: acr,
-    maxAge: 300,
-    port: 0,
-    host: "127.0.0.1",
-    cookieSecret: "a-cookie-secret-for-the-journey-only",
-    quiet: true,
-  });
-  t.after(() => pointOfCare.close());
-  await addClient(
-    server.store.db,
-    operatorActor(),
-    server.cis2.sealer,
-    {
-      client_id: clientId,
-      client_secret: clientSecret,
-      token_endpoint_auth_method: "client_secret_post",
-      redirect_uris: [`${pointOfCare.url}/callback`],
-      post_logout_redirect_uris: [`${pointOfCare.url}/`],
-      scope,
-      default_acr_values: [acr],
-    },
-    clientValidator(server.cis2.host),
-  );
-  return pointOfCare.url;
+  return (await startDemoRelyingParty(t, server, { clientId, clientSecret, acr })).url;
 }
 
 /** Starts a sign-in at the relying party and identifies as `uuid` on CIS2's first page. */
@@ -217,19 +187,18 @@ test("NHS.net Connect and the authenticator app for real users, in Chromium", as
     // The sign-in above spent the next step's app code: wait until a later one is current.
     await waitForFreshStep();
     const renewed = "a different walk by the sea";
-    await page.getByLabel("Code from the email").fill(code === "000000" ? "111111" : "000000");
-    await page.getByLabel("Code from your authenticator app").fill(nextCode(secret));
-    await page.getByLabel("New password").fill(renewed);
-    await page.getByLabel("Enter the password again").fill(renewed);
-    await page.getByRole("button", { name: "Change my password" }).click();
+    const changePassword = async (emailCode: string) => {
+      await page.getByLabel("Code from the email").fill(emailCode);
+      await page.getByLabel("Code from your authenticator app").fill(nextCode(secret));
+      await page.getByLabel("New password").fill(renewed);
+      await page.getByLabel("Enter the password again").fill(renewed);
+      await page.getByRole("button", { name: "Change my password" }).click();
+    };
+    await changePassword(code === "000000" ? "111111" : "000000");
     await page.getByText("is not correct").first().waitFor();
     await shot(page, "c2-wrong-code");
     await assertAccessible(page, "a wrong reset code");
-    await page.getByLabel("Code from the email").fill(code);
-    await page.getByLabel("Code from your authenticator app").fill(nextCode(secret));
-    await page.getByLabel("New password").fill(renewed);
-    await page.getByLabel("Enter the password again").fill(renewed);
-    await page.getByRole("button", { name: "Change my password" }).click();
+    await changePassword(code);
     await page.getByText("Your password has been changed").first().waitFor();
     await shot(page, "c3-changed");
     assert.equal(await checkPassword(db, newcomer, renewed), true);
