@@ -56,16 +56,27 @@ export async function federatedSignIn(
   const signInPage = identify.url.replace(/\/$/, "");
   assert.match(signInPage, new RegExp(`${signInPath}/[^/]+$`));
   const next = options.identifier
-    ? (
-        await browser.follow(
-          await browser.post(`${signInPage}/identify`, { identifier: options.identifier }),
-          `${signInPage}/identify`,
-          server.origin,
-          redirectUri,
-        )
-      ).url
+    ? await identified(browser, server, `${signInPage}/identify`, options.identifier)
     : `${signInPage}/nhs-net-connect`;
   if (next.startsWith(redirectUri)) return { ...checks, url: next, response: undefined, browser };
   const { response, url } = await through(browser, next, options.email);
   return { ...checks, url, response, browser };
+}
+
+/**
+ * Where identifying leads: the next step, or back to the relying party. A refusal the person can
+ * act on (no authenticator this service accepts) is a page first, whose link goes back.
+ */
+async function identified(browser: Browser, server: Cis2Server, identify: string, identifier: string) {
+  const { response, url } = await browser.follow(
+    await browser.post(identify, { identifier }),
+    identify,
+    server.origin,
+    redirectUri,
+  );
+  if (response.status !== 403) return url;
+  const back = /<a href="([^"]+)" id="return-to-service"/.exec(await response.text())?.[1];
+  assert.ok(back, "the refusal page links back to the service");
+  const backUrl = new URL(back.replaceAll("&amp;", "&"), url).toString();
+  return (await browser.follow(await browser.get(backUrl), backUrl, server.origin, redirectUri)).url;
 }
