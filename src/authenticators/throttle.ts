@@ -34,7 +34,8 @@ export const signInLimits = {
     kind: "window",
     attempts: 100,
     windowSeconds: 300,
-    counts: "wrong passwords, codes and security-key answers from one client address, at any accounts",
+    counts:
+      "wrong passwords, codes, security-key answers and refused NHS.net Connect returns from one client address, at any accounts",
   },
   passwordFailuresPerAccountAndAddress: {
     kind: "back-off",
@@ -292,6 +293,9 @@ export const signInCounters = {
     },
     { limit: "guessesPerAccountPerDay", subject: account.key, person: account.uuid },
   ],
+  // The upstream checked the person's password; what is guessed here is whose upstream answer
+  // (a code, a state) gets accepted, so a return is counted by address until it signs someone in.
+  federated: (address: string): Counter[] => [{ limit: "failuresPerAddress", subject: address }],
   securityKey: (account: SignInAccount, address: string): Counter[] => [
     { limit: "failuresPerAddress", subject: address },
     {

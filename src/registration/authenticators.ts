@@ -1,7 +1,7 @@
 import type { Actor } from "../audit/actor.ts";
 import { issueEnrolmentLink } from "../authenticators/enrolment/links.ts";
 import { deleteUpstreamLink, linkIdPrefix, linksOf } from "../authenticators/federation/links.ts";
-import { removePassword } from "../authenticators/password/passwords.ts";
+import { forcePasswordReset, removePassword } from "../authenticators/password/passwords.ts";
 import { accountCappedUntil } from "../authenticators/throttle.ts";
 import { unlockTotp } from "../authenticators/totp/app-authenticators.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
@@ -163,6 +163,24 @@ export async function unlockAuthenticatorApp(
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "authenticator.issue", { uuid: input.uuid }, input);
     return unlockTotp(tx, acting, input.uuid);
+  });
+}
+
+/**
+ * An RA forces a reset of the password a person uses with their authenticator app (suspected
+ * known to someone else): it signs no one in until its holder resets it with an emailed code and
+ * an app code. Who may issue authenticators may force it; audited as password.reset-forced.
+ */
+export async function forceAppPasswordReset(
+  queryable: Queryable,
+  actor: Actor,
+  input: ActionCommon & { uuid: string },
+): Promise<void> {
+  if (!isCareIdentifier(input.uuid))
+    throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
+  await inTransaction(queryable, async (tx) => {
+    const { acting } = await authorised(tx, actor, "authenticator.issue", { uuid: input.uuid }, input);
+    await forcePasswordReset(tx, acting, input.uuid);
   });
 }
 

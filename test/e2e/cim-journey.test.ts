@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { startPointOfCare } from "../../examples/point-of-care/app.ts";
-import { scope } from "../../examples/point-of-care/cis2.ts";
-import { operatorActor } from "../../src/audit/actor.ts";
-import { addClient } from "../../src/cis2/clients.ts";
-import { clientValidator } from "../../src/cis2/start.ts";
 import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { signInToCimInChromium } from "../registration/cim-browser.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
+import { startDemoRelyingParty } from "../support/point-of-care.ts";
 import { leftOut } from "../support/prerequisites.ts";
 
 const clientId = "123456789013.apps.supplier";
@@ -23,33 +19,11 @@ const clientSecret = "point-of-care-journey-secret-0123456789abcdef";
 test("a sponsor's request, approved by an RA agent, reaches the person's CIS2 roles; closing the profile stops their sign-in", async (t) => {
   if (leftOut(t, "browser")) return;
   const server = await startCis2Server(t);
-  const pointOfCare = await startPointOfCare({
-    issuer: server.issuer,
+  const pointOfCare = await startDemoRelyingParty(t, server, {
     clientId,
     clientSecret,
-    acrValues: "AAL1_USERPASS",
-    maxAge: 300,
-    port: 0,
-    host: "127.0.0.1",
-    cookieSecret: "a-cookie-secret-for-the-journey-only",
-    quiet: true,
+    acr: "AAL1_USERPASS",
   });
-  t.after(() => pointOfCare.close());
-  await addClient(
-    server.store.db,
-    operatorActor(),
-    server.cis2.sealer,
-    {
-      client_id: clientId,
-      client_secret: clientSecret,
-      token_endpoint_auth_method: "client_secret_post",
-      redirect_uris: [`${pointOfCare.url}/callback`],
-      post_logout_redirect_uris: [`${pointOfCare.url}/`],
-      scope,
-      default_acr_values: ["AAL1_USERPASS"],
-    },
-    clientValidator(server.cis2.host),
-  );
   const { context, page } = await launchChromium(t);
   page.setDefaultTimeout(15_000);
   const oliver = await server.store.db

@@ -4,6 +4,7 @@ import { InvalidInputError } from "../../errors.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
 import { renderPage } from "../../web/pages.ts";
+import { listUpstreamProviders } from "../federation/providers.ts";
 import { checkNewPassword } from "../password/new-password.ts";
 import { hashPassword, hasPassword } from "../password/passwords.ts";
 import { enrolTotp, pendingTotpSecret } from "../totp/app-authenticators.ts";
@@ -36,6 +37,8 @@ export function registerEnrolmentPages(
       uuid: link.uuid,
       token: request.params.token,
       expires: `${link.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+      // NHS.net Connect is offered only where an upstream identity provider is configured.
+      federated: (await listUpstreamProviders(db)).length > 0,
     });
   });
 

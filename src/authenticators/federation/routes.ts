@@ -16,6 +16,7 @@ import { pageRenderer } from "../../web/pages.ts";
 import { accountApp } from "../account/app.ts";
 import { cookiesOf } from "../account/pages.ts";
 import { consumeEnrolmentLink, openEnrolmentLink } from "../enrolment/links.ts";
+import { type Attempt, giveBack, signInCounters, takeAttempt } from "../throttle.ts";
 import { linksOf, linkUpstreamAccount, peopleNamedByLogout, personOfUpstream } from "./links.ts";
 import {
   listUpstreamProviders,
@@ -89,6 +90,8 @@ export function registerFederationPages(app: FastifyInstance, context: Context):
       const interaction = await interactionOf(request, reply);
       const back = `${signInBase}/${interaction.uid}`;
       const actor: Actor = { kind: "system", id: "cis2", source: "CIS2", correlationId: interaction.uid };
+      const attempt = await takeAttempt(db, actor, signInCounters.federated(request.ip));
+      if (!attempt.allowed) return tooManyAttempts(reply, attempt, back);
       const identity = await returnedIdentity(request, reply, actor, back);
       if (!identity) return reply;
       let uuid: string;
@@ -123,6 +126,8 @@ export function registerFederationPages(app: FastifyInstance, context: Context):
         interaction,
         { uuid, method: "NHSMAIL", developmentLogin },
       );
+      // A return that signed someone in was no guess.
+      await giveBack(db, attempt.counted, ["failuresPerAddress"]);
       return reply.redirect(location, 303);
     },
   );
@@ -339,6 +344,21 @@ export function registerFederationPages(app: FastifyInstance, context: Context):
     reply.header(
       "set-cookie",
       `${pendingCookie}=${value}; Path=/; Max-Age=${pending ? 600 : 0}; HttpOnly; SameSite=Lax${overHttps(request, context.issuer) ? "; Secure" : ""}`,
+    );
+  }
+
+  function tooManyAttempts(reply: FastifyReply, refusal: Extract<Attempt, { allowed: false }>, back: string) {
+    reply.header("retry-after", String(refusal.retryAfterSeconds));
+    const minutes = Math.ceil(refusal.retryAfterSeconds / 60);
+    return renderPage(
+      reply,
+      "federation-refused.njk",
+      {
+        pageTitle: "You have tried to sign in too many times",
+        message: `Too many sign-ins from this network were refused. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+        back,
+      },
+      429,
     );
   }
 

@@ -100,6 +100,8 @@ const doneMessages: Record<string, string> = {
   "authenticator-removed": "The authenticator was removed.",
   "contact-changed": "Your contact details were saved.",
   "app-unlocked": "The authenticator app was unlocked.",
+  "password-reset-forced":
+    "The authenticator app's password no longer signs in. Its holder resets it at /authenticators/password-reset with a code sent to their email and a code from their app.",
   "card-cancelled": "The card was cancelled and its certificates revoked.",
   "card-lost": "The card was recorded as lost and its certificates revoked.",
   "card-stolen": "The card was recorded as stolen and its certificates revoked.",

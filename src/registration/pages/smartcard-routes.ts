@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Withdrawal } from "../../authenticators/smartcard/cards.ts";
 import type { OrderKind } from "../../authenticators/smartcard/orders.ts";
 import { getPerson } from "../../people/people.ts";
-import { unlockAuthenticatorApp } from "../authenticators.ts";
+import { forceAppPasswordReset, unlockAuthenticatorApp } from "../authenticators.ts";
 import { orderCard, withdrawHeldCard } from "../smartcards.ts";
 import { actorOf, type Cim, displayName, renderCimPage } from "./context.ts";
 import { actOnForm, commonOf, formOf } from "./form-actions.ts";
@@ -75,5 +75,10 @@ export function registerSmartcardRoutes(app: FastifyInstance, cim: Cim): void {
   app.post("/profiles/:uuid/authenticators/authenticator-app/unlock", async (request, reply) => {
     await unlockAuthenticatorApp(cim.db, actorOf(request), { ...commonOf(request), uuid: uuidOf(request) });
     return reply.redirect(`/cim/profiles/${uuidOf(request)}?done=app-unlocked`, 303);
+  });
+
+  app.post("/profiles/:uuid/authenticators/authenticator-app/password-reset", async (request, reply) => {
+    await forceAppPasswordReset(cim.db, actorOf(request), { ...commonOf(request), uuid: uuidOf(request) });
+    return reply.redirect(`/cim/profiles/${uuidOf(request)}?done=password-reset-forced`, 303);
   });
 }
