@@ -18,7 +18,7 @@ import { openCryptokiCard } from "../support/tokens.ts";
 test("a locked card is repaired by an RA and signs in; then cleared to a blank card", async (t) => {
   if (leftOut(t, "browser", "smartcard")) return;
   const { context, page } = await launchChromium(t);
-  const world = await startSmartcardWorld(t, openCryptokiCard());
+  const world = await startSmartcardWorld(t, await openCryptokiCard());
   const { server, agent } = world;
   const db = server.store.db;
   const [holder = ""] = await singlePositionPeople(db, 1);

@@ -26,7 +26,7 @@ test("a holder unlocks their locked smartcard with a code sent by email, then si
   if (leftOut(t, "browser", "smartcard")) return;
   const { context, page } = await launchChromium(t);
   const smtp = await startSmtpServer(t);
-  const world = await startSmartcardWorld(t, openCryptokiCard());
+  const world = await startSmartcardWorld(t, await openCryptokiCard());
   const { server, agent } = world;
   const db = server.store.db;
   const messages = loadConfig({

@@ -37,7 +37,7 @@ test("a card is issued through the agent, signs in by agent and by mutual TLS, l
   // for the browsers' open connections.
   const { context, page } = await launchChromium(t);
   const second = await launchChromium(t);
-  const card = openCryptokiCard();
+  const card = await openCryptokiCard();
   const world = await startSmartcardWorld(t, card);
   const { server, agent } = world;
   const db = server.store.db;

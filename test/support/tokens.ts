@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertCategoryReady, openCryptokiModule, softHsmModule } from "./prerequisites.ts";
@@ -52,12 +52,52 @@ export function softHsmCard(label = "careid-card"): BlankCard {
 
 const swtokDirectory = "/var/lib/opencryptoki/swtok";
 
+/** Held by the test process using openCryptoki's one token; a dead holder's is taken over. */
+const openCryptokiLock = join(tmpdir(), "careid-opencryptoki-token.lock");
+
 /**
- * openCryptoki's one software token (slot 3), wiped and initialised afresh. Its daemon
- * pkcsslotd must run: npm test's pretest step starts it.
+ * openCryptoki has one software token, and several test files use it as their card: each waits
+ * for the token, then holds it until its process ends (node --test runs each file in its own).
  */
-export function openCryptokiCard(label = "careid-card"): BlankCard {
+async function holdOpenCryptoki(): Promise<void> {
+  const deadline = Date.now() + 170_000;
+  for (;;) {
+    try {
+      mkdirSync(openCryptokiLock);
+      writeFileSync(join(openCryptokiLock, "pid"), String(process.pid));
+      process.on("exit", () => rmSync(openCryptokiLock, { recursive: true, force: true }));
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    if (!holderAlive()) rmSync(openCryptokiLock, { recursive: true, force: true });
+    else if (Date.now() > deadline) throw new Error("openCryptoki's token stayed in use by another test");
+    else await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function holderAlive(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(openCryptokiLock, "pid"), "utf8"));
+  } catch {
+    return true; // Being made just now: its holder writes the pid next.
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * openCryptoki's one software token (slot 3), wiped and initialised afresh, once no other test
+ * process holds it. Its daemon pkcsslotd must run: npm test's pretest step starts it.
+ */
+export async function openCryptokiCard(label = "careid-card"): Promise<BlankCard> {
   assertCategoryReady("smartcard");
+  await holdOpenCryptoki();
   for (const name of readdirSync(swtokDirectory)) {
     if (name === "TOK_OBJ") {
       for (const object of readdirSync(join(swtokDirectory, name)))
