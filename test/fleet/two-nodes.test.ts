@@ -74,6 +74,8 @@ test("two nodes behind HAProxy share every sign-in and see each other's changes 
           token_endpoint_auth_method: "client_secret_post",
           client_secret: "a-fleet-test-secret-long-enough-for-cis2",
           redirect_uris: ["http://127.0.0.1:3002/callback"],
+          // An http redirect URI on loopback: a development client, as the client rules require.
+          environment: "development",
         }),
       );
       const authorize = (origin: string) =>
