@@ -26,6 +26,7 @@ import { toPem } from "../src/pki/engine.ts";
 import { cardProof, csrFor, softwareCardKeys } from "../test/support/pki.ts";
 import {
   backendPids,
+  benchAdminUrl,
   cpuSeconds,
   percentile,
   prepareService,
@@ -43,9 +44,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "3925" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 
 const lifetimes = { idleMinutes: 720, sessionHours: 24 };
 const { databaseUrl, environment, store, lists, cis2 } = await prepareService({

@@ -16,6 +16,7 @@ import { Browser } from "../test/support/browser.ts";
 import type { Cis2Server } from "../test/support/cis2-server.ts";
 import {
   backendPids,
+  benchAdminUrl,
   benchClientId,
   benchScope,
   cpuSeconds,
@@ -35,9 +36,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "3923" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 
 const { databaseUrl, issuer, environment, store, lists, cis2, key } = await prepareService({
   adminUrl,

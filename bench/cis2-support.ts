@@ -158,6 +158,14 @@ export async function mintCodes(
 }
 
 /** Drops and creates a database beside the admin one; returns its URL. */
+/** The PostgreSQL database a benchmark creates its own databases from, named by BENCH_ADMIN_URL. */
+export function benchAdminUrl(): string {
+  const adminUrl = process.env.BENCH_ADMIN_URL;
+  if (!adminUrl)
+    throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+  return adminUrl;
+}
+
 export async function freshDatabase(adminUrl: string, name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -22,6 +22,7 @@ import { positionsOfPerson } from "../src/rbac/positions.ts";
 import {
   type Account,
   backendPids,
+  benchAdminUrl,
   benchClientId,
   benchRedirectUri,
   codeVerifier,
@@ -47,9 +48,7 @@ const { values } = parseArgs({
     "peer-port": { type: "string", default: "3923" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 const measured = Number(values.codes);
 const warmup = Number(values.warmup);
 const concurrency = Number(values.concurrency);

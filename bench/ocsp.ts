@@ -24,6 +24,7 @@ import { toPem } from "../src/pki/engine.ts";
 import { csrFor, softwareCardKeys } from "../test/support/pki.ts";
 import {
   backendPids,
+  benchAdminUrl,
   cpuSeconds,
   percentile,
   prepareService,
@@ -40,9 +41,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "3924" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 
 const { databaseUrl, environment, store, cis2 } = await prepareService({
   adminUrl,

@@ -22,14 +22,13 @@ import { importOrganisations } from "../src/rbac/ods/import.ts";
 import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { benchAdminUrl } from "./cis2-support.ts";
 
 const { values } = parseArgs({ options: { organisations: { type: "string", default: "100000" } } });
 const total = Number(values.organisations);
 if (!Number.isInteger(total) || total < 100)
   throw new Error("--organisations must be a whole number of at least 100");
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 
 /** One row in ODS's 27-column extract layout. */
 function row(cells: Record<number, string>): string {

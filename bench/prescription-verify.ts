@@ -27,7 +27,7 @@ import { inTransaction, openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { freePort } from "../test/support/cis2-server.ts";
 import { prescriptionAt, samplePrescriptions } from "../test/support/prescriptions.ts";
-import { benchMasterKey, freshDatabase, percentile } from "./cis2-support.ts";
+import { benchAdminUrl, benchMasterKey, freshDatabase, percentile } from "./cis2-support.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,9 +37,7 @@ const { values } = parseArgs({
     signers: { type: "string", default: "20" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 
 const masterKey = Buffer.from(benchMasterKey, "hex");
 const store = withAuditKey(

@@ -25,6 +25,7 @@ import { attestationBatch, writeFiles } from "../test/support/attestation-ca.ts"
 import { editPrescription, prescriptionAt, samplePrescriptions } from "../test/support/prescriptions.ts";
 import {
   backendPids,
+  benchAdminUrl,
   benchRedirectUri,
   cpuSeconds,
   percentile,
@@ -45,9 +46,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "3924" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 const peopleCount = Number(values.people);
 const concurrency = Number(values.concurrency);
 const items = Number(values.items);

@@ -15,11 +15,10 @@ import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { seedSynthetic } from "../src/seed/synthetic.ts";
 import { openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { benchAdminUrl } from "./cis2-support.ts";
 
 const { values } = parseArgs({ options: { people: { type: "string", default: "1300000" } } });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();

@@ -20,6 +20,7 @@ import { Browser } from "../test/support/browser.ts";
 import { type BlankCard, softHsmCard } from "../test/support/tokens.ts";
 import {
   backendPids,
+  benchAdminUrl,
   benchClientId,
   benchRedirectUri,
   benchScope,
@@ -40,9 +41,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "3925" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 
 const { databaseUrl, issuer, environment, store, cis2, key } = await prepareService({
   adminUrl,

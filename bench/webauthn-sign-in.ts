@@ -27,6 +27,7 @@ import { seedSynthetic } from "../src/seed/synthetic.ts";
 import { attestationBatch, writeFiles } from "../test/support/attestation-ca.ts";
 import {
   backendPids,
+  benchAdminUrl,
   benchClientId,
   benchRedirectUri,
   benchScope,
@@ -52,9 +53,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "3924" },
   },
 });
-const adminUrl = process.env.BENCH_ADMIN_URL;
-if (!adminUrl)
-  throw new Error("Set BENCH_ADMIN_URL to a PostgreSQL database this user may create databases from");
+const adminUrl = benchAdminUrl();
 const concurrency = Number(values.concurrency);
 const keyUsers = Number(values.users);
 const appUsers = Number(values["totp-users"]);
