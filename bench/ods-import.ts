@@ -2,7 +2,7 @@
  * Loads generated ODS extracts of national size into an empty PostgreSQL database through the
  * importer `careid organisations import` uses, and reports organisations imported per second:
  * trusts (etr.csv), then their sites (ets.csv), then GP practices (epraccur.csv), then the same
- * practices again unchanged (a re-import).
+ * practices again unchanged (a re-import), then the practices again with every name changed.
  *
  *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:ods-import -- [--organisations 100000]
  *
@@ -48,6 +48,21 @@ const address = (n: number) => ({
   8: "BENCHSHIRE",
   9: `BT${n % 90} ${n % 9}AB`,
 });
+/** The GP practices, each under one of 100 commissioners; `suffix` changes every name. */
+const practiceRows = (suffix: string) =>
+  Array.from({ length: practices }, (_, n) =>
+    row({
+      0: `P${n.toString(36).toUpperCase().padStart(6, "0")}`,
+      1: `BENCH SURGERY ${n}${suffix}`,
+      ...address(n),
+      10: "19800101",
+      12: "A",
+      13: "B",
+      14: `C${(n % 100).toString().padStart(2, "0")}`,
+      15: "20130401",
+      25: "4",
+    }),
+  ).join("");
 const files = {
   etr: Array.from({ length: trusts }, (_, n) =>
     row({
@@ -68,19 +83,8 @@ const files = {
       15: "19990401",
     });
   }).join(""),
-  epraccur: Array.from({ length: practices }, (_, n) =>
-    row({
-      0: `P${n.toString(36).toUpperCase().padStart(6, "0")}`,
-      1: `BENCH SURGERY ${n}`,
-      ...address(n),
-      10: "19800101",
-      12: "A",
-      13: "B",
-      14: `C${(n % 100).toString().padStart(2, "0")}`,
-      15: "20130401",
-      25: "4",
-    }),
-  ).join(""),
+  epraccur: practiceRows(""),
+  "epraccur-renamed": practiceRows(" RENAMED"),
 };
 for (const [name, text] of Object.entries(files)) writeFileSync(join(directory, `${name}.csv`), text);
 
@@ -101,14 +105,14 @@ const lists = await readCodeLists(store.db);
 
 let loaded = 0;
 let seconds = 0;
-for (const name of ["etr", "ets", "epraccur", "epraccur"]) {
+for (const name of ["etr", "ets", "epraccur", "epraccur", "epraccur-renamed"]) {
   const path = join(directory, `${name}.csv`);
   const report = await importOrganisations(store.db, operatorActor(), lists, {
     name: path,
     text: readFileSync(path, "utf8"),
   });
   console.log(
-    `${name}.csv: ${report.organisations} organisations (${report.added} added, ${report.unchanged} unchanged) in ${report.seconds.toFixed(2)} s: ${Math.round(report.organisations / report.seconds)} organisations/s`,
+    `${name}.csv: ${report.organisations} organisations (${report.added} added, ${report.changed} changed, ${report.unchanged} unchanged) in ${report.seconds.toFixed(2)} s: ${Math.round(report.organisations / report.seconds)} organisations/s`,
   );
   if (report.added > 0) {
     loaded += report.organisations;

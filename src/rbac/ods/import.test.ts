@@ -174,3 +174,41 @@ test("a file with faults is refused whole, naming every fault by row", async (t)
     },
   );
 });
+
+test("a file of many batches reports its progress, and a re-import moving every site to another trust replaces their relationships", async (t) => {
+  const store = await testStore(t);
+  const lists = await readCodeLists(store.db);
+  await load(store, "etr.csv");
+  const sites = 6001;
+  const extract = (trust: string, suffix: string) => ({
+    name: "ets.csv",
+    text: Array.from(
+      { length: sites },
+      (_, n) =>
+        `"S${String(n).padStart(5, "0")}","SITE ${n}${suffix}","Y56","QX1","HIGH STREET","","","FENWICK","NORTHSHIRE","FW1 2AB","19990401","","","","${trust}","19990401","","","","","","0","","","","",""\r\n`,
+    ).join(""),
+  });
+  const progress: number[] = [];
+  const first = await importOrganisations(store.db, actor, lists, extract("RX1", ""), {
+    today,
+    progress: (done, total) => progress.push(done, total),
+  });
+  assert.equal(first.added, sites);
+  assert.ok(progress.length > 2, "more than one batch");
+  assert.deepEqual(progress.slice(-2), [sites, sites]);
+  assert.deepEqual(await organisationLineage(store.db, "S06000"), ["S06000", "RX1"]);
+  const moved = await importOrganisations(store.db, actor, lists, extract("RX2", " MOVED"), { today });
+  assert.deepEqual([moved.added, moved.changed, moved.closed, moved.unchanged], [0, sites, 0, 0]);
+  for (const site of ["S00000", "S06000"])
+    assert.deepEqual(await organisationLineage(store.db, site), [site, "RX2"]);
+  const relationships = await store.db
+    .selectFrom("organisation_relationships")
+    .select(["target_ods_code", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("ods_code", "like", "S%")
+    .groupBy("target_ods_code")
+    .execute();
+  assert.deepEqual(
+    relationships.map((row) => [row.target_ods_code, Number(row.n)]),
+    [["RX2", sites]],
+  );
+});
