@@ -13,22 +13,91 @@ type Credential = { id: Buffer; privateKey: KeyObject; counter: number; userHand
 /** Full attestation: a batch certificate chain (leaf first, DER) and the batch key that signs. */
 export type AttestationBatch = { x5c: Buffer[]; privateKey: KeyObject };
 
-const flags = { userPresent: 0x01, userVerified: 0x04, attestedCredentialData: 0x40 };
+/**
+ * What the authenticator says of itself: its model (AAGUID), whether its credentials may be
+ * backed up (BE) and are (BS), and where it sits as the browser reports it.
+ */
+export type AuthenticatorModel = {
+  aaguid?: Buffer;
+  backupEligible?: boolean;
+  backedUp?: boolean;
+  attachment?: "platform" | "cross-platform";
+  transports?: string[];
+};
+
+/** A credential just made, before its attestation statement: what an attestation signs or certifies. */
+export type NewCredential = {
+  id: Buffer;
+  publicKey: KeyObject;
+  privateKey: KeyObject;
+  authenticatorData: Buffer;
+  clientDataJSON: Buffer;
+};
+
+const flags = {
+  userPresent: 0x01,
+  userVerified: 0x04,
+  backupEligible: 0x08,
+  backedUp: 0x10,
+  attestedCredentialData: 0x40,
+};
 /** Not a registered model: the benchmark's own authenticator. */
-const aaguid = Buffer.from("b3c1a2d4e5f60718293a4b5c6d7e8f90", "hex");
+const benchmarkAaguid = Buffer.from("b3c1a2d4e5f60718293a4b5c6d7e8f90", "hex");
 
 export class SoftwareAuthenticator {
   private readonly credentials = new Map<string, Credential>();
   private readonly origin: string;
   private readonly attestation: "none" | "packed" | AttestationBatch;
+  private readonly model: Required<AuthenticatorModel>;
 
-  constructor(origin: string, attestation: "none" | "packed" | AttestationBatch = "none") {
+  constructor(
+    origin: string,
+    attestation: "none" | "packed" | AttestationBatch = "none",
+    model: AuthenticatorModel = {},
+  ) {
     this.origin = origin;
     this.attestation = attestation;
+    this.model = {
+      aaguid: model.aaguid ?? benchmarkAaguid,
+      backupEligible: model.backupEligible ?? false,
+      backedUp: model.backedUp ?? false,
+      attachment: model.attachment ?? "cross-platform",
+      transports: model.transports ?? ["usb"],
+    };
   }
 
   /** A new credential for the options of a registration ceremony: a RegistrationResponseJSON. */
   create(options: CreationOptions & { user: { id: string } }) {
+    const made = this.makeCredential(options);
+    const signed = Buffer.concat([made.authenticatorData, sha256(made.clientDataJSON)]);
+    const attestationStatement =
+      this.attestation === "none"
+        ? new Map()
+        : this.attestation === "packed"
+          ? // Self attestation: the credential's own key signs authenticator data and client data hash.
+            new Map<string, unknown>([
+              ["alg", -7],
+              ["sig", sign("sha256", signed, made.privateKey)],
+            ])
+          : // Full attestation: the batch key signs, and its certificate chain goes with it.
+            new Map<string, unknown>([
+              ["alg", -7],
+              ["sig", sign("sha256", signed, this.attestation.privateKey)],
+              ["x5c", this.attestation.x5c],
+            ]);
+    return this.registrationResponse(
+      made,
+      this.attestation === "none" ? "none" : "packed",
+      attestationStatement,
+    );
+  }
+
+  /**
+   * The first half of a registration: a key pair, authenticator data naming it, and client data,
+   * for an attestation made elsewhere (one whose certificate is issued for the credential, as
+   * Apple's is) before `registrationResponse` packs them.
+   */
+  makeCredential(options: CreationOptions & { user: { id: string } }): NewCredential {
     const rpId = options.rp.id ?? new URL(this.origin).hostname;
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const id = randomBytes(32);
@@ -52,47 +121,41 @@ export class SoftwareAuthenticator {
     const length = Buffer.alloc(2);
     length.writeUInt16BE(id.length);
     const authenticatorData = Buffer.concat([
-      authenticatorDataHead(rpId, flags.userPresent | flags.userVerified | flags.attestedCredentialData, 0),
-      aaguid,
+      authenticatorDataHead(rpId, this.flagBits() | flags.attestedCredentialData, 0),
+      this.model.aaguid,
       length,
       id,
       coseKey,
     ]);
-    const clientDataJSON = this.clientData("webauthn.create", options.challenge);
-    const signed = Buffer.concat([authenticatorData, sha256(clientDataJSON)]);
-    const attestationStatement =
-      this.attestation === "none"
-        ? new Map()
-        : this.attestation === "packed"
-          ? // Self attestation: the credential's own key signs authenticator data and client data hash.
-            new Map<string, unknown>([
-              ["alg", -7],
-              ["sig", sign("sha256", signed, privateKey)],
-            ])
-          : // Full attestation: the batch key signs, and its certificate chain goes with it.
-            new Map<string, unknown>([
-              ["alg", -7],
-              ["sig", sign("sha256", signed, this.attestation.privateKey)],
-              ["x5c", this.attestation.x5c],
-            ]);
+    return {
+      id,
+      publicKey,
+      privateKey,
+      authenticatorData,
+      clientDataJSON: this.clientData("webauthn.create", options.challenge),
+    };
+  }
+
+  /** The RegistrationResponseJSON for a credential made here and its attestation statement. */
+  registrationResponse(made: NewCredential, format: string, statement: Map<string, unknown>) {
     const attestationObject = cbor(
       new Map<string, unknown>([
-        ["fmt", this.attestation === "none" ? "none" : "packed"],
-        ["attStmt", attestationStatement],
-        ["authData", authenticatorData],
+        ["fmt", format],
+        ["attStmt", statement],
+        ["authData", made.authenticatorData],
       ]),
     );
     return {
-      id: id.toString("base64url"),
-      rawId: id.toString("base64url"),
+      id: made.id.toString("base64url"),
+      rawId: made.id.toString("base64url"),
       type: "public-key",
       response: {
-        clientDataJSON: clientDataJSON.toString("base64url"),
+        clientDataJSON: made.clientDataJSON.toString("base64url"),
         attestationObject: attestationObject.toString("base64url"),
-        transports: ["usb"],
+        transports: this.model.transports,
       },
       clientExtensionResults: {},
-      authenticatorAttachment: "cross-platform",
+      authenticatorAttachment: this.model.attachment,
     };
   }
 
@@ -104,11 +167,7 @@ export class SoftwareAuthenticator {
       .find(Boolean);
     if (!credential) throw new Error("no credential of this authenticator is allowed");
     credential.counter++;
-    const authenticatorData = authenticatorDataHead(
-      rpId,
-      flags.userPresent | flags.userVerified,
-      credential.counter,
-    );
+    const authenticatorData = authenticatorDataHead(rpId, this.flagBits(), credential.counter);
     const clientDataJSON = this.clientData("webauthn.get", options.challenge);
     const signature = sign(
       "sha256",
@@ -126,8 +185,18 @@ export class SoftwareAuthenticator {
         userHandle: credential.userHandle,
       },
       clientExtensionResults: {},
-      authenticatorAttachment: "cross-platform",
+      authenticatorAttachment: this.model.attachment,
     };
+  }
+
+  /** User present and verified always; the backup flags as the model has them. */
+  private flagBits(): number {
+    return (
+      flags.userPresent |
+      flags.userVerified |
+      (this.model.backupEligible ? flags.backupEligible : 0) |
+      (this.model.backedUp ? flags.backedUp : 0)
+    );
   }
 
   private clientData(type: string, challenge: string): Buffer {

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { type Limit, signInLimits } from "../../src/authenticators/throttle.ts";
 import { authenticatorKinds } from "../../src/authenticators/webauthn/classification.ts";
 import { aalOf, acrClasses, type Method, methods } from "../../src/cis2/assurance.ts";
+import { assessRecorded, recordedIpads, trustRecordedRoots } from "../support/ipad-attestations.ts";
 
 /** The policy table as docs/assurance.md must show it, made from the code that enforces it. */
 export function policyTable(): string {
@@ -27,6 +28,32 @@ export function kindTable(): string {
   );
 }
 
+/**
+ * The iPad set-ups as docs/assurance.md must show them: each recorded registration
+ * (test/fixtures/webauthn/ipads.json) verified and classified by the service's registration step.
+ */
+export async function ipadTable(): Promise<string> {
+  const policy = trustRecordedRoots();
+  const rows = [];
+  for (const recorded of recordedIpads) {
+    const assessed = await assessRecorded(policy, recorded);
+    if (!assessed.ok) throw new Error(`${recorded.name} does not verify: ${assessed.reason}`);
+    const { info, finding, kind, method } = assessed;
+    const backup =
+      info.credentialDeviceType === "multiDevice"
+        ? `BE set, BS ${info.credentialBackedUp ? "set" : "clear"}`
+        : "BE clear";
+    rows.push(
+      `| ${recorded.setUp} | \`${info.fmt}\` | ${backup} | ${finding.attestation} | \`${kind}\` | \`${method}\` | ${aalOf(method)} |`,
+    );
+  }
+  return [
+    "| iPad set-up | Format | Backup flags | Attestation | Kind | Method (`amr`) | AAL |",
+    "|---|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
 /** The sign-in throttles as docs/assurance.md must show them, made from src/authenticators/throttle.ts. */
 export function throttleTable(): string {
   const period = (seconds: number) =>
@@ -44,4 +71,10 @@ test("docs/assurance.md shows the assurance policy exactly as src/cis2/assurance
   assert.ok(docs.includes(policyTable()), `docs/assurance.md must contain this table:\n${policyTable()}`);
   assert.ok(docs.includes(kindTable()), `docs/assurance.md must contain this table:\n${kindTable()}`);
   assert.ok(docs.includes(throttleTable()), `docs/assurance.md must contain this table:\n${throttleTable()}`);
+});
+
+test("docs/assurance.md shows each iPad set-up at the level its recorded attestation gets", async () => {
+  const docs = readFileSync(new URL("../../docs/assurance.md", import.meta.url), "utf8");
+  const table = await ipadTable();
+  assert.ok(docs.includes(table), `docs/assurance.md must contain this table:\n${table}`);
 });

@@ -60,7 +60,8 @@ async function shot(page: Page, name: string) {
  * Done when (issue 17), in Chromium through every real page: an RA's link links an upstream
  * (Entra-shaped, its own process) account; NHS.net Connect signs in to the demo relying party at
  * AAL2 and is refused where AAL3 is required; a new person enrols the app with their own password
- * from an emailed link and signs in; a forgotten password is reset with the emailed code.
+ * from an emailed link and signs in; a forgotten password is reset with the emailed code, starting
+ * from the "Forgotten your password?" link on the app's sign-in page.
  */
 test("NHS.net Connect and the authenticator app for real users, in Chromium", async (t) => {
   if (leftOut(t, "browser")) return;
@@ -173,11 +174,14 @@ test("NHS.net Connect and the authenticator app for real users, in Chromium", as
     },
   );
 
-  await t.test("a forgotten password is reset with the emailed code and an app code", async () => {
+  await t.test("a forgotten password is reset from the sign-in page with emailed and app codes", async () => {
     const secret = secrets.get(newcomer);
     assert.ok(secret, "the app enrolled above");
-    await page.context().clearCookies();
-    await page.goto(`${server.origin}/authenticators/password-reset`);
+    await identify(page, aal2, newcomer);
+    await page.getByLabel("Code from your authenticator app").waitFor();
+    await page.getByRole("link", { name: "Forgotten your password?" }).click();
+    await page.getByRole("heading", { name: "Reset your password" }).waitFor();
+    assert.equal(new URL(page.url()).pathname, "/authenticators/password-reset");
     await shot(page, "c1-ask");
     await assertAccessible(page, "forgotten password");
     await page.getByLabel("Care Identity UUID or email address").fill(email);

@@ -35,9 +35,9 @@ export async function linkByEnrolment(server: Cis2Server, uuid: string, email: s
 export async function federatedSignIn(
   server: Cis2Server,
   configuration: client.Configuration,
-  options: { acr: string; email: string; identifier?: string },
+  options: { acr: string; email: string; identifier?: string; headers?: Record<string, string> },
 ) {
-  const browser = new Browser();
+  const browser = new Browser({ headers: options.headers });
   const checks = {
     verifier: client.randomPKCECodeVerifier(),
     state: client.randomState(),

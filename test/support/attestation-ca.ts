@@ -21,13 +21,14 @@ export type Issued = {
   chain: x509.X509Certificate[];
 };
 
-export async function makeRoot(name: string): Promise<Issued> {
+/** Certificates live a year unless asked otherwise: recorded fixtures ask for decades. */
+export async function makeRoot(name: string, days = 365): Promise<Issued> {
   const keys = (await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: "01",
     name: `CN=${name}, O=Care Identity Service tests, C=GB`,
     notBefore: new Date(Date.now() - 86_400_000),
-    notAfter: new Date(Date.now() + 365 * 86_400_000),
+    notAfter: new Date(Date.now() + days * 86_400_000),
     keys,
     signingAlgorithm: algorithm,
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
@@ -35,14 +36,14 @@ export async function makeRoot(name: string): Promise<Issued> {
   return { certificate, keys, chain: [certificate] };
 }
 
-export async function issue(issuer: Issued, name: string, subject?: string): Promise<Issued> {
+export async function issue(issuer: Issued, name: string, subject?: string, days = 365): Promise<Issued> {
   const keys = (await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: String(Date.now()),
     subject: subject ?? `CN=${name}, O=Care Identity Service tests, C=GB`,
     issuer: issuer.certificate.subject,
     notBefore: new Date(Date.now() - 86_400_000),
-    notAfter: new Date(Date.now() + 365 * 86_400_000),
+    notAfter: new Date(Date.now() + days * 86_400_000),
     publicKey: keys.publicKey,
     signingKey: issuer.keys.privateKey,
     signingAlgorithm: algorithm,

@@ -6,6 +6,7 @@ import { type Evidence, kindOf, methodOf } from "./classification.ts";
 
 const attested: Evidence = {
   format: "packed",
+  aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a",
   attachment: "cross-platform",
   transports: ["usb"],
   backupEligible: false,
@@ -33,6 +34,13 @@ test("each kind of authenticator gets its method and AAL from its attestation, a
     [
       "Apple attestation",
       { format: "apple", attachment: "platform", transports: ["internal"] },
+      "ipad",
+      "IOS",
+      3,
+    ],
+    [
+      "Apple's managed-device AAGUID on an enterprise (packed) attestation",
+      { aaguid: "DD4EC289-E01D-41C9-BB89-70FA845D4BF2", attachment: "platform", transports: ["internal"] },
       "ipad",
       "IOS",
       3,

@@ -21,6 +21,8 @@ export type Attestation = "trusted" | "untrusted" | "self" | "none";
 export type Evidence = {
   /** The attestation statement format: packed, tpm, apple, android-key, fido-u2f, none ... */
   format: string;
+  /** The model the authenticator names in its signed data (all zeros when it names none). */
+  aaguid: string;
   /** authenticatorAttachment as the browser reported it: platform or cross-platform. */
   attachment: string | undefined;
   transports: string[];
@@ -32,14 +34,25 @@ export type Evidence = {
 };
 
 /**
+ * The AAGUID Apple's platform authenticator names when it attests a passkey for a relying party
+ * that a managed device's passkey attestation configuration lists (packed format, signed by the
+ * identity the organisation's device management installed). Apple shows it in "Deploy passkeys at
+ * work" (WWDC 2023); community AAGUID lists call it "iCloud Keychain (Managed)".
+ */
+export const appleManagedAaguid = "dd4ec289-e01d-41c9-bb89-70fa845d4bf2";
+
+/**
  * The kind, from the strongest evidence first: backup eligibility (the authenticator says so in
  * signed data), then formats only one kind of platform uses (TPM is Windows Hello, Apple's is the
- * iPad's), then where the authenticator sits (a roaming key or this device).
+ * iPad's), then Apple's managed-device model, then where the authenticator sits (a roaming key
+ * or this device).
  */
 export function kindOf(evidence: Evidence): AuthenticatorKind {
   if (evidence.backupEligible) return "synced-passkey";
   if (evidence.format === "tpm") return "windows-hello";
   if (evidence.format === "apple") return "ipad";
+  // A managed iPad's enterprise attestation is packed: only its AAGUID says it is Apple's.
+  if (evidence.aaguid.toLowerCase() === appleManagedAaguid) return "ipad";
   const roaming =
     evidence.attachment === "cross-platform" ||
     (evidence.attachment === undefined &&

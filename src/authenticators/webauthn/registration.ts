@@ -11,7 +11,7 @@ import { recordEvent } from "../../audit/record.ts";
 import { aalOf, type Method } from "../../cis2/assurance.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
-import { judgeAttestation } from "./attestation/evaluation.ts";
+import { type AttestationFinding, judgeAttestation } from "./attestation/evaluation.ts";
 import type { AttestationPolicy } from "./attestation/policy.ts";
 import { type AuthenticatorKind, authenticatorKinds, kindOf, methodOf } from "./classification.ts";
 import type { RelyingParty } from "./relying-party.ts";
@@ -81,27 +81,16 @@ export async function registerCredential(
     );
     return InvalidInputError.field("credential", message);
   };
-  const verified = await verifyRegistration(relyingParty, ceremony.challenge, responseJson);
-  if (!verified.ok)
-    throw await refuse(verified.reason, "Your authenticator could not be registered. Try again.");
-  const info = verified.info;
+  const assessed = await assessRegistration(relyingParty, policy, ceremony.challenge, responseJson);
+  if (!assessed.ok)
+    throw await refuse(assessed.reason, "Your authenticator could not be registered. Try again.");
+  const { info, finding, kind, method } = assessed;
   const { credential, aaguid, credentialDeviceType, credentialBackedUp } = info;
-  const finding = await judgeAttestation(policy, info);
   if (finding.refusal)
     throw await refuse(finding.refusal.reason, finding.refusal.message, {
       aaguid,
       attestation: finding.attestation,
     });
-  const evidence = {
-    format: info.fmt,
-    attachment: verified.attachment,
-    transports: credential.transports ?? [],
-    backupEligible: credentialDeviceType === "multiDevice",
-    attestation: finding.attestation,
-    keyProtection: finding.statement?.keyProtection,
-  };
-  const kind = kindOf(evidence);
-  const method = methodOf(kind, evidence);
   const classified = { kind, method, aaguid, attestation: finding.attestation, format: info.fmt };
   if (aalOf(method) > ceremony.maxAal)
     throw await refuse(
@@ -144,9 +133,41 @@ export async function registerCredential(
   return { method, kind };
 }
 
-type Verification =
-  | { ok: true; info: NonNullable<VerifiedRegistrationResponse["registrationInfo"]>; attachment?: string }
+type RegistrationInfo = NonNullable<VerifiedRegistrationResponse["registrationInfo"]>;
+
+type Verification = { ok: true; info: RegistrationInfo; attachment?: string } | { ok: false; reason: string };
+
+export type Assessment =
+  | { ok: true; info: RegistrationInfo; finding: AttestationFinding; kind: AuthenticatorKind; method: Method }
   | { ok: false; reason: string };
+
+/**
+ * What a registration response proves, before anything is stored: its signatures verified, its
+ * attestation judged against policy (a refusal is in the finding), and the credential's kind and
+ * method from that evidence.
+ */
+export async function assessRegistration(
+  relyingParty: RelyingParty,
+  policy: AttestationPolicy,
+  challenge: string | null,
+  responseJson: string,
+): Promise<Assessment> {
+  const verified = await verifyRegistration(relyingParty, challenge, responseJson);
+  if (!verified.ok) return verified;
+  const { info } = verified;
+  const finding = await judgeAttestation(policy, info);
+  const evidence = {
+    format: info.fmt,
+    aaguid: info.aaguid,
+    attachment: verified.attachment,
+    transports: info.credential.transports ?? [],
+    backupEligible: info.credentialDeviceType === "multiDevice",
+    attestation: finding.attestation,
+    keyProtection: finding.statement?.keyProtection,
+  };
+  const kind = kindOf(evidence);
+  return { ok: true, info, finding, kind, method: methodOf(kind, evidence) };
+}
 
 async function verifyRegistration(
   relyingParty: RelyingParty,
