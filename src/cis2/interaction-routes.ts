@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import type Provider from "oidc-provider";
+import { type Method, methods, methodsAccepted } from "../assurance/methods.ts";
 import { recordEvent } from "../audit/record.ts";
 import { heldMethods } from "../authenticators/held.ts";
 import { checkPassword } from "../authenticators/password/passwords.ts";
@@ -28,7 +29,6 @@ import type { Sealer } from "../secrets/sealed.ts";
 import { type Db, inTransaction } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { renderPage } from "../web/pages.ts";
-import { type Method, methods, methodsAccepted } from "./assurance.ts";
 import { positionsInRequest, selectRole } from "./role-selection.ts";
 import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "./sign-in.ts";
 import { smartcardMethods } from "./smartcard-presence.ts";

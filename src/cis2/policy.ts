@@ -1,8 +1,8 @@
 import { sql } from "kysely";
 import { errors, interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
+import { aalOf, isMethod, methodsAccepted, parseAcrValues } from "../assurance/methods.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Db } from "../store/database.ts";
-import { aalOf, isMethod, methodsAccepted, parseAcrValues } from "./assurance.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { positionsInRequest, selectedRoleFor } from "./role-selection.ts";
 import { requestedClasses } from "./sign-in.ts";

@@ -6,13 +6,13 @@ import Provider, {
   type KoaContextWithOIDC,
   type SigningAlgorithm,
 } from "oidc-provider";
+import { aalOf, isMethod, supportedAcrValues } from "../assurance/methods.ts";
 import { findPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import { issuerIsHttps } from "../web/https.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
-import { aalOf, isMethod, supportedAcrValues } from "./assurance.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { dynamicRegistration, ownerMetadata } from "./dynamic-registration.ts";

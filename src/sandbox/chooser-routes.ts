@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type Provider from "oidc-provider";
-import { aalOf, methods } from "../cis2/assurance.ts";
+import { aalOf, methods } from "../assurance/methods.ts";
 import { interactionFor } from "../cis2/interaction-routes.ts";
 import { signInPath } from "../cis2/provider.ts";
 import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "../cis2/sign-in.ts";
