@@ -4,8 +4,8 @@ import { aalOf, isMethod, methodsAccepted, parseAcrValues } from "../assurance/m
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Db } from "../store/database.ts";
 import { lifetimes } from "./lifetimes.ts";
-import { positionsInRequest, selectedRoleFor } from "./role-selection.ts";
-import { requestedClasses } from "./sign-in.ts";
+import { requestedClasses } from "./sign-in/complete.ts";
+import { positionsInRequest, selectedRoleFor } from "./sign-in/role-selection.ts";
 
 const { Check, Prompt } = interactionPolicy;
 

@@ -6,7 +6,7 @@ import { methodsAccepted } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { endSessionsOf } from "../../cis2/session-revocation.ts";
-import { completeAuthentication, requestedClasses } from "../../cis2/sign-in.ts";
+import { completeAuthentication, requestedClasses } from "../../cis2/sign-in/complete.ts";
 import { DomainError, InvalidInputError } from "../../errors.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import { type Db, inTransaction } from "../../store/database.ts";

@@ -1,12 +1,13 @@
+import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import type Provider from "oidc-provider";
-import { type Method, methods, methodsAccepted } from "../assurance/methods.ts";
-import { recordEvent } from "../audit/record.ts";
-import { heldMethods } from "../authenticators/held.ts";
-import { checkPassword } from "../authenticators/password/passwords.ts";
-import { issueSmartcardChallenge } from "../authenticators/smartcard/challenges.ts";
-import { verifySmartcardAuthentication } from "../authenticators/smartcard/verification.ts";
+import { type Method, methods, methodsAccepted } from "../../assurance/methods.ts";
+import { recordEvent } from "../../audit/record.ts";
+import { heldMethods } from "../../authenticators/held.ts";
+import { checkPassword } from "../../authenticators/password/passwords.ts";
+import { issueSmartcardChallenge } from "../../authenticators/smartcard/challenges.ts";
+import { verifySmartcardAuthentication } from "../../authenticators/smartcard/verification.ts";
 import {
   type Attempt,
   giveBack,
@@ -15,25 +16,28 @@ import {
   signInCounters,
   signInLimits,
   takeAttempt,
-} from "../authenticators/throttle.ts";
-import { checkTotpSignIn, wrongPasswordOrCode } from "../authenticators/totp/app-authenticators.ts";
+} from "../../authenticators/throttle.ts";
+import { checkTotpSignIn, wrongPasswordOrCode } from "../../authenticators/totp/app-authenticators.ts";
 import {
   authenticationOptions,
   unregisteredSecurityKey,
   verifyAssertion,
-} from "../authenticators/webauthn/authentication.ts";
-import { relyingPartyFor } from "../authenticators/webauthn/relying-party.ts";
-import { DomainError, InvalidInputError } from "../errors.ts";
-import type { CodeLists } from "../rbac/code-lists.ts";
-import type { Sealer } from "../secrets/sealed.ts";
-import { type Db, inTransaction } from "../store/database.ts";
-import { isCareIdentifier } from "../store/identifiers.ts";
-import { renderPage } from "../web/pages.ts";
+} from "../../authenticators/webauthn/authentication.ts";
+import { relyingPartyFor } from "../../authenticators/webauthn/relying-party.ts";
+import { DomainError, InvalidInputError } from "../../errors.ts";
+import type { CodeLists } from "../../rbac/code-lists.ts";
+import type { Sealer } from "../../secrets/sealed.ts";
+import { type Db, inTransaction } from "../../store/database.ts";
+import { isCareIdentifier } from "../../store/identifiers.ts";
+import { pageRenderer } from "../../web/pages.ts";
+import { smartcardMethods } from "../smartcard-presence.ts";
+import { redeemTicket } from "../smartcard-tls.ts";
+import { methodsOfUnknown, signInAccount } from "../unknown-identifiers.ts";
+import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "./complete.ts";
 import { positionsInRequest, selectRole } from "./role-selection.ts";
-import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "./sign-in.ts";
-import { smartcardMethods } from "./smartcard-presence.ts";
-import { redeemTicket } from "./smartcard-tls.ts";
-import { methodsOfUnknown, signInAccount } from "./unknown-identifiers.ts";
+
+/** The sign-in pages' templates sit beside their steps. */
+const { renderPage } = pageRenderer([fileURLToPath(new URL("./", import.meta.url))]);
 
 type Params = { uid: string };
 type Form = Record<string, string | undefined>;
@@ -84,7 +88,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     if (prompt === "login")
       return renderPage(
         reply,
-        "cis2/identify.njk",
+        "identify.njk",
         page(interaction, "Sign in with your Care Identity", { smartcard: acceptsSmartcard(interaction) }),
       );
     // Consent is pre-approved in CIS2: finishing the interaction lets the grant be made.
@@ -111,7 +115,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     if (!identifier)
       return renderPage(
         reply,
-        "cis2/identify.njk",
+        "identify.njk",
         page(interaction, "Sign in with your Care Identity", {
           smartcard: acceptsSmartcard(interaction),
           error: "Enter your UUID or email address",
@@ -136,7 +140,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       // The service still hears the OAuth error; the person first reads what to do about it.
       return renderPage(
         reply,
-        "cis2/needs-stronger.njk",
+        "needs-stronger.njk",
         page(interaction, "You need a stronger way to sign in to this service", {
           accepted: [...new Set(acceptedMethods(interaction).map((method) => methods[method].label))],
           returnTo: location,
@@ -174,7 +178,11 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
   app.get<{ Params: Params }>(`${base}/:uid/app`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const { identifier } = signingInOf(interaction);
-    return renderPage(reply, "cis2/app.njk", page(interaction, "Use your authenticator app", { identifier }));
+    return renderPage(
+      reply,
+      "authenticator-app.njk",
+      page(interaction, "Use your authenticator app", { identifier }),
+    );
   });
 
   /**
@@ -209,7 +217,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       await giveBack(db, attempt.counted, everyLimit);
       return renderPage(
         reply,
-        "cis2/app.njk",
+        "authenticator-app.njk",
         page(interaction, "Use your authenticator app", { identifier, errors: missing }),
         400,
       );
@@ -222,7 +230,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
         await giveBack(db, attempt.counted, ["passwordFailuresPerAccountAndAddress"]);
       return renderPage(
         reply,
-        "cis2/app.njk",
+        "authenticator-app.njk",
         page(interaction, "Use your authenticator app", {
           identifier,
           error: outcome.accepted ? wrongPasswordOrCode : outcome.message,
@@ -316,7 +324,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
   app.get<{ Params: Params }>(`${base}/:uid/password`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const { identifier } = signingInOf(interaction);
-    return renderPage(reply, "cis2/password.njk", page(interaction, "Enter your password", { identifier }));
+    return renderPage(reply, "password.njk", page(interaction, "Enter your password", { identifier }));
   });
 
   /** The development login: wrong passwords back off, and count against the day's cap. */
@@ -335,7 +343,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       await giveBack(db, attempt.counted, everyLimit);
       return renderPage(
         reply,
-        "cis2/password.njk",
+        "password.njk",
         page(interaction, "Enter your password", { identifier, error: "Enter your password" }),
         400,
       );
@@ -347,7 +355,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     if (!matches || !uuid) {
       return renderPage(
         reply,
-        "cis2/password.njk",
+        "password.njk",
         page(interaction, "Enter your password", { identifier, error: "The password is not correct" }),
         400,
       );
@@ -386,7 +394,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     // The service hears access_denied when the person follows the link back to it.
     return renderPage(
       reply,
-      "cis2/cancelled.njk",
+      "cancelled.njk",
       page(interaction, "You cancelled signing in", { returnTo: location }),
     );
   });
@@ -419,7 +427,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     const acceptsTls = acceptedMethods(interaction).includes("N3_SMARTCARD");
     return renderPage(
       reply,
-      "cis2/smartcard.njk",
+      "smartcard.njk",
       page(interaction, "Sign in with your smartcard", {
         uuid,
         identified: Boolean(uuid),
@@ -482,7 +490,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     reply.header("retry-after", String(refusal.retryAfterSeconds));
     return renderPage(
       reply,
-      "cis2/too-many-attempts.njk",
+      "too-many-attempts.njk",
       page(interaction, "You have tried to sign in too many times", {
         retryAtText: `${refusal.retryAt.toISOString().slice(11, 16)} UTC${refusal.retryAfterSeconds > 43_200 ? ` on ${refusal.retryAt.toISOString().slice(0, 10)}` : ""}`,
         waitText:
@@ -503,7 +511,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
     }));
     return renderPage(
       reply,
-      "cis2/method.njk",
+      "method.njk",
       page(interaction, "How do you want to sign in?", { items, error }),
       error ? 400 : 200,
     );
@@ -534,7 +542,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       );
     return renderPage(
       reply,
-      "cis2/security-key.njk",
+      "security-key.njk",
       page(interaction, "Use your security key", { identifier, options: JSON.stringify(options), error }),
       error ? 400 : 200,
     );
@@ -582,7 +590,7 @@ export function registerSignInPages(app: FastifyInstance, context: Context): voi
       : positions;
     return renderPage(
       reply,
-      "cis2/select-role.njk",
+      "select-role.njk",
       page(interaction, "Select your role", {
         items: shown.map((position) => ({
           value: position.roleProfileId,

@@ -1,10 +1,10 @@
-import type { Actor } from "../audit/actor.ts";
-import { recordEvent } from "../audit/record.ts";
-import { InvalidInputError } from "../errors.ts";
-import type { CodeLists } from "../rbac/code-lists.ts";
-import { positionsOfPerson } from "../rbac/positions.ts";
-import { inTransaction, type Queryable } from "../store/database.ts";
-import { readOnce } from "./request-scope.ts";
+import type { Actor } from "../../audit/actor.ts";
+import { recordEvent } from "../../audit/record.ts";
+import { InvalidInputError } from "../../errors.ts";
+import type { CodeLists } from "../../rbac/code-lists.ts";
+import { positionsOfPerson } from "../../rbac/positions.ts";
+import { inTransaction, type Queryable } from "../../store/database.ts";
+import { readOnce } from "../request-scope.ts";
 
 /** A person's current positions, read once per request: the role check, the role page and the claims all ask. */
 export function positionsInRequest(queryable: Queryable, lists: CodeLists, uuid: string) {
