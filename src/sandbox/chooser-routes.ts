@@ -8,7 +8,7 @@ import {
   requestedClasses,
   usableMethods,
 } from "../cis2/sign-in/complete.ts";
-import { interactionFor } from "../cis2/sign-in/index.ts";
+import { interactionFor } from "../cis2/sign-in/journey.ts";
 import type { Db } from "../store/database.ts";
 import { pageRenderer } from "../web/pages.ts";
 import type { LoadedPersona } from "./persona-sync.ts";
