@@ -1,8 +1,8 @@
 import { operatorActor } from "../../audit/actor.ts";
-import { sealerFromConfig } from "../../cis2/start.ts";
 import type { Config } from "../../config.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { readJsonFile } from "../../json-file.ts";
+import { sealerFromConfig } from "../../secrets/master-key.ts";
 import {
   type OptionValues,
   type Prepare,
