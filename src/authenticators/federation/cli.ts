@@ -12,7 +12,7 @@ import {
 } from "../../store-command.ts";
 import { setUpstreamLinkStatus } from "./links.ts";
 import { addUpstreamProvider, listUpstreamProviders, removeUpstreamProvider } from "./providers.ts";
-import { callbackPath, federationPath } from "./routes.ts";
+import { callbackPath, federationPath } from "./upstream-client.ts";
 
 /**
  * The operator's NHS.net Connect commands: upstream providers from a JSON file (the credential

@@ -18,7 +18,7 @@ export type { SmartcardSignIn } from "./journey.ts";
  * they hold that the request accepts, and (with scope selectedrole) chooses a role; or cancels.
  * Every authenticator step ends in completeAuthentication (complete.ts), every refusal in
  * refuseSignIn. Each step reads the interaction from its signed cookie; nothing about the user
- * travels in the page. NHS.net Connect's step is in src/authenticators/federation/routes.ts.
+ * travels in the page. NHS.net Connect's step is in src/cis2/nhs-net-connect/pages.ts.
  */
 const steps = [
   interactionPrompt,
