@@ -5,7 +5,6 @@ import { giveBack, signInCounters, takeAttempt } from "../../authenticators/thro
 import { checkTotpSignIn, wrongPasswordOrCode } from "../../authenticators/totp/app-authenticators.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { type Db, inTransaction } from "../../store/database.ts";
-import { completeAuthentication } from "./complete.ts";
 import {
   everyLimit,
   type Form,
@@ -13,10 +12,10 @@ import {
   journeyActor,
   type Params,
   page,
-  rawOf,
   renderPage,
   type SignInContext,
   type SigningIn,
+  signedIn,
   signingInOf,
   tooManyAttempts,
   usableFor,
@@ -28,7 +27,7 @@ import {
  * app's own lock (and the cap), so knowing a UUID is not enough to lock someone out.
  */
 export function authenticatorApp(app: FastifyInstance, context: SignInContext): void {
-  const { db, developmentLogin, base } = context;
+  const { db, base } = context;
   app.get<{ Params: Params }>(`${base}/:uid/app`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const { identifier } = signingInOf(interaction);
@@ -88,18 +87,7 @@ export function authenticatorApp(app: FastifyInstance, context: SignInContext): 
       );
     }
     await giveBack(db, attempt.counted, everyLimit);
-    const location = await completeAuthentication(
-      context.provider(),
-      db,
-      rawOf(request, reply),
-      interaction,
-      {
-        uuid,
-        method: "TOTP",
-        developmentLogin,
-      },
-    );
-    return reply.redirect(location, 303);
+    return signedIn(context, request, reply, interaction, { uuid, method: "TOTP" });
   });
 }
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { checkPassword } from "../../authenticators/password/passwords.ts";
 import { giveBack, signInCounters, takeAttempt } from "../../authenticators/throttle.ts";
-import { completeAuthentication } from "./complete.ts";
 import {
   everyLimit,
   type Form,
@@ -9,9 +8,9 @@ import {
   journeyActor,
   type Params,
   page,
-  rawOf,
   renderPage,
   type SignInContext,
+  signedIn,
   signingInOf,
   tooManyAttempts,
   usableFor,
@@ -19,7 +18,7 @@ import {
 
 /** The development login: wrong passwords back off, and count against the day's cap. */
 export function password(app: FastifyInstance, context: SignInContext): void {
-  const { db, developmentLogin, base } = context;
+  const { db, base } = context;
   app.get<{ Params: Params }>(`${base}/:uid/password`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const { identifier } = signingInOf(interaction);
@@ -59,17 +58,6 @@ export function password(app: FastifyInstance, context: SignInContext): void {
       );
     }
     await giveBack(db, attempt.counted, everyLimit);
-    const location = await completeAuthentication(
-      context.provider(),
-      db,
-      rawOf(request, reply),
-      interaction,
-      {
-        uuid,
-        method: "pwd",
-        developmentLogin,
-      },
-    );
-    return reply.redirect(location, 303);
+    return signedIn(context, request, reply, interaction, { uuid, method: "pwd" });
   });
 }

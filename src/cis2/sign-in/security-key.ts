@@ -6,7 +6,6 @@ import {
   verifyAssertion,
 } from "../../authenticators/webauthn/authentication.ts";
 import { relyingPartyFor } from "../../authenticators/webauthn/relying-party.ts";
-import { completeAuthentication } from "./complete.ts";
 import {
   everyLimit,
   type Form,
@@ -16,9 +15,9 @@ import {
   type Params,
   page,
   personActor,
-  rawOf,
   renderPage,
   type SignInContext,
+  signedIn,
   signingInOf,
   tooManyAttempts,
   usableFor,
@@ -27,7 +26,7 @@ import {
 
 /** Security keys, Windows Hello, iPads and passkeys: one WebAuthn ceremony for them all. */
 export function securityKey(app: FastifyInstance, context: SignInContext): void {
-  const { db, developmentLogin, base } = context;
+  const { db, base } = context;
   app.get<{ Params: Params }>(`${base}/:uid/security-key`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     return showSecurityKey(context, request, reply, interaction);
@@ -58,18 +57,7 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     );
     if (!outcome.accepted) return showSecurityKey(context, request, reply, interaction, outcome.message);
     await giveBack(db, attempt.counted, everyLimit);
-    const location = await completeAuthentication(
-      context.provider(),
-      db,
-      rawOf(request, reply),
-      interaction,
-      {
-        uuid,
-        method: outcome.method,
-        developmentLogin,
-      },
-    );
-    return reply.redirect(location, 303);
+    return signedIn(context, request, reply, interaction, { uuid, method: outcome.method });
   });
 }
 

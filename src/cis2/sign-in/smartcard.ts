@@ -5,7 +5,7 @@ import { issueSmartcardChallenge } from "../../authenticators/smartcard/challeng
 import { verifySmartcardAuthentication } from "../../authenticators/smartcard/verification.ts";
 import { DomainError } from "../../errors.ts";
 import { redeemTicket } from "../smartcard-tls.ts";
-import { completeAuthentication, usableMethods } from "./complete.ts";
+import { usableMethods } from "./complete.ts";
 import {
   acceptedMethods,
   type Form,
@@ -15,9 +15,9 @@ import {
   journeyActor,
   type Params,
   page,
-  rawOf,
   renderPage,
   type SignInContext,
+  signedIn,
 } from "./journey.ts";
 
 /**
@@ -120,10 +120,5 @@ async function finishSmartcard(
       interaction,
       `The service you are signing in to does not accept this way of using a smartcard`,
     );
-  const location = await completeAuthentication(context.provider(), db, rawOf(request, reply), interaction, {
-    uuid: holder,
-    method,
-    developmentLogin,
-  });
-  return reply.redirect(location, 303);
+  return signedIn(context, request, reply, interaction, { uuid: holder, method });
 }
