@@ -17,10 +17,10 @@ import { parseArgs } from "node:util";
 import { operatorActor } from "../src/audit/actor.ts";
 import { issueCard, withdrawCard } from "../src/authenticators/smartcard/cards.ts";
 import { createCardOrder } from "../src/authenticators/smartcard/orders.ts";
-import { sealerFromConfig } from "../src/cis2/start.ts";
 import { loadConfig } from "../src/config.ts";
 import { openCertificateAuthority } from "../src/pki/certificate-authority.ts";
 import { toPem } from "../src/pki/engine.ts";
+import { sealerFromConfig } from "../src/secrets/master-key.ts";
 import { csrFor, softwareCardKeys } from "../test/support/pki.ts";
 import {
   backendPids,

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { isMethod, type Method } from "../cis2/assurance.ts";
+import { isMethod, type Method } from "../assurance/methods.ts";
 import type { Queryable } from "../store/database.ts";
 
 /**

@@ -1,6 +1,6 @@
+import { aalOf, type Method, methods } from "../assurance/methods.ts";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
-import { aalOf, type Method, methods } from "../cis2/assurance.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { deleteUpstreamLink, linkIdPrefix, linksOf } from "./federation/links.ts";

@@ -3,7 +3,7 @@ import { registrationBody } from "../people/registrations.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Position } from "../rbac/positions.ts";
 import type { Queryable } from "../store/database.ts";
-import { positionsInRequest } from "./role-selection.ts";
+import { positionsInRequest } from "./sign-in/role-selection.ts";
 
 /**
  * The claims CIS2 releases, by scope. oidc-provider filters what a request may see; the values

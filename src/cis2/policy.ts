@@ -1,11 +1,11 @@
 import { sql } from "kysely";
 import { errors, interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
+import { aalOf, isMethod, methodsAccepted, parseAcrValues } from "../assurance/methods.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Db } from "../store/database.ts";
-import { aalOf, isMethod, methodsAccepted, parseAcrValues } from "./assurance.ts";
 import { lifetimes } from "./lifetimes.ts";
-import { positionsInRequest, selectedRoleFor } from "./role-selection.ts";
-import { requestedClasses } from "./sign-in.ts";
+import { requestedClasses } from "./sign-in/complete.ts";
+import { needsRoleSelection } from "./sign-in/role-selection.ts";
 
 const { Check, Prompt } = interactionPolicy;
 
@@ -59,22 +59,6 @@ export function cis2Policy(db: Db, lists: CodeLists, developmentLogin: boolean) 
     1,
   );
   return policy;
-}
-
-export async function needsRoleSelection(
-  db: Db,
-  lists: CodeLists,
-  ctx: KoaContextWithOIDC,
-): Promise<boolean> {
-  const { oidc } = ctx;
-  const accountId = oidc.session?.accountId;
-  if (!accountId || !oidc.requestParamScopes.has("selectedrole")) return Check.NO_NEED_TO_PROMPT;
-  const positions = await positionsInRequest(db, lists, accountId);
-  if (positions.length === 0) return Check.NO_NEED_TO_PROMPT;
-  const selected = oidc.session?.uid ? await selectedRoleFor(db, oidc.session.uid, accountId) : undefined;
-  return positions.some((position) => position.roleProfileId === selected)
-    ? Check.NO_NEED_TO_PROMPT
-    : Check.REQUEST_PROMPT;
 }
 
 /**

@@ -6,13 +6,13 @@ import Provider, {
   type KoaContextWithOIDC,
   type SigningAlgorithm,
 } from "oidc-provider";
+import { aalOf, isMethod, supportedAcrValues } from "../assurance/methods.ts";
 import { findPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import { issuerIsHttps } from "../web/https.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
-import { aalOf, isMethod, supportedAcrValues } from "./assurance.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { dynamicRegistration, ownerMetadata } from "./dynamic-registration.ts";
@@ -20,8 +20,8 @@ import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { answerLateErrors } from "./provider-errors.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
-import { selectedRoleFor } from "./role-selection.ts";
 import { serverSideLogout } from "./server-side-logout.ts";
+import { selectedRoleFor } from "./sign-in/role-selection.ts";
 import { orUnavailable, reportingUnavailability } from "./unavailable.ts";
 
 /** CIS2's endpoint paths under the realm, as relying parties written for the real service expect. */

@@ -5,9 +5,9 @@ import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import type { ProviderHost } from "./host.ts";
-import { registerSignInPages, type SmartcardSignIn } from "./interaction-routes.ts";
 import { signInPath } from "./provider.ts";
 import { inRequestScope } from "./request-scope.ts";
+import { registerSignInPages, type SmartcardSignIn } from "./sign-in/index.ts";
 
 /** CIS2 Authentication: the provider under the realm path and the sign-in journey's pages. */
 export async function registerCis2(

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
+import type { Method } from "../assurance/methods.ts";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { verifySmartcardAuthentication } from "../authenticators/smartcard/verification.ts";
 import { destroyCardSessions } from "../cis1/sessions.ts";
 import { DomainError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { type Db, inTransaction } from "../store/database.ts";
-import type { Method } from "./assurance.ts";
 import { endSessionsOf } from "./session-revocation.ts";
 
 /**

@@ -1,5 +1,4 @@
-import { type Actor, systemActor } from "../audit/actor.ts";
-import { accountApp } from "../authenticators/account/app.ts";
+import { systemActor } from "../audit/actor.ts";
 import { forgetEndedThrottles } from "../authenticators/throttle.ts";
 import {
   type AttestationPolicy,
@@ -7,17 +6,10 @@ import {
 } from "../authenticators/webauthn/attestation/policy.ts";
 import type { Config } from "../config.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { cimApp } from "../registration/pages/app.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { type Sealer, sealerFor } from "../secrets/sealed.ts";
-import { seedDemoSignIn } from "../seed/demo-sign-in.ts";
 import type { Store } from "../store/database.ts";
 import { listenFor } from "../store/notifications.ts";
-import {
-  ensureFirstPartyClients,
-  type FirstPartyApp,
-  firstPartyClientSecret,
-} from "../web/first-party/app.ts";
 import { removeExpiredModels } from "./adapter.ts";
 import { startBackchannelDelivery } from "./backchannel.ts";
 import { listeningClientCache, uncached } from "./client-cache.ts";
@@ -26,31 +18,32 @@ import { hostProvider, type ProviderHost } from "./host.ts";
 import { ensureSigningKey, signingKeysChannel } from "./keys.ts";
 import { endExpiredSessions } from "./session-revocation.ts";
 
-export type Cis2 = {
+export type Cis2Provider = {
   host: ProviderHost;
   sealer: Sealer;
   developmentLogin: boolean;
   attestationPolicy: AttestationPolicy;
-  /** The secret of a first-party app's own CIS2 client. */
-  clientSecret(app: FirstPartyApp): string;
   stop(): void;
 };
 
-export function sealerFromConfig(config: Config): Sealer {
-  return sealerFor(loadMasterKey(config));
-}
-
-/** Starts CIS2 Authentication: keys, the provider, back-channel logout delivery, the first-party apps' clients and the demo's. */
-export async function startCis2(
+/**
+ * Starts CIS2 Authentication: keys, the provider, back-channel logout delivery. `prepare` runs
+ * once the provider exists and before anything is delivered (the clients of whatever signs in
+ * through it, src/app/start-cis2.ts); a start that fails there leaves nothing running.
+ */
+export async function startCis2Provider(
   config: Config,
   store: Store,
   lists: CodeLists,
-  demo: { seed: boolean; actor: Actor },
-): Promise<Cis2> {
+  settings: {
+    developmentLogin: boolean;
+    prepare(started: { host: ProviderHost; sealer: Sealer; masterKey: Buffer }): Promise<void>;
+  },
+): Promise<Cis2Provider> {
   const attestationPolicy = await loadAttestationPolicy(config.webauthn);
   const masterKey = loadMasterKey(config);
   const sealer = sealerFor(masterKey);
-  const developmentLogin = config.developmentLogin ?? demo.seed;
+  const { developmentLogin } = settings;
   await ensureSigningKey(store.db, systemActor("cis2"), sealer);
   const clients =
     store.kind === "postgres" && config.databaseUrl ? listeningClientCache(config.databaseUrl) : uncached;
@@ -76,15 +69,7 @@ export async function startCis2(
             down: () => {},
           })
         : undefined;
-    if (demo.seed) await seedDemoSignIn(store.db, demo.actor, sealer, clientValidator(host));
-    await ensureFirstPartyClients(
-      store.db,
-      systemActor("cis2"),
-      sealer,
-      { issuer: config.issuer, masterKey },
-      [cimApp(config, demo.seed && developmentLogin), accountApp],
-      clientValidator(host),
-    );
+    await settings.prepare({ host, sealer, masterKey });
   } catch (error) {
     // A start that fails leaves nothing running (a listening connection would keep the process
     // alive after it has said why it cannot start).
@@ -110,7 +95,6 @@ export async function startCis2(
     sealer,
     developmentLogin,
     attestationPolicy,
-    clientSecret: (app) => firstPartyClientSecret(masterKey, app),
     stop() {
       delivery.stop();
       clearInterval(cleanup);

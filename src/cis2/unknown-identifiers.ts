@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
+import type { Method } from "../assurance/methods.ts";
 import type { SignInAccount } from "../authenticators/throttle.ts";
-import type { Method } from "./assurance.ts";
 
 /**
  * An identifier that names no active Care Identity is answered as if it named someone holding a

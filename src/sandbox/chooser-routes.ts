@@ -1,9 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type Provider from "oidc-provider";
-import { aalOf, methods } from "../cis2/assurance.ts";
-import { interactionFor } from "../cis2/interaction-routes.ts";
+import { aalOf, methods } from "../assurance/methods.ts";
 import { signInPath } from "../cis2/provider.ts";
-import { completeAuthentication, refuseSignIn, requestedClasses, usableMethods } from "../cis2/sign-in.ts";
+import {
+  completeAuthentication,
+  refuseSignIn,
+  requestedClasses,
+  usableMethods,
+} from "../cis2/sign-in/complete.ts";
+import { interactionFor } from "../cis2/sign-in/journey.ts";
 import type { Db } from "../store/database.ts";
 import { pageRenderer } from "../web/pages.ts";
 import type { LoadedPersona } from "./persona-sync.ts";

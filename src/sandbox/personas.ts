@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { aalOf, isMethod, type Method, methods } from "../cis2/assurance.ts";
+import { aalOf, isMethod, type Method, methods } from "../assurance/methods.ts";
 import { InvalidInputError, Problems } from "../errors.ts";
 import type { NewPerson } from "../people/people.ts";
 import type { NewPosition } from "../rbac/positions.ts";

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type Config, ConfigError } from "../config.ts";
+import { type Sealer, sealerFor } from "./sealed.ts";
 
 type KeySettings = Pick<Config, "masterKey" | "dataDir" | "databaseUrl">;
 
@@ -55,4 +56,9 @@ function decode(text: string, path: string): Buffer {
   const key = Buffer.from(text.trim(), "base64");
   if (key.length !== 32) throw new Error(`${path} does not hold a 32-byte key`);
   return key;
+}
+
+/** The sealer of the configured master key: what every command that opens sealed rows needs. */
+export function sealerFromConfig(config: Config): Sealer {
+  return sealerFor(loadMasterKey(config));
 }

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
+import { aalOf, type Method, methods } from "../assurance/methods.ts";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { authenticationOptions, verifyAssertion } from "../authenticators/webauthn/authentication.ts";
 import type { RelyingParty } from "../authenticators/webauthn/relying-party.ts";
-import { aalOf, type Method, methods } from "../cis2/assurance.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
 import { type KeySettings, remoteSigningKeyOf, signPayloads } from "./remote-keys.ts";
 import { RequestTokenError, type SignatureRequestClaims } from "./request-token.ts";

@@ -1,4 +1,4 @@
-import { isMethod, type Method, methods } from "../cis2/assurance.ts";
+import { isMethod, type Method, methods } from "../assurance/methods.ts";
 
 /**
  * How pages say dates, times, sign-in methods and audit events: NHS style, in UK time, in

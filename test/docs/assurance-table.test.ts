@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { aalOf, acrClasses, type Method, methods } from "../../src/assurance/methods.ts";
 import { type Limit, signInLimits } from "../../src/authenticators/throttle.ts";
 import { authenticatorKinds } from "../../src/authenticators/webauthn/classification.ts";
-import { aalOf, acrClasses, type Method, methods } from "../../src/cis2/assurance.ts";
 import { assessRecorded, recordedIpads, trustRecordedRoots } from "../support/ipad-attestations.ts";
 
 /** The policy table as docs/assurance.md must show it, made from the code that enforces it. */
@@ -66,7 +66,7 @@ export function throttleTable(): string {
   return ["| Limit | Counts | Allows | Then |", "|---|---|---|---|", ...rows].join("\n");
 }
 
-test("docs/assurance.md shows the assurance policy exactly as src/cis2/assurance.ts enforces it", () => {
+test("docs/assurance.md shows the assurance policy exactly as src/assurance/methods.ts enforces it", () => {
   const docs = readFileSync(new URL("../../docs/assurance.md", import.meta.url), "utf8");
   assert.ok(docs.includes(policyTable()), `docs/assurance.md must contain this table:\n${policyTable()}`);
   assert.ok(docs.includes(kindTable()), `docs/assurance.md must contain this table:\n${kindTable()}`);

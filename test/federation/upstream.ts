@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import type { TestContext } from "node:test";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { addUpstreamProvider } from "../../src/authenticators/federation/providers.ts";
-import { callbackPath, federationPath } from "../../src/authenticators/federation/routes.ts";
+import { callbackPath, federationPath } from "../../src/authenticators/federation/upstream-client.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 
 const program = new URL("./entra-like-provider.ts", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { methods } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
-import { methods } from "../../cis2/assurance.ts";
 import { DomainError, InvalidInputError } from "../../errors.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";

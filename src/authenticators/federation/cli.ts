@@ -1,8 +1,8 @@
 import { operatorActor } from "../../audit/actor.ts";
-import { sealerFromConfig } from "../../cis2/start.ts";
 import type { Config } from "../../config.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { readJsonFile } from "../../json-file.ts";
+import { sealerFromConfig } from "../../secrets/master-key.ts";
 import {
   type OptionValues,
   type Prepare,
@@ -12,7 +12,7 @@ import {
 } from "../../store-command.ts";
 import { setUpstreamLinkStatus } from "./links.ts";
 import { addUpstreamProvider, listUpstreamProviders, removeUpstreamProvider } from "./providers.ts";
-import { callbackPath, federationPath } from "./routes.ts";
+import { callbackPath, federationPath } from "./upstream-client.ts";
 
 /**
  * The operator's NHS.net Connect commands: upstream providers from a JSON file (the credential

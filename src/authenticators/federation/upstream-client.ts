@@ -3,6 +3,10 @@ import * as client from "openid-client";
 import { DomainError } from "../../errors.ts";
 import type { UpstreamProviderWithCredential } from "./providers.ts";
 
+/** Where the upstream sends the browser back, and the root of its back-channel logout URIs. */
+export const federationPath = "/authenticators/federation";
+export const callbackPath = `${federationPath}/callback`;
+
 /**
  * The upstream side of NHS.net Connect, by openid-client: discovery from the provider's
  * `.well-known/openid-configuration`, the authorization-code flow with PKCE (S256), state and

@@ -5,9 +5,9 @@ import {
   verifyAuthenticationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import { isMethod, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { isMethod, type Method } from "../../cis2/assurance.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
 import type { RelyingParty } from "./relying-party.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { aalOf } from "../../cis2/assurance.ts";
+import { aalOf } from "../../assurance/methods.ts";
 import { cloneClue } from "./authentication.ts";
 import { type Evidence, kindOf, methodOf } from "./classification.ts";
 

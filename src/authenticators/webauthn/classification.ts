@@ -1,4 +1,4 @@
-import type { Method } from "../../cis2/assurance.ts";
+import type { Method } from "../../assurance/methods.ts";
 
 /**
  * What kind of authenticator a WebAuthn credential lives on, and the method (amr) it signs in as.

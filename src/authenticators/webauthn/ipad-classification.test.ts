@@ -7,7 +7,7 @@ import {
   recordedIpads,
   trustRecordedRoots,
 } from "../../../test/support/ipad-attestations.ts";
-import { aalOf, acrClasses } from "../../cis2/assurance.ts";
+import { aalOf, acrClasses } from "../../assurance/methods.ts";
 import { openAttestationPolicy } from "./attestation/policy.ts";
 
 function recorded(name: string): RecordedIpad {

@@ -6,9 +6,9 @@ import {
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import { aalOf, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { aalOf, type Method } from "../../cis2/assurance.ts";
 import { InvalidInputError } from "../../errors.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import { type AttestationFinding, judgeAttestation } from "./attestation/evaluation.ts";

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { aalOf, isMethod, type Method } from "../../cis2/assurance.ts";
+import { aalOf, isMethod, type Method } from "../../assurance/methods.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Queryable } from "../../store/database.ts";
 import type { FirstPartyApp } from "./app.ts";

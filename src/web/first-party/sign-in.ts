@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import * as client from "openid-client";
-import { isMethod, type Method } from "../../cis2/assurance.ts";
+import { isMethod, type Method } from "../../assurance/methods.ts";
 import { appOrigin, type FirstPartyApp } from "./app.ts";
 
 /**

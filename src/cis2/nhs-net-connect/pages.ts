@@ -2,35 +2,42 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import type Provider from "oidc-provider";
+import { methodsAccepted } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { methodsAccepted } from "../../cis2/assurance.ts";
-import { endSessionsOf } from "../../cis2/session-revocation.ts";
-import { completeAuthentication, requestedClasses } from "../../cis2/sign-in.ts";
-import { DomainError, InvalidInputError } from "../../errors.ts";
-import type { Sealer } from "../../secrets/sealed.ts";
-import { type Db, inTransaction } from "../../store/database.ts";
-import { findSession } from "../../web/first-party/sessions.ts";
-import { overHttps } from "../../web/https.ts";
-import { pageRenderer } from "../../web/pages.ts";
-import { accountApp } from "../account/app.ts";
-import { cookiesOf } from "../account/pages.ts";
-import { consumeEnrolmentLink, openEnrolmentLink } from "../enrolment/links.ts";
-import { type Attempt, giveBack, signInCounters, takeAttempt } from "../throttle.ts";
-import { linksOf, linkUpstreamAccount, peopleNamedByLogout, personOfUpstream } from "./links.ts";
+import { accountApp } from "../../authenticators/account/app.ts";
+import { cookiesOf } from "../../authenticators/account/pages.ts";
+import { consumeEnrolmentLink, openEnrolmentLink } from "../../authenticators/enrolment/links.ts";
+import {
+  linksOf,
+  linkUpstreamAccount,
+  peopleNamedByLogout,
+  personOfUpstream,
+} from "../../authenticators/federation/links.ts";
 import {
   listUpstreamProviders,
   openUpstreamProvider,
   type UpstreamProviderWithCredential,
-} from "./providers.ts";
+} from "../../authenticators/federation/providers.ts";
 import {
+  callbackPath,
+  federationPath,
   finishUpstreamSignIn,
   startUpstreamSignIn,
   type UpstreamIdentity,
   type UpstreamPending,
   UpstreamRefusedError,
   upstreamJwksUri,
-} from "./upstream-client.ts";
+} from "../../authenticators/federation/upstream-client.ts";
+import { type Attempt, giveBack, signInCounters, takeAttempt } from "../../authenticators/throttle.ts";
+import { DomainError, InvalidInputError } from "../../errors.ts";
+import type { Sealer } from "../../secrets/sealed.ts";
+import { type Db, inTransaction } from "../../store/database.ts";
+import { findSession } from "../../web/first-party/sessions.ts";
+import { overHttps } from "../../web/https.ts";
+import { pageRenderer } from "../../web/pages.ts";
+import { endSessionsOf } from "../session-revocation.ts";
+import { completeAuthentication, requestedClasses } from "../sign-in/complete.ts";
 
 /**
  * NHS.net Connect's pages. Every upstream round trip starts on one of three pages (a CIS2
@@ -40,12 +47,10 @@ import {
  * and the result used: a CIS2 authentication (amr NHSMAIL) through the one completion function,
  * or a new link.
  */
-export const federationPath = "/authenticators/federation";
-export const callbackPath = `${federationPath}/callback`;
 const pendingCookie = "careid_upstream";
 const accountPath = "/authenticators/mine";
 const enrolmentPath = "/authenticators/enrol";
-const { renderPage } = pageRenderer([fileURLToPath(new URL("views", import.meta.url))]);
+const { renderPage } = pageRenderer([fileURLToPath(new URL("./", import.meta.url))]);
 
 type Context = {
   provider: () => Provider;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { demoUsers } from "../seed/demo-users.ts";
 import type { Db } from "../store/database.ts";
-import { renderPage } from "./pages.ts";
+import { renderPage } from "../web/pages.ts";
+import { demoUsers } from "./demo-users.ts";
 
 /**
  * Who a newcomer can sign in as, served by the running demo (the embedded database admits one

@@ -1,10 +1,13 @@
-import type { Actor } from "../audit/actor.ts";
-import { recordEvent } from "../audit/record.ts";
-import { InvalidInputError } from "../errors.ts";
-import type { CodeLists } from "../rbac/code-lists.ts";
-import { positionsOfPerson } from "../rbac/positions.ts";
-import { inTransaction, type Queryable } from "../store/database.ts";
-import { readOnce } from "./request-scope.ts";
+import { interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
+import type { Actor } from "../../audit/actor.ts";
+import { recordEvent } from "../../audit/record.ts";
+import { InvalidInputError } from "../../errors.ts";
+import type { CodeLists } from "../../rbac/code-lists.ts";
+import { positionsOfPerson } from "../../rbac/positions.ts";
+import { type Db, inTransaction, type Queryable } from "../../store/database.ts";
+import { readOnce } from "../request-scope.ts";
+
+const { Check } = interactionPolicy;
 
 /** A person's current positions, read once per request: the role check, the role page and the claims all ask. */
 export function positionsInRequest(queryable: Queryable, lists: CodeLists, uuid: string) {
@@ -59,4 +62,21 @@ export async function selectRole(
       after: { sessionUid: selection.sessionUid },
     });
   });
+}
+
+/** The rule of the select_role prompt: with scope selectedrole, a person with positions who has not chosen one this session. */
+export async function needsRoleSelection(
+  db: Db,
+  lists: CodeLists,
+  ctx: KoaContextWithOIDC,
+): Promise<boolean> {
+  const { oidc } = ctx;
+  const accountId = oidc.session?.accountId;
+  if (!accountId || !oidc.requestParamScopes.has("selectedrole")) return Check.NO_NEED_TO_PROMPT;
+  const positions = await positionsInRequest(db, lists, accountId);
+  if (positions.length === 0) return Check.NO_NEED_TO_PROMPT;
+  const selected = oidc.session?.uid ? await selectedRoleFor(db, oidc.session.uid, accountId) : undefined;
+  return positions.some((position) => position.roleProfileId === selected)
+    ? Check.NO_NEED_TO_PROMPT
+    : Check.REQUEST_PROMPT;
 }

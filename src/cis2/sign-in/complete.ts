@@ -1,8 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type Provider from "oidc-provider";
-import type { Actor } from "../audit/actor.ts";
-import { recordEvent } from "../audit/record.ts";
-import { type Db, inTransaction } from "../store/database.ts";
 import {
   aalOf,
   classSatisfied,
@@ -10,7 +7,10 @@ import {
   type Method,
   methodsAccepted,
   parseAcrValues,
-} from "./assurance.ts";
+} from "../../assurance/methods.ts";
+import type { Actor } from "../../audit/actor.ts";
+import { recordEvent } from "../../audit/record.ts";
+import { type Db, inTransaction } from "../../store/database.ts";
 
 type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
 type Raw = { req: IncomingMessage; res: ServerResponse };

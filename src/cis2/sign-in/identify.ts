@@ -1,0 +1,104 @@
+import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
+import { methods } from "../../assurance/methods.ts";
+import { heldMethods } from "../../authenticators/held.ts";
+import { signInCounters, takeAttempt } from "../../authenticators/throttle.ts";
+import type { Db } from "../../store/database.ts";
+import { isCareIdentifier } from "../../store/identifiers.ts";
+import { methodsOfUnknown, signInAccount } from "../unknown-identifiers.ts";
+import { refuseSignIn, usableMethods } from "./complete.ts";
+import {
+  acceptedMethods,
+  acceptsSmartcard,
+  type Form,
+  interactionFor,
+  journeyActor,
+  type Params,
+  page,
+  pageOfMethod,
+  rawOf,
+  renderPage,
+  type SignInContext,
+  type SigningIn,
+  tooManyAttempts,
+} from "./journey.ts";
+
+/**
+ * Known and unknown identifiers get the same answer: an unknown one goes on as someone holding
+ * what methodsOfUnknown says, and fails later as a wrong guess does. Only an empty field is
+ * an error here.
+ */
+export function identify(app: FastifyInstance, context: SignInContext): void {
+  const { db, developmentLogin, base } = context;
+  app.post<{ Params: Params; Body: Form }>(`${base}/:uid/identify`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const attempt = await takeAttempt(
+      db,
+      journeyActor(interaction, undefined),
+      signInCounters.identify(request.ip),
+    );
+    if (!attempt.allowed) return tooManyAttempts(context, reply, interaction, attempt, "");
+    const identifier = (request.body?.identifier ?? "").trim();
+    if (!identifier)
+      return renderPage(
+        reply,
+        "identify.njk",
+        page(interaction, "Sign in with your Care Identity", {
+          smartcard: acceptsSmartcard(context, interaction),
+          error: "Enter your UUID or email address",
+        }),
+        400,
+      );
+    const person = await activePersonNamedBy(db, identifier);
+    const account = signInAccount(identifier, person?.uuid);
+    const held = await heldMethods(db, account.key, developmentLogin);
+    const usable = usableMethods(
+      interaction,
+      person ? held : methodsOfUnknown(developmentLogin),
+      developmentLogin,
+    );
+    if (usable.length === 0) {
+      const location = await refuseSignIn(context.provider(), db, rawOf(request, reply), interaction, {
+        error: "access_denied",
+        description:
+          "the requested authentication assurance cannot be met by an authenticator this user holds",
+        uuid: person?.uuid,
+      });
+      // The service still hears the OAuth error; the person first reads what to do about it.
+      return renderPage(
+        reply,
+        "needs-stronger.njk",
+        page(interaction, "You need a stronger way to sign in to this service", {
+          accepted: [
+            ...new Set(acceptedMethods(context, interaction).map((method) => methods[method].label)),
+          ],
+          returnTo: location,
+        }),
+        403,
+      );
+    }
+    const signingIn: SigningIn = { identifier, uuid: person?.uuid, account };
+    await context
+      .provider()
+      .interactionResult(
+        request.raw,
+        reply.raw,
+        { identified: signingIn },
+        { mergeWithLastSubmission: true },
+      );
+    const next = usable.length === 1 && usable[0] ? pageOfMethod[usable[0]] : "method";
+    return reply.redirect(`${base}/${interaction.uid}/${next}`, 303);
+  });
+}
+
+/**
+ * The active Care Identity a sign-in identifier names: its UUID, or its email address in any
+ * case. Suspended and closed identities name no one here, so they sign in as an unknown does.
+ */
+async function activePersonNamedBy(db: Db, identifier: string) {
+  if (!identifier) return undefined;
+  const query = db.selectFrom("people").select(["uuid", "status"]).where("status", "=", "active");
+  return isCareIdentifier(identifier)
+    ? query.where("uuid", "=", identifier).executeTakeFirst()
+    : query.where(sql<string>`lower(email)`, "=", identifier.toLowerCase()).executeTakeFirst();
+}

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from "fastify";
+import {
+  acceptsSmartcard,
+  interactionFor,
+  type Params,
+  page,
+  renderPage,
+  type SignInContext,
+} from "./journey.ts";
+import { showRoles } from "./select-role.ts";
+
+/**
+ * The interaction's own address, where oidc-provider sends the browser: the prompt it asks for
+ * decides the step. Login starts at identify (or the sandbox's chooser); select_role at the role
+ * page; consent is pre-approved in CIS2, so finishing the interaction lets the grant be made.
+ */
+export function interactionPrompt(app: FastifyInstance, context: SignInContext): void {
+  app.get<{ Params: Params }>(`${context.base}/:uid`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    const prompt = interaction.prompt.name;
+    if (prompt === "select_role") return showRoles(context, request, reply, interaction);
+    if (prompt === "login" && context.chooserPath)
+      return reply.redirect(context.chooserPath(interaction.uid), 303);
+    if (prompt === "login")
+      return renderPage(
+        reply,
+        "identify.njk",
+        page(interaction, "Sign in with your Care Identity", {
+          smartcard: acceptsSmartcard(context, interaction),
+        }),
+      );
+    return reply.redirect(
+      await context.provider().interactionResult(request.raw, reply.raw, { consent: {} }),
+      303,
+    );
+  });
+}

@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { InvalidInputError } from "../../errors.ts";
+import type { Db } from "../../store/database.ts";
+import {
+  type Form,
+  type Interaction,
+  interactionFor,
+  type Params,
+  page,
+  renderPage,
+  type SignInContext,
+} from "./journey.ts";
+import { positionsInRequest, selectRole } from "./role-selection.ts";
+
+/**
+ * With scope selectedrole, after authenticating: the person chooses one of their current
+ * positions (the rule that asks is needsRoleSelection, the choice is kept by selectRole).
+ */
+export function roleSelection(app: FastifyInstance, context: SignInContext): void {
+  app.post<{ Params: Params; Body: Form }>(`${context.base}/:uid/role`, async (request, reply) => {
+    const interaction = await interactionFor(context.provider(), request, reply);
+    if (interaction.prompt.name !== "select_role" || !interaction.session)
+      throw InvalidInputError.field("role", "no role is being chosen");
+    try {
+      await chooseRole(context, interaction, request.body?.role ?? "");
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return showRoles(context, request, reply, interaction, error.problems[0]?.message);
+    }
+    return reply.redirect(
+      await context.provider().interactionResult(request.raw, reply.raw, { select_role: {} }),
+      303,
+    );
+  });
+}
+
+async function chooseRole(context: SignInContext, interaction: Interaction, roleProfileId: string) {
+  const session = interaction.session;
+  if (!session?.accountId) throw InvalidInputError.field("role", "sign in first");
+  await selectRole(
+    context.db,
+    { kind: "person", id: session.accountId, source: "CIS2", correlationId: interaction.uid },
+    context.lists,
+    {
+      sessionUid: session.uid,
+      uuid: session.accountId,
+      roleProfileId,
+    },
+  );
+}
+
+/** The role page; one position is chosen without asking. */
+export async function showRoles(
+  context: SignInContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  interaction: Interaction,
+  error?: string,
+) {
+  const { db, lists } = context;
+  const uuid = interaction.session?.accountId as string;
+  const positions = await positionsInRequest(db, lists, uuid);
+  if (positions.length === 1 && positions[0]) {
+    await chooseRole(context, interaction, positions[0].roleProfileId);
+    return reply.redirect(
+      await context.provider().interactionResult(request.raw, reply.raw, { select_role: {} }),
+      303,
+    );
+  }
+  const search = String((request.query as Form)?.search ?? "")
+    .trim()
+    .toLowerCase();
+  const shown = search
+    ? positions.filter((position) =>
+        `${position.jobRole.jobRoleName} ${position.organisationName} ${position.odsCode} ${position.workgroups.map((workgroup) => workgroup.name).join(" ")}`
+          .toLowerCase()
+          .includes(search),
+      )
+    : positions;
+  return renderPage(
+    reply,
+    "select-role.njk",
+    page(interaction, "Select your role", {
+      items: shown.map((position) => ({
+        value: position.roleProfileId,
+        text: `${position.jobRole.jobRoleName} at ${position.organisationName} (${position.odsCode})`,
+        hint: {
+          text: [
+            position.workgroups.length > 0
+              ? `Workgroups: ${position.workgroups.map((workgroup) => workgroup.name).join(", ")}.`
+              : "",
+            activitiesInWords(position.activities),
+          ]
+            .join(" ")
+            .trim(),
+        },
+      })),
+      total: positions.length,
+      personName: await nameOf(db, uuid),
+      searchable: positions.length > 5,
+      search,
+      error,
+    }),
+    error ? 400 : 200,
+  );
+}
+
+/** The signed-in person's name, for the role page: who they are once they have proved it. */
+async function nameOf(db: Db, uuid: string): Promise<string | undefined> {
+  const person = await db
+    .selectFrom("people")
+    .select(["title", "given_name", "family_name"])
+    .where("uuid", "=", uuid)
+    .executeTakeFirst();
+  return person ? [person.title, person.given_name, person.family_name].filter(Boolean).join(" ") : undefined;
+}
+
+/** What a role lets its holder do, in a few words: the first activities by name and how many more. */
+function activitiesInWords(activities: { name: string }[]): string {
+  if (activities.length === 0) return "";
+  const shown = activities.slice(0, 3).map((activity) => activity.name);
+  const more = activities.length - shown.length;
+  return `Activities: ${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}.`;
+}
