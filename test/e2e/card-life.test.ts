@@ -13,15 +13,16 @@ import { openCryptokiCard } from "../support/tokens.ts";
  * Issue 13, the rest of a card's life, with openCryptoki's token as the card and `careid agent`
  * as a process: a card locked by wrong passcodes reports itself locked with its presence key; an
  * RA's repair order gives it new keys, certificates and passcode with the holder present, and it
- * signs in; an RA's clear order wipes it blank and ends its record.
+ * signs in; an RA's clear order wipes it blank and ends its record, and it is issued afresh to
+ * another person, who signs in with it.
  */
-test("a locked card is repaired by an RA and signs in; then cleared to a blank card", async (t) => {
+test("a locked card is repaired by an RA and signs in; cleared, it is issued to another person who signs in", async (t) => {
   if (leftOut(t, "browser", "smartcard")) return;
   const { context, page } = await launchChromium(t);
   const world = await startSmartcardWorld(t, await openCryptokiCard());
   const { server, agent } = world;
   const db = server.store.db;
-  const [holder = ""] = await singlePositionPeople(db, 1);
+  const [holder = "", nextHolder = ""] = await singlePositionPeople(db, 2);
   const agentPage = await context.newPage();
 
   await issue(
@@ -95,9 +96,23 @@ test("a locked card is repaired by an RA and signs in; then cleared to a blank c
   assert.equal(await cardStatusBecomes(db, cardSerial, "cleared"), "cleared");
   await agentPage.goto(`${agent.url}/`);
   await agentPage.getByText(`Smartcard ${cardSerial} is blank`).waitFor();
-  // Issuing the blank card to another person is shown by the domain test (card-life.test.ts):
-  // openCryptoki keeps the escrowed unlock code as the SO PIN after C_InitToken, not the
-  // manufacturer's, so the agent's issue (which expects that) does not yet take this card.
+
+  // Issued afresh to another person: the issue order releases the unlock code it was cleared with.
+  await issue(
+    agentPage,
+    agent.url,
+    (await createCardOrder(db, operatorActor(), { kind: "issue", holder: nextHolder })).code,
+    "97531",
+  );
+  await agentPage.getByText(`This smartcard is issued to ${nextHolder}.`).waitFor({ timeout: 30_000 });
+  const reissued = await db
+    .selectFrom("smartcards")
+    .select(["holder", "status"])
+    .where("serial", "=", cardSerial)
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(reissued, { holder: nextHolder, status: "active" });
+  await context.clearCookies();
+  await signIn(world, page, agentPage, "97531", nextHolder);
 });
 
 async function issue(agentPage: Page, agentUrl: string, code: string, passcode: string): Promise<void> {
