@@ -80,6 +80,19 @@ test("a port must be a whole number up to 65535, 0 picking a free one", () => {
   assert.equal(loadConfig({ PORT: "0" }).port, 0);
 });
 
+test("card certificates last days, or for a test a few seconds that override the days", () => {
+  assert.equal(loadConfig({}).cardCertificateDays, 1095);
+  assert.equal(loadConfig({ CAREID_CARD_CERTIFICATE_DAYS: "730" }).cardCertificateDays, 730);
+  const seconds = loadConfig({ CAREID_CARD_CERTIFICATE_DAYS: "730", CAREID_CARD_CERTIFICATE_SECONDS: "30" });
+  assert.equal(Math.round(seconds.cardCertificateDays * 86_400_000), 30_000);
+  for (const value of ["4", "86401", "2.5", "soon"])
+    assert.deepEqual(
+      variablesNamed(configError({ CAREID_CARD_CERTIFICATE_SECONDS: value })),
+      ["CAREID_CARD_CERTIFICATE_SECONDS"],
+      value,
+    );
+});
+
 test("a master key of 64 hex digits or base64 gives 32 bytes", () => {
   const fromHex = loadConfig({ CAREID_MASTER_KEY: hexKey }).masterKey;
   assert.ok(fromHex instanceof Buffer);

@@ -45,7 +45,7 @@ export type Config = {
   };
   /** Base URL under which the CA publishes its certificates, CRL and OCSP responder. */
   pkiUrl: string;
-  /** Lifetime of a smartcard's certificates, in days. */
+  /** Lifetime of a smartcard's certificates, in days (a fraction of one in tests). */
   cardCertificateDays: number;
   /** A PKCS#11 token that holds the issuing CA's key; absent, the key is sealed in the database. */
   caToken: { modulePath: string; tokenLabel: string; pin: string } | undefined;
@@ -183,6 +183,12 @@ export const settings = [
     name: "CAREID_CARD_CERTIFICATE_DAYS",
     default: "1095",
     meaning: "Lifetime of smartcard certificates in days (two to three years in CIS: 730 to 1095).",
+  },
+  {
+    name: "CAREID_CARD_CERTIFICATE_SECONDS",
+    default: "(unset)",
+    meaning:
+      "For tests and demonstrations only: a lifetime of smartcard certificates in seconds (5 to 86400), instead of the days above, so a card expires while you watch.",
   },
   {
     name: "CAREID_CA_PKCS11_MODULE",
@@ -376,12 +382,7 @@ export function loadConfig(environment: Source = process.env): Config {
       problems,
     ),
     pkiUrl: "",
-    cardCertificateDays: parseWholeNumber(
-      "CAREID_CARD_CERTIFICATE_DAYS",
-      source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095",
-      { from: 1, to: 3653, unit: "days" },
-      problems,
-    ),
+    cardCertificateDays: parseCardLifetime(source, problems),
     caToken: parseCaToken(source, problems),
     smartcardAgentUrl: parseAgentUrl(source.CAREID_SMARTCARD_AGENT_URL ?? "http://127.0.0.1:8765", problems),
     mtls: parseMutualTls(source, problems),
@@ -662,6 +663,26 @@ function parseCaToken(source: Source, problems: string[]): Config["caToken"] {
 }
 
 /** A whole number of units within a range; a problem naming the setting otherwise. */
+/** Days, possibly a fraction of one: CAREID_CARD_CERTIFICATE_SECONDS lets a test's cards expire. */
+function parseCardLifetime(source: Source, problems: string[]): number {
+  const seconds = source.CAREID_CARD_CERTIFICATE_SECONDS;
+  if (seconds !== undefined && seconds !== "")
+    return (
+      parseWholeNumber(
+        "CAREID_CARD_CERTIFICATE_SECONDS",
+        seconds,
+        { from: 5, to: 86_400, unit: "seconds" },
+        problems,
+      ) / 86_400
+    );
+  return parseWholeNumber(
+    "CAREID_CARD_CERTIFICATE_DAYS",
+    source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095",
+    { from: 1, to: 3653, unit: "days" },
+    problems,
+  );
+}
+
 function parseWholeNumber(
   name: string,
   value: string,

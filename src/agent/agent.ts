@@ -140,24 +140,34 @@ export function cardAgent(options: {
   /**
    * Issues a blank card under an RA's order: the holder's passcode is set, both key pairs are
    * made on the card, the service certifies them, the certificates are written to the card and
-   * the card's unlock code is replaced by the one the service escrowed for it.
+   * the card's unlock code is replaced by the one the service escrowed for it. A card cleared
+   * for reuse still has its previous escrowed unlock code, which the service releases to the
+   * agent under the order; asking first means the card never sees a wrong unlock code (cards
+   * lock their security officer after a few).
    */
   async function issue(orderCode: string, passcode: string, confirmation: string): Promise<string> {
     const info = inserted();
     if (!info.blank) throw new AgentRefusal(409, "This smartcard has been issued already");
     checkNewPasscode(info, passcode, confirmation);
+    const order = { orderCode: orderCode.trim().toUpperCase(), cardSerial: info.tokenSerial };
+    const released = await service.releaseForIssue(order);
+    const unlockCode = released.unlockCode ?? options.blankUnlockCode;
     try {
-      card.resetPasscode(options.blankUnlockCode, passcode);
+      card.resetPasscode(unlockCode, passcode);
     } catch (error) {
-      throw refusalOf(error, "This smartcard does not accept the blank card unlock code");
+      throw refusalOf(
+        error,
+        released.cleared
+          ? "This smartcard does not accept the unlock code it was cleared with"
+          : "This smartcard does not accept the blank card unlock code",
+      );
     }
     card.signIn(passcode);
     const requests = (["authentication", "signing"] as const).map((key) =>
       certificateRequest(card.generateKeyPair(key), key, (data) => card.sign(key, data)),
     );
     const issued = await service.issue({
-      orderCode: orderCode.trim().toUpperCase(),
-      cardSerial: info.tokenSerial,
+      ...order,
       cardType: info.model,
       authenticationCsr: requests[0] as string,
       signingCsr: requests[1] as string,
@@ -165,7 +175,7 @@ export function cardAgent(options: {
     });
     card.storeCertificate("authentication", ...certificateParts(issued.certificates.authentication));
     card.storeCertificate("signing", ...certificateParts(issued.certificates.signing));
-    card.changeUnlockCode(options.blankUnlockCode, issued.unlockCode);
+    card.changeUnlockCode(unlockCode, issued.unlockCode);
     // Issued at the RA's desk: the holder enters the passcode when they first use it.
     card.signOut();
     log("card-issued", { cardSerial: info.tokenSerial, holder: issued.holder });

@@ -10,8 +10,9 @@ import type { ServiceClient } from "./service-client.ts";
  * - repair (also after the certificates expired): with the holder at the desk, the escrowed
  *   unlock code resets the passcode to the one the holder chose, new key pairs are made on the
  *   card, the service certifies them (revoking the old ones) and they are written to the card;
- * - clear: the unlock code lets the agent wipe the token (C_InitToken), so the card is blank for
- *   someone else, and the service ends the record and revokes its certificates.
+ * - clear: the unlock code lets the agent wipe the card (every key and certificate destroyed), so
+ *   it is blank for someone else, and the service ends the record and revokes its certificates;
+ *   the card keeps its unlock code, which the next issue order releases to the agent (agent.ts).
  * The unlock code arrives from the service over the agent's own channel, never through a page,
  * and is never logged. Until the agent reports the outcome the order stays usable, so a card
  * pulled out mid-way can be tried again.

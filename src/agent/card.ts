@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from "node:crypto";
+import { createHash, createPublicKey, randomInt } from "node:crypto";
 import pkcs11js from "pkcs11js";
 
 /**
@@ -99,7 +99,9 @@ export function openCardModule(modulePath: string) {
       tokenSerial: token.serialNumber.trim(),
       label: token.label.trim(),
       locked: Boolean(token.flags & pkcs11js.CKF_USER_PIN_LOCKED),
-      blank: !(token.flags & pkcs11js.CKF_USER_PIN_INITIALIZED),
+      // Cleared (wipe below) or left part way through an issue, a card has a passcode but no certificate.
+      blank:
+        !(token.flags & pkcs11js.CKF_USER_PIN_INITIALIZED) || readCertificate("authentication") === undefined,
       model: token.model.trim(),
       passcodeLength: { minimum: token.minPinLen, maximum: token.maxPinLen },
     };
@@ -287,17 +289,25 @@ export function openCardModule(modulePath: string) {
   }
 
   /**
-   * Wipes the card for reuse: as its security officer (the unlock code) the token is initialised
-   * afresh, which destroys every key and certificate and leaves no passcode, so the card is blank.
-   * Which SO PIN C_InitToken leaves differs between tokens (the one given, or their default);
-   * see docs/smartcard-agent-protocol.md on issuing a cleared card again.
+   * Wipes the card for reuse: as its security officer (the unlock code) a passcode nobody will know
+   * is set, and with it every object on the card, keys and certificates, is destroyed; the card is
+   * blank again (no certificate) and keeps its unlock code, which the service holds escrowed for
+   * the card's next issue. Not C_InitToken: given a new SO PIN, openCryptoki's software token
+   * (3.8) is left with a security officer who can no longer log in, and many cards lack it.
    */
   function wipe(unlockCode: string): void {
-    const slot = slotWithToken();
-    if (slot === undefined) throw new CardError("No smartcard is in the reader");
-    const label = pkcs11.C_GetTokenInfo(slot).label.trim();
-    forgetSession();
-    pkcs11.C_InitToken(slot, unlockCode, label);
+    const limits = info()?.passcodeLength ?? { minimum: 4, maximum: 8 };
+    const length = Math.max(limits.minimum, Math.min(8, limits.maximum));
+    const throwaway = Array.from({ length }, () => randomInt(10)).join("");
+    resetPasscode(unlockCode, throwaway);
+    const handle = openSession();
+    pkcs11.C_Login(handle, pkcs11js.CKU_USER, throwaway);
+    signedIn = true;
+    try {
+      destroyAll(handle, []);
+    } finally {
+      signOut();
+    }
   }
 
   /** Rescans the readers: software tokens and some drivers only enumerate cards when initialised. */

@@ -55,6 +55,9 @@ export function serviceClient(serviceUrl: string) {
       signingCsr: string;
       presenceKey?: string;
     }) => call<IssuedCard>("POST", "/api/smartcards/issue", request),
+    /** Before an issue: a card cleared here comes with its escrowed unlock code, a new one without. */
+    releaseForIssue: (request: { orderCode: string; cardSerial: string }) =>
+      call<{ cleared: boolean; unlockCode?: string }>("POST", "/api/smartcards/issue/release", request),
     unlock: (request: { orderCode: string; cardSerial: string }) =>
       call<{ unlockCode: string; status: string }>("POST", "/api/smartcards/unlock", request),
     /** Self-service unlock: the holder proved their email or mobile; the ticket releases the code. */

@@ -8,6 +8,10 @@ import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, claimSubmission, requiredReason } from "./acting.ts";
 
+function optionalReason(common: ActionCommon): string | undefined {
+  return typeof common.reason === "string" && common.reason.trim() ? requiredReason(common, "") : undefined;
+}
+
 /**
  * A person's smartcards as an RA sees them, and the RA's card actions from Care Identity
  * Management: orders for the workstation agent (issue, renew, unlock, repair, clear) and withdrawal (cancel,
@@ -28,7 +32,10 @@ export async function cardsOf(queryable: Queryable, uuid: string): Promise<CardS
   });
 }
 
-/** An order for the agent; its one-time code is in the answer only, for the RA to hand over. */
+/**
+ * An order for the agent; its one-time code is in the answer only, for the RA to hand over.
+ * Clearing ends the holder's record of the card, so, as a withdrawal, it needs a reason.
+ */
 export async function orderCard(
   queryable: Queryable,
   actor: Actor,
@@ -36,6 +43,7 @@ export async function orderCard(
 ): Promise<Order> {
   if (!orderKinds.includes(input.kind))
     throw InvalidInputError.field("kind", `must be one of ${orderKinds.join(", ")}`);
+  const reason = input.kind === "clear" ? requiredReason(input, "to clear a card") : optionalReason(input);
   const subject = input.cardSerial
     ? { type: "smartcard", id: input.cardSerial }
     : { type: "person", id: input.uuid };
@@ -45,6 +53,7 @@ export async function orderCard(
       kind: input.kind,
       holder: input.uuid,
       cardSerial: input.kind === "issue" ? undefined : input.cardSerial,
+      reason,
     });
   });
 }

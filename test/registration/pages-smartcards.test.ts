@@ -146,3 +146,89 @@ test("an RA agent sees a person's smartcards, orders a card or an unlock, withdr
     .execute();
   assert.equal(refusal.length, 1, "the refusal is audited once");
 });
+
+test("an RA agent repairs or clears a card from the profile: a confirmation naming the card, a reason where clearing needs one, and the order with what happens next", async (t) => {
+  const server = await startCis2Server(t);
+  const db = server.store.db;
+  const priya = await uuidOf(db, "Sharma");
+  const authority = await openCertificateAuthority(db, server.cis2.sealer, "http://pki.test", testActor);
+  const card = await issuedTestCard(server.store, authority, priya);
+  const { browser } = await signInToCim(server, "tunde.adebayo@nhs.net");
+  const profileUrl = `${server.origin}/cim/profiles/${priya}`;
+  const profile = await pageText(await browser.get(profileUrl));
+  for (const kind of ["repair", "clear"])
+    assert.match(profile, new RegExp(`href="/cim/profiles/${priya}/smartcards/${card.cardSerial}/${kind}"`));
+
+  const repairUrl = `${profileUrl}/smartcards/${card.cardSerial}/repair`;
+  const repairPage = await pageText(await browser.get(repairUrl));
+  assert.match(repairPage, new RegExp(`<h1[^>]*>Repair card ${card.cardSerial}</h1>`));
+  assert.match(repairPage, /Priya Sharma/);
+  assert.match(repairPage, /current certificates are revoked as superseded/);
+  const repaired = await browser.post(repairUrl, { _form: formToken(repairPage) });
+  assert.equal(repaired.status, 200, "a repair needs no reason");
+  const repairedText = await pageText(repaired);
+  assert.match(repairedText, /What happens next/);
+  assert.match(repairedText, /Repair this smartcard/);
+  const repairCode = /id="order-code">([A-Z2-7-]+)</.exec(repairedText)?.[1] ?? "";
+  assert.match(repairCode, /^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
+
+  const clearUrl = `${profileUrl}/smartcards/${card.cardSerial}/clear`;
+  const clearPage = await pageText(await browser.get(clearUrl));
+  assert.match(clearPage, /record of the card ends/);
+  const noReason = await browser.post(clearUrl, { _form: formToken(clearPage) });
+  assert.equal(noReason.status, 400);
+  const problem = await pageText(noReason);
+  assert.match(problem, /There is a problem/);
+  assert.match(problem, /<a href="#reason">Reason is required to clear a card/);
+  const cleared = await browser.post(clearUrl, {
+    _form: formToken(await pageText(await browser.get(clearUrl))),
+    reason: "Handed back when she left the practice",
+  });
+  assert.equal(cleared.status, 200);
+  assert.match(await pageText(cleared), /Clear this smartcard/);
+  const orders = await db
+    .selectFrom("smartcard_orders")
+    .select(["kind", "card_serial"])
+    .where("card_serial", "=", card.cardSerial)
+    .orderBy("kind")
+    .execute();
+  assert.deepEqual(
+    orders.map((row) => row.kind),
+    ["clear", "repair"],
+    "one order each: the form without a reason changed nothing",
+  );
+  const events = await db
+    .selectFrom("audit_events")
+    .select(["action", "reason"])
+    .where("action", "=", "smartcard.order-created")
+    .where("subject_id", "=", priya)
+    .orderBy("seq")
+    .execute();
+  assert.deepEqual(events.slice(-2), [
+    { action: "smartcard.order-created", reason: null },
+    { action: "smartcard.order-created", reason: "Handed back when she left the practice" },
+  ]);
+
+  // Outside the agent's organisations: no links, no confirmation page, no order.
+  const mei = await uuidOf(db, "Chen");
+  const meiCard = await issuedTestCard(server.store, authority, mei);
+  const outside = await pageText(await browser.get(`${server.origin}/cim/profiles/${mei}`));
+  assert.doesNotMatch(outside, /Repair card|Clear card/);
+  const refusedPage = await browser.get(
+    `${server.origin}/cim/profiles/${mei}/smartcards/${meiCard.cardSerial}/clear`,
+  );
+  assert.equal(refusedPage.status, 403);
+  const refused = await browser.post(
+    `${server.origin}/cim/profiles/${mei}/smartcards/${meiCard.cardSerial}/clear`,
+    {
+      _form: formToken(profile),
+      reason: "Not mine to clear",
+    },
+  );
+  assert.equal(refused.status, 403);
+  assert.equal(
+    (await db.selectFrom("smartcard_orders").select("kind").where("holder", "=", mei).execute()).length,
+    1,
+    "only the test's own issue order",
+  );
+});

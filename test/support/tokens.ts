@@ -58,14 +58,19 @@ const openCryptokiLock = join(tmpdir(), "careid-opencryptoki-token.lock");
 /**
  * openCryptoki has one software token, and several test files use it as their card: each waits
  * for the token, then holds it until its process ends (node --test runs each file in its own).
+ * Tests of one file run one after another, so a process already holding it takes it again.
  */
+let holding = false;
+
 async function holdOpenCryptoki(): Promise<void> {
+  if (holding) return;
   const deadline = Date.now() + 170_000;
   for (;;) {
     try {
       mkdirSync(openCryptokiLock);
       writeFileSync(join(openCryptokiLock, "pid"), String(process.pid));
       process.on("exit", () => rmSync(openCryptokiLock, { recursive: true, force: true }));
+      holding = true;
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;

@@ -4,11 +4,12 @@ import type { Queryable } from "../../store/database.ts";
 import type { CardSettings } from "./cards.ts";
 import { clearCard } from "./clear.ts";
 import { releaseForOrder } from "./order-release.ts";
+import { releaseForReissue } from "./reissue.ts";
 import { repairCard } from "./repair.ts";
 
 /**
- * The agent's calls for repairing and clearing a card (docs/smartcard-agent-protocol.md). Each
- * carries the RA's order code. The unlock code is released only to a program: a browser always
+ * The agent's calls for repairing and clearing a card, and for issuing a cleared one afresh
+ * (docs/smartcard-agent-protocol.md). Each carries the RA's order code. The unlock code is released only to a program: a browser always
  * sends Origin on a POST, so a request with one is refused and no page can be handed the code.
  */
 export function registerCardLifeApi(
@@ -35,6 +36,15 @@ export function registerCardLifeApi(
       });
       return reply.headers(secret).send(released);
     });
+
+  app.post("/api/smartcards/issue/release", async (request, reply) => {
+    const body = agentOnly(request);
+    const released = await releaseForReissue(queryable, settings.sealer, {
+      orderCode: body.orderCode,
+      cardSerial: body.cardSerial,
+    });
+    return reply.headers(secret).send(released);
+  });
 
   app.post("/api/smartcards/repair", async (request, reply) => {
     const body = agentOnly(request);

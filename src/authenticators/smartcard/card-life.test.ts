@@ -18,6 +18,7 @@ import { reportLockWithProof } from "./lock-report.ts";
 import { releaseForOrder } from "./order-release.ts";
 import { createCardOrder } from "./orders.ts";
 import { showCard } from "./records.ts";
+import { releaseForReissue } from "./reissue.ts";
 import { repairCard } from "./repair.ts";
 import { verifySmartcardAuthentication } from "./verification.ts";
 
@@ -257,6 +258,33 @@ test("repair and renewal after expiry, clearing for reuse, and proven lock repor
       // Issued afresh, with the same serial, to another person.
       const other = places.child.person;
       const issue = await createCardOrder(db, inCim(actors.RAA), { kind: "issue", holder: other });
+      // The wiped token kept the escrowed unlock code: the issue order releases it to the agent.
+      assert.deepEqual(
+        await releaseForReissue(db, testSealer, { orderCode: issue.code, cardSerial: "LIFE-C1" }),
+        { cardSerial: "LIFE-C1", cleared: true, unlockCode: old.issued.unlockCode },
+      );
+      // A new card keeps its manufacturer's code: nothing is released and the order is not spent.
+      assert.deepEqual(
+        await releaseForReissue(db, testSealer, { orderCode: issue.code, cardSerial: "LIFE-NEW" }),
+        { cardSerial: "LIFE-NEW", cleared: false },
+      );
+      // Only a cleared card's code comes out: an active card's stays escrowed.
+      await issuedTestCard(store, authority, holder, { cardSerial: "LIFE-C4" });
+      assert.deepEqual(
+        await releaseForReissue(db, testSealer, { orderCode: issue.code, cardSerial: "LIFE-C4" }),
+        { cardSerial: "LIFE-C4", cleared: false },
+      );
+      // The clear order is no issue order.
+      await assert.rejects(
+        releaseForReissue(db, testSealer, { orderCode: order.code, cardSerial: "LIFE-C1" }),
+        refusedWith("order-refused", /not a valid issue order/),
+      );
+      for (const _ of [2, 3])
+        await releaseForReissue(db, testSealer, { orderCode: issue.code, cardSerial: "LIFE-C1" });
+      await assert.rejects(
+        releaseForReissue(db, testSealer, { orderCode: issue.code, cardSerial: "LIFE-C1" }),
+        refusedWith("order-refused", /too often/),
+      );
       const reissued = await issueCard(db, settings, {
         orderCode: issue.code,
         cardSerial: "LIFE-C1",
@@ -271,6 +299,10 @@ test("repair and renewal after expiry, clearing for reuse, and proven lock repor
       assert.deepEqual(
         (await actions("LIFE-C1")).filter((action) => action.includes("clear")),
         ["smartcard.clear-unlock-code-released", "smartcard.cleared"],
+      );
+      assert.deepEqual(
+        (await actions("LIFE-C1")).filter((action) => action.includes("reissue")),
+        Array(3).fill("smartcard.reissue-unlock-code-released"),
       );
     },
   );

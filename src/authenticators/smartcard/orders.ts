@@ -47,7 +47,7 @@ const base32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 export async function createCardOrder(
   queryable: Queryable,
   actor: Actor,
-  request: { kind: OrderKind; holder?: string; cardSerial?: string },
+  request: { kind: OrderKind; holder?: string; cardSerial?: string; reason?: string },
   now = new Date(),
 ): Promise<Order> {
   const subject = request.cardSerial
@@ -79,6 +79,7 @@ export async function createCardOrder(
         action: "smartcard.order-created",
         subject: { type: "person", id: holder },
         after: { kind: request.kind, cardSerial, expiresAt: expiresAt.toISOString(), role: authority.role },
+        reason: request.reason,
       });
       return { code, kind: request.kind, holder, cardSerial, expiresAt };
     }),
@@ -169,14 +170,15 @@ export async function takeOrder(
 }
 
 /**
- * A repair or clear order lets the agent have the card's unlock code before the order is spent
- * (the passcode must be reset, or the card wiped, before the service hears the outcome); each
- * release is counted, so a card pulled out mid-way can be tried again, but only a few times.
+ * A repair or clear order (or an issue order for a cleared card) lets the agent have the card's
+ * unlock code before the order is spent (the passcode must be reset, or the card wiped, before
+ * the service hears the outcome); each release is counted, so a card pulled out mid-way can be
+ * tried again, but only a few times.
  */
 export async function releaseUnderOrder(
   tx: Tx,
   code: unknown,
-  kind: "repair" | "clear",
+  kind: "repair" | "clear" | "issue",
   cardSerial: string,
   now = new Date(),
 ): Promise<TakenOrder & { release: number }> {
@@ -192,6 +194,17 @@ export async function releaseUnderOrder(
     .where("code_digest", "=", row.code_digest)
     .execute();
   return { ...takenOrder(row, kind), release: row.releases + 1 };
+}
+
+/** Checks an order in the caller's transaction without spending it or counting a release. */
+export async function checkOrder(
+  tx: Tx,
+  code: unknown,
+  kind: OrderKind,
+  cardSerial: string | null,
+  now = new Date(),
+): Promise<TakenOrder> {
+  return takenOrder(await validOrder(tx, code, kind, cardSerial, now), kind);
 }
 
 async function validOrder(tx: Tx, code: unknown, kind: OrderKind, cardSerial: string | null, now: Date) {

@@ -34,7 +34,7 @@ export function registerSmartcardRoutes(api: FastifyInstance, { db, actorOf }: C
       schema: {
         tags,
         summary:
-          "Order a card to be issued, renewed or unlocked: the one-time code, for the agent, is in this answer only",
+          "Order a card to be issued, renewed, unlocked, repaired or cleared (a clear needs a reason): the one-time code, for the agent, is in this answer only",
         params: UuidParams,
         body: OrderRequest,
       },

@@ -22,6 +22,7 @@ import { retryAfterSeconds } from "../../web/problem.ts";
 import { decide } from "../policy.ts";
 import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
+import { registerCardLifeRoutes } from "./card-life-routes.ts";
 import { type Cim, renderCimPage, renderPublicPage, setSignedIn, signedIn, signedInAs } from "./context.ts";
 import { registerOrganisationRoutes } from "./organisation-routes.ts";
 import { registerOwnContactRoutes } from "./own-contact-routes.ts";
@@ -78,6 +79,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerProfileRoutes(pages, cim);
       registerProfileActionRoutes(pages, cim);
       registerSmartcardRoutes(pages, cim);
+      registerCardLifeRoutes(pages, cim);
       registerOwnContactRoutes(pages, cim);
       registerPositionRoutes(pages, cim);
       registerAssignmentRoutes(pages, cim);

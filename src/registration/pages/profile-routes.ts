@@ -94,6 +94,8 @@ export function registerProfileRoutes(app: FastifyInstance, cim: Cim): void {
         "smartcard.unlock",
         "smartcard.renew-near-expiry",
         "smartcard.cancel",
+        "smartcard.repair",
+        "smartcard.clear",
       ],
       { uuid },
     );
