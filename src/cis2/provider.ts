@@ -16,6 +16,7 @@ import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { dynamicRegistration, ownerMetadata } from "./dynamic-registration.ts";
+import { oneCommitPerTokenRequest } from "./exchange-writes.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { answerLateErrors } from "./provider-errors.ts";
@@ -190,6 +191,7 @@ export function createProvider(options: ProviderOptions): Provider {
   markSecureRequests(provider, options);
   provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
+  provider.use(oneCommitPerTokenRequest(db, cis2Routes.token));
   provider.use(serverSideLogout(provider, db, cis2Routes.end_session));
   return provider;
 }
