@@ -173,23 +173,29 @@ console.log(
 cis2.stop();
 await store.close();
 const serverPids = [server.pid as number];
-const postgresPids = await backendPids(databaseUrl);
-const peerPostgresPids = await backendPids(peerDatabaseUrl);
 
-/** One measured run, with the CPU its server process and its PostgreSQL backends spent. */
-async function measure(url: string, bodies: string[], processPids: number[], databasePids: number[]) {
-  const before = { process: cpuSeconds(processPids), postgres: cpuSeconds(databasePids) };
+/**
+ * One measured run, with the CPU its server process and its PostgreSQL backends spent. A pool
+ * closes idle connections and opens new ones under load, so the backends are listed at the end
+ * too: one that began during the run is charged all its CPU.
+ */
+async function measure(url: string, bodies: string[], processPids: number[], databaseUrl?: string) {
+  const backendsBefore = databaseUrl ? await backendPids(databaseUrl) : [];
+  const before = { process: cpuSeconds(processPids), postgres: cpuSeconds(backendsBefore) };
   const result = await run(url, bodies.slice(warmup + 1));
+  const backendsAfter = databaseUrl ? await backendPids(databaseUrl) : [];
+  const began = backendsAfter.filter((pid) => !backendsBefore.includes(pid));
   return {
     result,
     processCpu: cpuSeconds(processPids) - before.process,
-    postgresCpu: cpuSeconds(databasePids) - before.postgres,
+    // A backend that ended during the run keeps its CPU out of the sum: a pool under load keeps its own.
+    postgresCpu: cpuSeconds(backendsBefore) - before.postgres + cpuSeconds(began),
   };
 }
 // The fair peer first, then the service, then the ceiling: all on the same warmed machine.
-const peerFirst = await measure(peer.tokenUrl, peerBodies, [peer.child.pid as number], peerPostgresPids);
-const ours = await measure(ourTokenUrl, ourBodies, serverPids, postgresPids);
-const theirs = await measure(bare.tokenUrl, bareBodies, [bare.child.pid as number], []);
+const peerFirst = await measure(peer.tokenUrl, peerBodies, [peer.child.pid as number], peerDatabaseUrl);
+const ours = await measure(ourTokenUrl, ourBodies, serverPids, databaseUrl);
+const theirs = await measure(bare.tokenUrl, bareBodies, [bare.child.pid as number]);
 const perExchange = (seconds: number) => `${((seconds * 1000) / measured).toFixed(2)} ms`;
 console.log(`\nToken endpoint, private_key_jwt, ${concurrency} in flight, ${measured} exchanges each:`);
 console.log(line("service (PostgreSQL)", ours.result));

@@ -7,6 +7,7 @@ import { nulBytePath } from "../web/nul-bytes.ts";
 import type { ClientCache } from "./client-cache.ts";
 import { readClientMetadata } from "./clients.ts";
 import { clientStorage } from "./dynamic-registration.ts";
+import { holdAssertion, holdConsumption, holdToken } from "./exchange-writes.ts";
 import { forget, readOnce, remember } from "./request-scope.ts";
 
 /**
@@ -52,6 +53,8 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
         uid: payload.uid ?? null,
         expires_at: expiresAt,
       };
+      forget(`oidc:${this.kind}:`);
+      if (holdToken(row)) return;
       await db
         .insertInto("oidc_models")
         .values(row)
@@ -65,7 +68,6 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
           }),
         )
         .execute();
-      forget(`oidc:${this.kind}:`);
     }
 
     async find(id: string): Promise<Payload | undefined> {
@@ -92,13 +94,14 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     async consume(id: string): Promise<void> {
+      forget(`oidc:${this.kind}:`);
+      if (holdConsumption(this.kind, id)) return;
       await db
         .updateTable("oidc_models")
         .set({ consumed_at: new Date() })
         .where("kind", "=", this.kind)
         .where("id", "=", id)
         .execute();
-      forget(`oidc:${this.kind}:`);
     }
 
     async destroy(id: string): Promise<void> {
@@ -217,6 +220,8 @@ function copy(payload: Payload | undefined): Payload | undefined {
  * racing with the same assertion cannot both accept it.
  */
 export async function firstUseOfAssertion(db: Db, id: string, expiresAt: Date): Promise<boolean> {
+  // In a token request the first use is written with the rest of its writes, and checked there.
+  if (holdAssertion(id, expiresAt)) return true;
   const inserted = await db
     .insertInto("oidc_models")
     .values({ kind: "ReplayDetection", id, payload: JSON.stringify({ jti: id }), expires_at: expiresAt })

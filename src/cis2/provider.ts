@@ -7,15 +7,16 @@ import Provider, {
   type SigningAlgorithm,
 } from "oidc-provider";
 import { aalOf, isMethod, supportedAcrValues } from "../assurance/methods.ts";
-import { findPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import { issuerIsHttps } from "../web/https.ts";
+import { readAccount } from "./account-read.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { dynamicRegistration, ownerMetadata } from "./dynamic-registration.ts";
+import { oneCommitPerTokenRequest } from "./exchange-writes.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
 import { answerLateErrors } from "./provider-errors.ts";
@@ -143,13 +144,16 @@ export function createProvider(options: ProviderOptions): Provider {
       policy: cis2Policy(db, lists, options.developmentLogin),
     },
     findAccount: async (ctx, sub, token) => {
-      const person = await orUnavailable(() => findPerson(db, sub));
-      if (person?.status !== "active") return undefined;
-      const context = authenticationContext(db, ctx, sub, token as TokenContext | undefined);
+      const session = signedInWith(ctx, token as TokenContext | undefined);
+      const account = await orUnavailable(() => readAccount(db, lists, sub, session.uid));
+      if (account?.person.status !== "active") return undefined;
+      const context = { aal: session.aal, selectedRoleId: async () => account.selectedRoleId };
       return {
         accountId: sub,
         claims: async (_use, scope) =>
-          (await orUnavailable(() => accountClaims(db, lists, person, scope, context))) as { sub: string },
+          (await orUnavailable(() => accountClaims(db, lists, account.person, scope, context))) as {
+            sub: string;
+          },
       };
     },
     loadExistingGrant: preApprovedGrant,
@@ -190,6 +194,7 @@ export function createProvider(options: ProviderOptions): Provider {
   markSecureRequests(provider, options);
   provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
+  provider.use(oneCommitPerTokenRequest(db, cis2Routes.token));
   provider.use(serverSideLogout(provider, db, cis2Routes.end_session));
   return provider;
 }
@@ -215,19 +220,12 @@ function cookieKey(masterKey: Buffer): string {
 
 type TokenContext = { sessionUid?: string; amr?: string[] };
 
-/** Which authenticator and position a token's session used; both feed claims. */
-function authenticationContext(
-  db: Db,
-  ctx: KoaContextWithOIDC,
-  uuid: string,
-  token: TokenContext | undefined,
-) {
-  const sessionUid = token?.sessionUid ?? ctx.oidc?.session?.uid;
+/** The session a token (or the request) belongs to, and the assurance of its authenticator. */
+function signedInWith(ctx: KoaContextWithOIDC, token: TokenContext | undefined) {
   const method = token?.amr?.[0] ?? ctx.oidc?.session?.amr?.[0];
   return {
+    uid: token?.sessionUid ?? ctx.oidc?.session?.uid,
     aal: isMethod(method) ? aalOf(method) : undefined,
-    // Read only when a token carries selected_roleid: most requests never need it.
-    selectedRoleId: async () => (sessionUid ? selectedRoleFor(db, sessionUid, uuid) : undefined),
   };
 }
 

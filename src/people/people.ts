@@ -160,18 +160,21 @@ export async function getPerson(queryable: Queryable, uuid: string): Promise<Per
 
 /** The profile, with its registrations, in one query; undefined when there is none. */
 export async function findPerson(queryable: Queryable, uuid: string): Promise<Person | undefined> {
-  const row = await queryable
+  const row = await personQuery(queryable).where("uuid", "=", uuid).executeTakeFirst();
+  return row ? personFromRow(row, row.registrations) : undefined;
+}
+
+/** People with their registrations, for `personFromRow`; callers may select more beside them. */
+export function personQuery(queryable: Queryable) {
+  return queryable
     .selectFrom("people")
-    .selectAll()
+    .selectAll("people")
     .select(
       sql<
         Registration[]
       >`(SELECT coalesce(json_agg(json_build_object('body', r.body, 'number', r.number) ORDER BY r.body), '[]')
         FROM professional_registrations r WHERE r.uuid = people.uuid)`.as("registrations"),
-    )
-    .where("uuid", "=", uuid)
-    .executeTakeFirst();
-  return row ? personFromRow(row, row.registrations) : undefined;
+    );
 }
 
 export function personFromRow(row: Selectable<PeopleTable>, registrations: Registration[]): Person {

@@ -1,4 +1,4 @@
-import { type Selectable, sql } from "kysely";
+import { type RawBuilder, type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
@@ -282,16 +282,21 @@ export async function positionsOfPerson(
   options: { includeEnded?: boolean; today?: string } = {},
 ): Promise<Position[]> {
   if (!isCareIdentifier(uuid)) throw InvalidInputError.field("uuid", "must be 12 digits");
-  const today = options.today ?? new Date().toISOString().slice(0, 10);
   return readPositions(queryable, lists, (query) => {
     const mine = query.where("p.uuid", "=", uuid);
-    if (options.includeEnded) return mine;
-    return mine
-      .where("p.status", "=", "active")
-      .where("p.start_date", "<=", today)
-      .where((eb) => eb.or([eb("p.end_date", "is", null), eb("p.end_date", ">=", today)]));
+    return options.includeEnded ? mine : currentOnly(mine, options.today ?? isoToday());
   });
 }
+
+/** Active, started, and not past their end date. */
+function currentOnly(query: PositionQuery, today: string): PositionQuery {
+  return query
+    .where("p.status", "=", "active")
+    .where("p.start_date", "<=", today)
+    .where((eb) => eb.or([eb("p.end_date", "is", null), eb("p.end_date", ">=", today)]));
+}
+
+const isoToday = () => new Date().toISOString().slice(0, 10);
 
 /** People holding a current position at an organisation, by family name, a page at a time. */
 export async function peopleAtOrganisation(
@@ -326,6 +331,21 @@ export async function peopleAtOrganisation(
     name: [row.family_name, row.given_name, row.title].filter(Boolean).join(" "),
     roleProfileIds: row.role_profile_ids,
   }));
+}
+
+/**
+ * A person's current positions as one JSON array, to be selected beside other things in one
+ * query (CIS2 reads a person and their positions for every token); `positionsFromRows` reads it.
+ */
+export function currentPositionsJson(queryable: Queryable, uuid: RawBuilder<string>) {
+  const current = currentOnly(positionQuery(queryable).where("p.uuid", "=", uuid), isoToday());
+  return sql<
+    PositionRow[]
+  >`(SELECT coalesce(json_agg(x ORDER BY x.start_date, x.role_profile_id), '[]') FROM (${current}) x)`;
+}
+
+export function positionsFromRows(lists: CodeLists, rows: PositionRow[]): Position[] {
+  return rows.map((row) => positionFromRow(lists, row));
 }
 
 type PositionRow = Selectable<PositionsTable> & {

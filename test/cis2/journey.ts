@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { exportJWK, generateKeyPair } from "jose";
 import * as client from "openid-client";
+import { operatorActor } from "../../src/audit/actor.ts";
+import { addClient } from "../../src/cis2/clients.ts";
+import { clientValidator } from "../../src/cis2/start.ts";
 import { demoClientId, demoClientSecret, demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { Browser, formAction } from "../support/browser.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
@@ -118,4 +122,28 @@ export async function exchange(
     expectedNonce: journey.nonce,
     idTokenExpected: true,
   });
+}
+
+/** A supplier's client that authenticates with private_key_jwt. */
+export const clientId = "123456789012.apps.supplier";
+
+export async function registerKeyClient(server: Cis2Server, alg: "RS256" | "RS512") {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: `key-${alg}`, alg, use: "sig" };
+  await addClient(
+    server.store.db,
+    operatorActor(),
+    server.cis2.sealer,
+    {
+      client_id: clientId,
+      client_name: "Supplier app",
+      redirect_uris: [redirectUri],
+      token_endpoint_auth_method: "private_key_jwt",
+      token_endpoint_auth_signing_alg: alg,
+      jwks: { keys: [jwk] },
+      default_acr_values: ["AAL1_USERPASS"],
+    },
+    clientValidator(server.cis2.host),
+  );
+  return { privateKey, kid: jwk.kid, alg };
 }

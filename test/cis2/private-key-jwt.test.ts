@@ -1,35 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { generateKeyPair, SignJWT } from "jose";
 import * as client from "openid-client";
-import { operatorActor } from "../../src/audit/actor.ts";
-import { addClient } from "../../src/cis2/clients.ts";
-import { clientValidator } from "../../src/cis2/start.ts";
-import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
-import { exchange, redirectUri, signIn } from "./journey.ts";
-
-const clientId = "123456789012.apps.supplier";
-
-async function registerKeyClient(server: Cis2Server, alg: "RS256" | "RS512") {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  const jwk = { ...(await exportJWK(publicKey)), kid: `key-${alg}`, alg, use: "sig" };
-  await addClient(
-    server.store.db,
-    operatorActor(),
-    server.cis2.sealer,
-    {
-      client_id: clientId,
-      client_name: "Supplier app",
-      redirect_uris: [redirectUri],
-      token_endpoint_auth_method: "private_key_jwt",
-      token_endpoint_auth_signing_alg: alg,
-      jwks: { keys: [jwk] },
-      default_acr_values: ["AAL1_USERPASS"],
-    },
-    clientValidator(server.cis2.host),
-  );
-  return { privateKey, kid: jwk.kid, alg };
-}
+import { startCis2Server } from "../support/cis2-server.ts";
+import { clientId, exchange, redirectUri, registerKeyClient, signIn } from "./journey.ts";
 
 for (const alg of ["RS256", "RS512"] as const) {
   test(`openid-client signs in with private_key_jwt (${alg})`, async (t) => {

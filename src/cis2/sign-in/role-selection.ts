@@ -3,15 +3,20 @@ import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
-import { positionsOfPerson } from "../../rbac/positions.ts";
+import { type Position, positionsOfPerson } from "../../rbac/positions.ts";
 import { type Db, inTransaction, type Queryable } from "../../store/database.ts";
-import { readOnce } from "../request-scope.ts";
+import { readOnce, remember } from "../request-scope.ts";
 
 const { Check } = interactionPolicy;
 
 /** A person's current positions, read once per request: the role check, the role page and the claims all ask. */
 export function positionsInRequest(queryable: Queryable, lists: CodeLists, uuid: string) {
   return readOnce(`positions:${uuid}`, () => positionsOfPerson(queryable, lists, uuid));
+}
+
+/** Keeps positions read with something else for `positionsInRequest` in this request. */
+export function rememberPositions(uuid: string, positions: Position[]): void {
+  remember(`positions:${uuid}`, positions);
 }
 
 /** The position chosen in a CIS2 session, if that session's user chose one. */
