@@ -16,6 +16,7 @@
  * use), with the master key of ./data that the seed used (or CAREID_MASTER_KEY). FHIR reads then
  * go to random people of the whole directory. Its writes (position definitions, sessions) stay.
  * Each node's memory is also read from its /metrics (V8 heap, external) at both moments.
+ * --node-options "..." starts the nodes with those NODE_OPTIONS (V8 heap settings).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     reads: { type: "string", default: "20" },
     port: { type: "string", default: "8480" },
     synthetic: { type: "boolean", default: false },
+    "node-options": { type: "string" },
   },
 });
 const adminUrl = process.env.BENCH_ADMIN_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
@@ -62,6 +64,8 @@ const environment = {
   DATABASE_URL: values.synthetic ? await syntheticDatabase() : await freshDatabase(adminUrl, "careid_soak"),
   CAREID_MASTER_KEY: masterKey,
   LOG_LEVEL: "warn",
+  // V8 settings for the nodes alone (docs/deployment.md, "Memory"), never for this load generator.
+  ...(values["node-options"] ? { NODE_OPTIONS: values["node-options"] } : {}),
 };
 const deploy = (...args: string[]) =>
   execFileSync("bash", [join(repository, "deploy/nodes.sh"), ...args], {
@@ -103,6 +107,8 @@ async function soak(): Promise<void> {
   const practitioners = values.synthetic ? await sampleOfPeople(50_000) : demoUuids();
   const accessTokens: string[] = [];
   let written = 0;
+  // Position names are unique per organisation, and --synthetic reuses its database run after run.
+  const run = Date.now().toString(36);
 
   const operations: Record<string, { rate: number; run: (index: number) => Promise<void> }> = {
     "sign-in (whole journey)": {
@@ -137,7 +143,7 @@ async function soak(): Promise<void> {
           fetch(`${origin}/cim/api/v1/organisations/RZZ/positions`, {
             method: "POST",
             headers: { authorization: `Bearer ${managerToken}`, "content-type": "application/json" },
-            body: JSON.stringify({ name: `Soak ward ${++written}`, accessProfiles: [{ jobRole: "R8001" }] }),
+            body: JSON.stringify({ name: `Soak ward ${run}-${++written}`, accessProfiles: [{ jobRole: "R8001" }] }),
           }),
           201,
         );
