@@ -143,7 +143,10 @@ async function soak(): Promise<void> {
           fetch(`${origin}/cim/api/v1/organisations/RZZ/positions`, {
             method: "POST",
             headers: { authorization: `Bearer ${managerToken}`, "content-type": "application/json" },
-            body: JSON.stringify({ name: `Soak ward ${run}-${++written}`, accessProfiles: [{ jobRole: "R8001" }] }),
+            body: JSON.stringify({
+              name: `Soak ward ${run}-${++written}`,
+              accessProfiles: [{ jobRole: "R8001" }],
+            }),
           }),
           201,
         );
