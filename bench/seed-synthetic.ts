@@ -1,23 +1,30 @@
 /**
  * Loads a synthetic directory into an empty PostgreSQL database and reports the time taken.
  *
- *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:seed -- [--people 1300000]
+ *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:seed -- [--people 1300000] [--demo]
  *
- * Creates (and first drops) the database careid_bench beside the admin database.
+ * Creates (and first drops) the database careid_bench beside the admin database. With --demo the
+ * demo directory goes in first, with what `careid seed demo` adds for signing in (the demo
+ * people's development password, the example app's client): the soak signs in with those
+ * (`bench:soak -- --synthetic`). It must come first, as both refuse a database that has people.
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { operatorActor, systemActor } from "../src/audit/actor.ts";
 import { withAuditKey } from "../src/audit/chain-key.ts";
+import { startCis2 } from "../src/app/start-cis2.ts";
 import { loadConfig } from "../src/config.ts";
-import { syncCodeLists } from "../src/rbac/code-lists.ts";
+import { readCodeLists, syncCodeLists } from "../src/rbac/code-lists.ts";
 import { loadMasterKey } from "../src/secrets/master-key.ts";
+import { seedDemo } from "../src/seed/demo.ts";
 import { seedSynthetic } from "../src/seed/synthetic.ts";
 import { openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { benchAdminUrl } from "./cis2-support.ts";
 
-const { values } = parseArgs({ options: { people: { type: "string", default: "1300000" } } });
+const { values } = parseArgs({
+  options: { people: { type: "string", default: "1300000" }, demo: { type: "boolean", default: false } },
+});
 const adminUrl = benchAdminUrl();
 
 const admin = new pg.Client({ connectionString: adminUrl });
@@ -37,6 +44,13 @@ const store = withAuditKey(
 );
 await migrate(store);
 await syncCodeLists(store.db, systemActor("bench"));
+if (values.demo) {
+  await seedDemo(store.db, operatorActor());
+  (
+    await startCis2(config, store, await readCodeLists(store.db), { seed: true, actor: operatorActor() })
+  ).stop();
+  console.log("seed synthetic: the demo directory, its passwords and the example app's client first");
+}
 const result = await seedSynthetic(store, operatorActor(), {
   people: Number(values.people),
   positionsPerPerson: 1.5,

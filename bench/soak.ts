@@ -9,15 +9,25 @@
  *
  * Rates are per second. BENCH_ADMIN_URL names a PostgreSQL database this user may create
  * databases from (default: the local cluster as postgres).
+ *
+ * With --synthetic, one node serves the synthetic national-scale directory instead of two on a
+ * fresh demo database: careid_bench as `npm run bench:seed -- --demo` leaves it (1.3 million
+ * people, and the demo directory with its passwords and client, which the sign-ins and CIM writes
+ * use), with the master key of ./data that the seed used (or CAREID_MASTER_KEY). FHIR reads then
+ * go to random people of the whole directory. Its writes (position definitions, sessions) stay.
+ * Each node's memory is also read from its /metrics (V8 heap, external) at both moments.
+ * --node-options "..." starts the nodes with those NODE_OPTIONS (V8 heap settings).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as client from "openid-client";
+import pg from "pg";
 import { loadConfig, realmPath } from "../src/config.ts";
 import { cimApp } from "../src/registration/pages/app.ts";
+import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { firstPartyClientSecret } from "../src/web/first-party/app.ts";
 import { demoClientConfiguration, exchange, signIn } from "../test/cis2/journey.ts";
 import { accessTokenFor } from "../test/registration/cim-api.ts";
@@ -32,19 +42,30 @@ const { values } = parseArgs({
     writes: { type: "string", default: "1" },
     reads: { type: "string", default: "20" },
     port: { type: "string", default: "8480" },
+    synthetic: { type: "boolean", default: false },
+    "node-options": { type: "string" },
   },
 });
 const adminUrl = process.env.BENCH_ADMIN_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 const repository = new URL("..", import.meta.url).pathname;
-const masterKey = "5e".repeat(32);
+const nodes = values.synthetic ? 1 : 2;
+const masterKey = values.synthetic
+  ? loadMasterKey({
+      masterKey: loadConfig().masterKey,
+      dataDir: resolve(process.env.CAREID_DATA_DIR || "./data"),
+      databaseUrl: undefined,
+    }).toString("hex")
+  : "5e".repeat(32);
 const origin = `http://127.0.0.1:${values.port}`;
 const issuer = `${origin}${realmPath}`;
 const folder = mkdtempSync(join(tmpdir(), "careid-soak-"));
 const environment = {
   ...process.env,
-  DATABASE_URL: await freshDatabase(adminUrl, "careid_soak"),
+  DATABASE_URL: values.synthetic ? await syntheticDatabase() : await freshDatabase(adminUrl, "careid_soak"),
   CAREID_MASTER_KEY: masterKey,
   LOG_LEVEL: "warn",
+  // V8 settings for the nodes alone (docs/deployment.md, "Memory"), never for this load generator.
+  ...(values["node-options"] ? { NODE_OPTIONS: values["node-options"] } : {}),
 };
 const deploy = (...args: string[]) =>
   execFileSync("bash", [join(repository, "deploy/nodes.sh"), ...args], {
@@ -52,7 +73,7 @@ const deploy = (...args: string[]) =>
     stdio: "inherit",
   });
 
-deploy("up", folder, "--nodes", "2", "--port", values.port, "--demo");
+deploy("up", folder, "--nodes", String(nodes), "--port", values.port, "--demo");
 try {
   await soak();
 } finally {
@@ -83,9 +104,11 @@ async function soak(): Promise<void> {
     ),
   )?.[1];
   if (!apiKey) throw new Error("no API key was printed");
-  const practitioners = demoUuids();
+  const practitioners = values.synthetic ? await sampleOfPeople(50_000) : demoUuids();
   const accessTokens: string[] = [];
   let written = 0;
+  // Position names are unique per organisation, and --synthetic reuses its database run after run.
+  const run = Date.now().toString(36);
 
   const operations: Record<string, { rate: number; run: (index: number) => Promise<void> }> = {
     "sign-in (whole journey)": {
@@ -120,7 +143,10 @@ async function soak(): Promise<void> {
           fetch(`${origin}/cim/api/v1/organisations/RZZ/positions`, {
             method: "POST",
             headers: { authorization: `Bearer ${managerToken}`, "content-type": "application/json" },
-            body: JSON.stringify({ name: `Soak ward ${++written}`, accessProfiles: [{ jobRole: "R8001" }] }),
+            body: JSON.stringify({
+              name: `Soak ward ${run}-${++written}`,
+              accessProfiles: [{ jobRole: "R8001" }],
+            }),
           }),
           201,
         );
@@ -142,14 +168,16 @@ async function soak(): Promise<void> {
 
   const seconds = Number(values.minutes) * 60;
   const rssAtStart = await afterWarmup();
+  const memoryAtStart = await Promise.all(nodePorts().map(heapFigures));
   const results = await Promise.all(
     Object.entries(operations).map(([name, operation]) =>
       steady(name, operation.rate, seconds, operation.run),
     ),
   );
   const rssAtEnd = nodePids().map(residentKilobytes);
+  const memoryAtEnd = await Promise.all(nodePorts().map(heapFigures));
   console.log(
-    `\nsoak: ${values.minutes} min across 2 nodes behind HAProxy; load average at the end ${loadavg()
+    `\nsoak: ${values.minutes} min across ${nodes} node(s) behind HAProxy${values.synthetic ? ", synthetic directory" : ""}; load average at the end ${loadavg()
       .map((load) => load.toFixed(2))
       .join(" ")}`,
   );
@@ -159,6 +187,7 @@ async function soak(): Promise<void> {
     console.log(
       `node ${index + 1}: RSS ${(start / 1024).toFixed(0)} MiB after warm-up, ${(end / 1024).toFixed(0)} MiB at the end`,
     );
+    console.log(`  after warm-up: ${memoryAtStart[index]}\n  at the end:    ${memoryAtEnd[index]}`);
   });
 
   /** A minute of the same load first, so start-up allocation is not counted as growth. */
@@ -217,8 +246,59 @@ async function expectStatus(answer: Promise<Response>, status: number): Promise<
   if (response.status !== status) throw new Error(`answered ${response.status}`);
 }
 
+/** Where the load balancer's database lives for --synthetic: careid_bench, checked to be seeded for the soak. */
+async function syntheticDatabase(): Promise<string> {
+  const target = new URL(adminUrl);
+  target.pathname = "/careid_bench";
+  const client = new pg.Client({ connectionString: target.toString() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ people: number; demo: boolean }>(
+      `SELECT (SELECT count(*)::int FROM people) AS people,
+              EXISTS (SELECT 1 FROM oidc_clients WHERE client_id = '999999999999.apps.national') AS demo`,
+    );
+    const found = rows[0];
+    if (!found?.demo)
+      throw new Error("careid_bench has no demo directory: load it with npm run bench:seed -- --demo");
+    console.log(`soak: careid_bench holds ${found.people.toLocaleString("en-GB")} people`);
+  } finally {
+    await client.end();
+  }
+  return target.toString();
+}
+
+async function sampleOfPeople(count: number): Promise<string[]> {
+  const client = new pg.Client({ connectionString: environment.DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ uuid: string }>(
+      "SELECT uuid FROM people TABLESAMPLE SYSTEM (5) WHERE status = 'active' ORDER BY random() LIMIT $1",
+      [count],
+    );
+    return rows.map((row) => row.uuid);
+  } finally {
+    await client.end();
+  }
+}
+
+function nodePorts(): number[] {
+  return Array.from({ length: nodes }, (_, index) => Number(values.port) + index + 1);
+}
+
+/** A node's own account of its memory (prom-client's default metrics), in MiB. */
+async function heapFigures(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const mebibytes = (name: string) => {
+    const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1];
+    return value === undefined ? "?" : (Number(value) / 1048576).toFixed(0);
+  };
+  return `V8 heap used ${mebibytes("careid_nodejs_heap_size_used_bytes")} of ${mebibytes("careid_nodejs_heap_size_total_bytes")} MiB, external ${mebibytes("careid_nodejs_external_memory_bytes")} MiB`;
+}
+
 function nodePids(): number[] {
-  return [1, 2].map((node) => Number(readFileSync(join(folder, `node-${node}.pid`), "utf8").trim()));
+  return Array.from({ length: nodes }, (_, index) => index + 1).map((node) =>
+    Number(readFileSync(join(folder, `node-${node}.pid`), "utf8").trim()),
+  );
 }
 
 function residentKilobytes(pid: number): number {

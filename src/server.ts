@@ -40,6 +40,7 @@ import { registerStrictTransportSecurity } from "./web/https.ts";
 import { refuseNulBytes } from "./web/nul-bytes.ts";
 import { markPagesAsSandbox, registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
+import { fixedSecurityHeaders, securityHeaderOptions } from "./web/security-headers.ts";
 
 export type ServerOptions = {
   config: Config;
@@ -96,25 +97,8 @@ export async function buildServer({
     }),
   );
   registerStrictTransportSecurity(app, config.issuer);
-  await app.register(fastifyHelmet, {
-    enableCSPNonces: true,
-    // Set by registerStrictTransportSecurity: only on answers to requests that came over https.
-    hsts: false,
-    // A sign-in form ends in a redirect to the relying party, which form-action also governs.
-    // upgrade-insecure-requests would send a plain-HTTP development server's assets to https.
-    // With nonces on, helmet's script-src and style-src hold only the nonce: 'self' lets the
-    // design system's own stylesheet and script load.
-    contentSecurityPolicy: {
-      directives: {
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        // The smartcard sign-in page asks the agent on the user's own computer to sign.
-        connectSrc: ["'self'", new URL(config.smartcardAgentUrl).origin],
-        formAction: ["'self'", "http:", "https:"],
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
+  const securityHeaders = securityHeaderOptions(config);
+  await app.register(fastifyHelmet, securityHeaders);
   await app.register(fastifyFormbody);
   app.addHook("preValidation", refuseNulBytes);
   await registerAssets(app);
@@ -200,7 +184,7 @@ export async function buildServer({
       caToken: config.caToken,
     });
   if (cis2) await registerSigning(app, store.db, config, cis2.sealer);
-  registerDirectory(app, store, lists, config.databaseUrl);
+  registerDirectory(app, store, lists, config.databaseUrl, await fixedSecurityHeaders(securityHeaders));
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);
     const applySettings = { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` };

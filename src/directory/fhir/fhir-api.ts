@@ -37,17 +37,27 @@ export function registerFhirApi(
     keys: ApplicationKeyCache;
     /** Counted by the whole fleet, so a key's limit is not multiplied by the number of nodes. */
     rateLimits: FleetRateLimits;
+    /** The service's security headers, fixed once (`fixedSecurityHeaders`): a FHIR answer is never a page. */
+    securityHeaders: Record<string, string>;
     routes: (api: FastifyInstance) => void;
   },
 ): void {
   // Not awaited: the plugin loads with the rest of the app, after server.ts has set its handlers.
+  const metadataPath = `${options.prefix}/metadata`;
   app.register(
     async (api) => {
-      api.addHook("onRequest", async (request) => {
-        request.fhirApiPrefix = options.prefix;
+      // Helmet would build its middleware again on every request; these routes send the same
+      // headers, fixed once, from the first step below.
+      api.addHook("onRoute", (route) => {
+        route.config = { ...route.config, helmet: { skipRoute: true } } as typeof route.config;
       });
-      api.addHook("onRequest", refuseUnacceptableMediaType);
-      api.addHook("onRequest", async (request) => authenticateApplication(request, options.keys));
+      // One hook for the steps every request takes, in order (each hook costs a turn of its own).
+      api.addHook("onRequest", async (request, reply) => {
+        request.fhirApiPrefix = options.prefix;
+        reply.headers(options.securityHeaders);
+        refuseUnacceptableMediaType(request);
+        if (pathOf(request.url) !== metadataPath) await authenticateApplication(request, options.keys);
+      });
       api.addHook("onSend", echoCorrelationId);
       await api.register(fastifyRateLimit, {
         hook: "preHandler",
@@ -83,13 +93,13 @@ export function registerFhirApi(
   );
 }
 
-async function refuseUnacceptableMediaType(request: FastifyRequest): Promise<void> {
+function refuseUnacceptableMediaType(request: FastifyRequest): void {
   if (!acceptsFhirJson(request.headers.accept))
     throw FhirError.notAcceptable(`This API answers only in ${fhirJson}, not ${request.headers.accept}`);
 }
 
+/** `/metadata` needs no key; any other path, known or not, does. */
 async function authenticateApplication(request: FastifyRequest, keys: ApplicationKeyCache): Promise<void> {
-  if (request.routeOptions.url?.endsWith("/metadata")) return;
   const key = request.headers.apikey;
   if (typeof key !== "string" || key === "")
     throw FhirError.unauthorised("Send your application's API key in the apikey header");
@@ -102,6 +112,11 @@ async function echoCorrelationId(request: FastifyRequest, reply: FastifyReply): 
   const correlationId = request.headers["x-correlation-id"];
   if (typeof correlationId === "string" && correlationIdPattern.test(correlationId))
     reply.header("x-correlation-id", correlationId);
+}
+
+function pathOf(url: string): string {
+  const question = url.indexOf("?");
+  return question < 0 ? url : url.slice(0, question);
 }
 
 /** The absolute base of the API under `prefix` that this request reached. */

@@ -195,3 +195,36 @@ test("each application has its own rate limit", async (t) => {
   const other = await issueApplication(store.db, operatorActor(), { name: "Other", rateLimitPerMinute: 3 });
   assert.equal((await app.inject({ url, headers: { apikey: other.key } })).statusCode, 200);
 });
+
+test("a FHIR answer carries the security headers a page does, fixed once and without a nonce", async (t) => {
+  const { app, key, uuidOf } = await directoryServer(t);
+  const uuid = await uuidOf("Whitfield");
+  const page = await app.inject({ url: "/" });
+  const read = await app.inject({ url: `${base}/Practitioner/${uuid}`, headers: { apikey: key } });
+  const refused = await app.inject({ url: `${base}/Practitioner/${uuid}` });
+  const metadata = await app.inject({ url: `${base}/metadata` });
+  assert.equal(read.statusCode, 200);
+  assert.equal(refused.statusCode, 401);
+  assert.equal(metadata.statusCode, 200, "the CapabilityStatement needs no key");
+  const withoutNonces = (policy: unknown) => String(policy).replaceAll(/ 'nonce-[0-9a-f]+'/g, "");
+  assert.match(String(page.headers["content-security-policy"]), /'nonce-/);
+  for (const answer of [read, refused, metadata]) {
+    for (const name of [
+      "x-content-type-options",
+      "x-frame-options",
+      "referrer-policy",
+      "cross-origin-opener-policy",
+      "cross-origin-resource-policy",
+      "x-dns-prefetch-control",
+      "x-download-options",
+      "x-permitted-cross-domain-policies",
+      "origin-agent-cluster",
+      "x-xss-protection",
+    ])
+      assert.equal(answer.headers[name], page.headers[name], name);
+    assert.equal(
+      answer.headers["content-security-policy"],
+      withoutNonces(page.headers["content-security-policy"]),
+    );
+  }
+});

@@ -35,6 +35,7 @@ export function registerDirectoryFhir(
   store: Store,
   lists: CodeLists,
   keys: ApplicationKeyCache,
+  securityHeaders: Record<string, string>,
 ): void {
   // One counter for the three APIs: one flush a second, each API's keys counted apart.
   const rateLimits = new FleetRateLimits(store.db);
@@ -44,6 +45,7 @@ export function registerDirectoryFhir(
       prefix,
       limitName: healthcareWorkerPrefix,
       rateLimits,
+      securityHeaders,
       description: healthcareWorkerDescription,
       keys,
       routes: healthcareWorkerRoutes(store, lists),
@@ -53,6 +55,7 @@ export function registerDirectoryFhir(
       prefix,
       limitName: organisationPrefix,
       rateLimits,
+      securityHeaders,
       description: organisationDescription,
       keys,
       routes: organisationRoutes(store),
@@ -60,6 +63,7 @@ export function registerDirectoryFhir(
   registerFhirApi(app, {
     prefix: spineDirectoryPrefix,
     rateLimits,
+    securityHeaders,
     description: spineDirectoryDescription,
     keys,
     routes: spineDirectoryRoutes(store),
