@@ -37,6 +37,7 @@ import { registerDemoUsers } from "./web/demo-users.ts";
 import { registerHome } from "./web/home.ts";
 import { registerStrictTransportSecurity } from "./web/https.ts";
 import { refuseNulBytes } from "./web/nul-bytes.ts";
+import { registerOneHostName } from "./web/one-host-name.ts";
 import { markPagesAsSandbox, registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
 
@@ -116,6 +117,8 @@ export async function buildServer({
   });
   await app.register(fastifyFormbody);
   app.addHook("preValidation", refuseNulBytes);
+  // Before any route or plugin, so every page of the demo is reached at the issuer's host name.
+  if (demo && cis2?.developmentLogin) registerOneHostName(app, config.issuer);
   await registerAssets(app);
   if (cis2) {
     await registerWebAuthnScripts(app);
@@ -228,7 +231,7 @@ export async function buildServer({
       apply: { sealer: cis2.sealer, settings: applySettings },
     });
   }
-  if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
+  if (demo && cis2?.developmentLogin) registerDemoUsers(app, { db: store.db, lists, sealer: cis2.sealer });
   if (demoMessages) registerDemoMessages(app, config.messages.folder);
 
   return app;
