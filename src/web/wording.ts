@@ -61,11 +61,11 @@ export function dateAndTime(value: Date | string | null | undefined): string {
   return `${longDate(asDate(value) ?? value)} at ${clockTime(value)}`;
 }
 
-/** "in 3 days", "in 5 hours", "in 20 minutes": how long until an instant, rounded down. */
+/** "in 3 days", "in 5 hours", "in 20 minutes": how long until an instant, to the minute, then in whole units. */
 export function timeLeft(value: Date | string | null | undefined, now = new Date()): string {
   const date = value === null || value === undefined || value === "" ? undefined : asDate(value);
   if (!date) return "";
-  const minutes = Math.floor((date.getTime() - now.getTime()) / 60_000);
+  const minutes = Math.round((date.getTime() - now.getTime()) / 60_000);
   if (minutes < 1) return "in less than a minute";
   const [count, unit] =
     minutes >= 48 * 60
