@@ -382,6 +382,14 @@ test("demo users are listed right after seed demo, and a database that had peopl
   assert.ok(margaret, "the demo's people are there before any serve");
   assert.equal(margaret.password, "care-identity-demo");
   assert.ok(margaret.positions.length > 0);
+  const kwame = (users as { email: string; authenticators: { kind: string; secret?: string }[] }[]).find(
+    (user) => user.email === "kwame.boateng@nhs.net",
+  );
+  assert.deepEqual(
+    kwame?.authenticators.map((held) => [held.kind, held.secret]),
+    [["Authenticator app", "W552J4VDCDTQWBBEOTQTRHVOCAWSHMOA"]],
+    "a demo person holds the authenticator app from the start, with its published secret",
+  );
 
   const again = await careid(["seed", "demo"], env);
   assert.equal(again.code, 0);
