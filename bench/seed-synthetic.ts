@@ -10,9 +10,9 @@
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { startCis2 } from "../src/app/start-cis2.ts";
 import { operatorActor, systemActor } from "../src/audit/actor.ts";
 import { withAuditKey } from "../src/audit/chain-key.ts";
-import { startCis2 } from "../src/app/start-cis2.ts";
 import { loadConfig } from "../src/config.ts";
 import { readCodeLists, syncCodeLists } from "../src/rbac/code-lists.ts";
 import { loadMasterKey } from "../src/secrets/master-key.ts";

@@ -41,6 +41,7 @@ import { type PersonaDirectory, watchPersonas } from "./sandbox/personas-watch.t
 import { defaultPersonasFile, sandboxEnvironment, sandboxIssuer } from "./sandbox/sandbox-mode.ts";
 import { existingMasterKey, loadMasterKey, sealerFromConfig } from "./secrets/master-key.ts";
 import { seedDemo } from "./seed/demo.ts";
+import { seedDemoApps } from "./seed/demo-authenticators.ts";
 import { demoUsers } from "./seed/demo-users.ts";
 import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
 import { seedSynthetic } from "./seed/synthetic.ts";
@@ -111,10 +112,14 @@ export const commands: Record<string, Command> = {
         const loaded = await seedDemo(store.db, seedActor());
         // Then what serve --demo adds, by the same start: the demo is whole as soon as it is
         // seeded. Never on a database that already had people: they must not get the demo password.
-        if (loaded)
-          (
-            await startCis2(config, store, await readCodeLists(store.db), { seed: true, actor: seedActor() })
-          ).stop();
+        if (loaded) {
+          const cis2 = await startCis2(config, store, await readCodeLists(store.db), {
+            seed: true,
+            actor: seedActor(),
+          });
+          await seedDemoApps(store.db, seedActor(), cis2.sealer);
+          cis2.stop();
+        }
         console.log(
           loaded
             ? "Loaded the demo directory."
@@ -447,12 +452,19 @@ export const commands: Record<string, Command> = {
     run: (values, config) =>
       withStore(config, "demo users", async (store) => {
         await prepare(store);
-        const users = await demoUsers(store.db, await readCodeLists(store.db));
+        const users = await demoUsers(store.db, await readCodeLists(store.db), sealerFromConfig(config));
         if (values.json) console.log(JSON.stringify(users, null, 2));
         else
           for (const user of users)
             console.log(
-              `${user.uuid}  ${user.name.padEnd(36)} ${user.positions.map((position) => `${position.jobRole} @ ${position.odsCode}`).join("; ")}`,
+              [
+                `${user.uuid}  ${user.name.padEnd(36)} ${user.positions.map((position) => `${position.jobRole} @ ${position.odsCode}`).join("; ")}`,
+                ...user.raRoles.map((holding) => `    ${holding.role} at ${holding.odsCode}`),
+                ...user.authenticators.map(
+                  (held) => `    holds ${held.name}${held.secret ? ` (secret ${held.secret})` : ""}`,
+                ),
+                ...(user.smartcards > 0 ? [`    holds ${user.smartcards} smartcard(s)`] : []),
+              ].join("\n"),
             );
         return 0;
       }),
@@ -646,9 +658,8 @@ async function serve(config: Config, demo: boolean, sandbox?: { personasFile: st
   // A service manager sends SIGTERM and waits for the drain; Ctrl+C at a terminal stops at once.
   process.on("SIGINT", () => void stop("SIGINT", 0));
   process.on("SIGTERM", () => void stop("SIGTERM", config.drainSeconds));
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  const base = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  // Browsers reach every part at the issuer's origin: one host name for cookies, CIS2 and WebAuthn.
+  const base = new URL(config.issuer).origin;
   console.log(
     [
       "",
@@ -660,7 +671,7 @@ async function serve(config: Config, demo: boolean, sandbox?: { personasFile: st
       `  Metrics          ${base}/metrics`,
       `  CIS2 issuer      ${config.issuer}`,
       `  CIS2 discovery   ${config.issuer}/.well-known/openid-configuration`,
-      `  RA pages (CIM)   ${new URL(config.issuer).origin}${cimPath}/`,
+      `  RA pages (CIM)   ${base}${cimPath}/`,
       ...(cis2.developmentLogin ? [`  Demo users       ${base}/demo/users (development sign-in is on)`] : []),
       ...(personas
         ? [
@@ -696,13 +707,15 @@ async function startServing(
   sandbox?: { personasFile: string },
 ): Promise<Running> {
   await prepare(store);
-  if (demo && (await seedDemo(store.db, seedActor())))
-    console.log("Loaded the demo directory into the new database.");
+  const demoLoaded = demo && (await seedDemo(store.db, seedActor()));
+  if (demoLoaded) console.log("Loaded the demo directory into the new database.");
   // The sandbox's synthetic directory is the demo's fictional organisations and people.
   if (sandbox && (await seedDemo(store.db, seedActor())))
     console.log("Loaded the synthetic directory into the new sandbox database.");
   const lists = await readCodeLists(store.db);
   const cis2 = await startCis2(config, store, lists, { seed: demo, actor: seedActor() });
+  // The app holders' apps are sealed, so they come once CIS2's sealer exists.
+  if (demoLoaded) await seedDemoApps(store.db, seedActor(), cis2.sealer);
   const personas = sandbox
     ? await watchPersonas(
         sandbox.personasFile,

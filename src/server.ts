@@ -38,6 +38,7 @@ import { registerAboutPages } from "./web/about-pages.ts";
 import { registerHome } from "./web/home.ts";
 import { registerStrictTransportSecurity } from "./web/https.ts";
 import { refuseNulBytes } from "./web/nul-bytes.ts";
+import { registerOneHostName } from "./web/one-host-name.ts";
 import { markPagesAsSandbox, registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
 import { fixedSecurityHeaders, securityHeaderOptions } from "./web/security-headers.ts";
@@ -101,6 +102,8 @@ export async function buildServer({
   await app.register(fastifyHelmet, securityHeaders);
   await app.register(fastifyFormbody);
   app.addHook("preValidation", refuseNulBytes);
+  // Before any route or plugin, so every page of the demo is reached at the issuer's host name.
+  if (demo && cis2?.developmentLogin) registerOneHostName(app, config.issuer);
   await registerAssets(app);
   if (cis2) {
     await registerWebAuthnScripts(app);
@@ -213,7 +216,7 @@ export async function buildServer({
       apply: { sealer: cis2.sealer, settings: applySettings },
     });
   }
-  if (demo && cis2?.developmentLogin) registerDemoUsers(app, store.db, lists);
+  if (demo && cis2?.developmentLogin) registerDemoUsers(app, { db: store.db, lists, sealer: cis2.sealer });
   if (demoMessages) registerDemoMessages(app, config.messages.folder);
 
   return app;

@@ -377,11 +377,22 @@ test("demo users are listed right after seed demo, and a database that had peopl
   assert.equal(seeded.code, 0, seeded.stderr);
   const listed = await careid(["demo", "users", "--json"], env);
   assert.equal(listed.code, 0, listed.stderr);
-  const users: { email: string; password: string; positions: unknown[] }[] = JSON.parse(listed.stdout);
+  const users: {
+    email: string;
+    password: string;
+    positions: unknown[];
+    authenticators: { kind: string; secret?: string }[];
+  }[] = JSON.parse(listed.stdout);
   const margaret = users.find((user) => user.email === "margaret.oconnell@nhs.net");
   assert.ok(margaret, "the demo's people are there before any serve");
   assert.equal(margaret.password, "care-identity-demo");
   assert.ok(margaret.positions.length > 0);
+  const kwame = users.find((user) => user.email === "kwame.boateng@nhs.net");
+  assert.deepEqual(
+    kwame?.authenticators.map((held) => [held.kind, held.secret]),
+    [["Authenticator app", "W552J4VDCDTQWBBEOTQTRHVOCAWSHMOA"]],
+    "a demo person holds the authenticator app from the start, with its published secret",
+  );
 
   const again = await careid(["seed", "demo"], env);
   assert.equal(again.code, 0);

@@ -31,6 +31,17 @@ export async function startPointOfCare(settings: Settings): Promise<PointOfCare>
   let baseUrl = settings.baseUrl ?? "";
   const secure = () => baseUrl.startsWith("https:");
 
+  // Opened at another name of the same address (127.0.0.1 for localhost), the app would keep
+  // its cookies apart from its redirect URI's: a page is sent to the base URL's name first.
+  if (settings.baseUrl)
+    app.addHook("onRequest", async (request, reply) => {
+      const base = new URL(baseUrl);
+      if (request.method !== "GET" || !URL.canParse(`http://${request.host}`)) return;
+      const asked = new URL(`http://${request.host}`);
+      if (asked.hostname !== base.hostname && asked.port === base.port && base.hostname === "localhost")
+        return reply.redirect(`${base.origin}${request.url}`, 308);
+    });
+
   await app.register(fastifyCookie, { secret: settings.cookieSecret });
   await app.register(fastifyFormbody);
 

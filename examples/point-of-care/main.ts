@@ -3,7 +3,7 @@ import { settingsFromEnvironment } from "./settings.ts";
 
 /**
  * The demo point-of-care app, a CIS2 relying party: `npm run example`, then open
- * http://127.0.0.1:3001/ (with `npm start` running the Care Identity Service in another terminal).
+ * http://localhost:3001/ (with `npm start` running the Care Identity Service in another terminal).
  */
 const settings = settingsFromEnvironment();
 const pointOfCare = await startPointOfCare(settings);

@@ -12,7 +12,10 @@ export type Settings = {
   maxAge: number;
   port: number;
   host: string;
-  /** Where browsers reach this app; the redirect URIs are built from it. Unset: http://HOST:PORT. */
+  /**
+   * Where browsers reach this app; the redirect URIs are built from it. Unset: http://HOST:PORT,
+   * or http://localhost:PORT on the loopback, the host name the demo's CIS2 uses too.
+   */
   baseUrl?: string;
   /** Key that signs this app's cookies. */
   cookieSecret: string;
@@ -28,6 +31,7 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv = process
   const maxAge = Number(environment.MAX_AGE ?? 300);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error("PORT must be a TCP port number");
   if (!Number.isInteger(maxAge) || maxAge <= 0) throw new Error("MAX_AGE must be a number of seconds");
+  const host = environment.HOST ?? "127.0.0.1";
   return {
     issuer: environment.CIS2_ISSUER ?? demoIssuer,
     clientId: environment.CLIENT_ID ?? "999999999999.apps.national",
@@ -35,9 +39,15 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv = process
     acrValues: environment.ACR_VALUES ?? "AAL1_USERPASS",
     maxAge,
     port,
-    host: environment.HOST ?? "127.0.0.1",
-    baseUrl: environment.BASE_URL?.replace(/\/+$/, ""),
+    host,
+    baseUrl: environment.BASE_URL?.replace(/\/+$/, "") ?? loopbackBaseUrl(host, port),
     cookieSecret: environment.SESSION_SECRET ?? randomBytes(32).toString("base64url"),
     quiet: environment.LOG_LEVEL === "silent",
   };
+}
+
+/** The demo runs at one host name, localhost, whichever loopback address the app listens on. */
+function loopbackBaseUrl(host: string, port: number): string | undefined {
+  if (port === 0 || !["127.0.0.1", "localhost", "::1"].includes(host)) return undefined;
+  return `http://localhost:${port}`;
 }

@@ -22,7 +22,6 @@ import { cis2Policy } from "./policy.ts";
 import { answerLateErrors } from "./provider-errors.ts";
 import { renderLoggedOut, renderLogoutConfirmation, renderProviderError } from "./provider-pages.ts";
 import { serverSideLogout } from "./server-side-logout.ts";
-import { selectedRoleFor } from "./sign-in/role-selection.ts";
 import { orUnavailable, reportingUnavailability } from "./unavailable.ts";
 
 /** CIS2's endpoint paths under the realm, as relying parties written for the real service expect. */

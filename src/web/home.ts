@@ -4,19 +4,34 @@ import { realmPath } from "../config.ts";
 import type { Store } from "../store/database.ts";
 import { renderPage } from "./pages.ts";
 
-/** The parts of the service, as the home page lists them; each gains a link as it lands. */
+/** The parts of the service a visitor can open, as the home page lists them. */
 const parts = [
   {
-    name: "Care Identity profiles and positions",
-    description: "Verified identities, national RBAC positions and the audit log",
-    status: "available",
+    name: "Care Identity Management",
+    description: "The Registration Authority application: profiles, positions, requests, reports",
+    href: "/cim/",
   },
   {
-    name: "National RBAC reference data",
-    description: "Job roles, activities and their baselines",
-    href: "/api/rbac/job-roles",
+    name: "Find a Care Identity profile",
+    description: "Verified identities and their national RBAC positions, by name, UUID or organisation",
+    href: "/cim/profiles",
   },
-  { name: "Organisations", description: "Organisations by ODS code", href: "/api/organisations" },
+  {
+    name: "Your authenticators",
+    description:
+      "Sign in and see, rename, remove or add your security keys, Windows Hello, passkeys and authenticator app",
+    href: "/authenticators/mine",
+  },
+  {
+    name: "Unlock your smartcard",
+    description: "With a code sent to your phone or NHS.net email, and the card in its reader",
+    href: "/smartcard/unlock",
+  },
+  {
+    name: "Apply for Care ID",
+    description: "RA staff and sponsors invite applicants, who prove who they are online; reviewed in CIM",
+    href: "/cim/apply",
+  },
   {
     name: "CIS2 Authentication",
     description: "OpenID Connect single sign-on for clinical systems: discovery document",
@@ -28,16 +43,11 @@ const parts = [
     href: "/healthcare-worker/FHIR/R4/metadata",
   },
   {
-    name: "Care Identity Management",
-    description: "The Registration Authority application: profiles, positions, requests, reports",
-    href: "/cim/",
+    name: "National RBAC reference data",
+    description: "Job roles, activities and their baselines",
+    href: "/api/rbac/job-roles",
   },
-  {
-    name: "Your authenticators",
-    description:
-      "Sign in and see, rename, remove or add your security keys, Windows Hello, passkeys and authenticator app",
-    href: "/authenticators/mine",
-  },
+  { name: "Organisations", description: "Organisations by ODS code", href: "/api/organisations" },
   {
     name: "Service health",
     description: "Readiness, liveness and Prometheus metrics",
@@ -46,7 +56,8 @@ const parts = [
 ];
 const demoPart = {
   name: "Demo users",
-  description: "Fictional people to sign in as, with the development password",
+  description:
+    "Fictional people to sign in as: who is an RA or a sponsor, the development password, authenticator apps ready to use",
   href: "/demo/users",
 };
 

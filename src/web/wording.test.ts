@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assuranceWords, clockTime, dateAndTime, eventWords, longDate, methodName } from "./wording.ts";
+import {
+  assuranceWords,
+  clockTime,
+  dateAndTime,
+  eventWords,
+  longDate,
+  methodName,
+  timeLeft,
+} from "./wording.ts";
 
 test("a calendar date reads in NHS style, the same day wherever the server is", () => {
   assert.equal(longDate("1988-12-19"), "19 December 1988");
@@ -21,4 +29,15 @@ test("methods and events are said in words, unknown codes readably", () => {
   assert.match(assuranceWords("PASSKEY_SYNCED"), /^Cannot be used/);
   assert.equal(eventWords("password.set"), "Password set");
   assert.equal(eventWords("smartcard.card-repaired"), "Smartcard card repaired");
+});
+
+test("how long a link has left reads in the largest whole unit", () => {
+  const now = new Date("2025-01-15T12:00:00Z");
+  const after = (minutes: number) => new Date(now.getTime() + minutes * 60_000);
+  assert.equal(timeLeft(after(72 * 60), now), "in 3 days");
+  assert.equal(timeLeft(after(47 * 60 + 59), now), "in 47 hours");
+  assert.equal(timeLeft(after(60), now), "in 60 minutes");
+  assert.equal(timeLeft(after(1), now), "in 1 minute");
+  assert.equal(timeLeft(after(0), now), "in less than a minute");
+  assert.equal(timeLeft(null, now), "");
 });

@@ -61,6 +61,21 @@ export function dateAndTime(value: Date | string | null | undefined): string {
   return `${longDate(asDate(value) ?? value)} at ${clockTime(value)}`;
 }
 
+/** "in 3 days", "in 5 hours", "in 20 minutes": how long until an instant, to the minute, then in whole units. */
+export function timeLeft(value: Date | string | null | undefined, now = new Date()): string {
+  const date = value === null || value === undefined || value === "" ? undefined : asDate(value);
+  if (!date) return "";
+  const minutes = Math.round((date.getTime() - now.getTime()) / 60_000);
+  if (minutes < 1) return "in less than a minute";
+  const [count, unit] =
+    minutes >= 48 * 60
+      ? [Math.floor(minutes / (24 * 60)), "day"]
+      : minutes >= 120
+        ? [Math.floor(minutes / 60), "hour"]
+        : [minutes, "minute"];
+  return `in ${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
 /** One name for each way of signing in, as CIS2's method list gives it. */
 export function methodName(method: string | null | undefined): string {
   if (!method) return "";
@@ -121,4 +136,12 @@ export function eventWords(action: string | null | undefined): string {
 }
 
 /** The filters every page renderer gets, named as the functions are. */
-export const wordingFilters = { longDate, clockTime, dateAndTime, methodName, assuranceWords, eventWords };
+export const wordingFilters = {
+  longDate,
+  clockTime,
+  dateAndTime,
+  timeLeft,
+  methodName,
+  assuranceWords,
+  eventWords,
+};

@@ -67,7 +67,11 @@ test("the running demo lists its users and their development password", async (t
   const page = await (
     await fetch(`${server.origin}/demo/users`, { headers: { accept: "text/html" } })
   ).text();
-  assert.match(page, /O&#39;Connell Margaret Mrs/);
+  assert.match(page, /Mrs Margaret O&#39;Connell/);
+  assert.match(
+    page,
+    /RA manager, sponsor and RA ID checker at Ashcombe and Wexley Hospitals NHS Trust \(RZZ\)/,
+  );
   assert.match(page, /care-identity-demo/);
   const users = (await (await fetch(`${server.origin}/demo/users.json`)).json()) as {
     uuid: string;

@@ -36,9 +36,8 @@ export function registerEnrolmentPages(
       pageTitle: "Set up a way to sign in",
       uuid: link.uuid,
       token: request.params.token,
-      expires: `${link.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
-      // NHS.net Connect is offered only where an upstream identity provider is configured.
-      federated: (await listUpstreamProviders(db)).length > 0,
+      expiresAt: link.expiresAt,
+      choices: await enrolmentChoices(db),
     });
   });
 
@@ -61,6 +60,8 @@ export function registerEnrolmentPages(
     }
     return renderPage(reply, "authenticators/enrolled.njk", {
       pageTitle: "Your authenticator app is set up",
+      method: "TOTP",
+      uuid: link.uuid,
     });
   });
 
@@ -90,7 +91,7 @@ export function registerEnrolmentPages(
         if (!(error instanceof InvalidInputError)) throw error;
         return showWebAuthn(reply, place, request.params.token, request.id, error.problems[0]?.message);
       }
-      return renderPage(reply, "authenticators/enrolled.njk", registeredPage(kind));
+      return renderPage(reply, "authenticators/enrolled.njk", { ...registeredPage(kind), uuid: link.uuid });
     });
   }
 
@@ -137,6 +138,37 @@ export function registerEnrolmentPages(
       error ? 400 : 200,
     );
   }
+}
+
+/**
+ * Every kind of authenticator an enrolment link can set up, named as its pages name them, for
+ * the link's own page and the RA who hands it over. NHS.net Connect is offered only where an
+ * upstream identity provider is configured.
+ */
+export async function enrolmentChoices(db: Db) {
+  const federated = (await listUpstreamProviders(db)).length > 0;
+  return [
+    { place: "security-key", name: "Security key", description: "a FIDO2 key with a PIN or fingerprint" },
+    {
+      place: "device",
+      name: "This device",
+      description: "Windows Hello, an iPad or a passkey, unlocked by your face, fingerprint or device PIN",
+    },
+    {
+      place: "app",
+      name: "Authenticator app",
+      description: "a 6-digit code on your phone, with your password",
+    },
+    ...(federated
+      ? [
+          {
+            place: "nhs-net-connect",
+            name: "NHS.net Connect",
+            description: "sign in with your NHSmail or organisation's Microsoft account",
+          },
+        ]
+      : []),
+  ];
 }
 
 /** A WebAuthn authenticator is either carried (a security key) or built into this device. */

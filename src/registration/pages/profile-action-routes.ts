@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { enrolmentPath } from "../../authenticators/enrolment/pages.ts";
+import { enrolmentChoices, enrolmentPath } from "../../authenticators/enrolment/pages.ts";
 import { getPerson } from "../../people/people.ts";
 import { issueAuthenticatorLink, removeAuthenticator } from "../authenticators.ts";
 import { closeProfile, reopenProfile } from "../closure.ts";
@@ -182,7 +182,8 @@ export function registerProfileActionRoutes(app: FastifyInstance, cim: Cim): voi
       person,
       sentTo,
       link: sentTo ? undefined : `${linkBase}/${token}`,
-      expiresAt: expiresAt.toISOString().slice(0, 16).replace("T", " "),
+      expiresAt,
+      choices: await enrolmentChoices(cim.db),
     });
   });
 
