@@ -66,6 +66,8 @@ export async function remoteSigningKeyOf(
   if (current) return current;
   // Made outside the transaction (it takes a while); thrown away if another node won the race.
   const made = await newKey(settings);
+  // Kept only once the row naming it is committed; a token key otherwise is destroyed again.
+  let inserted = false;
   let kept = false;
   try {
     const key = await inTransaction(queryable, async (tx) => {
@@ -110,9 +112,10 @@ export async function remoteSigningKeyOf(
           heldIn: made.stored.token_key_label ? "pkcs11" : "database",
         },
       });
-      kept = true;
+      inserted = true;
       return { sign: made.sign, certificate: new Uint8Array(certificate.rawData), serial };
     });
+    kept = inserted;
     return key;
   } finally {
     if (!kept) made.discard();

@@ -148,6 +148,19 @@ test("remote signing keys held in a PKCS#11 token (SoftHSM2): made there, never 
     },
   );
 
+  await t.test("a key made for a profile that cannot have one is destroyed again in the token", async () => {
+    const privateKeys = () =>
+      pkcs11Tool(softHsmModule, hsm.environment, ["--login", "--pin", pin, "--list-objects"]).match(
+        /Private Key Object/g,
+      )?.length;
+    const before = privateKeys();
+    await assert.rejects(
+      remoteSigningKeyOf(store.db, testActor, inToken, "999999999999"),
+      /profile 999999999999 is not active/,
+    );
+    assert.equal(privateKeys(), before);
+  });
+
   await t.test("a key sealed before the token was configured stays in use until replaced", async () => {
     const earlier = await testPerson(store, "Osei");
     const before = await remoteSigningKeyOf(store.db, testActor, sealed, earlier);
