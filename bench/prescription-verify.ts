@@ -55,11 +55,14 @@ await registerPki(app, store.db, authority);
 await app.listen({ port, host: "127.0.0.1" });
 
 // Signers with RSA keys, as cards and the remote service hold them; each signs both samples.
+// Their names are letters only, as people's names must be: the index in letters (0 A, 26 BA).
+const lettered = (index: number): string =>
+  (index >= 26 ? lettered(Math.floor(index / 26)) : "") + String.fromCharCode(65 + (index % 26));
 const signed: string[] = [];
 for (let index = 0; index < Number(values.signers); index++) {
   const person = await createPerson(store.db, operatorActor(), {
     givenName: "Bench",
-    familyName: `Signer${index}`,
+    familyName: `Signer ${lettered(index)}`,
   });
   const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const certificate = await inTransaction(store.db, (tx) =>

@@ -49,6 +49,8 @@ export type Config = {
   cardCertificateDays: number;
   /** A PKCS#11 token that holds the issuing CA's key; absent, the key is sealed in the database. */
   caToken: { modulePath: string; tokenLabel: string; pin: string } | undefined;
+  /** The token holding the remote signing service's per-person keys; unset: sealed in the database. */
+  signingToken: { modulePath: string; tokenLabel: string; pin: string } | undefined;
   /** Where the workstation smartcard agent listens on the holder's own computer. */
   smartcardAgentUrl: string;
   /** The mutual-TLS smartcard sign-in listener: off unless a port, certificate and key are set. */
@@ -319,6 +321,14 @@ export const settings = [
       "Activity code of the service administrators who approve production relying parties; never the person who registered one (B9904 is a demo code).",
   },
   {
+    name: "CAREID_SIGNING_PKCS11_MODULE",
+    default: "(unset)",
+    meaning:
+      "PKCS#11 module (.so) of a token to generate and hold the remote signing service's per-person keys; unset: sealed in the database.",
+  },
+  { name: "CAREID_SIGNING_PKCS11_TOKEN", default: "(unset)", meaning: "Label of that token." },
+  { name: "CAREID_SIGNING_PKCS11_PIN", default: "(unset)", meaning: "User PIN of that token." },
+  {
     name: "CAREID_SIGNING_ALLOW_RSA_SHA1",
     default: "false",
     meaning:
@@ -383,7 +393,8 @@ export function loadConfig(environment: Source = process.env): Config {
     ),
     pkiUrl: "",
     cardCertificateDays: parseCardLifetime(source, problems),
-    caToken: parseCaToken(source, problems),
+    caToken: parseToken(source, "CAREID_CA", problems),
+    signingToken: parseToken(source, "CAREID_SIGNING", problems),
     smartcardAgentUrl: parseAgentUrl(source.CAREID_SMARTCARD_AGENT_URL ?? "http://127.0.0.1:8765", problems),
     mtls: parseMutualTls(source, problems),
     cimClientId: source.CAREID_CIM_CLIENT_ID ?? "care-identity-management",
@@ -646,16 +657,19 @@ function parsePkiUrl(value: string | undefined, issuer: string, problems: string
   return value.replace(/\/+$/, "");
 }
 
-function parseCaToken(source: Source, problems: string[]): Config["caToken"] {
-  const {
-    CAREID_CA_PKCS11_MODULE: modulePath,
-    CAREID_CA_PKCS11_TOKEN: tokenLabel,
-    CAREID_CA_PKCS11_PIN: pin,
-  } = source;
+/** A PKCS#11 token's three settings under a prefix (CAREID_CA, CAREID_SIGNING): all or none. */
+function parseToken(
+  source: Source,
+  prefix: "CAREID_CA" | "CAREID_SIGNING",
+  problems: string[],
+): Config["caToken"] {
+  const modulePath = source[`${prefix}_PKCS11_MODULE`];
+  const tokenLabel = source[`${prefix}_PKCS11_TOKEN`];
+  const pin = source[`${prefix}_PKCS11_PIN`];
   if (modulePath === undefined && tokenLabel === undefined && pin === undefined) return undefined;
   if (modulePath === undefined || tokenLabel === undefined || pin === undefined) {
     problems.push(
-      "CAREID_CA_PKCS11_MODULE, CAREID_CA_PKCS11_TOKEN and CAREID_CA_PKCS11_PIN must be set together",
+      `${prefix}_PKCS11_MODULE, ${prefix}_PKCS11_TOKEN and ${prefix}_PKCS11_PIN must be set together`,
     );
     return undefined;
   }

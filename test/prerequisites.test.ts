@@ -36,7 +36,15 @@ test("a narrower run needs fewer packages, but always openssl, PostgreSQL's serv
   assert.ok(all.includes("ldap-utils") && all.includes("slapd"));
   assert.deepEqual(
     requirementsOf(["browser", "smartcard", "ldap"]).map((need) => need.debianPackage),
-    ["openssl", "postgresql-15", "libxml2-utils", "xmlsec1", "python3-authlib", "python3-requests"],
+    [
+      "openssl",
+      "postgresql-15",
+      "libxml2-utils",
+      "xmlsec1",
+      "openjdk-17-jdk-headless",
+      "python3-authlib",
+      "python3-requests",
+    ],
   );
   assert.ok(!requirementsOf(["browser"]).some((need) => need.debianPackage === "chromium"));
 });

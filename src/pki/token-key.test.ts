@@ -12,7 +12,7 @@ import {
 } from "../../test/support/pki.ts";
 import { leftOut, softHsmModule } from "../../test/support/prerequisites.ts";
 import { testStore } from "../../test/support/test-store.ts";
-import { blankCardUnlockCode, pkcs11Tool, softHsmCard } from "../../test/support/tokens.ts";
+import { pkcs11Tool, softHsmServiceToken } from "../../test/support/tokens.ts";
 import { inTransaction } from "../store/database.ts";
 import { openCertificateAuthority } from "./certificate-authority.ts";
 import { serialKey, x509 } from "./engine.ts";
@@ -21,20 +21,7 @@ import { revokeCertificates } from "./revocation.ts";
 
 test("an issuing CA key held in a PKCS#11 token signs certificates, the CRL and OCSP", async (t) => {
   if (leftOut(t, "smartcard")) return;
-  const hsm = softHsmCard("careid-ca");
-  t.after(() => hsm.remove());
-  process.env.SOFTHSM2_CONF = hsm.environment.SOFTHSM2_CONF;
-  pkcs11Tool(softHsmModule, hsm.environment, [
-    "--login",
-    "--login-type",
-    "so",
-    "--so-pin",
-    blankCardUnlockCode,
-    "--init-pin",
-    "--pin",
-    "246810",
-  ]);
-  const token = { modulePath: softHsmModule, tokenLabel: "careid-ca", pin: "246810" };
+  const { settings: token, environment } = softHsmServiceToken(t, "careid-ca", "246810");
   const store = await testStore(t);
   const authority = await openCertificateAuthority(store.db, testSealer, "http://pki.test", testActor, token);
 
@@ -44,12 +31,7 @@ test("an issuing CA key held in a PKCS#11 token signs certificates, the CRL and 
     .where("name", "=", "issuing")
     .executeTakeFirstOrThrow();
   assert.equal(row.sealed_private_key, "pkcs11:careid-issuing-ca");
-  const objects = pkcs11Tool(softHsmModule, hsm.environment, [
-    "--login",
-    "--pin",
-    "246810",
-    "--list-objects",
-  ]);
+  const objects = pkcs11Tool(softHsmModule, environment, ["--login", "--pin", "246810", "--list-objects"]);
   assert.match(
     objects,
     /Private Key Object; EC[\s\S]*label:\s+careid-issuing-ca[\s\S]*Access:\s+sensitive, always sensitive, never extractable/,

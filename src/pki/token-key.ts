@@ -1,12 +1,13 @@
 import pkcs11js from "pkcs11js";
+import { findTokenObject, openTokenSession, type TokenSettings } from "./token-session.ts";
+
+export type { TokenSettings };
 
 /**
  * The issuing CA's private key held in a PKCS#11 token (an HSM in production, SoftHSM2 in
  * tests): generated there, never extractable, used only to sign digests. The service logs in
  * with the token's user PIN at start and keeps one session.
  */
-export type TokenSettings = { modulePath: string; tokenLabel: string; pin: string };
-
 export type TokenKey = {
   /** The public half as SubjectPublicKeyInfo DER. */
   publicKeySpki: Buffer;
@@ -21,34 +22,13 @@ const p256Parameters = Buffer.from("06082a8648ce3d030107", "hex");
 const p256SpkiPrefix = Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex");
 
 export function openTokenKey(settings: TokenSettings, create: boolean): TokenKey {
-  const pkcs11 = new pkcs11js.PKCS11();
-  pkcs11.load(settings.modulePath);
-  try {
-    pkcs11.C_Initialize();
-  } catch (error) {
-    // Another part of this process (the tests' agent, say) initialised the module already.
-    if (!String(error).includes("CKR_CRYPTOKI_ALREADY_INITIALIZED")) throw error;
-  }
-  const slot = pkcs11
-    .C_GetSlotList(true)
-    .find((candidate) => pkcs11.C_GetTokenInfo(candidate).label.trim() === settings.tokenLabel);
-  if (!slot) throw new Error(`No PKCS#11 token labelled "${settings.tokenLabel}" in ${settings.modulePath}`);
-  const session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-  try {
-    pkcs11.C_Login(session, pkcs11js.CKU_USER, settings.pin);
-  } catch (error) {
-    // A login holds for every session this process has open on the token.
-    if (!String(error).includes("CKR_USER_ALREADY_LOGGED_IN")) throw error;
-  }
-  const find = (objectClass: number) => {
-    pkcs11.C_FindObjectsInit(session, [
+  const token = openTokenSession(settings);
+  const { pkcs11, session } = token;
+  const find = (objectClass: number) =>
+    findTokenObject(token, [
       { type: pkcs11js.CKA_CLASS, value: objectClass },
       { type: pkcs11js.CKA_LABEL, value: issuingKeyLabel },
     ]);
-    const found = pkcs11.C_FindObjects(session, 1)[0];
-    pkcs11.C_FindObjectsFinal(session);
-    return found;
-  };
   let privateKey = find(pkcs11js.CKO_PRIVATE_KEY);
   let publicKey = find(pkcs11js.CKO_PUBLIC_KEY);
   if (!privateKey || !publicKey) {

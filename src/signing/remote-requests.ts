@@ -6,7 +6,7 @@ import { recordEvent } from "../audit/record.ts";
 import { authenticationOptions, verifyAssertion } from "../authenticators/webauthn/authentication.ts";
 import type { RelyingParty } from "../authenticators/webauthn/relying-party.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
-import { type KeySettings, remoteSigningKeyOf, signPayloads } from "./remote-keys.ts";
+import { type KeySettings, remoteSigningKeyOf } from "./remote-keys.ts";
 import { RequestTokenError, type SignatureRequestClaims } from "./request-token.ts";
 
 /**
@@ -203,13 +203,12 @@ export async function completePresenceCheck(
       .executeTakeFirstOrThrow();
     if (row.status !== "pending")
       return { signed: false as const, status: 409, message: "These items have been signed already." };
-    const signatures = signPayloads(
-      key,
-      row.items.map((item) => Buffer.from(item.payload, "base64")),
-    ).map((signature, index) => ({
-      id: row.items[index]?.id as string,
-      signature: signature.toString("base64"),
-    }));
+    const signatures = key
+      .sign(row.items.map((item) => Buffer.from(item.payload, "base64")))
+      .map((signature, index) => ({
+        id: row.items[index]?.id as string,
+        signature: signature.toString("base64"),
+      }));
     await tx
       .updateTable("signature_requests")
       .set({

@@ -512,7 +512,10 @@ export type RemoteSigningKeysTable = {
   id: Generated<string>;
   holder: string;
   certificate_serial: string;
-  sealed_private_key: string;
+  /** Sealed PKCS#8 PEM, or null when the key is held in a PKCS#11 token. */
+  sealed_private_key: string | null;
+  /** The key's CKA_LABEL in the signing token (CAREID_SIGNING_PKCS11_*), or null when sealed. */
+  token_key_label: string | null;
   created_at: Generated<Date>;
   revoked_at: Date | null;
 };

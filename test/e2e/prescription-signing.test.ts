@@ -17,7 +17,12 @@ import { postAgentForm, startAgent } from "../support/agent.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { freePort, startCis2Server } from "../support/cis2-server.ts";
 import { leftOut } from "../support/prerequisites.ts";
-import { opensslVerifiesSignedInfo, prescriptionAt, samplePrescriptions } from "../support/prescriptions.ts";
+import {
+  jdkVerifiesPrescriptions,
+  opensslVerifiesSignedInfo,
+  prescriptionAt,
+  samplePrescriptions,
+} from "../support/prescriptions.ts";
 import { softHsmCard } from "../support/tokens.ts";
 
 const passcode = "2468";
@@ -108,16 +113,30 @@ test("a prescribing application's page has the card sign a repeat and an acute p
   assert.equal(recorded.profile, "card-signing");
 
   const trust = await serviceTrust(db, false);
-  for (const [index, prescription] of prescriptions.entries()) {
-    const signed = signedPrescription(
-      prescription,
-      prepared[index]?.signedInfo as string,
-      Buffer.from(signatures[index] as string, "base64"),
-      new Uint8Array(signingCertificate.rawData),
+  /** Both prescriptions, with these signatures, pass our verifier and the JDK's XML-DSig (whole, to our root). */
+  async function acceptedHereAndByJdk(signatureValues: string[]) {
+    const signed = prescriptions.map((prescription, index) =>
+      signedPrescription(
+        prescription,
+        prepared[index]?.signedInfo as string,
+        Buffer.from(signatureValues[index] as string, "base64"),
+        new Uint8Array(signingCertificate.rawData),
+      ),
     );
-    const verdict = await verifyPrescription(signed, trust);
-    assert.ok(verdict.valid, JSON.stringify(verdict.checks.filter((check) => !check.passed)));
+    for (const prescription of signed) {
+      const verdict = await verifyPrescription(prescription, trust);
+      assert.ok(verdict.valid, JSON.stringify(verdict.checks.filter((check) => !check.passed)));
+    }
+    const independent = await jdkVerifiesPrescriptions(t, signed, trust.roots[0]?.rawData as ArrayBuffer, [
+      trust.issuers[0]?.rawData as ArrayBuffer,
+    ]);
+    assert.equal(independent.status, 0, independent.output);
+    assert.equal(
+      independent.output.match(/reference digest over FragmentsToBeHashed OK/g)?.length,
+      prescriptions.length,
+    );
   }
+  await acceptedHereAndByJdk(signatures);
   assert.match(
     await opensslVerifiesSignedInfo(
       t,
@@ -209,18 +228,7 @@ test("a prescribing application's page has the card sign a repeat and an acute p
     certificate: string;
   };
   assert.equal(browserSigned.certificate, certificate, "the card's signing certificate");
-  for (const [index, prescription] of prescriptions.entries()) {
-    const verdict = await verifyPrescription(
-      signedPrescription(
-        prescription,
-        prepared[index]?.signedInfo as string,
-        Buffer.from(browserSigned.signatures[index]?.signature as string, "base64"),
-        new Uint8Array(signingCertificate.rawData),
-      ),
-      trust,
-    );
-    assert.ok(verdict.valid, JSON.stringify(verdict.checks.filter((check) => !check.passed)));
-  }
+  await acceptedHereAndByJdk(browserSigned.signatures.map((signed) => signed.signature));
 });
 
 /** A page of its own origin on a free port, standing for a web application. */

@@ -17,6 +17,7 @@ import { startCis2Server } from "../support/cis2-server.ts";
 import { openssl, pemFolder } from "../support/pki.ts";
 import {
   editPrescription,
+  jdkVerifiesPrescriptions,
   opensslVerifiesSignedInfo,
   prescriptionAt,
   samplePrescriptions,
@@ -27,7 +28,7 @@ type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
 const clientId = "123456789012.apps.supplier";
 
-test("remote signing: a batch of 250 signed after a security-key presence check, accepted by the verifier and openssl; every bad request refused", async (t) => {
+test("remote signing: a batch of 250 signed after a security-key presence check, accepted by the verifier, the JDK's XML-DSig and openssl; every bad request refused", async (t) => {
   const key = await softSecurityKey();
   const server = await startCis2Server(t, key.environment);
   const db = server.store.db;
@@ -149,6 +150,19 @@ test("remote signing: a batch of 250 signed after a security-key presence check,
       );
     }
   });
+
+  await t.test(
+    "the JDK's XML-DSig (Santuario) verifies every one of the 250 whole, to our root",
+    async () => {
+      const checked = await jdkVerifiesPrescriptions(t, signed, trust.roots[0]?.rawData as ArrayBuffer, [
+        trust.issuers[0]?.rawData as ArrayBuffer,
+      ]);
+      assert.equal(checked.status, 0, checked.output);
+      assert.equal(checked.output.match(/reference digest over FragmentsToBeHashed OK/g)?.length, 250);
+      assert.equal(checked.output.match(/signature value over the canonical SignedInfo OK/g)?.length, 250);
+      assert.equal(checked.output.match(/certificate chain to .* OK/g)?.length, 250);
+    },
+  );
 
   await t.test("openssl verifies a raw signature over the canonical SignedInfo", async () => {
     const output = await opensslVerifiesSignedInfo(

@@ -49,7 +49,7 @@ export const categories: Record<Category, { what: string; needs: Requirement[] }
 /**
  * Needed whatever is left out: the PKI tests check the CA's work with openssl, the resilience
  * tests restart PostgreSQL servers of their own (never the one the suite shares), and the SAML
- * and signing tests check their XML with xmllint and xmlsec1.
+ * tests check their XML with xmllint and xmlsec1, the signing tests with xmllint and the JDK.
  */
 export const alwaysNeeded: Requirement[] = [
   { debianPackage: "openssl", file: "/usr/bin/openssl" },
@@ -57,6 +57,11 @@ export const alwaysNeeded: Requirement[] = [
   // Independent checks of the XML the service makes: SAML schemas and XML signatures.
   { debianPackage: "libxml2-utils", file: "/usr/bin/xmllint" },
   { debianPackage: "xmlsec1", file: "/usr/bin/xmlsec1" },
+  // The JDK's XML-DSig verifies prescription signatures, which xmlsec1 cannot (docs/decisions.md).
+  {
+    debianPackage: "openjdk-17-jdk-headless",
+    file: `/usr/lib/jvm/java-17-openjdk-${process.arch === "arm64" ? "arm64" : "amd64"}/bin/javac`,
+  },
   // The sandbox's Python relying-party example is run against it, as an integrator would.
   { debianPackage: "python3-authlib", file: "/usr/lib/python3/dist-packages/authlib/__init__.py" },
   { debianPackage: "python3-requests", file: "/usr/lib/python3/dist-packages/requests/__init__.py" },

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
 import { DOMParser, type Element, XMLSerializer } from "@xmldom/xmldom";
 import * as xpath from "xpath";
-import { openssl, pemFolder } from "./pki.ts";
+import { openssl, pemFolder, runProgram } from "./pki.ts";
 
 /** The project's sample prescriptions (fictional patients; prescribers from the demo directory). */
 export const samplePrescriptions = {
@@ -59,4 +60,32 @@ export async function opensslVerifiesSignedInfo(
     files.writeRaw("signed-info.xml", signedInfo),
   ]);
   return verified.output;
+}
+
+/**
+ * The independent check of whole signed prescriptions: the JDK's XML Digital Signature API
+ * (JSR 105, Apache Santuario) run by test/support/VerifyPrescription.java, which builds
+ * FragmentsToBeHashed from its own reading of section 7, checks each Reference digest and
+ * signature with the certificate in KeyInfo, and the certificate's chain to `root` through the
+ * `intermediates` by the JDK's PKIX. xmlsec1 cannot: it reads a URI-less Reference as the whole
+ * document (docs/decisions.md). Its status (0 when every check of every prescription passed) and
+ * output, one line per check.
+ */
+export async function jdkVerifiesPrescriptions(
+  t: TestContext,
+  signed: string[],
+  root: ArrayBuffer | Uint8Array,
+  intermediates: Array<ArrayBuffer | Uint8Array>,
+): Promise<{ status: number | null; output: string }> {
+  const files = pemFolder(t);
+  const authorities = [root, ...intermediates].map((der, index) =>
+    files.write(`authority-${index}.pem`, der),
+  );
+  const prescriptions = signed.map((xml, index) => files.writeRaw(`rx-${index}.xml`, xml));
+  return runProgram(
+    "java",
+    [fileURLToPath(new URL("VerifyPrescription.java", import.meta.url)), ...authorities, ...prescriptions],
+    // The JVM's own defaults would size its heap from the whole machine's memory.
+    { JAVA_TOOL_OPTIONS: "-Xmx256m -XX:TieredStopAtLevel=1" },
+  );
 }

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { assertCategoryReady, openCryptokiModule, softHsmModule } from "./prerequisites.ts";
 
 /**
@@ -48,6 +49,34 @@ export function softHsmCard(label = "careid-card"): BlankCard {
     environment,
     remove: () => rmSync(join(directory, "tokens"), { recursive: true, force: true }),
   };
+}
+
+/**
+ * A SoftHSM2 token standing in for a service's HSM: initialised, its user PIN set, this process
+ * pointed at it (SOFTHSM2_CONF), deleted when the test ends. Its settings and its environment.
+ */
+export function softHsmServiceToken(
+  t: TestContext,
+  tokenLabel: string,
+  pin: string,
+): {
+  settings: { modulePath: string; tokenLabel: string; pin: string };
+  environment: Record<string, string>;
+} {
+  const hsm = softHsmCard(tokenLabel);
+  t.after(() => hsm.remove());
+  process.env.SOFTHSM2_CONF = hsm.environment.SOFTHSM2_CONF;
+  pkcs11Tool(softHsmModule, hsm.environment, [
+    "--login",
+    "--login-type",
+    "so",
+    "--so-pin",
+    blankCardUnlockCode,
+    "--init-pin",
+    "--pin",
+    pin,
+  ]);
+  return { settings: { modulePath: softHsmModule, tokenLabel, pin }, environment: hsm.environment };
 }
 
 const swtokDirectory = "/var/lib/opencryptoki/swtok";
