@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { ForbiddenError } from "../errors.ts";
+import { organisationLineage, organisationsBelow } from "../rbac/organisations.ts";
 import type { Queryable } from "../store/database.ts";
 
 export type RegistrationAction =
@@ -213,20 +214,6 @@ async function holdingsOf(queryable: Queryable, uuid: string): Promise<RaHolding
     })),
   );
   return holdings.sort((a, b) => b.rank - a.rank || a.roleProfileId.localeCompare(b.roleProfileId));
-}
-
-/** The organisation and every organisation above it, nearest first. */
-export async function organisationLineage(queryable: Queryable, odsCode: string): Promise<string[]> {
-  const result = await sql<{ ods_code: string }>`
-    WITH RECURSIVE lineage (ods_code, parent_ods_code, depth) AS (
-      SELECT ods_code, parent_ods_code, 0 FROM organisations WHERE ods_code = ${odsCode}
-      UNION ALL
-      SELECT o.ods_code, o.parent_ods_code, l.depth + 1
-        FROM organisations o JOIN lineage l ON o.ods_code = l.parent_ods_code
-       WHERE l.depth < 20
-    )
-    SELECT ods_code FROM lineage ORDER BY depth`.execute(queryable);
-  return result.rows.map((row) => row.ods_code);
 }
 
 /**
@@ -517,19 +504,6 @@ export async function authorityFor(
     ? ["*"]
     : [...new Set(allowing.map((holding) => holding.odsCode))];
   return { organisations, rank: Math.max(0, ...allowing.map((holding) => holding.rank)) };
-}
-
-/** The organisations and every organisation below them; "*" stands for all. */
-export function organisationsBelow(odsCodes: string[]) {
-  return sql<{ ods_code: string }>`
-    WITH RECURSIVE below (ods_code, depth) AS (
-      SELECT ods_code, 0 FROM organisations
-       WHERE ods_code = ANY(${odsCodes}::text[]) OR '*' = ANY(${odsCodes}::text[])
-      UNION
-      SELECT o.ods_code, b.depth + 1 FROM organisations o JOIN below b ON o.parent_ods_code = b.ods_code
-       WHERE b.depth < 20
-    )
-    SELECT DISTINCT ods_code FROM below`;
 }
 
 /** decide(), throwing ForbiddenError with the reason when refused. */

@@ -1,6 +1,7 @@
 import { type RawBuilder, type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { organisationCodesBelow, organisationsBelow } from "../rbac/organisations.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { RegistrationRequestsTable } from "../store/schema.ts";
@@ -11,7 +12,6 @@ import {
   decide,
   definitionRaRank,
   fourEyes,
-  organisationsBelow,
   type PolicyTarget,
   type RegistrationAction,
 } from "./policy.ts";
@@ -270,7 +270,7 @@ export async function listRequests(
   if (authority.organisations.length === 0) await authorise(queryable, actorUuid, "request.decide", {});
   const places = authority.organisations.includes("*")
     ? sql<boolean>`true`
-    : placesAmong(await codesBelow(queryable, authority.organisations));
+    : placesAmong(await organisationCodesBelow(queryable, authority.organisations));
   const tooHigh = await definitionsTooHigh(queryable, actorUuid, authority);
   // fourEyes() as a condition: not their own requests, none about themselves, none too high.
   const scope = sql<boolean>`${places}
@@ -293,11 +293,6 @@ function placesAmong(codes: string[]): RawBuilder<boolean> {
   return codes.length === 1
     ? sql<boolean>`r.ods_code = ${codes[0]}`
     : sql<boolean>`r.ods_code = ANY(${codes}::text[])`;
-}
-
-async function codesBelow(queryable: Queryable, organisations: string[]): Promise<string[]> {
-  const rows = await organisationsBelow(organisations).execute(queryable);
-  return rows.rows.map((row) => row.ods_code);
 }
 
 /** The position definitions whose requests the four-eyes rule keeps from this approver. */
