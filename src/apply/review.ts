@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { queueMessage } from "../messaging/outbox.ts";
-import type { Person } from "../people/people.ts";
+import { findPersonSummary, type Person } from "../people/people.ts";
 import { organisationsBelow } from "../rbac/organisations.ts";
 import { type ActionCommon, authorised, recordAction } from "../registration/acting.ts";
 import type { IdentityDocument } from "../registration/identity-checks.ts";
@@ -298,11 +298,7 @@ export async function approveApplication(
       template: "apply-approved",
       personalisation: { name, uuid: person.uuid },
     });
-    const inviter = await tx
-      .selectFrom("people")
-      .select("email")
-      .where("uuid", "=", row.invited_by)
-      .executeTakeFirst();
+    const inviter = await findPersonSummary(tx, row.invited_by);
     if (inviter?.email)
       await queueMessage(tx, sealer, {
         channel: "email",

@@ -80,7 +80,6 @@ export async function closeProfile(
   const alreadyClosed = (person: Person) => (person.status === "closed" ? "is already closed" : undefined);
   return statusChange(queryable, actor, input, "profile.close", alreadyClosed, async (tx, acting, reason) => {
     const { person, positionsEnded } = await changePersonStatus(tx, acting, input.uuid, "closed", reason);
-    await tx.updateTable("people").set({ closed_at: new Date() }).where("uuid", "=", input.uuid).execute();
     const requestsClosed = await closeRequestsAbout(
       tx,
       acting,
@@ -119,7 +118,6 @@ export async function reopenProfile(
   const notClosed = (person: Person) => (person.status !== "closed" ? "is not closed" : undefined);
   return statusChange(queryable, actor, input, "profile.reopen", notClosed, async (tx, acting, reason) => {
     const { person } = await changePersonStatus(tx, acting, input.uuid, "active", reason);
-    await tx.updateTable("people").set({ closed_at: null }).where("uuid", "=", input.uuid).execute();
     await recordAction(
       tx,
       acting,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { ForbiddenError } from "../errors.ts";
+import { findPersonSummary } from "../people/people.ts";
 import { organisationLineage, organisationsBelow } from "../rbac/organisations.ts";
 import type { Queryable } from "../store/database.ts";
 
@@ -177,12 +178,7 @@ export async function raHoldings(queryable: Queryable, uuid: string): Promise<Ra
 }
 
 async function hasActiveProfile(queryable: Queryable, uuid: string): Promise<boolean> {
-  const person = await queryable
-    .selectFrom("people")
-    .select("status")
-    .where("uuid", "=", uuid)
-    .executeTakeFirst();
-  return person?.status === "active";
+  return (await findPersonSummary(queryable, uuid))?.status === "active";
 }
 
 async function holdingsOf(queryable: Queryable, uuid: string): Promise<RaHolding[]> {

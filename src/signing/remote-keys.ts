@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError } from "../errors.ts";
+import { findPersonSummary } from "../people/people.ts";
 import type { CertificateAuthority } from "../pki/certificate-authority.ts";
 import { serialKey, x509 } from "../pki/engine.ts";
 import { issueCardCertificate } from "../pki/issue.ts";
@@ -31,12 +32,7 @@ export async function remoteSigningKeyOf(
   // Made outside the transaction (it takes a while); thrown away if another node won the race.
   const made = await makeKeyPair("rsa", { modulusLength: 2048 });
   return inTransaction(queryable, async (tx) => {
-    const person = await tx
-      .selectFrom("people")
-      .select("status")
-      .where("uuid", "=", holder)
-      .forUpdate()
-      .executeTakeFirst();
+    const person = await findPersonSummary(tx, holder, { forUpdate: true });
     if (person?.status !== "active")
       throw new ConflictError(`holder: profile ${holder} is not active: no signing key is issued`, "holder");
     const raced = await currentKey(tx, settings.sealer, holder);
