@@ -1,21 +1,18 @@
 #!/usr/bin/env node
-import { createWriteStream } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultAgentOptions, runAgent } from "./agent/run.ts";
 import { type Cis2, startCis2 } from "./app/start-cis2.ts";
+import { applyCommands } from "./apply/commands.ts";
 import { type PhotoDeletion, startPhotoDeletion } from "./apply/photo-deletion.ts";
-import { deleteDuePhotos } from "./apply/review.ts";
 import { type Actor, operatorActor, sandboxActor, systemActor } from "./audit/actor.ts";
 import { withAuditKey } from "./audit/chain-key.ts";
 import { pinUnkeyedEvents } from "./audit/keying.ts";
 import { verifyAuditLog } from "./audit/verify.ts";
-import { defaultValidHours, issueEnrolmentLink } from "./authenticators/enrolment/links.ts";
-import { enrolmentPath } from "./authenticators/enrolment/pages.ts";
+import { authenticatorCommands } from "./authenticators/commands.ts";
 import { federationCommands } from "./authenticators/federation/cli.ts";
 import { cardCommands } from "./authenticators/smartcard/cli.ts";
-import { unlockTotp } from "./authenticators/totp/app-authenticators.ts";
 import { environmentOf } from "./cis2/client-rules.ts";
 import { addClient, listClients, removeClient, showClient } from "./cis2/clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./cis2/keys.ts";
@@ -24,26 +21,23 @@ import { signInPath } from "./cis2/provider.ts";
 import { clientValidator } from "./cis2/start.ts";
 import { type Config, ConfigError, loadConfig, realmPath, settings } from "./config.ts";
 import { directoryCommands } from "./directory/cli.ts";
-import { addAccount, listAccounts, removeAccount } from "./directory/ldap/accounts.ts";
-import { exportLdif } from "./directory/ldap/ldif.ts";
+import { ldapCommands } from "./directory/ldap/commands.ts";
 import { type LdapServer, startLdapServer } from "./directory/ldap/server.ts";
-import { makeTree } from "./directory/ldap/tree.ts";
 import { DomainError, InvalidInputError } from "./errors.ts";
 import { readJsonFile } from "./json-file.ts";
 import { type OutboxWorker, startMessageDelivery } from "./messaging/delivery.ts";
 import type { Lifecycle } from "./operations/health.ts";
 import { readCodeLists, syncCodeLists } from "./rbac/code-lists.ts";
 import { organisationCommands } from "./rbac/ods/cli.ts";
-import { type Closure, closeProfile, reopenProfile } from "./registration/closure.ts";
+import { registrationCommands } from "./registration/commands.ts";
 import { cimPath } from "./registration/pages/app.ts";
 import { chooserPath } from "./sandbox/chooser-routes.ts";
 import { type PersonaDirectory, watchPersonas } from "./sandbox/personas-watch.ts";
 import { defaultPersonasFile, sandboxEnvironment, sandboxIssuer } from "./sandbox/sandbox-mode.ts";
 import { existingMasterKey, loadMasterKey, sealerFromConfig } from "./secrets/master-key.ts";
+import { seedCommands } from "./seed/commands.ts";
 import { seedDemo } from "./seed/demo.ts";
 import { seedDemoApps } from "./seed/demo-authenticators.ts";
-import { demoUsers } from "./seed/demo-users.ts";
-import { addPeople, type PersonEntry } from "./seed/people-loader.ts";
 import { seedSynthetic } from "./seed/synthetic.ts";
 import { buildServer } from "./server.ts";
 import { signingCommands } from "./signing/cli.ts";
@@ -58,12 +52,6 @@ type Command = {
   summary: string;
   options?: Record<string, { type: "string" | "boolean"; help: string }>;
   run(values: Record<string, string | boolean | undefined>, config: Config): Promise<number>;
-};
-
-/** What closing or reopening a profile takes. */
-const statusOptions: Command["options"] = {
-  uuid: { type: "string", help: "the person's 12-digit UUID" },
-  reason: { type: "string", help: "why, for the audit log" },
 };
 
 export const commands: Record<string, Command> = {
@@ -190,122 +178,14 @@ export const commands: Record<string, Command> = {
       );
     },
   },
-  "ldap accounts add": {
-    usage: "careid ldap accounts add --name NAME [--description TEXT]",
-    summary:
-      "Create an LDAP service account; prints its bind DN and password (shown once, stored as an scrypt hash).",
-    options: {
-      name: { type: "string", help: "account name: lower-case letters, digits, dots, hyphens" },
-      description: { type: "string", help: "who uses the account" },
-    },
-    run: (values, config) =>
-      withStore(config, "ldap accounts add", async (store) => {
-        if (typeof values.name !== "string") throw InvalidInputError.field("--name", "is required");
-        await prepare(store);
-        const description = typeof values.description === "string" ? values.description : undefined;
-        const account = await addAccount(store.db, operatorActor(), { name: values.name, description });
-        console.log(
-          `Bind DN:  ${account.bindDn}\nPassword: ${account.password}\nThe password is not stored and will not be shown again.`,
-        );
-        return 0;
-      }),
-  },
-  "ldap accounts list": {
-    usage: "careid ldap accounts list",
-    summary: "List LDAP service accounts and their bind DNs.",
-    run: (_values, config) =>
-      withStore(config, "ldap accounts list", async (store) => {
-        await prepare(store);
-        for (const account of await listAccounts(store.db))
-          console.log(`${account.bindDn}\t${account.createdAt.toISOString()}\t${account.description ?? ""}`);
-        return 0;
-      }),
-  },
-  "ldap accounts remove": {
-    usage: "careid ldap accounts remove --name NAME",
-    summary: "Remove an LDAP service account; its next bind fails.",
-    options: { name: { type: "string", help: "account name" } },
-    run: (values, config) =>
-      withStore(config, "ldap accounts remove", async (store) => {
-        if (typeof values.name !== "string") throw InvalidInputError.field("--name", "is required");
-        await prepare(store);
-        await removeAccount(store.db, operatorActor(), values.name);
-        console.log(`Removed ${values.name}.`);
-        return 0;
-      }),
-  },
-  "directory export-ldif": {
-    usage: "careid directory export-ldif [--file tree.ldif]",
-    summary: "Write the LDAP tree (o=nhs) as LDIF, to load into OpenLDAP with src/directory/ldap/sds.schema.",
-    options: { file: { type: "string", help: "output file (default: standard output)" } },
-    run: (values, config) =>
-      withStore(config, "directory export-ldif", async (store) => {
-        await prepare(store);
-        const output = typeof values.file === "string" ? createWriteStream(values.file) : process.stdout;
-        const write = (text: string) =>
-          output.write(text)
-            ? undefined
-            : new Promise<void>((resolve) => output.once("drain", () => resolve()));
-        const count = await exportLdif(makeTree(store.db, await readCodeLists(store.db)), write);
-        if (output !== process.stdout) await new Promise<void>((resolve) => output.end(() => resolve()));
-        console.error(`Exported ${count} entries.`);
-        return 0;
-      }),
-  },
+  ...ldapCommands(withStore, prepare),
   ...directoryCommands(withStore, prepare),
   ...cardCommands(withStore, prepare),
   ...organisationCommands(withStore, prepare),
   ...federationCommands(withStore, prepare),
   ...signingCommands(withStore, prepare),
-  "people add": {
-    usage: "careid people add --file person.json",
-    summary:
-      "Add a person (or a list of people) with positions from JSON; all or nothing, audited as the operator.",
-    options: { file: { type: "string", help: "JSON file: one person object or a list of them" } },
-    run: (values, config) =>
-      withStore(config, "people add", async (store) => {
-        if (typeof values.file !== "string") throw InvalidInputError.field("--file", "is required");
-        const entries = readPeopleFile(values.file);
-        await prepare(store);
-        const added = await addPeople(store.db, operatorActor(), await readCodeLists(store.db), entries);
-        console.log(JSON.stringify(added, null, 2));
-        return 0;
-      }),
-  },
-  "people close": {
-    usage: "careid people close --uuid UUID --reason TEXT",
-    summary:
-      "Close a profile (a leaver), as an RA would: ends positions, closes requests, cancels authenticators and cards (revoking certificates), ends CIS2 sessions.",
-    options: statusOptions,
-    run: (values, config) =>
-      withStore(config, "people close", async (store) => {
-        await prepare(store);
-        const outcome = await closeProfile(store.db, operatorActor(), {
-          uuid: String(values.uuid ?? ""),
-          reason: typeof values.reason === "string" ? values.reason : undefined,
-          direct: true,
-        });
-        // direct: the operator's authority is never only to ask, so this is done or refused.
-        if (outcome.outcome !== "done")
-          throw new Error("closing a profile from the command line made a request");
-        console.log(closureReport(outcome.result));
-        return 0;
-      }),
-  },
-  "people reopen": {
-    usage: "careid people reopen --uuid UUID --reason TEXT",
-    summary: "Reopen a closed profile; its positions and authenticators are not restored but given anew.",
-    options: statusOptions,
-    run: (values, config) =>
-      withStore(config, "people reopen", async (store) => {
-        await prepare(store);
-        const uuid = String(values.uuid ?? "");
-        const reason = typeof values.reason === "string" ? values.reason : undefined;
-        await reopenProfile(store.db, operatorActor(), { uuid, reason, direct: true });
-        console.log(`Reopened ${uuid}. It has no positions or authenticators until they are given anew.`);
-        return 0;
-      }),
-  },
+  ...seedCommands(withStore, prepare),
+  ...registrationCommands(withStore, prepare),
   "clients add": {
     usage: "careid clients add --file client.json",
     summary: "Register a CIS2 relying party from RFC 7591 metadata; prints the stored client.",
@@ -394,81 +274,8 @@ export const commands: Record<string, Command> = {
         return 0;
       }),
   },
-  "authenticators invite": {
-    usage: "careid authenticators invite --user UUID [--hours 72]",
-    summary:
-      "Issue a one-time enrolment link for a person's first authenticator (security key or authenticator app); prints the link.",
-    options: {
-      user: { type: "string", help: "the person's 12-digit Care Identity UUID" },
-      hours: { type: "string", help: `how long the link works (default ${defaultValidHours})` },
-    },
-    run: (values, config) =>
-      withStore(config, "authenticators invite", async (store) => {
-        await prepare(store);
-        const validHours = Number(values.hours ?? defaultValidHours);
-        const link = await issueEnrolmentLink(store.db, operatorActor(), {
-          uuid: String(values.user ?? ""),
-          validHours,
-        });
-        console.log(
-          `Enrolment link for ${values.user}, usable once until ${link.expiresAt.toISOString()}:\n${new URL(config.issuer).origin}${enrolmentPath}/${link.token}`,
-        );
-        return 0;
-      }),
-  },
-  "authenticators unlock": {
-    usage: "careid authenticators unlock --user UUID",
-    summary:
-      "Unlock a person's authenticator app locked after repeated wrong codes, and lift the day's cap on wrong passwords and codes.",
-    options: { user: { type: "string", help: "the person's 12-digit Care Identity UUID" } },
-    run: (values, config) =>
-      withStore(config, "authenticators unlock", async (store) => {
-        await prepare(store);
-        const { wasLocked } = await unlockTotp(store.db, operatorActor(), String(values.user ?? ""));
-        console.log(
-          wasLocked
-            ? `The authenticator app of ${values.user} is unlocked.`
-            : `The authenticator app of ${values.user} was not locked.`,
-        );
-        return 0;
-      }),
-  },
-  "apply delete-photos": {
-    usage: "careid apply delete-photos",
-    summary:
-      "Delete now the Apply for Care ID photos due for deletion (serve does this hourly); the decisions and check results stay.",
-    run: (_values, config) =>
-      withStore(config, "apply delete-photos", async (store) => {
-        await prepare(store);
-        const deleted = await deleteDuePhotos(store.db, operatorActor());
-        console.log(`Deleted the photos of ${deleted} application${deleted === 1 ? "" : "s"}.`);
-        return 0;
-      }),
-  },
-  "demo users": {
-    usage: "careid demo users [--json]",
-    summary: "List the demo directory's people with their positions and development password.",
-    options: { json: { type: "boolean", help: "print JSON" } },
-    run: (values, config) =>
-      withStore(config, "demo users", async (store) => {
-        await prepare(store);
-        const users = await demoUsers(store.db, await readCodeLists(store.db), sealerFromConfig(config));
-        if (values.json) console.log(JSON.stringify(users, null, 2));
-        else
-          for (const user of users)
-            console.log(
-              [
-                `${user.uuid}  ${user.name.padEnd(36)} ${user.positions.map((position) => `${position.jobRole} @ ${position.odsCode}`).join("; ")}`,
-                ...user.raRoles.map((holding) => `    ${holding.role} at ${holding.odsCode}`),
-                ...user.authenticators.map(
-                  (held) => `    holds ${held.name}${held.secret ? ` (secret ${held.secret})` : ""}`,
-                ),
-                ...(user.smartcards > 0 ? [`    holds ${user.smartcards} smartcard(s)`] : []),
-              ].join("\n"),
-            );
-        return 0;
-      }),
-  },
+  ...authenticatorCommands(withStore, prepare),
+  ...applyCommands(withStore, prepare),
   agent: {
     usage:
       "careid agent --service URL [--module PATH] [--port N] [--blank-unlock-code CODE] [--signing-origins URL,...]",
@@ -517,21 +324,6 @@ export const commands: Record<string, Command> = {
   },
 };
 
-/** What closing a profile did, one line for each part of it. */
-function closureReport(closure: Closure): string {
-  const { profile } = closure;
-  const listed = (items: string[]) => (items.length > 0 ? ` (${items.join(", ")})` : "");
-  const revoked = closure.smartcardsCancelled.flatMap((card) => card.revoked);
-  return [
-    `Closed ${profile.uuid} (${profile.givenName} ${profile.familyName}):`,
-    `  ${closure.positionsEnded.length} position(s) ended${listed(closure.positionsEnded)}`,
-    `  ${closure.requestsClosed} open request(s) closed`,
-    `  ${closure.authenticatorsCancelled.length} authenticator(s) cancelled${listed(closure.authenticatorsCancelled)}`,
-    `  ${closure.smartcardsCancelled.length} smartcard(s) cancelled${listed(closure.smartcardsCancelled.map((card) => card.cardSerial))}; ${revoked.length} certificate(s) revoked${listed(revoked)}`,
-    `  ${closure.sessionsEnded} CIS2 session(s) ended; ${closure.logoutsQueued} back-channel logout(s) queued`,
-  ].join("\n");
-}
-
 function readJsonFileOrRefuse(path: string): unknown {
   try {
     return readJsonFile(path);
@@ -557,18 +349,6 @@ async function withCis2(
       cis2.stop();
     }
   });
-}
-
-function readPeopleFile(path: string): PersonEntry[] {
-  let parsed: unknown;
-  try {
-    parsed = readJsonFile(path);
-  } catch (error) {
-    throw InvalidInputError.field("--file", (error as Error).message);
-  }
-  if (typeof parsed !== "object" || parsed === null)
-    throw InvalidInputError.field("--file", "must hold a JSON object or list");
-  return Array.isArray(parsed) ? parsed : [parsed as PersonEntry];
 }
 
 function seedActor(): Actor {

@@ -21,7 +21,7 @@ export function storeCommand(withStore: WithStore, prepare: Prepare) {
     usage: string,
     summary: string,
     options: CommandOptions,
-    work: (store: Store, values: OptionValues) => Promise<number>,
+    work: (store: Store, values: OptionValues, config: Config) => Promise<number>,
   ) => ({
     usage,
     summary,
@@ -29,7 +29,7 @@ export function storeCommand(withStore: WithStore, prepare: Prepare) {
     run: (values: OptionValues, config: Config) =>
       withStore(config, name, async (store) => {
         await prepare(store);
-        return work(store, values);
+        return work(store, values, config);
       }),
   });
 }

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { organisationsBelow } from "../registration/policy.ts";
+import { organisationsBelow } from "../rbac/organisations.ts";
 import type { Tx } from "../store/database.ts";
 
 /**

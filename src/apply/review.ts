@@ -3,10 +3,11 @@ import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { queueMessage } from "../messaging/outbox.ts";
-import type { Person } from "../people/people.ts";
+import { findPersonSummary, type Person } from "../people/people.ts";
+import { organisationsBelow } from "../rbac/organisations.ts";
 import { type ActionCommon, authorised, recordAction } from "../registration/acting.ts";
 import type { IdentityDocument } from "../registration/identity-checks.ts";
-import { authorityFor, organisationsBelow } from "../registration/policy.ts";
+import { authorityFor } from "../registration/policy.ts";
 import { createProfile } from "../registration/profiles.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
@@ -297,11 +298,7 @@ export async function approveApplication(
       template: "apply-approved",
       personalisation: { name, uuid: person.uuid },
     });
-    const inviter = await tx
-      .selectFrom("people")
-      .select("email")
-      .where("uuid", "=", row.invited_by)
-      .executeTakeFirst();
+    const inviter = await findPersonSummary(tx, row.invited_by);
     if (inviter?.email)
       await queueMessage(tx, sealer, {
         channel: "email",

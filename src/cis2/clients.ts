@@ -87,12 +87,7 @@ export async function addClient(
 ): Promise<ClientMetadata> {
   const metadata = await checkClient(input, registration, validate);
   return inTransaction(queryable, async (tx) => {
-    const existing = await tx
-      .selectFrom("oidc_clients")
-      .select("client_id")
-      .where("client_id", "=", metadata.client_id)
-      .executeTakeFirst();
-    if (existing)
+    if (await isRegistered(tx, metadata.client_id))
       throw new ConflictError(`client_id: ${metadata.client_id} is already registered`, "client_id");
     return storeClient(tx, actor, sealer, metadata, registration, "client.registered");
   });
@@ -139,6 +134,47 @@ export async function storeClient(
     },
   });
   return stored as ClientMetadata;
+}
+
+/** Whether a client with this id is in the registry, approved or not. */
+export async function isRegistered(queryable: Queryable, clientId: string): Promise<boolean> {
+  const row = await queryable
+    .selectFrom("oidc_clients")
+    .select("client_id")
+    .where("client_id", "=", clientId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Registers a client the service itself needs, or, when `differs` finds the stored one (secret
+ * unsealed) is not the one wanted, removes it and registers it again: both in one transaction,
+ * so no node ever finds the client missing and the audit log has the removal and the
+ * registration together.
+ */
+export async function ensureClient(
+  queryable: Queryable,
+  actor: Actor,
+  sealer: Sealer,
+  wanted: ClientMetadata,
+  validate: (metadata: ClientMetadata) => Promise<void>,
+  registration: ClientRegistration,
+  differs: (stored: ClientMetadata) => boolean,
+): Promise<void> {
+  await inTransaction(queryable, async (tx) => {
+    const row = await tx
+      .selectFrom("oidc_clients")
+      .select(["metadata", "sealed_secret"])
+      .where("client_id", "=", wanted.client_id)
+      .executeTakeFirst();
+    if (row) {
+      const stored = row.metadata as ClientMetadata;
+      const secret = row.sealed_secret === null ? undefined : sealer.open(row.sealed_secret);
+      if (!differs(secret === undefined ? stored : { ...stored, client_secret: secret })) return;
+      await removeClient(tx, actor, wanted.client_id);
+    }
+    await addClient(tx, actor, sealer, wanted, validate, registration);
+  });
 }
 
 export async function listClients(queryable: Queryable): Promise<ClientMetadata[]> {

@@ -4,7 +4,7 @@ import { type Db, inTransaction } from "../store/database.ts";
 import { takeStartUpLock } from "../store/start-up-lock.ts";
 import { appOrigin, type FirstPartyApp, firstPartyClientSecret } from "../web/first-party/app.ts";
 import { issuerIsHttps } from "../web/https.ts";
-import { addClient, type ClientMetadata, removeClient } from "./clients.ts";
+import { type ClientMetadata, ensureClient } from "./clients.ts";
 
 /** The clients of the service's own apps (src/web/first-party/app.ts), which CIS2 keeps as any other. */
 export function firstPartyClientMetadata(issuer: string, app: FirstPartyApp, secret: string): ClientMetadata {
@@ -40,25 +40,15 @@ export async function ensureFirstPartyClients(
     // Under the start-up lock, so nodes starting together check and correct it one at a time.
     await inTransaction(db, async (tx) => {
       await takeStartUpLock(tx);
-      const row = await tx
-        .selectFrom("oidc_clients")
-        .select(["metadata", "sealed_secret"])
-        .where("client_id", "=", app.clientId)
-        .executeTakeFirst();
-      if (row) {
-        const current = row.metadata as ClientMetadata;
-        const same =
-          JSON.stringify([current.redirect_uris, current.post_logout_redirect_uris, current.scope]) ===
-            JSON.stringify([wanted.redirect_uris, wanted.post_logout_redirect_uris, wanted.scope]) &&
-          row.sealed_secret !== null &&
-          sealer.open(row.sealed_secret) === wanted.client_secret;
-        if (same) return;
-        await removeClient(tx, actor, app.clientId);
-      }
       // The service's own apps live on the issuer's origin: plain http only where it is.
-      await addClient(tx, actor, sealer, wanted, validate, {
-        environment: issuerIsHttps(settings.issuer) ? "production" : "development",
-        clientIdForm: "registry",
+      const registration = {
+        environment: issuerIsHttps(settings.issuer) ? ("production" as const) : ("development" as const),
+        clientIdForm: "registry" as const,
+      };
+      await ensureClient(tx, actor, sealer, wanted, validate, registration, (stored) => {
+        const fields = (metadata: ClientMetadata) =>
+          JSON.stringify([metadata.redirect_uris, metadata.post_logout_redirect_uris, metadata.scope]);
+        return fields(stored) !== fields(wanted) || stored.client_secret !== wanted.client_secret;
       });
     });
   }

@@ -1,4 +1,4 @@
-import { type CompiledQuery, type InferResult, type Selectable, sql } from "kysely";
+import { type CompiledQuery, type InferResult, type Selectable, sql, type Updateable } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
@@ -83,7 +83,16 @@ function checkEvidence(problems: Problems, value: unknown): Record<string, unkno
 }
 
 /** Creates a Care Identity profile with a newly allocated UUID. */
-export async function createPerson(queryable: Queryable, actor: Actor, input: NewPerson): Promise<Person> {
+/**
+ * Creates a profile. `registeringOdsCode` is the organisation whose RA verified the person's
+ * identity: its RA staff keep authority over the profile (registration/policy.ts).
+ */
+export async function createPerson(
+  queryable: Queryable,
+  actor: Actor,
+  input: NewPerson,
+  options: { registeringOdsCode?: string } = {},
+): Promise<Person> {
   const checked = checkNewPerson(input);
   return inTransaction(queryable, async (tx) => {
     await refuseDuplicates(tx, checked);
@@ -103,6 +112,7 @@ export async function createPerson(queryable: Queryable, actor: Actor, input: Ne
         identity_assurance_level: checked.identityAssuranceLevel,
         identity_evidence: JSON.stringify(checked.identityEvidence),
         status: "active",
+        ...(options.registeringOdsCode ? { registering_ods_code: options.registeringOdsCode } : {}),
       })
       .execute();
     if (checked.registrations.length > 0) {
@@ -121,20 +131,20 @@ export async function createPerson(queryable: Queryable, actor: Actor, input: Ne
   });
 }
 
+/** A National Insurance number is on one profile at most. */
+async function refuseNiNumberElsewhere(tx: Tx, niNumber: string, uuid?: string): Promise<void> {
+  let query = tx.selectFrom("people").select("uuid").where("ni_number", "=", niNumber);
+  if (uuid) query = query.where("uuid", "!=", uuid);
+  const holder = await query.executeTakeFirst();
+  if (holder)
+    throw new ConflictError(
+      `niNumber: National Insurance number is already on profile ${holder.uuid}`,
+      "niNumber",
+    );
+}
+
 async function refuseDuplicates(tx: Tx, person: Omit<Person, "uuid" | "status">): Promise<void> {
-  if (person.niNumber) {
-    const holder = await tx
-      .selectFrom("people")
-      .select("uuid")
-      .where("ni_number", "=", person.niNumber)
-      .executeTakeFirst();
-    if (holder) {
-      throw new ConflictError(
-        `niNumber: National Insurance number is already on profile ${holder.uuid}`,
-        "niNumber",
-      );
-    }
-  }
+  if (person.niNumber) await refuseNiNumberElsewhere(tx, person.niNumber);
   for (const registration of person.registrations) {
     const holder = await tx
       .selectFrom("professional_registrations")
@@ -189,6 +199,82 @@ export async function findPerson(queryable: Queryable, uuid: string): Promise<Pe
   return row ? personFromRow(row, row.registrations) : undefined;
 }
 
+/** What other capabilities read of a profile to check it or to reach its holder. */
+export type PersonSummary = Pick<
+  Person,
+  "uuid" | "status" | "title" | "givenName" | "familyName" | "email" | "mobile"
+>;
+
+/**
+ * The profile's status, name and contact details, without its registrations; undefined when
+ * there is none. `forUpdate` holds the row to the end of the caller's transaction, so a status
+ * checked there cannot change before it commits.
+ */
+export async function findPersonSummary(
+  queryable: Queryable,
+  uuid: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<PersonSummary | undefined> {
+  let query = queryable
+    .selectFrom("people")
+    .select(["uuid", "status", "title", "given_name", "family_name", "email", "mobile"])
+    .where("uuid", "=", uuid);
+  if (options.forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row
+    ? {
+        uuid: row.uuid,
+        status: row.status,
+        title: row.title,
+        givenName: row.given_name,
+        familyName: row.family_name,
+        email: row.email,
+        mobile: row.mobile,
+      }
+    : undefined;
+}
+
+/** The summaries of these people, for lists that name them. */
+export async function personSummaries(
+  queryable: Queryable,
+  uuids: readonly string[],
+): Promise<PersonSummary[]> {
+  if (uuids.length === 0) return [];
+  const rows = await queryable
+    .selectFrom("people")
+    .select(["uuid", "status", "title", "given_name", "family_name", "email", "mobile"])
+    .where("uuid", "in", uuids)
+    .execute();
+  return rows.map((row) => ({
+    uuid: row.uuid,
+    status: row.status,
+    title: row.title,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    email: row.email,
+    mobile: row.mobile,
+  }));
+}
+
+/** The columns of a profile a change of details may set. */
+export type PersonDetailColumns = Pick<
+  Updateable<PeopleTable>,
+  "title" | "given_name" | "middle_names" | "family_name" | "date_of_birth" | "ni_number" | "email" | "mobile"
+>;
+
+/**
+ * Writes checked changes of details in the caller's transaction, which audits them; a National
+ * Insurance number already on another profile is refused.
+ */
+export async function changePersonDetails(tx: Tx, uuid: string, changes: PersonDetailColumns): Promise<void> {
+  if (changes.ni_number) await refuseNiNumberElsewhere(tx, changes.ni_number, uuid);
+  await tx
+    .updateTable("people")
+    .set({ ...changes, updated_at: new Date() })
+    .where("uuid", "=", uuid)
+    .execute();
+}
+
 export function personFromRow(row: Selectable<PeopleTable>, registrations: Registration[]): Person {
   return {
     uuid: row.uuid,
@@ -233,7 +319,14 @@ export async function changePersonStatus(
     if (!statusChanges[person.status].includes(status)) {
       throw new ConflictError(`status: a ${person.status} profile cannot become ${status}`, "status");
     }
-    await tx.updateTable("people").set({ status, updated_at: new Date() }).where("uuid", "=", uuid).execute();
+    // closed_at starts the clock of what is kept after a profile closes; reopening stops it.
+    const closedAt =
+      status === "closed" ? { closed_at: new Date() } : status === "active" ? { closed_at: null } : {};
+    await tx
+      .updateTable("people")
+      .set({ status, ...closedAt, updated_at: new Date() })
+      .where("uuid", "=", uuid)
+      .execute();
     let positionsEnded: string[] = [];
     if (status === "closed") {
       const ended = await tx

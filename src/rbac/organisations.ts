@@ -1,4 +1,4 @@
-import type { Selectable } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
@@ -136,4 +136,37 @@ function organisationFromRow(row: Selectable<OrganisationsTable>): Organisation 
     parentOdsCode: row.parent_ods_code,
     address: { lines: row.address_lines, city: row.city, postcode: row.postcode },
   };
+}
+
+/** The organisations and every organisation below them; "*" stands for all. */
+export function organisationsBelow(odsCodes: string[]) {
+  return sql<{ ods_code: string }>`
+    WITH RECURSIVE below (ods_code, depth) AS (
+      SELECT ods_code, 0 FROM organisations
+       WHERE ods_code = ANY(${odsCodes}::text[]) OR '*' = ANY(${odsCodes}::text[])
+      UNION
+      SELECT o.ods_code, b.depth + 1 FROM organisations o JOIN below b ON o.parent_ods_code = b.ods_code
+       WHERE b.depth < 20
+    )
+    SELECT DISTINCT ods_code FROM below`;
+}
+
+/** organisationsBelow() read out: the codes, in order. */
+export async function organisationCodesBelow(queryable: Queryable, odsCodes: string[]): Promise<string[]> {
+  const result = await organisationsBelow(odsCodes).execute(queryable);
+  return result.rows.map((row) => row.ods_code).sort();
+}
+
+/** The organisation and every organisation above it, nearest first. */
+export async function organisationLineage(queryable: Queryable, odsCode: string): Promise<string[]> {
+  const result = await sql<{ ods_code: string }>`
+    WITH RECURSIVE lineage (ods_code, parent_ods_code, depth) AS (
+      SELECT ods_code, parent_ods_code, 0 FROM organisations WHERE ods_code = ${odsCode}
+      UNION ALL
+      SELECT o.ods_code, o.parent_ods_code, l.depth + 1
+        FROM organisations o JOIN lineage l ON o.ods_code = l.parent_ods_code
+       WHERE l.depth < 20
+    )
+    SELECT ods_code FROM lineage ORDER BY depth`.execute(queryable);
+  return result.rows.map((row) => row.ods_code);
 }

@@ -2,6 +2,7 @@ import { type RawBuilder, type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
+import { findPersonSummary } from "../people/people.ts";
 import { checkIsoDate } from "../people/validation.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
@@ -145,7 +146,7 @@ export async function grantPosition(
 }
 
 async function checkPersonCanHold(tx: Tx, uuid: string): Promise<void> {
-  const person = await tx.selectFrom("people").select("status").where("uuid", "=", uuid).executeTakeFirst();
+  const person = await findPersonSummary(tx, uuid);
   if (!person) throw new NotFoundError("person", `uuid: no Care Identity profile has UUID ${uuid}`);
   if (person.status !== "active") {
     throw new ConflictError(

@@ -14,6 +14,7 @@ import { endPosition, grantPosition } from "../rbac/positions.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, authorised, recordAction, requiredReason, todayIso } from "./acting.ts";
+import { fourEyes } from "./policy.ts";
 import { getPositionDefinition, type PositionDefinition } from "./position-definitions.ts";
 import { type Directness, doOrRequest, type Outcome } from "./requests.ts";
 
@@ -343,7 +344,8 @@ export async function batchAssign(
   uuids.forEach((uuid, index) => {
     checkUuid(problems, `uuids[${index}]`, uuid);
     if (uuids.indexOf(uuid) !== index) problems.add(`uuids[${index}]`, `${uuid} is listed twice`);
-    if (uuid === actor.id) problems.add(`uuids[${index}]`, "nobody may grant a position to themselves");
+    const onYourself = fourEyes({ action: "position.batch-assign", actorUuid: actor.id, subjectUuid: uuid });
+    if (onYourself) problems.add(`uuids[${index}]`, onYourself);
   });
   const dates = checkDates(problems, input.startDate, input.endDate);
   problems.throwIfAny();

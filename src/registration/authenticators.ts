@@ -6,6 +6,7 @@ import { accountCappedUntil } from "../authenticators/throttle.ts";
 import { unlockTotp } from "../authenticators/totp/app-authenticators.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { maskRecipient, queueMessage } from "../messaging/outbox.ts";
+import { findPersonSummary } from "../people/people.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
@@ -143,7 +144,7 @@ export async function issueAuthenticatorLink(
 }
 
 async function profileEmail(tx: Tx, uuid: string): Promise<string> {
-  const person = await tx.selectFrom("people").select("email").where("uuid", "=", uuid).executeTakeFirst();
+  const person = await findPersonSummary(tx, uuid);
   if (!person?.email)
     throw InvalidInputError.field(
       "email",

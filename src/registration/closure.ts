@@ -7,6 +7,7 @@ import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, recordAction, requiredReason } from "./acting.ts";
 import { cancelAllAuthenticators } from "./authenticators.ts";
+import { fourEyes } from "./policy.ts";
 import { closeRequestsAbout, type Directness, doOrRequest, type Outcome } from "./requests.ts";
 import { cancelCardsOf } from "./smartcards.ts";
 
@@ -48,7 +49,8 @@ async function statusChange<T>(
   );
   if (!isCareIdentifier(input.uuid))
     throw InvalidInputError.field("uuid", "must be a 12-digit Care Identity UUID");
-  if (input.uuid === actor.id) throw new ForbiddenError("Nobody may close or reopen their own profile");
+  const onYourself = fourEyes({ action, actorUuid: actor.id, subjectUuid: input.uuid });
+  if (onYourself) throw new ForbiddenError(onYourself);
   return inTransaction(queryable, async (tx) => {
     const refused = refusal(await getPerson(tx, input.uuid));
     if (refused) throw new ConflictError(`uuid: profile ${input.uuid} ${refused}`, "uuid");
@@ -78,7 +80,6 @@ export async function closeProfile(
   const alreadyClosed = (person: Person) => (person.status === "closed" ? "is already closed" : undefined);
   return statusChange(queryable, actor, input, "profile.close", alreadyClosed, async (tx, acting, reason) => {
     const { person, positionsEnded } = await changePersonStatus(tx, acting, input.uuid, "closed", reason);
-    await tx.updateTable("people").set({ closed_at: new Date() }).where("uuid", "=", input.uuid).execute();
     const requestsClosed = await closeRequestsAbout(
       tx,
       acting,
@@ -117,7 +118,6 @@ export async function reopenProfile(
   const notClosed = (person: Person) => (person.status !== "closed" ? "is not closed" : undefined);
   return statusChange(queryable, actor, input, "profile.reopen", notClosed, async (tx, acting, reason) => {
     const { person } = await changePersonStatus(tx, acting, input.uuid, "active", reason);
-    await tx.updateTable("people").set({ closed_at: null }).where("uuid", "=", input.uuid).execute();
     await recordAction(
       tx,
       acting,

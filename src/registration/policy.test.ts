@@ -7,7 +7,15 @@ import { changePersonStatus, createPerson } from "../people/people.ts";
 import { grantPosition } from "../rbac/positions.ts";
 import type { Queryable } from "../store/database.ts";
 import { nextIdentifier } from "../store/identifiers.ts";
-import { authorise, decide, type RaRole, type RegistrationAction, registrationActions } from "./policy.ts";
+import {
+  authorise,
+  decide,
+  type FourEyesCase,
+  fourEyes,
+  type RaRole,
+  type RegistrationAction,
+  registrationActions,
+} from "./policy.ts";
 
 /**
  * The domain reference's "who may do what" table, restated here independently of
@@ -237,4 +245,50 @@ test("an RA role lapses with its position's end date and starts with its start d
     startDate: tomorrow,
   });
   assert.equal((await decide(store.db, someone.uuid, "profile.close", { uuid: actors.RAM })).allowed, false);
+});
+
+test("the four-eyes rule, case by case", () => {
+  const me = "100000000001";
+  const other = "100000000002";
+  const third = "100000000003";
+  const cases: [FourEyesCase, RegExp | undefined][] = [
+    [{ action: "position.assign", actorUuid: me, subjectUuid: me }, /their own positions/],
+    [{ action: "position.edit-dates", actorUuid: me, subjectUuid: me }, /their own positions/],
+    [{ action: "position.remove", actorUuid: me, subjectUuid: me }, /their own positions/],
+    [{ action: "position.batch-assign", actorUuid: me, subjectUuid: me }, /a position to themselves/],
+    [{ action: "profile.close", actorUuid: me, subjectUuid: me }, /their own profile/],
+    [{ action: "profile.reopen", actorUuid: me, subjectUuid: me }, /their own profile/],
+    [{ action: "request.decide", actorUuid: me, subjectUuid: other, requestedBy: me }, /their own request/],
+    [{ action: "request.decide", actorUuid: me, subjectUuid: me, requestedBy: other }, /about themselves/],
+    [{ action: "request.decide", actorUuid: me, subjectUuid: other, requestedBy: third }, undefined],
+    [{ action: "request.decide", actorUuid: me, subjectUuid: other, requestedBy: null }, undefined],
+    [{ action: "position.assign", actorUuid: me, subjectUuid: other }, undefined],
+    [{ action: "profile.close", actorUuid: me, subjectUuid: other }, undefined],
+    // Actions a person may do to their own profile.
+    [{ action: "profile.find", actorUuid: me, subjectUuid: me }, undefined],
+    [{ action: "profile.change-own-contact", actorUuid: me, subjectUuid: me }, undefined],
+    [{ action: "authenticator.register-own", actorUuid: me, subjectUuid: me }, undefined],
+    // Ranks: granting below one's own is allowed; at or above it is not.
+    [
+      { action: "position.assign", actorUuid: me, subjectUuid: other, grants: { rank: 2, actorRank: 3 } },
+      undefined,
+    ],
+    [
+      { action: "position.assign", actorUuid: me, subjectUuid: other, grants: { rank: 0, actorRank: 1 } },
+      undefined,
+    ],
+    [
+      { action: "position.assign", actorUuid: me, subjectUuid: other, grants: { rank: 3, actorRank: 3 } },
+      /at or above their own level$/,
+    ],
+    [
+      { action: "position.batch-assign", actorUuid: me, grants: { rank: 4, actorRank: 3, actorRole: "RAA" } },
+      /at or above their own level \(you act as RA agent\)/,
+    ],
+  ];
+  for (const [check, refusal] of cases) {
+    const reason = fourEyes(check);
+    if (refusal) assert.match(reason ?? "", refusal, JSON.stringify(check));
+    else assert.equal(reason, undefined, JSON.stringify(check));
+  }
 });

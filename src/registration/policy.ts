@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { ForbiddenError } from "../errors.ts";
+import { findPersonSummary } from "../people/people.ts";
+import { organisationLineage, organisationsBelow } from "../rbac/organisations.ts";
 import type { Queryable } from "../store/database.ts";
 
 export type RegistrationAction =
@@ -93,13 +95,48 @@ export const raRoleNames: Record<RaRole, string> = {
   LSA: "local smartcard administrator",
 };
 
-/** Actions that change someone's positions: nobody may do them to themselves. */
-const positionChanges: readonly RegistrationAction[] = [
-  "position.assign",
-  "position.edit-dates",
-  "position.remove",
-  "position.batch-assign",
-];
+/**
+ * What the four-eyes rule says to an action done to oneself; absent where it allows it (finding,
+ * changing one's own contact details). Deciding a request has two cases of its own below.
+ */
+const notOnYourself: Partial<Record<RegistrationAction, string>> = {
+  "position.assign": "Nobody may grant or change their own positions",
+  "position.edit-dates": "Nobody may grant or change their own positions",
+  "position.remove": "Nobody may grant or change their own positions",
+  "position.batch-assign": "Nobody may grant a position to themselves",
+  "profile.close": "Nobody may close or reopen their own profile",
+  "profile.reopen": "Nobody may close or reopen their own profile",
+};
+
+/** One RA action as the four-eyes rule sees it. */
+export type FourEyesCase = {
+  action: RegistrationAction;
+  actorUuid: string;
+  /** The person the action changes, or the person a request is about. */
+  subjectUuid?: string;
+  /** Who made the request, when the action decides one. */
+  requestedBy?: string | null;
+  /** The highest RA rank the action grants, and the rank the actor acts with. */
+  grants?: { rank: number; actorRank: number; actorRole?: RaRole };
+};
+
+/**
+ * The four-eyes rule: a second person is needed to change one's own positions or profile, to
+ * decide a request one made or one about oneself, and to grant an RA role at or above one's own
+ * rank. The refusal's reason, or undefined when the rule allows the action.
+ */
+export function fourEyes(check: FourEyesCase): string | undefined {
+  const self = check.subjectUuid !== undefined && check.subjectUuid === check.actorUuid;
+  if (check.action === "request.decide") {
+    if (check.requestedBy === check.actorUuid) return "Nobody may approve or reject their own request";
+    if (self) return "Nobody may decide a request about themselves";
+  } else if (self && notOnYourself[check.action]) return notOnYourself[check.action];
+  if (check.grants && check.grants.rank >= check.grants.actorRank) {
+    const role = check.grants.actorRole;
+    return `Nobody may grant an RA role at or above their own level${role ? ` (you act as ${raRoleNames[role]})` : ""}`;
+  }
+  return undefined;
+}
 
 /** One RA role the actor holds through one of their current positions. */
 export type RaHolding = {
@@ -141,12 +178,7 @@ export async function raHoldings(queryable: Queryable, uuid: string): Promise<Ra
 }
 
 async function hasActiveProfile(queryable: Queryable, uuid: string): Promise<boolean> {
-  const person = await queryable
-    .selectFrom("people")
-    .select("status")
-    .where("uuid", "=", uuid)
-    .executeTakeFirst();
-  return person?.status === "active";
+  return (await findPersonSummary(queryable, uuid))?.status === "active";
 }
 
 async function holdingsOf(queryable: Queryable, uuid: string): Promise<RaHolding[]> {
@@ -178,20 +210,6 @@ async function holdingsOf(queryable: Queryable, uuid: string): Promise<RaHolding
     })),
   );
   return holdings.sort((a, b) => b.rank - a.rank || a.roleProfileId.localeCompare(b.roleProfileId));
-}
-
-/** The organisation and every organisation above it, nearest first. */
-export async function organisationLineage(queryable: Queryable, odsCode: string): Promise<string[]> {
-  const result = await sql<{ ods_code: string }>`
-    WITH RECURSIVE lineage (ods_code, parent_ods_code, depth) AS (
-      SELECT ods_code, parent_ods_code, 0 FROM organisations WHERE ods_code = ${odsCode}
-      UNION ALL
-      SELECT o.ods_code, o.parent_ods_code, l.depth + 1
-        FROM organisations o JOIN lineage l ON o.ods_code = l.parent_ods_code
-       WHERE l.depth < 20
-    )
-    SELECT ods_code FROM lineage ORDER BY depth`.execute(queryable);
-  return result.rows.map((row) => row.ods_code);
 }
 
 /**
@@ -410,8 +428,8 @@ async function decideWith(
     return { allowed: true, role: "SELF" };
   }
   const holdings = await facts.holdings();
-  if (positionChanges.includes(action) && target.uuid === actorUuid)
-    return { allowed: false, reason: "Nobody may grant or change their own positions" };
+  const onYourself = fourEyes({ action, actorUuid, subjectUuid: target.uuid });
+  if (onYourself) return { allowed: false, reason: onYourself };
   const capability = raRoles.actions[action] as Capability;
   const scope = await facts.scope();
   if ("refused" in scope) return { allowed: false, reason: scope.refused };
@@ -420,11 +438,13 @@ async function decideWith(
   );
   const granting = action === "position.assign" || action === "position.batch-assign";
   let byRequest: RaHolding | undefined;
-  let tooLow: RaHolding | undefined;
+  let tooLow: string | undefined;
   for (const holding of inScope) {
     let way = wayFor(capability, holding.role, scope, target.report);
-    if (granting && way === "direct" && scope.definitionRank >= holding.rank) {
-      tooLow ??= holding;
+    const grants = { rank: scope.definitionRank, actorRank: holding.rank, actorRole: holding.role };
+    const rankRefusal = granting && way === "direct" ? fourEyes({ action, actorUuid, grants }) : undefined;
+    if (rankRefusal) {
+      tooLow ??= rankRefusal;
       way = capability.byRequest?.includes(holding.role) ? "request" : undefined;
     }
     if (!way) continue;
@@ -445,11 +465,10 @@ function refusal(
   action: RegistrationAction,
   holdings: RaHolding[],
   inScope: RaHolding[],
-  tooLow: RaHolding | undefined,
+  tooLow: string | undefined,
   target: PolicyTarget,
 ): string {
-  if (tooLow)
-    return `Nobody may grant an RA role at or above their own level (you act as ${raRoleNames[tooLow.role]})`;
+  if (tooLow) return tooLow;
   if (holdings.length > 0 && inScope.length === 0) {
     const where = target.ods ?? (target.uuid ? `the organisations of ${target.uuid}` : "this organisation");
     return `Your RA roles do not extend to ${where}`;
@@ -481,19 +500,6 @@ export async function authorityFor(
     ? ["*"]
     : [...new Set(allowing.map((holding) => holding.odsCode))];
   return { organisations, rank: Math.max(0, ...allowing.map((holding) => holding.rank)) };
-}
-
-/** The organisations and every organisation below them; "*" stands for all. */
-export function organisationsBelow(odsCodes: string[]) {
-  return sql<{ ods_code: string }>`
-    WITH RECURSIVE below (ods_code, depth) AS (
-      SELECT ods_code, 0 FROM organisations
-       WHERE ods_code = ANY(${odsCodes}::text[]) OR '*' = ANY(${odsCodes}::text[])
-      UNION
-      SELECT o.ods_code, b.depth + 1 FROM organisations o JOIN below b ON o.parent_ods_code = b.ods_code
-       WHERE b.depth < 20
-    )
-    SELECT DISTINCT ods_code FROM below`;
 }
 
 /** decide(), throwing ForbiddenError with the reason when refused. */

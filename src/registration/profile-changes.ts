@@ -1,6 +1,12 @@
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, InvalidInputError, Problems } from "../errors.ts";
-import { getPerson, type NewPerson, type Person } from "../people/people.ts";
+import {
+  changePersonDetails,
+  getPerson,
+  type NewPerson,
+  type Person,
+  type PersonDetailColumns,
+} from "../people/people.ts";
 import {
   checkDateOfBirth,
   checkEmail,
@@ -69,27 +75,10 @@ async function applyChanges(
   changed: Partial<Record<Field, string | null>>,
   common: ActionCommon,
 ): Promise<Person> {
-  if (changed.niNumber) {
-    const holder = await tx
-      .selectFrom("people")
-      .select("uuid")
-      .where("ni_number", "=", changed.niNumber)
-      .where("uuid", "!=", person.uuid)
-      .executeTakeFirst();
-    if (holder)
-      throw new ConflictError(
-        `niNumber: National Insurance number is already on profile ${holder.uuid}`,
-        "niNumber",
-      );
-  }
   const set = Object.fromEntries(
     Object.entries(changed).map(([field, value]) => [columns[field as Field], value]),
   );
-  await tx
-    .updateTable("people")
-    .set({ ...set, updated_at: new Date() })
-    .where("uuid", "=", person.uuid)
-    .execute();
+  await changePersonDetails(tx, person.uuid, set as PersonDetailColumns);
   const before = Object.fromEntries(Object.keys(changed).map((field) => [field, person[field as Field]]));
   await recordAction(
     tx,

@@ -87,20 +87,20 @@ export async function createProfile(
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "profile.create", { ods: odsCode }, input);
     await refuseLikelyDuplicate(tx, person, input.notDuplicateOf);
-    const created = await createPerson(tx, acting, {
-      ...input,
-      identityAssuranceLevel: level,
-      identityEvidence: {
-        ...evidenceRecord(checks, acting, odsCode),
-        method,
-        ...(remote ? { applicationId: remote.applicationId } : {}),
+    const created = await createPerson(
+      tx,
+      acting,
+      {
+        ...input,
+        identityAssuranceLevel: level,
+        identityEvidence: {
+          ...evidenceRecord(checks, acting, odsCode),
+          method,
+          ...(remote ? { applicationId: remote.applicationId } : {}),
+        },
       },
-    });
-    await tx
-      .updateTable("people")
-      .set({ registering_ods_code: odsCode })
-      .where("uuid", "=", created.uuid)
-      .execute();
+      { registeringOdsCode: odsCode },
+    );
     await recordAction(
       tx,
       acting,

@@ -2,9 +2,10 @@ import { sql } from "kysely";
 import { applicationFigures } from "../apply/figures.ts";
 import type { Actor } from "../audit/actor.ts";
 import { InvalidInputError } from "../errors.ts";
+import { organisationsBelow } from "../rbac/organisations.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { authorised, recordAction, todayIso } from "./acting.ts";
-import { organisationsBelow, type ReportKind } from "./policy.ts";
+import type { ReportKind } from "./policy.ts";
 import { type Audience, audiencesFor, type ProfileView, projectProfile } from "./profile-view.ts";
 import { closedRequestDays } from "./requests.ts";
 

@@ -1,6 +1,7 @@
 import { type RawBuilder, type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { organisationCodesBelow, organisationsBelow } from "../rbac/organisations.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { RegistrationRequestsTable } from "../store/schema.ts";
@@ -10,7 +11,7 @@ import {
   authorityFor,
   decide,
   definitionRaRank,
-  organisationsBelow,
+  fourEyes,
   type PolicyTarget,
   type RegistrationAction,
 } from "./policy.ts";
@@ -269,8 +270,9 @@ export async function listRequests(
   if (authority.organisations.length === 0) await authorise(queryable, actorUuid, "request.decide", {});
   const places = authority.organisations.includes("*")
     ? sql<boolean>`true`
-    : placesAmong(await codesBelow(queryable, authority.organisations));
-  const tooHigh = await definitionsTooHigh(queryable, authority);
+    : placesAmong(await organisationCodesBelow(queryable, authority.organisations));
+  const tooHigh = await definitionsTooHigh(queryable, actorUuid, authority);
+  // fourEyes() as a condition: not their own requests, none about themselves, none too high.
   const scope = sql<boolean>`${places}
     AND r.requested_by IS DISTINCT FROM ${actorUuid} AND r.subject_uuid <> ${actorUuid}
     AND (r.position_definition_id IS NULL OR NOT (r.position_definition_id = ANY(${tooHigh}::text[])))`;
@@ -293,13 +295,10 @@ function placesAmong(codes: string[]): RawBuilder<boolean> {
     : sql<boolean>`r.ods_code = ANY(${codes}::text[])`;
 }
 
-async function codesBelow(queryable: Queryable, organisations: string[]): Promise<string[]> {
-  const rows = await organisationsBelow(organisations).execute(queryable);
-  return rows.rows.map((row) => row.ods_code);
-}
-
+/** The position definitions whose requests the four-eyes rule keeps from this approver. */
 async function definitionsTooHigh(
   queryable: Queryable,
+  actorUuid: string,
   authority: { organisations: string[]; rank: number },
 ): Promise<string[]> {
   const definitions = await queryable
@@ -309,7 +308,16 @@ async function definitionsTooHigh(
     .execute();
   const tooHigh: string[] = [];
   for (const definition of definitions)
-    if ((await definitionRaRank(queryable, definition.access_profiles)) >= authority.rank)
+    if (
+      fourEyes({
+        action: "position.assign",
+        actorUuid,
+        grants: {
+          rank: await definitionRaRank(queryable, definition.access_profiles),
+          actorRank: authority.rank,
+        },
+      })
+    )
       tooHigh.push(definition.id);
   return tooHigh;
 }
@@ -399,10 +407,13 @@ export async function lockedForDecision(
       `version: request ${requestId} has changed since you opened it; open it again`,
       "version",
     );
-  if (request.requestedBy === actor.id)
-    throw new ForbiddenError("Nobody may approve or reject their own request");
-  if (request.subjectUuid === actor.id)
-    throw new ForbiddenError("Nobody may decide a request about themselves");
+  const refused = fourEyes({
+    action: "request.decide",
+    actorUuid: actor.id,
+    subjectUuid: request.subjectUuid,
+    requestedBy: request.requestedBy,
+  });
+  if (refused) throw new ForbiddenError(refused);
   const now = Date.now();
   const heldByOther =
     request.lockedBy && request.lockedBy !== actor.id && (request.lockedUntil?.getTime() ?? 0) > now;

@@ -4,6 +4,7 @@ import {
   addClient,
   type ClientMetadata,
   checkClient,
+  isRegistered,
   readClientMetadata,
   removeClient,
   storeClient,
@@ -231,12 +232,7 @@ async function applyClients(
     const clientId = String(metadata.client_id ?? "");
     await withPlace(`clients[${index}]`, async () => {
       if (!known.has(clientId)) {
-        const exists = await tx
-          .selectFrom("oidc_clients")
-          .select("client_id")
-          .where("client_id", "=", clientId)
-          .executeTakeFirst();
-        if (exists)
+        if (await isRegistered(tx, clientId))
           throw new ConflictError(
             `client_id: ${clientId} is registered outside the sandbox file`,
             "client_id",

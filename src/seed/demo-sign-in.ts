@@ -1,6 +1,6 @@
 import type { Actor } from "../audit/actor.ts";
 import { setPassword } from "../authenticators/password/passwords.ts";
-import { addClient, type ClientMetadata } from "../cis2/clients.ts";
+import { addClient, type ClientMetadata, isRegistered } from "../cis2/clients.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { type Db, inTransaction } from "../store/database.ts";
 import { takeStartUpLock } from "../store/start-up-lock.ts";
@@ -40,12 +40,7 @@ export async function seedDemoSignIn(
 ): Promise<boolean> {
   return inTransaction(db, async (tx) => {
     await takeStartUpLock(tx);
-    const registered = await tx
-      .selectFrom("oidc_clients")
-      .select("client_id")
-      .where("client_id", "=", demoClientId)
-      .executeTakeFirst();
-    if (registered) return false;
+    if (await isRegistered(tx, demoClientId)) return false;
     const people = await tx.selectFrom("people").select("uuid").where("status", "=", "active").execute();
     for (const person of people) await setPassword(tx, actor, person.uuid, demoPassword);
     await addClient(tx, actor, sealer, demoClient(), validate);

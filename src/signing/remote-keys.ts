@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError } from "../errors.ts";
+import { findPersonSummary } from "../people/people.ts";
 import type { CertificateAuthority } from "../pki/certificate-authority.ts";
 import { serialKey, x509 } from "../pki/engine.ts";
 import { issueCardCertificate } from "../pki/issue.ts";
@@ -71,12 +72,7 @@ export async function remoteSigningKeyOf(
   let kept = false;
   try {
     const key = await inTransaction(queryable, async (tx) => {
-      const person = await tx
-        .selectFrom("people")
-        .select("status")
-        .where("uuid", "=", holder)
-        .forUpdate()
-        .executeTakeFirst();
+      const person = await findPersonSummary(tx, holder, { forUpdate: true });
       if (person?.status !== "active")
         throw new ConflictError(
           `holder: profile ${holder} is not active: no signing key is issued`,

@@ -5,6 +5,7 @@ import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { authenticationOptions, verifyAssertion } from "../authenticators/webauthn/authentication.ts";
 import type { RelyingParty } from "../authenticators/webauthn/relying-party.ts";
+import { findPersonSummary } from "../people/people.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
 import { type KeySettings, remoteSigningKeyOf } from "./remote-keys.ts";
 import { RequestTokenError, type SignatureRequestClaims } from "./request-token.ts";
@@ -37,11 +38,7 @@ export async function createSignatureRequest(
 ): Promise<{ token: string; redirectUri: string }> {
   const token = randomBytes(32).toString("base64url");
   return inTransaction(queryable, async (tx) => {
-    const person = await tx
-      .selectFrom("people")
-      .select("status")
-      .where("uuid", "=", claims.holder)
-      .executeTakeFirst();
+    const person = await findPersonSummary(tx, claims.holder);
     if (person?.status !== "active")
       throw new RequestTokenError(
         "unknown-subject",

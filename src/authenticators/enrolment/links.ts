@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { DomainError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { findPersonSummary } from "../../people/people.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
 
@@ -53,11 +54,7 @@ export async function issueEnrolmentLink(
   const token = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + validHours * 3600 * 1000);
   return inTransaction(queryable, async (tx) => {
-    const person = await tx
-      .selectFrom("people")
-      .select("status")
-      .where("uuid", "=", request.uuid)
-      .executeTakeFirst();
+    const person = await findPersonSummary(tx, request.uuid);
     if (!person) throw new NotFoundError("person", `no Care Identity ${request.uuid}`);
     if (person.status !== "active")
       throw InvalidInputError.field("uuid", `Care Identity ${request.uuid} is ${person.status}`);

@@ -1,6 +1,7 @@
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { ConflictError, DomainError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { findPersonSummary } from "../../people/people.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { UpstreamIdentity } from "./upstream-client.ts";
 
@@ -53,7 +54,7 @@ export async function linkUpstreamAccount(
   uuid: string,
   identity: UpstreamIdentity,
 ): Promise<void> {
-  const person = await tx.selectFrom("people").select("status").where("uuid", "=", uuid).executeTakeFirst();
+  const person = await findPersonSummary(tx, uuid);
   if (!person) throw new NotFoundError("person", `no Care Identity ${uuid}`);
   if (person.status !== "active")
     throw InvalidInputError.field("uuid", `Care Identity ${uuid} is ${person.status}`);

@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { ConflictError, DomainError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { findPersonSummary } from "../../people/people.ts";
 import type { CertificateAuthority } from "../../pki/certificate-authority.ts";
 import { serialKey, toPem, type x509 } from "../../pki/engine.ts";
 import { issueCardCertificate } from "../../pki/issue.ts";
@@ -67,11 +68,7 @@ export async function issueCard(
         `Card ${cardSerial} is already issued (${existing.status}); cancel it first`,
         "cardSerial",
       );
-    const person = await tx
-      .selectFrom("people")
-      .select("status")
-      .where("uuid", "=", order.holder)
-      .executeTakeFirst();
+    const person = await findPersonSummary(tx, order.holder);
     if (person?.status !== "active")
       throw new DomainError(
         "person-not-active",

@@ -3,6 +3,7 @@ import type { Selectable } from "kysely";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { DomainError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { findPersonSummary } from "../../people/people.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { SmartcardOrdersTable, SmartcardStatus } from "../../store/schema.ts";
 import { auditingRefusal, authoriseCardAction, type CardAction } from "./authority.ts";
@@ -93,11 +94,7 @@ async function orderTarget(
 ): Promise<{ holder: string; cardSerial: string | null; expired: boolean }> {
   if (request.kind === "issue") {
     if (!request.holder) throw InvalidInputError.field("uuid", "is required: the person the card is for");
-    const person = await tx
-      .selectFrom("people")
-      .select("status")
-      .where("uuid", "=", request.holder)
-      .executeTakeFirst();
+    const person = await findPersonSummary(tx, request.holder);
     if (!person) throw new NotFoundError("person", `There is no person with UUID ${request.holder}`);
     if (person.status !== "active")
       throw new DomainError(

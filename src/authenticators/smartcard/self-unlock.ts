@@ -3,6 +3,7 @@ import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { DomainError } from "../../errors.ts";
 import { queueMessage } from "../../messaging/outbox.ts";
+import { findPersonSummary } from "../../people/people.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import { takeAttempt } from "../throttle.ts";
@@ -335,11 +336,8 @@ async function unlockableCard(tx: Tx, cardSerial: string, now: Date) {
       "card-expired",
       "This smartcard's certificates have expired. Ask your RA to repair it.",
     );
-  const person = await tx
-    .selectFrom("people")
-    .select(["status", "email", "mobile"])
-    .where("uuid", "=", card.holder)
-    .executeTakeFirstOrThrow();
+  const person = await findPersonSummary(tx, card.holder);
+  if (!person) throw new Error(`The holder ${card.holder} of a card has no profile`);
   if (person.status !== "active")
     throw new SelfUnlockRefusal(
       "profile-closed",

@@ -10,6 +10,7 @@ import { aalOf, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { InvalidInputError } from "../../errors.ts";
+import { findPersonSummary } from "../../people/people.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import { type AttestationFinding, judgeAttestation } from "./attestation/evaluation.ts";
 import type { AttestationPolicy } from "./attestation/policy.ts";
@@ -27,11 +28,8 @@ export async function registrationOptions(
   relyingParty: RelyingParty,
   uuid: string,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
-  const person = await queryable
-    .selectFrom("people")
-    .select(["given_name", "family_name"])
-    .where("uuid", "=", uuid)
-    .executeTakeFirstOrThrow();
+  const person = await findPersonSummary(queryable, uuid);
+  if (!person) throw new Error(`No Care Identity profile has UUID ${uuid}`);
   const existing = await queryable
     .selectFrom("webauthn_credentials")
     .select(["credential_id", "transports"])
@@ -42,7 +40,7 @@ export async function registrationOptions(
     rpID: relyingParty.id,
     userName: uuid,
     userID: new TextEncoder().encode(uuid),
-    userDisplayName: `${person.given_name} ${person.family_name}`,
+    userDisplayName: `${person.givenName} ${person.familyName}`,
     attestationType: "direct",
     excludeCredentials: existing.map((credential) => ({
       id: credential.credential_id,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { sql } from "kysely";
 import { InvalidInputError } from "../../errors.ts";
 import { getPerson } from "../../people/people.ts";
+import { organisationCodesBelow } from "../../rbac/organisations.ts";
 import {
   assignPosition,
   batchAssign,
@@ -36,13 +36,12 @@ export function registerAssignmentRoutes(app: FastifyInstance, cim: Cim): void {
   /** Positions the user might assign: those at their organisations and below, and any a sponsor may assign directly. */
   const choosable = async (request: FastifyRequest) => {
     const user = signedIn(request);
-    const places = await sql<{ ods_code: string }>`
-      WITH RECURSIVE below (ods_code, depth) AS (
-        SELECT ods_code, 0 FROM organisations WHERE ods_code = ANY(${user.holdings.map((holding) => holding.odsCode)}::text[])
-        UNION SELECT o.ods_code, b.depth + 1 FROM organisations o JOIN below b ON o.parent_ods_code = b.ods_code WHERE b.depth < 20
-      ) SELECT DISTINCT ods_code FROM below ORDER BY ods_code`.execute(cim.db);
+    const places = await organisationCodesBelow(
+      cim.db,
+      user.holdings.map((holding) => holding.odsCode),
+    );
     const definitions = (
-      await Promise.all(places.rows.map((place) => listPositionDefinitions(cim.db, place.ods_code)))
+      await Promise.all(places.map((place) => listPositionDefinitions(cim.db, place)))
     ).flat();
     const direct = new Set(
       (await sponsorAssignablePositions(cim.db, user.person.uuid)).map((definition) => definition.id),

@@ -1,3 +1,4 @@
+import { personSummaries } from "../../people/people.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Queryable } from "../../store/database.ts";
 import { displayName } from "./context.ts";
@@ -45,13 +46,7 @@ export async function namesFor(queryable: Queryable, lists: CodeLists, wanted: W
   const uuids = present(wanted.people);
   const odsCodes = present([...(wanted.organisations ?? []), ...roleProfiles.map((row) => row.ods_code)]);
   const definitionIds = present(wanted.definitions);
-  const people = uuids.length
-    ? await queryable
-        .selectFrom("people")
-        .select(["uuid", "title", "given_name", "family_name"])
-        .where("uuid", "in", uuids)
-        .execute()
-    : [];
+  const people = await personSummaries(queryable, uuids);
   const organisations = odsCodes.length
     ? await queryable
         .selectFrom("organisations")
@@ -66,12 +61,7 @@ export async function namesFor(queryable: Queryable, lists: CodeLists, wanted: W
         .where("id", "in", definitionIds)
         .execute()
     : [];
-  const personNames = new Map(
-    people.map((row) => [
-      row.uuid,
-      displayName({ title: row.title, givenName: row.given_name, familyName: row.family_name }),
-    ]),
-  );
+  const personNames = new Map(people.map((person) => [person.uuid, displayName(person)]));
   const organisationNames = new Map(organisations.map((row) => [row.ods_code, row.name]));
   const definitionNames = new Map(definitions.map((row) => [row.id, row.name]));
   const roleProfileRows = new Map(roleProfiles.map((row) => [row.role_profile_id, row]));

@@ -1,9 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
-import { getOrganisation, type Organisation, odsCodePattern } from "../../rbac/organisations.ts";
+import {
+  getOrganisation,
+  type Organisation,
+  odsCodePattern,
+  organisationsBelow,
+} from "../../rbac/organisations.ts";
 import { workgroupsAt } from "../../rbac/workgroups.ts";
-import { authorityFor, decide, organisationsBelow } from "../policy.ts";
+import { authorityFor, decide } from "../policy.ts";
 import { listPositionDefinitions } from "../position-definitions.ts";
 import {
   changeWorkgroup,

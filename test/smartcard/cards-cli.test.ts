@@ -4,15 +4,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { csrFor, softwareCardKeys } from "../../../test/support/pki.ts";
-import { systemActor } from "../../audit/actor.ts";
-import { withAuditKey } from "../../audit/chain-key.ts";
-import { openCertificateAuthority } from "../../pki/certificate-authority.ts";
-import { sealerFor } from "../../secrets/sealed.ts";
-import { openStore } from "../../store/database.ts";
-import { issueCard } from "./cards.ts";
+import { systemActor } from "../../src/audit/actor.ts";
+import { withAuditKey } from "../../src/audit/chain-key.ts";
+import { issueCard } from "../../src/authenticators/smartcard/cards.ts";
+import { openCertificateAuthority } from "../../src/pki/certificate-authority.ts";
+import { sealerFor } from "../../src/secrets/sealed.ts";
+import { openStore } from "../../src/store/database.ts";
+import { csrFor, softwareCardKeys } from "../support/pki.ts";
 
-const main = new URL("../../main.ts", import.meta.url).pathname;
+const main = new URL("../../src/main.ts", import.meta.url).pathname;
 const masterKey = "cd".repeat(32);
 
 function careid(

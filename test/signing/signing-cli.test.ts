@@ -5,22 +5,22 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { freePort } from "../../test/support/cis2-server.ts";
-import { runProgram } from "../../test/support/pki.ts";
-import { editPrescription, prescriptionAt, samplePrescriptions } from "../../test/support/prescriptions.ts";
-import { operatorActor } from "../audit/actor.ts";
-import { withAuditKey } from "../audit/chain-key.ts";
-import { createPerson } from "../people/people.ts";
-import { openCertificateAuthority } from "../pki/certificate-authority.ts";
-import { crlPublisher } from "../pki/crl.ts";
-import { x509 } from "../pki/engine.ts";
-import { issueCardCertificate } from "../pki/issue.ts";
-import { sealerFor } from "../secrets/sealed.ts";
-import { inTransaction, openStore } from "../store/database.ts";
-import { migrate } from "../store/migrate.ts";
-import { prepareSignature, signedPrescription } from "./signature.ts";
+import { operatorActor } from "../../src/audit/actor.ts";
+import { withAuditKey } from "../../src/audit/chain-key.ts";
+import { createPerson } from "../../src/people/people.ts";
+import { openCertificateAuthority } from "../../src/pki/certificate-authority.ts";
+import { crlPublisher } from "../../src/pki/crl.ts";
+import { x509 } from "../../src/pki/engine.ts";
+import { issueCardCertificate } from "../../src/pki/issue.ts";
+import { sealerFor } from "../../src/secrets/sealed.ts";
+import { prepareSignature, signedPrescription } from "../../src/signing/signature.ts";
+import { inTransaction, openStore } from "../../src/store/database.ts";
+import { migrate } from "../../src/store/migrate.ts";
+import { freePort } from "../support/cis2-server.ts";
+import { runProgram } from "../support/pki.ts";
+import { editPrescription, prescriptionAt, samplePrescriptions } from "../support/prescriptions.ts";
 
-const main = new URL("../main.ts", import.meta.url).pathname;
+const main = new URL("../../src/main.ts", import.meta.url).pathname;
 const masterKey = Buffer.alloc(32, 0x3c);
 
 test("careid signing verify: one line per check, exit 0 when all pass, 1 naming the failure, 2 without a file", async (t) => {
