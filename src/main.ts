@@ -598,8 +598,11 @@ function commandHelp(command: Command): string {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  const [first = "help", second] = argv;
-  const name = commands[`${first} ${second}`] ? `${first} ${second}` : first;
+  const [first = "help"] = argv;
+  // The longest command named by the leading words: "ldap accounts list" before "ldap".
+  const name =
+    [3, 2, 1].map((words) => argv.slice(0, words).join(" ")).find((candidate) => commands[candidate]) ??
+    first;
   const command = commands[name];
   if (!command || name === "help" || name === "--help") {
     console.log(helpText());

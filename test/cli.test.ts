@@ -69,6 +69,15 @@ test("help lists every command and each command has its own help", async () => {
   assert.match(badOption.stderr, /bogus/);
 });
 
+test("commands of three words run: an LDAP service account added is then listed", async (t) => {
+  const env = { CAREID_DATA_DIR: dataDir(t) };
+  const added = await careid(["ldap", "accounts", "add", "--name", "gp-system"], env);
+  assert.equal(added.code, 0, added.stderr);
+  const listed = await careid(["ldap", "accounts", "list"], env);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /gp-system/);
+});
+
 test("bad configuration is refused with a message for each bad value", async (t) => {
   const run = await careid(["migrate"], { CAREID_DATA_DIR: dataDir(t), PORT: "abc", LOG_LEVEL: "loud" });
   assert.equal(run.code, 3);
