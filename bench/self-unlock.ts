@@ -6,7 +6,8 @@
  * at once, as many browsers would; the figure is unlocks per minute, against an RA's 20 minutes
  * each. Message delivery is not timed: the worker sends afterwards, off the journey.
  *
- *   DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/careid_bench npm run bench:self-unlock -- \
+ *   DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/careid_bench CAREID_MASTER_KEY=<64 hex> \
+ *     npm run bench:self-unlock -- \
  *     [--unlocks 500] [--concurrency 8]
  */
 import { webcrypto } from "node:crypto";
@@ -69,12 +70,16 @@ const csr = async (pair: webcrypto.CryptoKeyPair) =>
     })
   ).toString("pem");
 
+/** Names hold letters only: 0 → "a", 26 → "ba". */
+const lettersOf = (index: number): string =>
+  index.toString(26).replace(/./g, (digit) => String.fromCharCode(97 + Number.parseInt(digit, 26)));
+
 console.log(`issuing and locking ${unlocks} cards ...`);
 const run = Date.now().toString(36);
 const cards: string[] = [];
 for (let index = 0; index < unlocks; index++) {
   const person = await createPerson(store.db, operator, {
-    givenName: `Unlock${index}`,
+    givenName: `Unlock ${lettersOf(index)}`,
     familyName: "Benchmark",
     email: `unlock.${run}.${index}@nhs.net`,
   });
