@@ -8,17 +8,7 @@ import { decide, type RegistrationAction, registrationActions } from "../policy.
 import { changeDetails, changeOwnContact } from "../profile-changes.ts";
 import { createProfile, findProfiles, profileDetails, profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";
-import {
-  ActionBody,
-  commonOf,
-  IsoDate,
-  OdsCode,
-  Offset,
-  Reasoned,
-  sendOutcome,
-  Uuid,
-  UuidParams,
-} from "./schemas.ts";
+import { ActionBody, actionOf, commonOf, IsoDate, OdsCode, Offset, Reasoned, sendOutcome, Uuid, UuidParams } from "./schemas.ts";
 
 const tags = ["Profiles"];
 
@@ -113,7 +103,7 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
       reply
         .code(201)
         .send(
-          await createProfile(db, actorOf(request), { ...request.body, ...commonOf(request, request.body) }),
+          await createProfile(db, actorOf(request), actionOf(request, request.body)),
         ),
   );
   api.get<{ Params: Static<typeof UuidParams> }>(
@@ -152,7 +142,7 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
     "/me/contact",
     { schema: { tags, summary: "Change your own email or mobile", body: OwnContact } },
     async (request) =>
-      changeOwnContact(db, actorOf(request), { ...request.body, ...commonOf(request, request.body) }),
+      changeOwnContact(db, actorOf(request), actionOf(request, request.body)),
   );
   for (const [path, action, summary] of [
     [
