@@ -105,6 +105,41 @@ async function queueInvitationEmail(
   });
 }
 
+/** A new link: its token (only ever in the email), the digest kept of it, and when it expires. */
+type Link = { token: string; digest: string; expiresAt: Date };
+
+function newLink(settings: ApplySettings, now = new Date()): Link {
+  const token = randomBytes(32).toString("base64url");
+  return { token, digest: digestOfToken(token), expiresAt: new Date(now.getTime() + settings.linkDays * 86_400_000) };
+}
+
+/**
+ * How inviting and re-sending end, in the caller's transaction: the link's email queued, the
+ * action audited with the link's expiry, and the invitation as it now stands.
+ */
+async function sendLink(
+  tx: Tx,
+  acting: Actor,
+  { sealer, settings }: { sealer: Sealer; settings: ApplySettings },
+  invitee: { givenName: string; familyName: string; email: string; odsCode: string },
+  id: string,
+  link: Link,
+  event: { action: string; after?: Record<string, unknown>; common: ActionCommon },
+): Promise<Invitation> {
+  await queueInvitationEmail(tx, sealer, settings, invitee, link.token, link.expiresAt);
+  await recordAction(
+    tx,
+    acting,
+    {
+      action: event.action,
+      subject: { type: "application", id },
+      after: { ...event.after, expiresAt: link.expiresAt.toISOString() },
+    },
+    event.common,
+  );
+  return getInvitation(tx, id);
+}
+
 /** Creates one invitation inside the caller's transaction, with its email in the outbox. */
 async function createInvitation(
   tx: Tx,
@@ -115,35 +150,27 @@ async function createInvitation(
   common: ActionCommon,
   now = new Date(),
 ): Promise<Invitation> {
-  const token = randomBytes(32).toString("base64url");
   const id = randomUUID();
-  const expiresAt = new Date(now.getTime() + settings.linkDays * 86_400_000);
+  const link = newLink(settings, now);
   await tx
     .insertInto("apply_invitations")
     .values({
       id,
-      token_digest: digestOfToken(token),
+      token_digest: link.digest,
       ods_code: invitee.odsCode,
       invited_by: acting.id,
       invited_role_id: acting.roleId ?? null,
       given_name: invitee.givenName,
       family_name: invitee.familyName,
       email: invitee.email,
-      expires_at: expiresAt,
+      expires_at: link.expiresAt,
     })
     .execute();
-  await queueInvitationEmail(tx, sealer, settings, invitee, token, expiresAt);
-  await recordAction(
-    tx,
-    acting,
-    {
-      action: "apply.invited",
-      subject: { type: "application", id },
-      after: { odsCode: invitee.odsCode, expiresAt: expiresAt.toISOString() },
-    },
+  return sendLink(tx, acting, { sealer, settings }, invitee, id, link, {
+    action: "apply.invited",
+    after: { odsCode: invitee.odsCode },
     common,
-  );
-  return getInvitation(tx, id);
+  });
 }
 
 /** Invites one applicant: authorised at the organisation, audited, the email queued with it. */
@@ -395,30 +422,18 @@ export async function resendInvitation(
         `status: this application is ${invitation.status}; its link cannot be sent again`,
         "status",
       );
-    const token = randomBytes(32).toString("base64url");
-    const expiresAt = new Date(Date.now() + settings.linkDays * 86_400_000);
+    const link = newLink(settings);
     await tx
       .updateTable("apply_invitations")
       .set((eb) => ({
-        token_digest: digestOfToken(token),
-        expires_at: expiresAt,
+        token_digest: link.digest,
+        expires_at: link.expiresAt,
         times_sent: eb("times_sent", "+", 1),
         version: eb("version", "+", 1),
       }))
       .where("id", "=", id)
       .execute();
-    await queueInvitationEmail(tx, sealer, settings, invitation, token, expiresAt);
-    await recordAction(
-      tx,
-      acting,
-      {
-        action: "apply.resent",
-        subject: { type: "application", id },
-        after: { expiresAt: expiresAt.toISOString() },
-      },
-      common,
-    );
-    return getInvitation(tx, id);
+    return sendLink(tx, acting, { sealer, settings }, invitation, id, link, { action: "apply.resent", common });
   });
 }
 
