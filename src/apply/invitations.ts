@@ -282,6 +282,13 @@ export async function listInvitations(queryable: Queryable, actorUuid: string): 
   return rows.map(invitationOf);
 }
 
+/** The invitation an inviter acts on, authorised (apply.invite) at its organisation. */
+async function invitationToActOn(tx: Tx, actor: Actor, id: string, common: ActionCommon) {
+  const invitation = await getInvitation(tx, id);
+  const { acting } = await authorised(tx, actor, "apply.invite", { ods: invitation.odsCode }, common);
+  return { invitation, acting };
+}
+
 /** Re-sends an invitation with a new link and a new expiry; the old link stops working. */
 export async function resendInvitation(
   queryable: Queryable,
@@ -292,8 +299,7 @@ export async function resendInvitation(
   common: ActionCommon = {},
 ): Promise<Invitation> {
   return inTransaction(queryable, async (tx) => {
-    const invitation = await getInvitation(tx, id);
-    const { acting } = await authorised(tx, actor, "apply.invite", { ods: invitation.odsCode }, common);
+    const { invitation, acting } = await invitationToActOn(tx, actor, id, common);
     if (invitation.status !== "invited" && invitation.status !== "started")
       throw new ConflictError(
         `status: this application is ${invitation.status}; its link cannot be sent again`,
@@ -322,8 +328,7 @@ export async function withdrawInvitation(
   common: ActionCommon = {},
 ): Promise<Invitation> {
   return inTransaction(queryable, async (tx) => {
-    const invitation = await getInvitation(tx, id);
-    const { acting } = await authorised(tx, actor, "apply.invite", { ods: invitation.odsCode }, common);
+    const { invitation, acting } = await invitationToActOn(tx, actor, id, common);
     const withdrawn = await tx
       .updateTable("apply_invitations")
       .set((eb) => ({ status: "withdrawn", version: eb("version", "+", 1) }))
