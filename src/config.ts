@@ -1,5 +1,11 @@
 import { resolve } from "node:path";
-import { parseAaguids, parseAcrValues, parseActivityCode, parseCardLifetime, parseClientIds } from "./config/identity.ts";
+import {
+  parseAaguids,
+  parseAcrValues,
+  parseActivityCode,
+  parseCardLifetime,
+  parseClientIds,
+} from "./config/identity.ts";
 import { type MessageSettings, parseMessageSettings } from "./config/messages.ts";
 import {
   parseAgentUrl,

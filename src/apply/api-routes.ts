@@ -65,9 +65,11 @@ export function registerApplyApiRoutes(
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await inviteApplicant(db, applyActor(request), sealer, settings, actionOf(request, request.body)),
-      ),
+      reply
+        .code(201)
+        .send(
+          await inviteApplicant(db, applyActor(request), sealer, settings, actionOf(request, request.body)),
+        ),
   );
   api.post<{ Params: Static<typeof InvitationParams>; Body: Static<typeof Reasoned> }>(
     "/apply/invitations/:id/resend",

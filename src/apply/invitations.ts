@@ -1,13 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
-import {
-  ConflictError,
-  type FieldProblem,
-  InvalidInputError,
-  NotFoundError,
-  Problems,
-} from "../errors.ts";
+import { ConflictError, type FieldProblem, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
 import { queueMessage } from "../messaging/outbox.ts";
 import { checkEmail, checkName } from "../people/validation.ts";
 import { organisationsBelow } from "../rbac/organisations.ts";
@@ -107,7 +101,11 @@ type Link = { token: string; digest: string; expiresAt: Date };
 
 function newLink(settings: ApplySettings, now = new Date()): Link {
   const token = randomBytes(32).toString("base64url");
-  return { token, digest: digestOfToken(token), expiresAt: new Date(now.getTime() + settings.linkDays * 86_400_000) };
+  return {
+    token,
+    digest: digestOfToken(token),
+    expiresAt: new Date(now.getTime() + settings.linkDays * 86_400_000),
+  };
 }
 
 /**
@@ -316,7 +314,10 @@ export async function resendInvitation(
       }))
       .where("id", "=", id)
       .execute();
-    return sendLink(tx, acting, { sealer, settings }, invitation, id, link, { action: "apply.resent", common });
+    return sendLink(tx, acting, { sealer, settings }, invitation, id, link, {
+      action: "apply.resent",
+      common,
+    });
   });
 }
 

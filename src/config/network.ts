@@ -40,7 +40,10 @@ export function parseAgentUrl(value: string, problems: string[]): string {
   return value.replace(/\/+$/, "");
 }
 
-export function parseMutualTls(source: Source, problems: string[]): { port: number; certFile: string; keyFile: string } | undefined {
+export function parseMutualTls(
+  source: Source,
+  problems: string[],
+): { port: number; certFile: string; keyFile: string } | undefined {
   const { CAREID_MTLS_PORT: port, CAREID_MTLS_CERT: certFile, CAREID_MTLS_KEY: keyFile } = source;
   if (port === undefined && certFile === undefined && keyFile === undefined) return undefined;
   if (port === undefined || certFile === undefined || keyFile === undefined) {

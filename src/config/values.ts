@@ -49,7 +49,11 @@ export function parseList(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-export function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean | undefined {
+export function parseBoolean(
+  name: string,
+  value: string | undefined,
+  problems: string[],
+): boolean | undefined {
   if (value === undefined) return undefined;
   if (value === "true" || value === "false") return value === "true";
   problems.push(`${name} must be true or false, not "${value}"`);

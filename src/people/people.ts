@@ -215,10 +215,7 @@ export async function findPersonSummary(
   uuid: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<PersonSummary | undefined> {
-  let query = queryable
-    .selectFrom("people")
-    .select(summaryColumns)
-    .where("uuid", "=", uuid);
+  let query = queryable.selectFrom("people").select(summaryColumns).where("uuid", "=", uuid);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   return row ? summaryOf(row) : undefined;

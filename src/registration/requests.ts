@@ -5,13 +5,7 @@ import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { RegistrationRequestsTable } from "../store/schema.ts";
 import { type ActionCommon, authorised, claimSubmission, recordAction, requiredReason } from "./acting.ts";
-import {
-  authorise,
-  decide,
-  fourEyes,
-  type PolicyTarget,
-  type RegistrationAction,
-} from "./policy.ts";
+import { authorise, decide, fourEyes, type PolicyTarget, type RegistrationAction } from "./policy.ts";
 
 /**
  * Registration requests: a change the actor may not make directly becomes a request (or
@@ -201,7 +195,10 @@ export function requestQuery(queryable: Queryable) {
     .select(sql<string>`subject.family_name || ' ' || subject.given_name`.as("subject_name"));
 }
 
-export type RequestRow = Omit<Selectable<RegistrationRequestsTable>, "requested_role_id" | "decided_role_id"> & {
+export type RequestRow = Omit<
+  Selectable<RegistrationRequestsTable>,
+  "requested_role_id" | "decided_role_id"
+> & {
   subject_name: string;
 };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { classAttributes, sdsAttributeNames, type SdsObjectClass, sdsObjectClasses } from "./attributes.ts";
+import { classAttributes, type SdsObjectClass, sdsAttributeNames, sdsObjectClasses } from "./attributes.ts";
 import { organisationSource } from "./organisation-entries.ts";
 import { orgPersonSource, personSource } from "./people-entries.ts";
 import { accreditedSystemSource, messagingEndpointSource } from "./service-entries.ts";
@@ -27,7 +27,9 @@ test("sds.schema defines exactly the SDS attributes the server matches", () => {
 
 test("sds.schema's object classes must and may have what attributes.ts says", () => {
   const classes = [
-    ...schema.matchAll(/^objectclass \(\s*\S+\s+NAME '([^']+)'[\s\S]*?MUST (\([^)]*\)|\S+)\s+MAY (\([^)]*\)|\S+)/gm),
+    ...schema.matchAll(
+      /^objectclass \(\s*\S+\s+NAME '([^']+)'[\s\S]*?MUST (\([^)]*\)|\S+)\s+MAY (\([^)]*\)|\S+)/gm,
+    ),
   ].map((match) => ({ name: match[1], must: list(match[2]), may: list(match[3]) }));
   assert.deepEqual(
     classes.map((entry) => entry.name),

@@ -24,7 +24,11 @@ export type AccreditedSystem = {
   interactions: string[];
 };
 
-const accreditedSystem: EntryKind = { subject: "accredited-system", field: "asid", words: "an accredited system" };
+const accreditedSystem: EntryKind = {
+  subject: "accredited-system",
+  field: "asid",
+  words: "an accredited system",
+};
 
 export type NewAccreditedSystem = {
   /** Given when an ASID was issued elsewhere; otherwise one comes from the identifier sequence. */

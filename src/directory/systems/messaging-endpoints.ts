@@ -49,7 +49,11 @@ export type MessagingEndpoint = {
   isAuthenticated: boolean;
 };
 
-const messagingEndpoint: EntryKind = { subject: "messaging-endpoint", field: "id", words: "a messaging endpoint" };
+const messagingEndpoint: EntryKind = {
+  subject: "messaging-endpoint",
+  field: "id",
+  words: "a messaging endpoint",
+};
 
 export type NewMessagingEndpoint = {
   odsCode?: unknown;

@@ -54,9 +54,16 @@ export function registerOrganisationRoutes(api: FastifyInstance, { db, actorOf }
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await defineWorkgroup(db, actorOf(request), request.params.odsCode, actionOf(request, request.body)),
-      ),
+      reply
+        .code(201)
+        .send(
+          await defineWorkgroup(
+            db,
+            actorOf(request),
+            request.params.odsCode,
+            actionOf(request, request.body),
+          ),
+        ),
   );
   api.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof WorkgroupChange> }>(
     "/workgroups/:id",
@@ -81,9 +88,7 @@ export function registerOrganisationRoutes(api: FastifyInstance, { db, actorOf }
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await addLocalOrganisation(db, actorOf(request), actionOf(request, request.body)),
-      ),
+      reply.code(201).send(await addLocalOrganisation(db, actorOf(request), actionOf(request, request.body))),
   );
   api.patch<{ Params: Static<typeof OrganisationParams>; Body: Static<typeof NameCorrection> }>(
     "/organisations/:odsCode",

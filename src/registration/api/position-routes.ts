@@ -17,7 +17,18 @@ import {
 } from "../position-definitions.ts";
 import { profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";
-import { ActionBody, actionOf, commonOf, IdParams, IsoDate, OrganisationParams, Reasoned, sendOutcome, Uuid, UuidParams } from "./schemas.ts";
+import {
+  ActionBody,
+  actionOf,
+  commonOf,
+  IdParams,
+  IsoDate,
+  OrganisationParams,
+  Reasoned,
+  sendOutcome,
+  Uuid,
+  UuidParams,
+} from "./schemas.ts";
 
 const tags = ["Positions"];
 
@@ -88,7 +99,13 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
       },
     },
     async (request) =>
-      changePositionDefinition(db, actorOf(request), lists, request.params.id, actionOf(request, request.body)),
+      changePositionDefinition(
+        db,
+        actorOf(request),
+        lists,
+        request.params.id,
+        actionOf(request, request.body),
+      ),
   );
   api.put<{ Params: Static<typeof SponsorParams>; Body: Static<typeof Assignable> }>(
     "/positions/:id/sponsors/:sponsorUuid",
@@ -189,8 +206,6 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await batchAssign(db, actorOf(request), lists, actionOf(request, request.body)),
-      ),
+      reply.code(201).send(await batchAssign(db, actorOf(request), lists, actionOf(request, request.body))),
   );
 }

@@ -8,7 +8,18 @@ import { decide, type RegistrationAction, registrationActions } from "../policy.
 import { changeDetails, changeOwnContact } from "../profile-changes.ts";
 import { createProfile, findProfiles, profileDetails, profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";
-import { ActionBody, actionOf, commonOf, IsoDate, OdsCode, Offset, Reasoned, sendOutcome, Uuid, UuidParams } from "./schemas.ts";
+import {
+  ActionBody,
+  actionOf,
+  commonOf,
+  IsoDate,
+  OdsCode,
+  Offset,
+  Reasoned,
+  sendOutcome,
+  Uuid,
+  UuidParams,
+} from "./schemas.ts";
 
 const tags = ["Profiles"];
 
@@ -100,11 +111,7 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
       schema: { tags, summary: "Create a verified profile with the identity checks made", body: NewProfile },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(
-          await createProfile(db, actorOf(request), actionOf(request, request.body)),
-        ),
+      reply.code(201).send(await createProfile(db, actorOf(request), actionOf(request, request.body))),
   );
   api.get<{ Params: Static<typeof UuidParams> }>(
     "/profiles/:uuid",
@@ -141,8 +148,7 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
   api.patch<{ Body: Static<typeof OwnContact> }>(
     "/me/contact",
     { schema: { tags, summary: "Change your own email or mobile", body: OwnContact } },
-    async (request) =>
-      changeOwnContact(db, actorOf(request), actionOf(request, request.body)),
+    async (request) => changeOwnContact(db, actorOf(request), actionOf(request, request.body)),
   );
   for (const [path, action, summary] of [
     [
