@@ -27,7 +27,7 @@ import { registerCimPages } from "../src/registration/pages/plugin.ts";
 import { sessionCookie } from "../src/registration/pages/sign-in-routes.ts";
 import { definePosition, listPositionDefinitions } from "../src/registration/position-definitions.ts";
 import { findProfiles } from "../src/registration/profiles.ts";
-import { listRequests } from "../src/registration/requests.ts";
+import { listRequests } from "../src/registration/request-dashboard.ts";
 import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { sealerFor } from "../src/secrets/sealed.ts";
 import { type Db, openStore } from "../src/store/database.ts";

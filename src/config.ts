@@ -1,11 +1,46 @@
-import { readFileSync } from "node:fs";
-import { relative, resolve } from "node:path";
-import { readJsonFile } from "./json-file.ts";
+import { resolve } from "node:path";
+import {
+  parseAaguids,
+  parseAcrValues,
+  parseActivityCode,
+  parseCardLifetime,
+  parseClientIds,
+} from "./config/identity.ts";
+import { type MessageSettings, parseMessageSettings } from "./config/messages.ts";
+import {
+  parseAgentUrl,
+  parseHost,
+  parseIssuer,
+  parseLdapAnonymous,
+  parseMutualTls,
+  parsePkiUrl,
+  parsePort,
+  realmPath,
+} from "./config/network.ts";
+import { parseDatabaseUrl, parseMasterKey, parseToken } from "./config/secrets.ts";
+import {
+  ConfigError,
+  definedOnly,
+  type LogLevel,
+  logLevels,
+  parseBoolean,
+  parseList,
+  parseLogLevel,
+  parseNamedPort,
+  parseWholeNumber,
+  readConfigFile,
+  type Source,
+} from "./config/values.ts";
+
+export { ConfigError, type LogLevel, type MessageSettings, realmPath };
 
 /**
  * Every setting the service reads, its environment variable and its default, in one place.
  * A value may also come from a JSON file named by CAREID_CONFIG_FILE (keys are the variable
  * names); the environment wins over the file so an operator can override one value at a time.
+ * Over 400 lines because the settings table (the README's and --help's list) and loadConfig,
+ * which reads each of them, are the one place a setting is added; the parsers, by area, are in
+ * config/.
  */
 export type Config = {
   port: number;
@@ -76,18 +111,6 @@ export type Config = {
   /** Apply for Care ID (src/apply/): how long a link works, how long photos outlive a decision. */
   apply: { linkDays: number; photoDays: number };
 };
-
-export type MessageSettings = {
-  /** Email by SMTP when set; otherwise by GOV.UK Notify when set; otherwise to the folder. */
-  smtp: { url: string; from: string } | undefined;
-  notify: { apiKey: string; baseUrl: string; templateIds: Record<string, string> } | undefined;
-  /** The demo and development outbox folder, used when neither SMTP nor Notify is configured. */
-  folder: string;
-  maxAttempts: number;
-};
-
-const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof logLevels)[number];
 
 export const settings = [
   { name: "PORT", default: "3000", meaning: "TCP port the HTTP server listens on (0 picks a free one)." },
@@ -348,21 +371,6 @@ export const settings = [
   { name: "CAREID_CONFIG_FILE", default: "(unset)", meaning: "Optional JSON file of the settings above." },
 ] as const;
 
-export class ConfigError extends Error {
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    // One problem is one line, so a refused start says what is wrong in a single line.
-    super(
-      problems.length === 1
-        ? `Invalid configuration: ${problems[0]}`
-        : `Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
-    );
-    this.problems = problems;
-  }
-}
-
-type Source = Record<string, string | undefined>;
-
 export function loadConfig(environment: Source = process.env): Config {
   const source = { ...readConfigFile(environment.CAREID_CONFIG_FILE), ...definedOnly(environment) };
   const problems: string[] = [];
@@ -483,292 +491,4 @@ export function loadConfig(environment: Source = process.env): Config {
     );
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-function parseList(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
-
-function parseAaguids(name: string, value: string | undefined, problems: string[]): string[] {
-  const aaguids = parseList(value).map((aaguid) => aaguid.toLowerCase());
-  const malformed = aaguids.filter((aaguid) => !/^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/.test(aaguid));
-  if (malformed.length > 0)
-    problems.push(
-      `${name} must list AAGUIDs like 01020304-0506-0708-0102-030405060708, not ${malformed.join(", ")}`,
-    );
-  return aaguids;
-}
-
-function definedOnly(environment: Source): Source {
-  return Object.fromEntries(
-    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ""),
-  );
-}
-
-function readConfigFile(path: string | undefined): Source {
-  if (!path) return {};
-  let parsed: unknown;
-  try {
-    parsed = readJsonFile(path);
-  } catch (error) {
-    throw new ConfigError([`CAREID_CONFIG_FILE ${(error as Error).message}`]);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError([`CAREID_CONFIG_FILE ${path} must hold a JSON object of setting names to values`]);
-  }
-  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
-}
-
-function parsePort(value: string, problems: string[]): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) {
-    problems.push(`PORT must be a whole number from 0 to 65535, not "${value}"`);
-  }
-  return port;
-}
-
-function parseHost(value: string, problems: string[]): string {
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(value))
-    problems.push(`HOST must be a host name or IP address, not "${value}"`);
-  return value;
-}
-
-function parseDatabaseUrl(value: string | undefined, problems: string[]): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !["postgres:", "postgresql:"].includes(url.protocol)) {
-    problems.push("DATABASE_URL must be a postgres:// or postgresql:// connection string");
-  }
-  return value;
-}
-
-function parseMasterKey(
-  source: Source,
-  config: Pick<Config, "dataDir" | "databaseUrl">,
-  problems: string[],
-): Buffer | undefined {
-  const { CAREID_MASTER_KEY: value, CAREID_MASTER_KEY_FILE: file } = source;
-  if (value !== undefined && file !== undefined) {
-    problems.push("CAREID_MASTER_KEY and CAREID_MASTER_KEY_FILE are both set: give the key one way");
-    return undefined;
-  }
-  if (file !== undefined) return masterKeyFromFile(file, config, problems);
-  if (value === undefined) return undefined;
-  const key = decodeMasterKey(value);
-  if (!key) problems.push("CAREID_MASTER_KEY must be 32 bytes, written as 64 hex digits or base64");
-  return key;
-}
-
-/** A key the operator supplies as a file; on PostgreSQL not the data directory's own (node-local) file. */
-function masterKeyFromFile(
-  file: string,
-  config: Pick<Config, "dataDir" | "databaseUrl">,
-  problems: string[],
-): Buffer | undefined {
-  const path = resolve(file);
-  if (config.databaseUrl && !relative(config.dataDir, path).startsWith(".."))
-    problems.push(
-      `CAREID_MASTER_KEY_FILE ${path} lies inside CAREID_DATA_DIR: on PostgreSQL the key must come from outside a node's own files`,
-    );
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    problems.push(`CAREID_MASTER_KEY_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code})`);
-    return undefined;
-  }
-  const key = decodeMasterKey(text.trim());
-  if (!key)
-    problems.push(`CAREID_MASTER_KEY_FILE ${path} must hold 32 bytes, written as 64 hex digits or base64`);
-  return key;
-}
-
-function decodeMasterKey(value: string): Buffer | undefined {
-  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
-  return key.length === 32 ? key : undefined;
-}
-
-function parseLogLevel(value: string, problems: string[]): LogLevel {
-  const level = logLevels.find((candidate) => candidate === value);
-  if (!level) problems.push(`LOG_LEVEL must be one of ${logLevels.join(", ")}, not "${value}"`);
-  return level ?? "info";
-}
-
-export const realmPath = "/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare";
-
-function parseIssuer(value: string | undefined, port: number, problems: string[]): string {
-  if (value === undefined) return `http://localhost:${port}${realmPath}`;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !["http:", "https:"].includes(url.protocol) || url.search || url.hash) {
-    problems.push("CAREID_ISSUER must be an http(s) URL without query or fragment");
-  } else if (!url.pathname.endsWith(realmPath)) {
-    problems.push(`CAREID_ISSUER must end with the CIS2 realm path ${realmPath}`);
-  }
-  return value;
-}
-
-function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === "true" || value === "false") return value === "true";
-  problems.push(`${name} must be true or false, not "${value}"`);
-  return undefined;
-}
-
-function parseNamedPort(name: string, value: string, problems: string[]): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535)
-    problems.push(`${name} must be a whole number from 0 to 65535, not "${value}"`);
-  return port;
-}
-
-function parseAgentUrl(value: string, problems: string[]): string {
-  if (!URL.canParse(value) || !["http:", "https:"].includes(new URL(value).protocol))
-    problems.push("CAREID_SMARTCARD_AGENT_URL must be an http(s) URL");
-  return value.replace(/\/+$/, "");
-}
-
-function parseMutualTls(source: Source, problems: string[]): Config["mtls"] {
-  const { CAREID_MTLS_PORT: port, CAREID_MTLS_CERT: certFile, CAREID_MTLS_KEY: keyFile } = source;
-  if (port === undefined && certFile === undefined && keyFile === undefined) return undefined;
-  if (port === undefined || certFile === undefined || keyFile === undefined) {
-    problems.push("CAREID_MTLS_PORT, CAREID_MTLS_CERT and CAREID_MTLS_KEY must be set together");
-    return undefined;
-  }
-  return { port: parseNamedPort("CAREID_MTLS_PORT", port, problems), certFile, keyFile };
-}
-
-function parsePkiUrl(value: string | undefined, issuer: string, problems: string[]): string {
-  if (value === undefined) return URL.canParse(issuer) ? new URL(issuer).origin : "";
-  if (!URL.canParse(value) || !["http:", "https:"].includes(new URL(value).protocol))
-    problems.push(`CAREID_PKI_URL must be an http(s) URL, not "${value}"`);
-  return value.replace(/\/+$/, "");
-}
-
-/** A PKCS#11 token's three settings under a prefix (CAREID_CA, CAREID_SIGNING): all or none. */
-function parseToken(
-  source: Source,
-  prefix: "CAREID_CA" | "CAREID_SIGNING",
-  problems: string[],
-): Config["caToken"] {
-  const modulePath = source[`${prefix}_PKCS11_MODULE`];
-  const tokenLabel = source[`${prefix}_PKCS11_TOKEN`];
-  const pin = source[`${prefix}_PKCS11_PIN`];
-  if (modulePath === undefined && tokenLabel === undefined && pin === undefined) return undefined;
-  if (modulePath === undefined || tokenLabel === undefined || pin === undefined) {
-    problems.push(
-      `${prefix}_PKCS11_MODULE, ${prefix}_PKCS11_TOKEN and ${prefix}_PKCS11_PIN must be set together`,
-    );
-    return undefined;
-  }
-  return { modulePath, tokenLabel, pin };
-}
-
-/** A whole number of units within a range; a problem naming the setting otherwise. */
-/** Days, possibly a fraction of one: CAREID_CARD_CERTIFICATE_SECONDS lets a test's cards expire. */
-function parseCardLifetime(source: Source, problems: string[]): number {
-  const seconds = source.CAREID_CARD_CERTIFICATE_SECONDS;
-  if (seconds !== undefined && seconds !== "")
-    return (
-      parseWholeNumber(
-        "CAREID_CARD_CERTIFICATE_SECONDS",
-        seconds,
-        { from: 5, to: 86_400, unit: "seconds" },
-        problems,
-      ) / 86_400
-    );
-  return parseWholeNumber(
-    "CAREID_CARD_CERTIFICATE_DAYS",
-    source.CAREID_CARD_CERTIFICATE_DAYS ?? "1095",
-    { from: 1, to: 3653, unit: "days" },
-    problems,
-  );
-}
-
-function parseWholeNumber(
-  name: string,
-  value: string,
-  range: { from: number; to: number; unit: string },
-  problems: string[],
-): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < range.from || number > range.to)
-    problems.push(
-      `${name} must be a whole number of ${range.unit} from ${range.from} to ${range.to}, not "${value}"`,
-    );
-  return number;
-}
-
-function parseLdapAnonymous(value: string, problems: string[]): boolean {
-  if (value !== "true" && value !== "false")
-    problems.push(`CAREID_LDAP_ANONYMOUS must be true or false, not "${value}"`);
-  return value !== "false";
-}
-
-function parseAcrValues(value: string | undefined, problems: string[]): string | undefined {
-  if (value === undefined) return undefined;
-  if (!/^AAL[0-9A-Z_]+( AAL[0-9A-Z_]+)*$/.test(value))
-    problems.push(`CAREID_CIM_ACR must be space-separated acr values such as AAL3_ANY, not "${value}"`);
-  return value;
-}
-
-function parseClientIds(value: string, problems: string[]): string[] {
-  const clientIds = parseList(value);
-  if (clientIds.length === 0 || clientIds.some((clientId) => !/^[\x21-\x7e]+$/.test(clientId)))
-    problems.push(`CAREID_CIM_API_CLIENTS must list client ids separated by commas, not "${value}"`);
-  return clientIds;
-}
-
-function parseMessageSettings(source: Source, dataDir: string, problems: string[]): MessageSettings {
-  const { CAREID_SMTP_URL: smtpUrl, CAREID_SMTP_FROM: from, CAREID_NOTIFY_API_KEY: apiKey } = source;
-  if (smtpUrl !== undefined && !/^smtps?:\/\/[^/]/.test(smtpUrl))
-    problems.push("CAREID_SMTP_URL must be an smtp:// or smtps:// URL");
-  if ((smtpUrl === undefined) !== (from === undefined))
-    problems.push("CAREID_SMTP_URL and CAREID_SMTP_FROM must be set together");
-  const baseUrl = (source.CAREID_NOTIFY_BASE_URL ?? "https://api.notifications.service.gov.uk").replace(
-    /\/+$/,
-    "",
-  );
-  if (!URL.canParse(baseUrl)) problems.push("CAREID_NOTIFY_BASE_URL must be an http(s) URL");
-  const templateIds: Record<string, string> = {};
-  for (const pair of parseList(source.CAREID_NOTIFY_TEMPLATES)) {
-    const [name, id] = pair.split("=").map((part) => part.trim());
-    if (!name || !id || !/^[0-9a-f-]{36}$/i.test(id))
-      problems.push(`CAREID_NOTIFY_TEMPLATES must be name=template-id pairs, not "${pair}"`);
-    else templateIds[name] = id;
-  }
-  // Notify keys end in the service id and the secret, two UUIDs (74 characters with the dash).
-  if (apiKey !== undefined && !/[0-9a-f-]{36}-[0-9a-f-]{36}$/i.test(apiKey))
-    problems.push("CAREID_NOTIFY_API_KEY must be a GOV.UK Notify API key (name-serviceid-secret)");
-  if (apiKey !== undefined && Object.keys(templateIds).length === 0)
-    problems.push("CAREID_NOTIFY_API_KEY needs CAREID_NOTIFY_TEMPLATES");
-  return {
-    smtp: smtpUrl && from ? { url: smtpUrl, from } : undefined,
-    notify: apiKey ? { apiKey, baseUrl, templateIds } : undefined,
-    folder: resolve(source.CAREID_OUTBOX_DIR || `${dataDir}/outbox`),
-    maxAttempts: parseWholeNumber(
-      "CAREID_MESSAGE_ATTEMPTS",
-      source.CAREID_MESSAGE_ATTEMPTS ?? "8",
-      { from: 1, to: 50, unit: "attempts" },
-      problems,
-    ),
-  };
-}
-
-function parseActivityCode(name: string, value: string, problems: string[]): string {
-  if (!/^[A-Z][0-9]{4}$/.test(value))
-    problems.push(`${name} must be an activity code such as B9903, not "${value}"`);
-  return value;
 }

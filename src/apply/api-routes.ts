@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Actor } from "../audit/actor.ts";
 import { ForbiddenError } from "../errors.ts";
 import type { CimApiContext } from "../registration/api/plugin.ts";
-import { ActionBody, commonOf, OdsCode, Reasoned } from "../registration/api/schemas.ts";
+import { ActionBody, actionOf, commonOf, OdsCode, Reasoned } from "../registration/api/schemas.ts";
 import { authorityFor } from "../registration/policy.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import {
@@ -65,12 +65,11 @@ export function registerApplyApiRoutes(
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await inviteApplicant(db, applyActor(request), sealer, settings, {
-          ...request.body,
-          ...commonOf(request, request.body),
-        }),
-      ),
+      reply
+        .code(201)
+        .send(
+          await inviteApplicant(db, applyActor(request), sealer, settings, actionOf(request, request.body)),
+        ),
   );
   api.post<{ Params: Static<typeof InvitationParams>; Body: Static<typeof Reasoned> }>(
     "/apply/invitations/:id/resend",

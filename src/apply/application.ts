@@ -7,7 +7,7 @@ import { checkDateOfBirth, checkMobile, checkName, checkNiNumber } from "../peop
 import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import type { ApplyInvitationStatus } from "../store/schema.ts";
-import { applicantActor } from "./invitations.ts";
+import { applicantActor } from "./invitation-link.ts";
 
 /**
  * The applicant's side of an application, reached only through their link: personal details,

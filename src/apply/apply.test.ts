@@ -9,16 +9,9 @@ import { confirmMobile, saveDetails } from "./application.ts";
 import { saveDocument, submitApplication } from "./documents.ts";
 import { drivingLicenceProblems } from "./driving-licence.ts";
 import { checkImage, samplePhoto } from "./image-checks.ts";
-import {
-  ApplyLinkRefusedError,
-  digestOfToken,
-  inviteApplicant,
-  inviteFromFile,
-  openInvitationLink,
-  readInviteeFile,
-  resendInvitation,
-  withdrawInvitation,
-} from "./invitations.ts";
+import { ApplyLinkRefusedError, openInvitationLink } from "./invitation-link.ts";
+import { digestOfToken, inviteApplicant, resendInvitation, withdrawInvitation } from "./invitations.ts";
+import { inviteFromFile, readInviteeFile } from "./invitee-file.ts";
 import { parseMachineReadableZone, passportZone } from "./machine-readable-zone.ts";
 import { openPhoto } from "./photo-sealing.ts";
 import { approveApplication, claimApplication, deleteDuePhotos } from "./review.ts";

@@ -8,12 +8,11 @@ import type { Slot } from "./documents.ts";
 import {
   type ApplySettings,
   inviteApplicant,
-  inviteFromFile,
   listInvitations,
-  readInviteeFile,
   resendInvitation,
   withdrawInvitation,
 } from "./invitations.ts";
+import { inviteFromFile, readInviteeFile } from "./invitee-file.ts";
 import { acceptMultipart, isUploadedFile } from "./multipart.ts";
 import {
   applicationForReview,

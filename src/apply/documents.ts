@@ -5,7 +5,7 @@ import { inTransaction, type Queryable } from "../store/database.ts";
 import type { ApplicantDetails } from "./application.ts";
 import { drivingLicenceProblems } from "./driving-licence.ts";
 import { checkImage, type ImageCheck } from "./image-checks.ts";
-import { applicantActor } from "./invitations.ts";
+import { applicantActor } from "./invitation-link.ts";
 import { type MachineReadableZone, parseMachineReadableZone, zoneName } from "./machine-readable-zone.ts";
 import { sealPhoto } from "./photo-sealing.ts";
 

@@ -1,16 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { parse } from "csv-parse/sync";
 import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
-import { recordEvent } from "../audit/record.ts";
-import {
-  ConflictError,
-  DomainError,
-  type FieldProblem,
-  InvalidInputError,
-  NotFoundError,
-  Problems,
-} from "../errors.ts";
+import { ConflictError, type FieldProblem, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
 import { queueMessage } from "../messaging/outbox.ts";
 import { checkEmail, checkName } from "../people/validation.ts";
 import { organisationsBelow } from "../rbac/organisations.ts";
@@ -65,7 +56,7 @@ export function checkInvitee(input: Invitee): { givenName: string; familyName: s
   return { givenName: givenName as string, familyName: familyName as string, email: email as string };
 }
 
-function checkOdsCode(value: unknown): string {
+export function checkOdsCode(value: unknown): string {
   const odsCode = String(value ?? "")
     .trim()
     .toUpperCase();
@@ -105,8 +96,47 @@ async function queueInvitationEmail(
   });
 }
 
+/** A new link: its token (only ever in the email), the digest kept of it, and when it expires. */
+type Link = { token: string; digest: string; expiresAt: Date };
+
+function newLink(settings: ApplySettings, now = new Date()): Link {
+  const token = randomBytes(32).toString("base64url");
+  return {
+    token,
+    digest: digestOfToken(token),
+    expiresAt: new Date(now.getTime() + settings.linkDays * 86_400_000),
+  };
+}
+
+/**
+ * How inviting and re-sending end, in the caller's transaction: the link's email queued, the
+ * action audited with the link's expiry, and the invitation as it now stands.
+ */
+async function sendLink(
+  tx: Tx,
+  acting: Actor,
+  { sealer, settings }: { sealer: Sealer; settings: ApplySettings },
+  invitee: { givenName: string; familyName: string; email: string; odsCode: string },
+  id: string,
+  link: Link,
+  event: { action: string; after?: Record<string, unknown>; common: ActionCommon },
+): Promise<Invitation> {
+  await queueInvitationEmail(tx, sealer, settings, invitee, link.token, link.expiresAt);
+  await recordAction(
+    tx,
+    acting,
+    {
+      action: event.action,
+      subject: { type: "application", id },
+      after: { ...event.after, expiresAt: link.expiresAt.toISOString() },
+    },
+    event.common,
+  );
+  return getInvitation(tx, id);
+}
+
 /** Creates one invitation inside the caller's transaction, with its email in the outbox. */
-async function createInvitation(
+export async function createInvitation(
   tx: Tx,
   acting: Actor,
   sealer: Sealer,
@@ -115,35 +145,27 @@ async function createInvitation(
   common: ActionCommon,
   now = new Date(),
 ): Promise<Invitation> {
-  const token = randomBytes(32).toString("base64url");
   const id = randomUUID();
-  const expiresAt = new Date(now.getTime() + settings.linkDays * 86_400_000);
+  const link = newLink(settings, now);
   await tx
     .insertInto("apply_invitations")
     .values({
       id,
-      token_digest: digestOfToken(token),
+      token_digest: link.digest,
       ods_code: invitee.odsCode,
       invited_by: acting.id,
       invited_role_id: acting.roleId ?? null,
       given_name: invitee.givenName,
       family_name: invitee.familyName,
       email: invitee.email,
-      expires_at: expiresAt,
+      expires_at: link.expiresAt,
     })
     .execute();
-  await queueInvitationEmail(tx, sealer, settings, invitee, token, expiresAt);
-  await recordAction(
-    tx,
-    acting,
-    {
-      action: "apply.invited",
-      subject: { type: "application", id },
-      after: { odsCode: invitee.odsCode, expiresAt: expiresAt.toISOString() },
-    },
+  return sendLink(tx, acting, { sealer, settings }, invitee, id, link, {
+    action: "apply.invited",
+    after: { odsCode: invitee.odsCode },
     common,
-  );
-  return getInvitation(tx, id);
+  });
 }
 
 /** Invites one applicant: authorised at the organisation, audited, the email queued with it. */
@@ -178,7 +200,7 @@ export async function inviteApplicant(
 }
 
 /** One open invitation per email address: a second would leave two live links for one person. */
-async function refuseOpenInvitation(tx: Tx, email: string): Promise<void> {
+export async function refuseOpenInvitation(tx: Tx, email: string): Promise<void> {
   const open = await tx
     .selectFrom("apply_invitations")
     .select("id")
@@ -191,126 +213,6 @@ async function refuseOpenInvitation(tx: Tx, email: string): Promise<void> {
       `email: ${email} already has an open invitation; re-send or withdraw that one instead`,
       "email",
     );
-}
-
-export type InviteeRow = {
-  line: number;
-  givenName: string;
-  familyName: string;
-  email: string;
-  problems: string[];
-};
-
-const maxRows = 500;
-
-/**
- * Reads a file of invitees (CSV with a header: given_name, family_name, email) and checks each
- * row, so the inviter sees every row's problems before anything is sent.
- */
-export function readInviteeFile(text: string): InviteeRow[] {
-  let records: Record<string, string>[];
-  try {
-    records = parse(text.replace(/^\uFEFF/, ""), {
-      columns: (header: string[]) =>
-        header.map((name) =>
-          name
-            .trim()
-            .toLowerCase()
-            .replace(/[\s-]+/g, "_"),
-        ),
-      skip_empty_lines: true,
-      trim: true,
-      relax_column_count: true,
-    });
-  } catch (error) {
-    throw InvalidInputError.field("file", `is not a CSV file: ${(error as Error).message.split("\n")[0]}`);
-  }
-  if (records.length === 0) throw InvalidInputError.field("file", "has no rows after its header");
-  if (records.length > maxRows) throw InvalidInputError.field("file", `has more than ${maxRows} rows`);
-  const first = records[0] as Record<string, string>;
-  const missing = ["given_name", "family_name", "email"].filter((column) => !(column in first));
-  if (missing.length > 0)
-    throw InvalidInputError.field(
-      "file",
-      `needs the columns given_name, family_name and email (missing ${missing.join(", ")})`,
-    );
-  const seen = new Set<string>();
-  return records.map((record, index) => {
-    const row: InviteeRow = {
-      line: index + 2,
-      givenName: record.given_name ?? "",
-      familyName: record.family_name ?? "",
-      email: (record.email ?? "").toLowerCase(),
-      problems: [],
-    };
-    try {
-      checkInvitee(row);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      const labels: Record<string, string> = {
-        givenName: "Given name",
-        familyName: "Family name",
-        email: "Email",
-      };
-      row.problems.push(
-        ...error.problems.map((problem) => `${labels[problem.field] ?? problem.field} ${problem.message}`),
-      );
-    }
-    if (row.email && seen.has(row.email)) row.problems.push("Email appears on an earlier row");
-    seen.add(row.email);
-    return row;
-  });
-}
-
-/**
- * Invites everyone on the file's good rows, in one transaction. A file with a bad row sends
- * nothing unless the inviter has seen the problems and confirmed the good rows.
- */
-export async function inviteFromFile(
-  queryable: Queryable,
-  actor: Actor,
-  sealer: Sealer,
-  settings: ApplySettings,
-  input: { odsCode?: unknown; file: string; confirmGoodRows?: boolean } & ActionCommon,
-): Promise<{ invited: Invitation[]; skipped: InviteeRow[] }> {
-  const odsCode = checkOdsCode(input.odsCode);
-  const rows = readInviteeFile(input.file);
-  return inTransaction(queryable, async (tx) => {
-    const { acting } = await authorised(tx, actor, "apply.invite", { ods: odsCode }, input);
-    for (const row of rows) {
-      if (row.problems.length > 0) continue;
-      try {
-        await refuseOpenInvitation(tx, row.email);
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        row.problems.push("Email already has an open invitation");
-      }
-    }
-    const bad = rows.filter((row) => row.problems.length > 0);
-    if (bad.length > 0 && !input.confirmGoodRows)
-      throw new InvalidInputError(
-        bad.map((row) => ({
-          field: `row${row.line}`,
-          message: `Row ${row.line}: ${row.problems.join("; ")}`,
-        })),
-      );
-    const good = rows.filter((row) => row.problems.length === 0);
-    if (good.length === 0) throw InvalidInputError.field("file", "has no row that can be invited");
-    const invited: Invitation[] = [];
-    for (const row of good)
-      invited.push(await createInvitation(tx, acting, sealer, settings, { ...row, odsCode }, {}));
-    await recordAction(
-      tx,
-      acting,
-      {
-        action: "apply.invited-from-file",
-        subject: { type: "organisation", id: odsCode },
-        after: { invited: invited.length, skippedRows: bad.map((row) => row.line) },
-      },
-      input,
-    );
-    return { invited, skipped: bad };
-  });
 }
 
 const invitationColumns = [
@@ -378,6 +280,13 @@ export async function listInvitations(queryable: Queryable, actorUuid: string): 
   return rows.map(invitationOf);
 }
 
+/** The invitation an inviter acts on, authorised (apply.invite) at its organisation. */
+async function invitationToActOn(tx: Tx, actor: Actor, id: string, common: ActionCommon) {
+  const invitation = await getInvitation(tx, id);
+  const { acting } = await authorised(tx, actor, "apply.invite", { ods: invitation.odsCode }, common);
+  return { invitation, acting };
+}
+
 /** Re-sends an invitation with a new link and a new expiry; the old link stops working. */
 export async function resendInvitation(
   queryable: Queryable,
@@ -388,37 +297,27 @@ export async function resendInvitation(
   common: ActionCommon = {},
 ): Promise<Invitation> {
   return inTransaction(queryable, async (tx) => {
-    const invitation = await getInvitation(tx, id);
-    const { acting } = await authorised(tx, actor, "apply.invite", { ods: invitation.odsCode }, common);
+    const { invitation, acting } = await invitationToActOn(tx, actor, id, common);
     if (invitation.status !== "invited" && invitation.status !== "started")
       throw new ConflictError(
         `status: this application is ${invitation.status}; its link cannot be sent again`,
         "status",
       );
-    const token = randomBytes(32).toString("base64url");
-    const expiresAt = new Date(Date.now() + settings.linkDays * 86_400_000);
+    const link = newLink(settings);
     await tx
       .updateTable("apply_invitations")
       .set((eb) => ({
-        token_digest: digestOfToken(token),
-        expires_at: expiresAt,
+        token_digest: link.digest,
+        expires_at: link.expiresAt,
         times_sent: eb("times_sent", "+", 1),
         version: eb("version", "+", 1),
       }))
       .where("id", "=", id)
       .execute();
-    await queueInvitationEmail(tx, sealer, settings, invitation, token, expiresAt);
-    await recordAction(
-      tx,
-      acting,
-      {
-        action: "apply.resent",
-        subject: { type: "application", id },
-        after: { expiresAt: expiresAt.toISOString() },
-      },
+    return sendLink(tx, acting, { sealer, settings }, invitation, id, link, {
+      action: "apply.resent",
       common,
-    );
-    return getInvitation(tx, id);
+    });
   });
 }
 
@@ -430,8 +329,7 @@ export async function withdrawInvitation(
   common: ActionCommon = {},
 ): Promise<Invitation> {
   return inTransaction(queryable, async (tx) => {
-    const invitation = await getInvitation(tx, id);
-    const { acting } = await authorised(tx, actor, "apply.invite", { ods: invitation.odsCode }, common);
+    const { invitation, acting } = await invitationToActOn(tx, actor, id, common);
     const withdrawn = await tx
       .updateTable("apply_invitations")
       .set((eb) => ({ status: "withdrawn", version: eb("version", "+", 1) }))
@@ -455,64 +353,4 @@ export async function withdrawInvitation(
     );
     return getInvitation(tx, id);
   });
-}
-
-/** Why a link cannot be used; its message is what the applicant reads. */
-export class ApplyLinkRefusedError extends DomainError {
-  readonly reason: "unknown" | "expired" | "withdrawn" | "used";
-  constructor(reason: "unknown" | "expired" | "withdrawn" | "used") {
-    super(
-      "apply-link-refused",
-      {
-        unknown:
-          "This link is not recognised. Check you copied the whole link from the email, or ask whoever invited you for a new one.",
-        expired: "This link has expired. Ask whoever invited you to send it again.",
-        withdrawn: "This invitation has been withdrawn. Ask whoever invited you if you think this is wrong.",
-        used: "This application has already been sent. We will email you when it has been reviewed.",
-      }[reason],
-    );
-    this.reason = reason;
-  }
-}
-
-/**
- * The invitation a link's token names, while the applicant may still work on it. A refusal is
- * audited: someone holding a stale or guessed link may be trying another person's application.
- */
-export async function openInvitationLink(
-  queryable: Queryable,
-  token: string,
-  correlationId?: string,
-): Promise<{ id: string; status: ApplyInvitationStatus }> {
-  const row = await queryable
-    .selectFrom("apply_invitations")
-    .select(["id", "status", "expires_at"])
-    .where("token_digest", "=", digestOfToken(String(token ?? "")))
-    .executeTakeFirst();
-  const reason = !row
-    ? "unknown"
-    : row.status === "withdrawn"
-      ? "withdrawn"
-      : ["submitted", "approved", "rejected"].includes(row.status)
-        ? "used"
-        : row.expires_at <= new Date()
-          ? "expired"
-          : undefined;
-  if (reason) {
-    await inTransaction(queryable, (tx) =>
-      recordEvent(tx, applicantActor(row?.id ?? "unknown", correlationId), {
-        action: "apply.link-refused",
-        subject: row ? { type: "application", id: row.id } : undefined,
-        after: { reason },
-      }),
-    );
-    throw new ApplyLinkRefusedError(reason);
-  }
-  const open = row as { id: string; status: ApplyInvitationStatus };
-  return { id: open.id, status: open.status };
-}
-
-/** The applicant has no profile yet: the audit log names them by their application. */
-export function applicantActor(applicationId: string, correlationId?: string): Actor {
-  return { kind: "system", id: `applicant:${applicationId}`, source: "APPLY", correlationId };
 }

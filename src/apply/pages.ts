@@ -14,7 +14,7 @@ import {
   secondDocumentKinds,
   submitApplication,
 } from "./documents.ts";
-import { ApplyLinkRefusedError, openInvitationLink } from "./invitations.ts";
+import { ApplyLinkRefusedError, openInvitationLink } from "./invitation-link.ts";
 import { acceptMultipart, isUploadedFile } from "./multipart.ts";
 
 export const applyPath = "/apply";

@@ -21,7 +21,9 @@ import { openPhoto } from "./photo-sealing.ts";
  * The central review of submitted applications by ID checkers (and RA staff, who carry the ID checker activity) whose roles
  * cover the inviting organisation. Opening an application holds it for its reviewer, as a
  * request is held; nobody reviews an application they invited (four-eyes). Approval makes the
- * verified profile through createProfile, the one way CIM makes them.
+ * verified profile through createProfile, the one way CIM makes them. Over 400 lines because
+ * the review is one journey (queue, open, claim, approve or reject, photos deleted when due)
+ * whose steps share its locks and checks.
  */
 export const claimMinutes = 15;
 

@@ -215,23 +215,10 @@ export async function findPersonSummary(
   uuid: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<PersonSummary | undefined> {
-  let query = queryable
-    .selectFrom("people")
-    .select(["uuid", "status", "title", "given_name", "family_name", "email", "mobile"])
-    .where("uuid", "=", uuid);
+  let query = queryable.selectFrom("people").select(summaryColumns).where("uuid", "=", uuid);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
-  return row
-    ? {
-        uuid: row.uuid,
-        status: row.status,
-        title: row.title,
-        givenName: row.given_name,
-        familyName: row.family_name,
-        email: row.email,
-        mobile: row.mobile,
-      }
-    : undefined;
+  return row ? summaryOf(row) : undefined;
 }
 
 /** The summaries of these people, for lists that name them. */
@@ -242,10 +229,16 @@ export async function personSummaries(
   if (uuids.length === 0) return [];
   const rows = await queryable
     .selectFrom("people")
-    .select(["uuid", "status", "title", "given_name", "family_name", "email", "mobile"])
+    .select(summaryColumns)
     .where("uuid", "in", uuids)
     .execute();
-  return rows.map((row) => ({
+  return rows.map(summaryOf);
+}
+
+const summaryColumns = ["uuid", "status", "title", "given_name", "family_name", "email", "mobile"] as const;
+
+function summaryOf(row: Pick<Selectable<PeopleTable>, (typeof summaryColumns)[number]>): PersonSummary {
+  return {
     uuid: row.uuid,
     status: row.status,
     title: row.title,
@@ -253,7 +246,7 @@ export async function personSummaries(
     familyName: row.family_name,
     email: row.email,
     mobile: row.mobile,
-  }));
+  };
 }
 
 /** The columns of a profile a change of details may set. */

@@ -13,7 +13,8 @@ import { effectiveActivities, type QualifiedJobRole, qualifyJobRole } from "./jo
 /**
  * A position: a person's access at one organisation in one job role, with the activities,
  * workgroups and areas of work it carries, between a start and an optional end date. The
- * directory calls it a role profile; its 12-digit id is the CIS2 `person_roleid`.
+ * directory calls it a role profile; its 12-digit id is the CIS2 `person_roleid`. Over 400
+ * lines because granting, ending and reading a position share its checks and its one query.
  */
 export type Position = {
   roleProfileId: string;

@@ -5,6 +5,13 @@ import { findPersonSummary } from "../people/people.ts";
 import { organisationLineage, organisationsBelow } from "../rbac/organisations.ts";
 import type { Queryable } from "../store/database.ts";
 
+/**
+ * The RA policy: who may do what in CIM. The RA roles and their capabilities (data/ra-roles.json),
+ * the four-eyes rule (fourEyes), where an actor's roles reach, and decide(), which every action
+ * asks. Over 400 lines because the rule is read as a whole: a reader checking why an action is
+ * allowed or refused should find every condition in one file.
+ */
+
 export type RegistrationAction =
   | "profile.find"
   | "profile.create"

@@ -11,7 +11,8 @@ import { authenticatorsOf, issueAuthenticatorLink, removeAuthenticator } from ".
 import { closeProfile, reopenProfile } from "./closure.ts";
 import { changeDetails, changeOwnContact } from "./profile-changes.ts";
 import { createProfile, findProfiles, type NewProfile, profileDetails } from "./profiles.ts";
-import { listRequests, receiveRequest } from "./requests.ts";
+import { listRequests } from "./request-dashboard.ts";
+import { receiveRequest } from "./requests.ts";
 
 const documents = [
   {

@@ -7,7 +7,8 @@ import { positionsOfPerson } from "../rbac/positions.ts";
 import { assignPosition } from "./assignments.ts";
 import { definePosition } from "./position-definitions.ts";
 import { approveRequest } from "./request-approval.ts";
-import { getRequest, listRequests, openRequest, receiveRequest, rejectRequest } from "./requests.ts";
+import { listRequests } from "./request-dashboard.ts";
+import { getRequest, openRequest, receiveRequest, rejectRequest } from "./requests.ts";
 
 /** A sponsor's request for a ward nurse position for a nurse at RZZ. */
 async function sponsorRequest(t: Parameters<typeof raDirectory>[0]) {

@@ -12,7 +12,12 @@ import {
 
 test("a calendar date reads in NHS style, the same day wherever the server is", () => {
   assert.equal(longDate("1988-12-19"), "19 December 1988");
+  assert.equal(longDate("2015-04-01"), "1 April 2015");
   assert.equal(longDate(null), "");
+  assert.equal(longDate("not a date"), "not a date");
+  // Just after midnight in London in summer is still the previous day in UTC.
+  assert.equal(longDate(new Date("2025-06-30T23:30:00Z")), "1 July 2025");
+  assert.equal(longDate(new Date("2025-01-31T23:30:00Z")), "31 January 2025");
 });
 
 test("an instant reads on the UK's clock: GMT in winter, BST in summer", () => {

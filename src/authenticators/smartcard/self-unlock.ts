@@ -20,6 +20,7 @@ import { checkCardSerial, liveCertificates } from "./cards.ts";
  * 3. releaseSelfUnlockCode: the agent, with the ticket and the card in the reader → the unlock code.
  * 4. completeSelfUnlock: the agent set the passcode → the card is active again.
  * A card pulled out between 3 and 4 stays locked, and the ticket can be used again.
+ * Over 400 lines because the four steps share their tickets, throttling and audited refusals.
  */
 export type SelfUnlockSettings = {
   sealer: Sealer;

@@ -43,61 +43,109 @@ for (const names of [
   define(names, nameRules);
 define(["uniqueIdentifier"], { substrings: false, ordering: false });
 
-/** The SDS attributes defined in sds.schema, each caseIgnore with substrings and ordering. */
+/**
+ * The SDS object classes, each with the attributes it must and may have, as sds.schema
+ * defines them for slapd; sds-schema.test.ts checks the file against this table, and the LDAP
+ * tree's sources publish from it.
+ */
+export const sdsObjectClasses = {
+  nhsPerson: {
+    must: ["uid"],
+    may: [
+      "cn",
+      "sn",
+      "givenName",
+      "personalTitle",
+      "nhsMiddleNames",
+      "nhsPersonStatus",
+      "nhsPrinOcc",
+      "nhsGMC",
+      "nhsNMC",
+      "nhsGDC",
+      "nhsGDP",
+      "nhsRCN",
+      "nhsRPSGB",
+      "nhsGMP",
+      "nhsConsultant",
+      "nhsOcsPrCode",
+    ],
+  },
+  nhsOrgPerson: {
+    must: ["uniqueIdentifier", "nhsIDCode"],
+    may: ["o", "nhsOrgOpenDate", "nhsOrgCloseDate", "nhsOpenDate", "nhsCloseDate"],
+  },
+  nhsOrgPersonRole: {
+    must: ["uniqueIdentifier", "nhsIDCode"],
+    may: [
+      "nhsJobRole",
+      "nhsJobRoleCode",
+      "nhsBusinessFunctions",
+      "nhsBusinessFunctionsCodes",
+      "nhsOrgOpenDate",
+      "nhsOrgCloseDate",
+      "nhsOpenDate",
+      "nhsCloseDate",
+      "nhsAreaOfWork",
+      "nhsAreaOfWorkCodes",
+      "nhsWorkGroups",
+      "nhsWorkGroupsCodes",
+    ],
+  },
+  nhsOrg: {
+    must: ["uniqueIdentifier", "nhsIDCode"],
+    may: ["o", "nhsOrgType", "nhsOrgTypeCode", "nhsParentOrgCode", "street", "l", "postalCode"],
+  },
+  nhsAs: {
+    must: ["uniqueIdentifier", "nhsIDCode"],
+    may: [
+      "nhsAsClient",
+      "nhsMhsPartyKey",
+      "nhsAsSvcIA",
+      "nhsMhsManufacturerOrg",
+      "nhsProductKey",
+      "nhsProductName",
+      "nhsProductVersion",
+    ],
+  },
+  nhsMhs: {
+    must: ["uniqueIdentifier", "nhsIDCode"],
+    may: [
+      "nhsMhsPartyKey",
+      "nhsMhsSvcIA",
+      "nhsMhsCPAId",
+      "nhsMHSEndPoint",
+      "nhsMhsFQDN",
+      "nhsMHSSyncReplyMode",
+      "nhsMHSRetryInterval",
+      "nhsMHSRetries",
+      "nhsMHSPersistDuration",
+      "nhsMHSDuplicateElimination",
+      "nhsMHSAckRequested",
+      "nhsMHSActor",
+      "nhsMhsIsAuthenticated",
+    ],
+  },
+} as const satisfies Record<string, { must: readonly string[]; may: readonly string[] }>;
+
+export type SdsObjectClass = keyof typeof sdsObjectClasses;
+
+/** Every attribute an entry of the class may carry, objectClass first. */
+export function classAttributes(objectClass: SdsObjectClass): string[] {
+  const { must, may } = sdsObjectClasses[objectClass];
+  return ["objectClass", ...must, ...may];
+}
+
+/**
+ * The SDS attributes sds.schema defines (the classes' nhs* ones; the rest come from Debian's
+ * core, cosine and inetorgperson schemas), each caseIgnore with substrings and ordering.
+ */
 export const sdsAttributeNames = [
-  // nhsPerson
-  "nhsMiddleNames",
-  "nhsPersonStatus",
-  "nhsPrinOcc",
-  "nhsGMC",
-  "nhsNMC",
-  "nhsGDC",
-  "nhsGDP",
-  "nhsRCN",
-  "nhsRPSGB",
-  "nhsGMP",
-  "nhsConsultant",
-  "nhsOcsPrCode",
-  // nhsOrgPerson and nhsOrgPersonRole
-  "nhsIDCode",
-  "nhsOrgOpenDate",
-  "nhsOrgCloseDate",
-  "nhsOpenDate",
-  "nhsCloseDate",
-  "nhsJobRole",
-  "nhsJobRoleCode",
-  "nhsBusinessFunctions",
-  "nhsBusinessFunctionsCodes",
-  "nhsAreaOfWork",
-  "nhsAreaOfWorkCodes",
-  "nhsWorkGroups",
-  "nhsWorkGroupsCodes",
-  // nhsOrg
-  "nhsOrgType",
-  "nhsOrgTypeCode",
-  "nhsParentOrgCode",
-  // nhsAs
-  "nhsAsClient",
-  "nhsMhsPartyKey",
-  "nhsAsSvcIA",
-  "nhsMhsManufacturerOrg",
-  "nhsProductKey",
-  "nhsProductName",
-  "nhsProductVersion",
-  // nhsMhs
-  "nhsMhsCPAId",
-  "nhsMHSEndPoint",
-  "nhsMhsFQDN",
-  "nhsMhsSvcIA",
-  "nhsMHSSyncReplyMode",
-  "nhsMHSRetryInterval",
-  "nhsMHSRetries",
-  "nhsMHSPersistDuration",
-  "nhsMHSDuplicateElimination",
-  "nhsMHSAckRequested",
-  "nhsMHSActor",
-  "nhsMhsIsAuthenticated",
-] as const;
+  ...new Set(
+    Object.values(sdsObjectClasses).flatMap(({ must, may }) =>
+      [...must, ...may].filter((name) => name.startsWith("nhs")),
+    ),
+  ),
+];
 
 for (const name of sdsAttributeNames) define([name], sdsRules);
 

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { OrganisationsTable } from "../../store/schema.ts";
+import { classAttributes } from "./attributes.ts";
 import { escapeDnValue } from "./dn.ts";
 import { makeEntry, valuesOf } from "./entry.ts";
 import { afterCursor, type EntrySource, inList, readRows, upper } from "./source.ts";
@@ -19,18 +20,7 @@ export const organisationSource: EntrySource = {
     { type: "uniqueIdentifier", key: "odsCode" },
   ],
   objectClasses: ["top", "nhsOrg"],
-  attributes: [
-    "objectClass",
-    "uniqueIdentifier",
-    "nhsIDCode",
-    "o",
-    "nhsOrgType",
-    "nhsOrgTypeCode",
-    "nhsParentOrgCode",
-    "street",
-    "l",
-    "postalCode",
-  ],
+  attributes: classAttributes("nhsOrg"),
   narrowing: { uniqueidentifier: "odsCode", nhsidcode: "odsCode" },
   async read(db, keys, after, limit) {
     const rows = await readRows(

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { AccreditedSystemsTable, MessagingEndpointsTable } from "../../store/schema.ts";
+import { classAttributes } from "./attributes.ts";
 import { escapeDnValue } from "./dn.ts";
 import { makeEntry, valuesOf } from "./entry.ts";
 import { afterCursor, type EntrySource, inList, readRows, upper } from "./source.ts";
@@ -20,18 +21,7 @@ export const accreditedSystemSource: EntrySource = {
   name: "nhsAs",
   path: [...servicesPath, { type: "uniqueIdentifier", key: "asid" }],
   objectClasses: ["top", "nhsAs"],
-  attributes: [
-    "objectClass",
-    "uniqueIdentifier",
-    "nhsIDCode",
-    "nhsAsClient",
-    "nhsMhsPartyKey",
-    "nhsAsSvcIA",
-    "nhsMhsManufacturerOrg",
-    "nhsProductKey",
-    "nhsProductName",
-    "nhsProductVersion",
-  ],
+  attributes: classAttributes("nhsAs"),
   narrowing: { uniqueidentifier: "asid", nhsidcode: "odsCode", nhsmhspartykey: "partyKey" },
   async read(db, keys, after, limit) {
     const rows = await readRows(
@@ -69,24 +59,7 @@ export const messagingEndpointSource: EntrySource = {
   name: "nhsMhs",
   path: [...servicesPath, { type: "uniqueIdentifier", key: "id" }],
   objectClasses: ["top", "nhsMhs"],
-  attributes: [
-    "objectClass",
-    "uniqueIdentifier",
-    "nhsIDCode",
-    "nhsMhsPartyKey",
-    "nhsMhsSvcIA",
-    "nhsMhsCPAId",
-    "nhsMHSEndPoint",
-    "nhsMhsFQDN",
-    "nhsMHSSyncReplyMode",
-    "nhsMHSRetryInterval",
-    "nhsMHSRetries",
-    "nhsMHSPersistDuration",
-    "nhsMHSDuplicateElimination",
-    "nhsMHSAckRequested",
-    "nhsMHSActor",
-    "nhsMhsIsAuthenticated",
-  ],
+  attributes: classAttributes("nhsMhs"),
   narrowing: { uniqueidentifier: "id", nhsidcode: "odsCode", nhsmhspartykey: "partyKey" },
   async read(db, keys, after, limit) {
     const rows = await readRows(

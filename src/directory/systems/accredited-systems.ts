@@ -1,11 +1,12 @@
 import type { Selectable } from "kysely";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../../errors.ts";
+import { ConflictError, Problems } from "../../errors.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../../store/identifiers.ts";
 import type { AccreditedSystemsTable } from "../../store/schema.ts";
 import { checkInteraction, checkOdsCode, checkPartyKey, checkText } from "./checks.ts";
+import { type EntryKind, readEntry, removeEntry, requireOwner } from "./entries.ts";
 
 /**
  * An accredited system (the directory's nhsAs): an ASID held by an owning organisation, the
@@ -21,6 +22,12 @@ export type AccreditedSystem = {
   productVersion: string | null;
   partyKey: string;
   interactions: string[];
+};
+
+const accreditedSystem: EntryKind = {
+  subject: "accredited-system",
+  field: "asid",
+  words: "an accredited system",
 };
 
 export type NewAccreditedSystem = {
@@ -70,13 +77,7 @@ export async function addAccreditedSystem(
 ): Promise<AccreditedSystem> {
   const checked = checkAccreditedSystem(input);
   return inTransaction(queryable, async (tx) => {
-    const owner = await tx
-      .selectFrom("organisations")
-      .select("ods_code")
-      .where("ods_code", "=", checked.odsCode)
-      .executeTakeFirst();
-    if (!owner)
-      throw new NotFoundError("organisation", `odsCode: no organisation has ODS code ${checked.odsCode}`);
+    await requireOwner(tx, checked.odsCode);
     if (checked.asid) {
       const taken = await tx
         .selectFrom("accredited_systems")
@@ -109,14 +110,13 @@ export async function addAccreditedSystem(
 }
 
 export async function getAccreditedSystem(queryable: Queryable, asid: string): Promise<AccreditedSystem> {
-  if (!isCareIdentifier(asid)) throw InvalidInputError.field("asid", "must be 12 digits");
-  const row = await queryable
-    .selectFrom("accredited_systems")
-    .selectAll()
-    .where("asid", "=", asid)
-    .executeTakeFirst();
-  if (!row) throw new NotFoundError("accredited-system", `No accredited system has ASID ${asid}`);
-  return systemFromRow(row);
+  return readEntry(
+    accreditedSystem,
+    asid,
+    () => queryable.selectFrom("accredited_systems").selectAll().where("asid", "=", asid).executeTakeFirst(),
+    systemFromRow,
+    `No accredited system has ASID ${asid}`,
+  );
 }
 
 /**
@@ -144,17 +144,9 @@ export async function removeAccreditedSystem(
   asid: string,
   reason: string,
 ): Promise<AccreditedSystem> {
-  if (!reason?.trim()) throw InvalidInputError.field("reason", "is required to remove an accredited system");
-  return inTransaction(queryable, async (tx) => {
-    const system = await getAccreditedSystem(tx, asid);
-    await tx.deleteFrom("accredited_systems").where("asid", "=", asid).execute();
-    await recordEvent(tx, actor, {
-      action: "accredited-system.removed",
-      subject: { type: "accredited-system", id: asid },
-      before: system,
-      reason,
-    });
-    return system;
+  return removeEntry(queryable, actor, accreditedSystem, asid, reason, {
+    get: (tx) => getAccreditedSystem(tx, asid),
+    remove: (tx) => tx.deleteFrom("accredited_systems").where("asid", "=", asid).execute(),
   });
 }
 

@@ -1,9 +1,9 @@
 import type { Selectable } from "kysely";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../../errors.ts";
+import { ConflictError, Problems } from "../../errors.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
-import { isCareIdentifier, nextIdentifier } from "../../store/identifiers.ts";
+import { nextIdentifier } from "../../store/identifiers.ts";
 import type { MessagingEndpointsTable } from "../../store/schema.ts";
 import {
   checkChoice,
@@ -13,6 +13,7 @@ import {
   checkPartyKey,
   checkText,
 } from "./checks.ts";
+import { type EntryKind, readEntry, removeEntry, requireOwner } from "./entries.ts";
 
 const syncReplyModes = ["MSHSignalsOnly", "SignalsOnly", "None"] as const;
 const alwaysOrNever = ["always", "never"] as const;
@@ -46,6 +47,12 @@ export type MessagingEndpoint = {
   address: string;
   reliability: Reliability;
   isAuthenticated: boolean;
+};
+
+const messagingEndpoint: EntryKind = {
+  subject: "messaging-endpoint",
+  field: "id",
+  words: "a messaging endpoint",
 };
 
 export type NewMessagingEndpoint = {
@@ -121,13 +128,7 @@ export async function addMessagingEndpoint(
 ): Promise<MessagingEndpoint> {
   const checked = checkEndpoint(input);
   return inTransaction(queryable, async (tx) => {
-    const owner = await tx
-      .selectFrom("organisations")
-      .select("ods_code")
-      .where("ods_code", "=", checked.odsCode)
-      .executeTakeFirst();
-    if (!owner)
-      throw new NotFoundError("organisation", `odsCode: no organisation has ODS code ${checked.odsCode}`);
+    await requireOwner(tx, checked.odsCode);
     const clash = await tx
       .selectFrom("messaging_endpoints")
       .select(["id", "cpa_id", "party_key"])
@@ -177,14 +178,13 @@ export async function addMessagingEndpoint(
 }
 
 export async function getMessagingEndpoint(queryable: Queryable, id: string): Promise<MessagingEndpoint> {
-  if (!isCareIdentifier(id)) throw InvalidInputError.field("id", "must be 12 digits");
-  const row = await queryable
-    .selectFrom("messaging_endpoints")
-    .selectAll()
-    .where("id", "=", id)
-    .executeTakeFirst();
-  if (!row) throw new NotFoundError("messaging-endpoint", `No messaging endpoint has id ${id}`);
-  return endpointFromRow(row);
+  return readEntry(
+    messagingEndpoint,
+    id,
+    () => queryable.selectFrom("messaging_endpoints").selectAll().where("id", "=", id).executeTakeFirst(),
+    endpointFromRow,
+    `No messaging endpoint has id ${id}`,
+  );
 }
 
 /** Endpoints matching every criterion given, in id order. */
@@ -206,17 +206,9 @@ export async function removeMessagingEndpoint(
   id: string,
   reason: string,
 ): Promise<MessagingEndpoint> {
-  if (!reason?.trim()) throw InvalidInputError.field("reason", "is required to remove a messaging endpoint");
-  return inTransaction(queryable, async (tx) => {
-    const endpoint = await getMessagingEndpoint(tx, id);
-    await tx.deleteFrom("messaging_endpoints").where("id", "=", id).execute();
-    await recordEvent(tx, actor, {
-      action: "messaging-endpoint.removed",
-      subject: { type: "messaging-endpoint", id },
-      before: endpoint,
-      reason,
-    });
-    return endpoint;
+  return removeEntry(queryable, actor, messagingEndpoint, id, reason, {
+    get: (tx) => getMessagingEndpoint(tx, id),
+    remove: (tx) => tx.deleteFrom("messaging_endpoints").where("id", "=", id).execute(),
   });
 }
 

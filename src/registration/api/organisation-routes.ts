@@ -5,10 +5,9 @@ import { addLocalOrganisation, correctOrganisationName } from "../local-organisa
 import { authorise } from "../policy.ts";
 import { changeWorkgroup, defineWorkgroup } from "../workgroup-management.ts";
 import type { CimApiContext } from "./plugin.ts";
-import { ActionBody, commonOf, IdParams, OdsCode, Uuid } from "./schemas.ts";
+import { ActionBody, actionOf, IdParams, OdsCode, OrganisationParams, Uuid } from "./schemas.ts";
 
 const tags = ["Organisations and workgroups"];
-const OrganisationParams = Type.Object({ odsCode: OdsCode });
 const WorkgroupFields = {
   description: Type.Optional(Type.String({ maxLength: 500 })),
   positionDefinitionIds: Type.Optional(
@@ -55,12 +54,16 @@ export function registerOrganisationRoutes(api: FastifyInstance, { db, actorOf }
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await defineWorkgroup(db, actorOf(request), request.params.odsCode, {
-          ...request.body,
-          ...commonOf(request, request.body),
-        }),
-      ),
+      reply
+        .code(201)
+        .send(
+          await defineWorkgroup(
+            db,
+            actorOf(request),
+            request.params.odsCode,
+            actionOf(request, request.body),
+          ),
+        ),
   );
   api.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof WorkgroupChange> }>(
     "/workgroups/:id",
@@ -73,10 +76,7 @@ export function registerOrganisationRoutes(api: FastifyInstance, { db, actorOf }
       },
     },
     async (request) =>
-      changeWorkgroup(db, actorOf(request), request.params.id, {
-        ...request.body,
-        ...commonOf(request, request.body),
-      }),
+      changeWorkgroup(db, actorOf(request), request.params.id, actionOf(request, request.body)),
   );
   api.post<{ Body: Static<typeof NewOrganisation> }>(
     "/organisations",
@@ -88,12 +88,7 @@ export function registerOrganisationRoutes(api: FastifyInstance, { db, actorOf }
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await addLocalOrganisation(db, actorOf(request), {
-          ...request.body,
-          ...commonOf(request, request.body),
-        }),
-      ),
+      reply.code(201).send(await addLocalOrganisation(db, actorOf(request), actionOf(request, request.body))),
   );
   api.patch<{ Params: Static<typeof OrganisationParams>; Body: Static<typeof NameCorrection> }>(
     "/organisations/:odsCode",
@@ -106,9 +101,6 @@ export function registerOrganisationRoutes(api: FastifyInstance, { db, actorOf }
       },
     },
     async (request) =>
-      correctOrganisationName(db, actorOf(request), request.params.odsCode, {
-        ...request.body,
-        ...commonOf(request, request.body),
-      }),
+      correctOrganisationName(db, actorOf(request), request.params.odsCode, actionOf(request, request.body)),
   );
 }

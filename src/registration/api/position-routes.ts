@@ -19,10 +19,11 @@ import { profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";
 import {
   ActionBody,
+  actionOf,
   commonOf,
   IdParams,
   IsoDate,
-  OdsCode,
+  OrganisationParams,
   Reasoned,
   sendOutcome,
   Uuid,
@@ -37,7 +38,6 @@ const AccessProfile = Type.Object({
   workgroups: Type.Optional(Type.Array(Uuid)),
   areasOfWork: Type.Optional(Type.Array(Type.String())),
 });
-const OrganisationParams = Type.Object({ odsCode: OdsCode });
 const NewDefinition = ActionBody({ name: Type.String(), accessProfiles: Type.Array(AccessProfile) });
 const DefinitionChange = ActionBody({
   name: Type.Optional(Type.String()),
@@ -99,10 +99,13 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
       },
     },
     async (request) =>
-      changePositionDefinition(db, actorOf(request), lists, request.params.id, {
-        ...request.body,
-        ...commonOf(request, request.body),
-      }),
+      changePositionDefinition(
+        db,
+        actorOf(request),
+        lists,
+        request.params.id,
+        actionOf(request, request.body),
+      ),
   );
   api.put<{ Params: Static<typeof SponsorParams>; Body: Static<typeof Assignable> }>(
     "/positions/:id/sponsors/:sponsorUuid",
@@ -150,10 +153,7 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
     async (request, reply) =>
       sendOutcome(
         reply,
-        await assignPosition(db, actorOf(request), lists, {
-          ...request.body,
-          ...commonOf(request, request.body),
-        }),
+        await assignPosition(db, actorOf(request), lists, actionOf(request, request.body)),
         201,
       ),
   );
@@ -206,11 +206,6 @@ export function registerPositionRoutes(api: FastifyInstance, { db, lists, actorO
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await batchAssign(db, actorOf(request), lists, {
-          ...request.body,
-          ...commonOf(request, request.body),
-        }),
-      ),
+      reply.code(201).send(await batchAssign(db, actorOf(request), lists, actionOf(request, request.body))),
   );
 }

@@ -10,6 +10,7 @@ import { createProfile, findProfiles, profileDetails, profilePart } from "../pro
 import type { CimApiContext } from "./plugin.ts";
 import {
   ActionBody,
+  actionOf,
   commonOf,
   IsoDate,
   OdsCode,
@@ -110,11 +111,7 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
       schema: { tags, summary: "Create a verified profile with the identity checks made", body: NewProfile },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(
-          await createProfile(db, actorOf(request), { ...request.body, ...commonOf(request, request.body) }),
-        ),
+      reply.code(201).send(await createProfile(db, actorOf(request), actionOf(request, request.body))),
   );
   api.get<{ Params: Static<typeof UuidParams> }>(
     "/profiles/:uuid",
@@ -151,8 +148,7 @@ export function registerProfileRoutes(api: FastifyInstance, { db, actorOf, origi
   api.patch<{ Body: Static<typeof OwnContact> }>(
     "/me/contact",
     { schema: { tags, summary: "Change your own email or mobile", body: OwnContact } },
-    async (request) =>
-      changeOwnContact(db, actorOf(request), { ...request.body, ...commonOf(request, request.body) }),
+    async (request) => changeOwnContact(db, actorOf(request), actionOf(request, request.body)),
   );
   for (const [path, action, summary] of [
     [

@@ -2,7 +2,8 @@ import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { reportKinds, runReport } from "../reports.ts";
 import { approveRequest } from "../request-approval.ts";
-import { listRequests, openRequest, rejectRequest, viewRequest } from "../requests.ts";
+import { listRequests } from "../request-dashboard.ts";
+import { openRequest, rejectRequest, viewRequest } from "../requests.ts";
 import type { CimApiContext } from "./plugin.ts";
 import { ActionBody, commonOf, IdParams, OdsCode, Offset, Version } from "./schemas.ts";
 

@@ -36,6 +36,7 @@ export const Reasoned = ActionBody({});
 
 export const UuidParams = Type.Object({ uuid: Uuid });
 export const IdParams = Type.Object({ id: Uuid });
+export const OrganisationParams = Type.Object({ odsCode: OdsCode });
 
 /** The body's reason, notes and submission id; an Idempotency-Key header stands for the last. */
 export function commonOf(request: FastifyRequest, body: ActionCommon = {}): ActionCommon {
@@ -45,6 +46,11 @@ export function commonOf(request: FastifyRequest, body: ActionCommon = {}): Acti
     notes: body.notes,
     submissionId: body.submissionId ?? (typeof key === "string" ? key : undefined),
   };
+}
+
+/** An action's body as the domain takes it: its own fields, with the common ones as commonOf reads them. */
+export function actionOf<T extends ActionCommon>(request: FastifyRequest, body: T): T {
+  return { ...body, ...commonOf(request, body) };
 }
 
 /** Done: 200 (or 201 for something new) with the result; left as a request: 202 with the request. */

@@ -7,11 +7,11 @@ import {
   organisationRecord,
   searchLimit,
 } from "../../rbac/organisation-search.ts";
+import { longDate } from "../../web/wording.ts";
 import { addLocalOrganisation, correctOrganisationName } from "../local-organisations.ts";
 import { decide } from "../policy.ts";
 import { actorOf, type Cim, renderCimPage, signedIn } from "./context.ts";
 import { actOnForm, commonOf, formOf } from "./form-actions.ts";
-import { nhsDate } from "./nhs-date.ts";
 
 const labels: Record<string, string> = {
   odsCode: "Organisation code",
@@ -31,9 +31,9 @@ const typeChoices = Object.entries(odsCodes.roles)
 function shown(organisation: OrganisationRecord) {
   return {
     ...organisation,
-    opened: nhsDate(organisation.openDate),
-    closed: nhsDate(organisation.closeDate),
-    changed: nhsDate(organisation.updatedAt),
+    opened: longDate(organisation.openDate),
+    closed: longDate(organisation.closeDate),
+    changed: longDate(organisation.updatedAt),
     sourceName: organisation.source === "ods" ? "Organisation Data Service" : "Added in CIM",
   };
 }

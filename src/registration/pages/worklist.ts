@@ -1,5 +1,5 @@
 import { decide } from "../policy.ts";
-import { listRequests } from "../requests.ts";
+import { listRequests } from "../request-dashboard.ts";
 import type { Cim } from "./context.ts";
 import { namesFor } from "./names.ts";
 import { codesOfRequests, requestSummary } from "./request-words.ts";
