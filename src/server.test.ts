@@ -13,6 +13,13 @@ test("the home page lists the service's parts and the directory's size in the NH
   const css = await app.inject({ url: "/assets/nhsuk-frontend.min.css" });
   assert.equal(css.statusCode, 200);
   assert.match(String(css.headers["content-type"]), /text\/css/);
+  assert.match(response.body, /<script type="module" src="\/scripts\/header\.js"/);
+  const header = await app.inject({ url: "/scripts/header.js" });
+  assert.equal(header.statusCode, 200);
+  assert.match(String(header.headers["content-type"]), /javascript/);
+  assert.match(header.body, /import \{ initHeader \} from "\/assets\/nhsuk-frontend\.min\.js"/);
+  const designSystem = await app.inject({ url: "/assets/nhsuk-frontend.min.js" });
+  assert.match(designSystem.body, /initHeader/, "the module the header script imports exports it");
   const nonce = /nonce="([^"]+)"/.exec(response.body)?.[1];
   assert.ok(nonce, "the layout's inline script carries a CSP nonce");
   assert.match(String(response.headers["content-security-policy"]), new RegExp(`'nonce-${nonce}'`));

@@ -54,12 +54,18 @@ export function pageRenderer(capabilityViewDirs: string[] = []): PageRenderer {
 
 export const { renderHtml, renderPage } = pageRenderer();
 
-/** The NHS design system's built CSS, JavaScript and images under /assets. */
+/** The NHS design system's built CSS, JavaScript and images under /assets, and the script that starts its header. */
 export async function registerAssets(app: FastifyInstance): Promise<void> {
   await app.register(fastifyStatic, {
     root: join(nhsukRoot, "dist", "nhsuk"),
     prefix: "/assets/",
     allowedPath: (path) => /^\/(assets\/|nhsuk-frontend\.min\.(css|js)$)/.test(path),
+    maxAge: "1h",
+  });
+  await app.register(fastifyStatic, {
+    root: fileURLToPath(new URL("./browser/", import.meta.url)),
+    prefix: "/scripts/",
+    decorateReply: false,
     maxAge: "1h",
   });
 }

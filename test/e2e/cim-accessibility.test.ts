@@ -1,8 +1,10 @@
+import assert from "node:assert/strict";
 import { test } from "node:test";
 import { signInToCimInChromium } from "../registration/cim-browser.ts";
 import { assertAccessible } from "../support/axe.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
+import { phone, widerThanThePage } from "../support/phone.ts";
 import { leftOut } from "../support/prerequisites.ts";
 
 test("every Care Identity Management page has no WCAG 2.2 AA violations", async (t) => {
@@ -29,6 +31,25 @@ test("every Care Identity Management page has no WCAG 2.2 AA violations", async 
 
   await signInToCimInChromium(page, server, "margaret.oconnell@nhs.net");
   await assertAccessible(page, "the CIM home page");
+
+  // On a phone the header keeps to the screen: what does not fit goes under its "More" menu,
+  // so no white link runs off the blue onto the white page.
+  const wide = page.viewportSize();
+  await page.setViewportSize(phone);
+  for (const [path, name] of [
+    ["/", "the CIM home page"],
+    [`/profiles/${oliver}`, "a profile"],
+  ] as const) {
+    await page.goto(`${server.origin}/cim${path}`);
+    assert.deepEqual(await widerThanThePage(page, "header *"), [], `${name}'s header fits a phone`);
+    await assertAccessible(page, `${name} on a phone`);
+    await page.getByRole("button", { name: "Browse More" }).click();
+    await page.locator(".nhsuk-header__menu-list").getByRole("link", { name: "Reports" }).waitFor();
+    assert.deepEqual(await widerThanThePage(page, "header *"), [], `${name}'s open menu fits a phone`);
+    await assertAccessible(page, `${name} on a phone, its menu open`);
+    await page.keyboard.press("Escape");
+  }
+  if (wide) await page.setViewportSize(wide);
   await visit("/profiles", "find a profile");
   await visit("/profiles?name=s", "find a profile, with results");
   await visit("/profiles?uuid=12ab&niNumber=XX", "find a profile, with errors");

@@ -9,6 +9,7 @@ import { signInToCimInChromium } from "../registration/cim-browser.ts";
 import { assertAccessible } from "../support/axe.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
+import { desktop, phone, widerThanThePage } from "../support/phone.ts";
 import { leftOut } from "../support/prerequisites.ts";
 import { uuidOf } from "../support/ra-directory.ts";
 
@@ -32,7 +33,7 @@ test("CIM worklist, search and sign-in wording, in Chromium", async (t) => {
   const server = await startCis2Server(t);
   const { context, page } = await launchChromium(t, { bypassCSP: true });
   page.setDefaultTimeout(15_000);
-  await page.setViewportSize({ width: 1024, height: 800 });
+  await page.setViewportSize(desktop);
   const oliver = await uuidOf(server.store.db, "Bennett");
   const cim = (path: string) => `${server.origin}/cim${path}`;
 
@@ -71,6 +72,13 @@ test("CIM worklist, search and sign-in wording, in Chromium", async (t) => {
     assert.match(row, /Ms Grace Mensah \(\d{12}\)/, "names the requester");
     await assertAccessible(page, "the CIM home page with its worklist");
     await shoot(page, "cim-home-worklist");
+    await page.setViewportSize(phone);
+    assert.deepEqual(await widerThanThePage(page, "header *"), [], "the header fits a phone");
+    await shoot(page, "cim-home-phone");
+    await page.getByRole("button", { name: "Browse More" }).click();
+    await page.locator(".nhsuk-header__menu-list").getByRole("link", { name: "Reports" }).waitFor();
+    await shoot(page, "cim-home-phone-menu");
+    await page.setViewportSize(desktop);
     await page.locator("#requests").getByRole("link").first().click();
     await page.getByRole("heading", { name: "Assign a position for Dr Oliver Bennett" }).waitFor();
     assert.match(await page.locator("#request").innerText(), /Asked by\s+Ms Grace Mensah/);

@@ -12,6 +12,7 @@ import { signInToCimInChromium } from "../registration/cim-browser.ts";
 import { assertAccessible } from "../support/axe.ts";
 import { addAuthenticator, launchChromium } from "../support/chromium.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
+import { desktop, phone, widerThanThePage } from "../support/phone.ts";
 import { startDemoRelyingParty } from "../support/point-of-care.ts";
 import { leftOut } from "../support/prerequisites.ts";
 import { uuidOf } from "../support/ra-directory.ts";
@@ -47,7 +48,7 @@ test("demo users, their authenticators and the enrolment link pages, in Chromium
   await seedDemoApps(server.store.db, operatorActor(), server.cis2.sealer);
   const { context, page } = await launchChromium(t, { bypassCSP: true });
   page.setDefaultTimeout(20_000);
-  await page.setViewportSize({ width: 1024, height: 800 });
+  await page.setViewportSize(desktop);
   const pointOfCare = await startDemoRelyingParty(t, server, {
     clientId: "888888888888.apps.national",
     clientSecret: "a-secret-for-the-demo-users-journey",
@@ -156,28 +157,15 @@ test("demo users, their authenticators and the enrolment link pages, in Chromium
       await page.getByRole("heading", { name: "Enrolment link issued" }).waitFor();
       await assertAccessible(page, "an enrolment link issued");
       await shoot(page, "cim-enrolment-link");
-      await page.setViewportSize({ width: 375, height: 800 });
+      await page.setViewportSize(phone);
       const link = await page.getByLabel("Enrolment link").inputValue();
       assert.match(link, new RegExp(`^${server.origin}/authenticators/enrol/[\\w-]{43}$`));
-      const wider = await page.evaluate(() => {
-        type Element = {
-          getBoundingClientRect(): { right: number };
-          tagName: string;
-          id: string;
-          className: string;
-        };
-        const { document } = globalThis as unknown as {
-          document: {
-            documentElement: { clientWidth: number };
-            querySelectorAll(selector: string): Element[];
-          };
-        };
-        const width = document.documentElement.clientWidth;
-        return [...document.querySelectorAll("main *")]
-          .filter((element) => element.getBoundingClientRect().right > width + 1)
-          .map((element) => `${element.tagName}#${element.id}.${element.className}`);
-      });
-      assert.deepEqual(wider, [], "nothing on the page is wider than a phone's screen");
+      assert.deepEqual(
+        await widerThanThePage(page, "body *"),
+        [],
+        "nothing on the page, its header neither, is wider than a phone's screen",
+      );
+      await assertAccessible(page, "an enrolment link issued, on a phone");
       await page.getByRole("button", { name: "Copy link" }).click();
       await page.getByText("Link copied").waitFor();
       assert.equal(
@@ -196,7 +184,7 @@ test("demo users, their authenticators and the enrolment link pages, in Chromium
       for (const method of ["Security key", "This device", "Authenticator app"])
         assert.match(methods, new RegExp(method));
       await shoot(page, "cim-enrolment-link-phone");
-      await page.setViewportSize({ width: 1024, height: 800 });
+      await page.setViewportSize(desktop);
       await page.goto(link);
       assert.match(
         await page.locator("main").innerText(),
