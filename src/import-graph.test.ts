@@ -98,12 +98,6 @@ function describe(graph: Map<string, Map<string, string>>, component: string[]):
  */
 const knownUpward: { from: string; to: string; because: string }[] = [
   {
-    from: "authenticators/",
-    to: "registration/",
-    because:
-      "smartcard/authority.ts asks the RA policy (registration/policy.ts) who may act on a card: the policy belongs below both",
-  },
-  {
     from: "registration/",
     to: "apply/",
     because:

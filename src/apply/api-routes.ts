@@ -4,7 +4,7 @@ import type { Actor } from "../audit/actor.ts";
 import { ForbiddenError } from "../errors.ts";
 import type { CimApiContext } from "../registration/api/plugin.ts";
 import { ActionBody, commonOf, OdsCode, Reasoned } from "../registration/api/schemas.ts";
-import { authorityFor } from "../registration/policy.ts";
+import { authorityFor } from "../ra-policy/policy.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import {
   type ApplySettings,

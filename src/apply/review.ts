@@ -7,7 +7,7 @@ import { findPersonSummary, type Person } from "../people/people.ts";
 import { organisationsBelow } from "../rbac/organisations.ts";
 import { type ActionCommon, authorised, recordAction } from "../registration/acting.ts";
 import type { IdentityDocument } from "../registration/identity-checks.ts";
-import { authorityFor } from "../registration/policy.ts";
+import { authorityFor } from "../ra-policy/policy.ts";
 import { createProfile } from "../registration/profiles.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";

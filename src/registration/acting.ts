@@ -3,7 +3,7 @@ import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import type { Tx } from "../store/database.ts";
-import { authorise, type Decision, type PolicyTarget, type RegistrationAction } from "./policy.ts";
+import { authorise, type Decision, type PolicyTarget, type RegistrationAction } from "../ra-policy/policy.ts";
 
 /** What every RA action may carry besides its own fields. */
 export type ActionCommon = {

@@ -7,7 +7,7 @@ import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, recordAction, requiredReason } from "./acting.ts";
 import { cancelAllAuthenticators } from "./authenticators.ts";
-import { fourEyes } from "./policy.ts";
+import { fourEyes } from "../ra-policy/policy.ts";
 import { closeRequestsAbout, type Directness, doOrRequest, type Outcome } from "./requests.ts";
 import { cancelCardsOf } from "./smartcards.ts";
 

@@ -7,7 +7,7 @@ import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { AccessProfileRow, PositionDefinitionsTable } from "../store/schema.ts";
 import { type ActionCommon, authorised, recordAction } from "./acting.ts";
-import { raHoldings } from "./policy.ts";
+import { raHoldings } from "../ra-policy/policy.ts";
 
 /**
  * A position as an organisation's RA defines it: a name and one or more access profiles, each

@@ -5,7 +5,7 @@ import type { Registration } from "../people/validation.ts";
 import type { Queryable } from "../store/database.ts";
 import { todayIso } from "./acting.ts";
 import type { Authenticator } from "./authenticators.ts";
-import { type RaHolding, type RaRole, reachOf, rolesCovering } from "./policy.ts";
+import { type RaHolding, type RaRole, reachOf, rolesCovering } from "../ra-policy/policy.ts";
 import type { CardSummary } from "./smartcards.ts";
 
 export type ProfileField =

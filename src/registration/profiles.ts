@@ -14,7 +14,7 @@ import {
   type IdentityChecksInput,
   type IdentityDocument,
 } from "./identity-checks.ts";
-import { authorise, personWithin } from "./policy.ts";
+import { authorise, personWithin } from "../ra-policy/policy.ts";
 import {
   type Audience,
   audiencesFor,

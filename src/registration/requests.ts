@@ -14,7 +14,7 @@ import {
   fourEyes,
   type PolicyTarget,
   type RegistrationAction,
-} from "./policy.ts";
+} from "../ra-policy/policy.ts";
 
 /** Opening a request holds it for its approver this long. */
 const requestLockMinutes = 15;

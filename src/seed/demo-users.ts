@@ -5,7 +5,7 @@ import { getPerson } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { positionsOfPerson } from "../rbac/positions.ts";
 import { displayName } from "../registration/pages/context.ts";
-import { type RaHolding, raHoldings, raRoleNames } from "../registration/policy.ts";
+import { type RaHolding, raHoldings, raRoleNames } from "../ra-policy/policy.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import { readDemoApps } from "./demo-authenticators.ts";

@@ -5,7 +5,7 @@ import { systemActor } from "../../src/audit/actor.ts";
 import { createPerson } from "../../src/people/people.ts";
 import { readCodeLists } from "../../src/rbac/code-lists.ts";
 import { grantPosition } from "../../src/rbac/positions.ts";
-import type { RaRole } from "../../src/registration/policy.ts";
+import type { RaRole } from "../../src/ra-policy/policy.ts";
 import { seedDemo } from "../../src/seed/demo.ts";
 import type { Queryable } from "../../src/store/database.ts";
 import { testStore } from "./test-store.ts";

@@ -7,7 +7,7 @@ import {
   changeAssignmentDates,
   removeAssignment,
 } from "../assignments.ts";
-import { authorise } from "../policy.ts";
+import { authorise } from "../../ra-policy/policy.ts";
 import {
   changePositionDefinition,
   definePosition,

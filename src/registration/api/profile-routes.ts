@@ -4,7 +4,7 @@ import { enrolmentPath } from "../../authenticators/enrolment/pages.ts";
 import { issueAuthenticatorLink, removeAuthenticator } from "../authenticators.ts";
 import { closeProfile, reopenProfile } from "../closure.ts";
 import { documentKinds } from "../identity-checks.ts";
-import { decide, type RegistrationAction, registrationActions } from "../policy.ts";
+import { decide, type RegistrationAction, registrationActions } from "../../ra-policy/policy.ts";
 import { changeDetails, changeOwnContact } from "../profile-changes.ts";
 import { createProfile, findProfiles, profileDetails, profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";

@@ -10,7 +10,7 @@ import {
   getAssignment,
   removeAssignment,
 } from "../assignments.ts";
-import { decide } from "../policy.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import {
   getPositionDefinition,
   listPositionDefinitions,

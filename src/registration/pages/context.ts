@@ -11,7 +11,7 @@ import { issueFormToken } from "../../web/first-party/form-tokens.ts";
 import type { FirstPartySession } from "../../web/first-party/sessions.ts";
 import type { FirstPartySignIn } from "../../web/first-party/sign-in.ts";
 import { type PageContext, pageRenderer } from "../../web/pages.ts";
-import { type RaHolding, raHoldings, raRoleNames } from "../policy.ts";
+import { type RaHolding, raHoldings, raRoleNames } from "../../ra-policy/policy.ts";
 
 /** What every CIM route needs. */
 export type Cim = {

@@ -8,7 +8,7 @@ import {
   searchLimit,
 } from "../../rbac/organisation-search.ts";
 import { addLocalOrganisation, correctOrganisationName } from "../local-organisations.ts";
-import { decide } from "../policy.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { actorOf, type Cim, renderCimPage, signedIn } from "./context.ts";
 import { actOnForm, commonOf, formOf } from "./form-actions.ts";
 import { nhsDate } from "./nhs-date.ts";

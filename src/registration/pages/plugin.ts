@@ -19,7 +19,7 @@ import { formTokenField, formTokenValid } from "../../web/first-party/form-token
 import { endSession, findSession } from "../../web/first-party/sessions.ts";
 import { firstPartySignIn } from "../../web/first-party/sign-in.ts";
 import { retryAfterSeconds } from "../../web/problem.ts";
-import { decide } from "../policy.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
 import { registerCardLifeRoutes } from "./card-life-routes.ts";

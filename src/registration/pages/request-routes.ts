@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { decide } from "../policy.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { getPositionDefinition } from "../position-definitions.ts";
 import { approveRequest } from "../request-approval.ts";
 import { getRequest, listRequests, openRequest, type RequestView, rejectRequest } from "../requests.ts";

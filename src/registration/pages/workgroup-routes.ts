@@ -8,7 +8,7 @@ import {
   organisationsBelow,
 } from "../../rbac/organisations.ts";
 import { workgroupsAt } from "../../rbac/workgroups.ts";
-import { authorityFor, decide } from "../policy.ts";
+import { authorityFor, decide } from "../../ra-policy/policy.ts";
 import { listPositionDefinitions } from "../position-definitions.ts";
 import {
   changeWorkgroup,

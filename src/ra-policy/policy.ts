@@ -5,6 +5,12 @@ import { findPersonSummary } from "../people/people.ts";
 import { organisationLineage, organisationsBelow } from "../rbac/organisations.ts";
 import type { Queryable } from "../store/database.ts";
 
+/*
+ * The Registration Authority policy: who may do which RA action to whom (ra-roles.json), the
+ * four-eyes rule, and where an actor's RA roles reach. Its own folder, below registration, apply
+ * and authenticators, because each of them asks it (a card action as much as a profile change).
+ */
+
 export type RegistrationAction =
   | "profile.find"
   | "profile.create"
