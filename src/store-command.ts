@@ -8,10 +8,21 @@ import type { Store } from "./store/database.ts";
  */
 export type OptionValues = Record<string, string | boolean | undefined>;
 export type CommandOptions = Record<string, { type: "string" | "boolean"; help: string }>;
+
+/** One entry of the table: its usage line, what it does, and how it runs. */
+export type Command = {
+  usage: string;
+  summary: string;
+  options?: CommandOptions;
+  run(values: OptionValues, config: Config): Promise<number>;
+};
+
+/** Opens the configured database around the work; masterKey, when given, instead of loading one. */
 export type WithStore = (
   config: Config,
   purpose: string,
   work: (store: Store) => Promise<number>,
+  masterKey?: Buffer,
 ) => Promise<number>;
 export type Prepare = (store: Store) => Promise<unknown>;
 
