@@ -18,8 +18,8 @@ import { organisationCommands } from "./rbac/ods/cli.ts";
 import { registrationCommands } from "./registration/commands.ts";
 import { peopleCommands, seedCommands } from "./seed/commands.ts";
 import { signingCommands } from "./signing/cli.ts";
-import type { Command } from "./store-command.ts";
 import { DatabaseBusyError } from "./store/embedded-lock.ts";
+import type { Command } from "./store-command.ts";
 
 /**
  * The command line: each capability's commands, in the order `careid --help` lists them, and the

@@ -4,7 +4,8 @@ import type { Store } from "./store/database.ts";
 
 /**
  * How a capability adds commands to the command line's table (src/main.ts): each runs on the
- * migrated database, which main.ts opens and closes around it.
+ * migrated database, which src/app/command-store.ts opens and closes around it (main.ts passes
+ * its withStore and prepare in).
  */
 export type OptionValues = Record<string, string | boolean | undefined>;
 export type CommandOptions = Record<string, { type: "string" | "boolean"; help: string }>;

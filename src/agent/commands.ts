@@ -15,7 +15,10 @@ export function agentCommands(): Record<string, Command> {
           type: "string",
           help: "the service's base URL; only pages from its origin may call the agent",
         },
-        module: { type: "string", help: `PKCS#11 module (default ${defaultAgentOptions.modulePath}, OpenSC)` },
+        module: {
+          type: "string",
+          help: `PKCS#11 module (default ${defaultAgentOptions.modulePath}, OpenSC)`,
+        },
         port: {
           type: "string",
           help: `localhost port (default ${defaultAgentOptions.port}; 0 picks a free one)`,

@@ -1,4 +1,4 @@
-import { systemActor } from "../audit/actor.ts";
+import { operatorActor, systemActor } from "../audit/actor.ts";
 import { withAuditKey } from "../audit/chain-key.ts";
 import { pinUnkeyedEvents } from "../audit/keying.ts";
 import type { Cis2Provider } from "../cis2/start.ts";
@@ -7,7 +7,6 @@ import { readCodeLists, syncCodeLists } from "../rbac/code-lists.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { openStore, type Store } from "../store/database.ts";
 import { migrate } from "../store/migrate.ts";
-import { operatorActor } from "../audit/actor.ts";
 import { startCis2 } from "./start-cis2.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { type AddressInfo, createServer } from "node:net";
-import { startPhotoDeletion, type PhotoDeletion } from "../apply/photo-deletion.ts";
+import { type PhotoDeletion, startPhotoDeletion } from "../apply/photo-deletion.ts";
 import { sandboxActor, seedActor } from "../audit/actor.ts";
 import { type MutualTlsListener, startMutualTlsListener } from "../cis2/mutual-tls-listener.ts";
 import { signInPath } from "../cis2/provider.ts";
@@ -37,7 +37,11 @@ async function withFreePort(config: Config): Promise<Pick<Config, "port" | "issu
   return { port, issuer: `http://localhost:${port}${realmPath}` };
 }
 
-export async function serve(config: Config, demo: boolean, sandbox?: { personasFile: string }): Promise<number> {
+export async function serve(
+  config: Config,
+  demo: boolean,
+  sandbox?: { personasFile: string },
+): Promise<number> {
   if (config.port === 0 && !process.env.CAREID_ISSUER)
     config = { ...config, ...(await withFreePort(config)) };
   if (sandbox) config = { ...config, issuer: sandboxIssuer(config.issuer) };

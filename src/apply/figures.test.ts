@@ -71,12 +71,22 @@ test("the applications report: Apply for Care ID in figures per organisation, fo
   assert.ok(!report.csv.includes("example.org"), "figures only: no applicant's details");
 
   await assert.rejects(
-    runReport(store.db, await as("karen.whitmore@nhs.net"), { kind: "applications", odsCode: "RZZ" }, otherReports),
+    runReport(
+      store.db,
+      await as("karen.whitmore@nhs.net"),
+      { kind: "applications", odsCode: "RZZ" },
+      otherReports,
+    ),
     ForbiddenError,
     "outside their organisations",
   );
   await assert.rejects(
-    runReport(store.db, await as("oliver.bennett@nhs.net"), { kind: "applications", odsCode: "RZZ" }, otherReports),
+    runReport(
+      store.db,
+      await as("oliver.bennett@nhs.net"),
+      { kind: "applications", odsCode: "RZZ" },
+      otherReports,
+    ),
     ForbiddenError,
     "no RA role",
   );

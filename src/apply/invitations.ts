@@ -13,9 +13,9 @@ import {
 } from "../errors.ts";
 import { queueMessage } from "../messaging/outbox.ts";
 import { checkEmail, checkName } from "../people/validation.ts";
+import { authorityFor } from "../ra-policy/policy.ts";
 import { organisationsBelow } from "../rbac/organisations.ts";
 import { type ActionCommon, authorised, recordAction } from "../registration/acting.ts";
-import { authorityFor } from "../ra-policy/policy.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import type { ApplyInvitationStatus } from "../store/schema.ts";

@@ -3,8 +3,8 @@ import type { Config } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
 import { readJsonFile } from "../json-file.ts";
 import { sealerFromConfig } from "../secrets/master-key.ts";
-import { type Command, type Prepare, storeCommand, type WithStore } from "../store-command.ts";
 import type { Store } from "../store/database.ts";
+import { type Command, type Prepare, storeCommand, type WithStore } from "../store-command.ts";
 import { environmentOf } from "./client-rules.ts";
 import { addClient, listClients, removeClient, showClient } from "./clients.ts";
 import { defaultGraceSeconds, ensureSigningKey, listSigningKeys, rotateSigningKeys } from "./keys.ts";
@@ -100,10 +100,16 @@ export function cis2Commands(withStore: WithStore, prepare: Prepare, withCis2: W
         return 0;
       },
     ),
-    "keys list": command("keys list", "careid keys list", "List signing keys with when each signs and retires.", {}, async (store) => {
-      console.log(JSON.stringify(await listSigningKeys(store.db), null, 2));
-      return 0;
-    }),
+    "keys list": command(
+      "keys list",
+      "careid keys list",
+      "List signing keys with when each signs and retires.",
+      {},
+      async (store) => {
+        console.log(JSON.stringify(await listSigningKeys(store.db), null, 2));
+        return 0;
+      },
+    ),
   };
 }
 

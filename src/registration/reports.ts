@@ -1,10 +1,10 @@
 import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { InvalidInputError } from "../errors.ts";
+import type { ReportKind } from "../ra-policy/policy.ts";
 import { organisationsBelow } from "../rbac/organisations.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { authorised, recordAction, todayIso } from "./acting.ts";
-import type { ReportKind } from "../ra-policy/policy.ts";
 import { type Audience, audiencesFor, type ProfileView, projectProfile } from "./profile-view.ts";
 import { closedRequestDays } from "./requests.ts";
 

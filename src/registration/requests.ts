@@ -1,11 +1,6 @@
 import { type RawBuilder, type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
-import { organisationCodesBelow, organisationsBelow } from "../rbac/organisations.ts";
-import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
-import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
-import type { RegistrationRequestsTable } from "../store/schema.ts";
-import { type ActionCommon, authorised, claimSubmission, recordAction, requiredReason } from "./acting.ts";
 import {
   authorise,
   authorityFor,
@@ -15,6 +10,11 @@ import {
   type PolicyTarget,
   type RegistrationAction,
 } from "../ra-policy/policy.ts";
+import { organisationCodesBelow, organisationsBelow } from "../rbac/organisations.ts";
+import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
+import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
+import type { RegistrationRequestsTable } from "../store/schema.ts";
+import { type ActionCommon, authorised, claimSubmission, recordAction, requiredReason } from "./acting.ts";
 
 /** Opening a request holds it for its approver this long. */
 const requestLockMinutes = 15;

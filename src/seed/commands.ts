@@ -5,8 +5,14 @@ import { readJsonFile } from "../json-file.ts";
 import { type CodeLists, readCodeLists } from "../rbac/code-lists.ts";
 import { sealerFromConfig } from "../secrets/master-key.ts";
 import type { Sealer } from "../secrets/sealed.ts";
-import { type Command, type Prepare, requiredOption, storeCommand, type WithStore } from "../store-command.ts";
 import type { Store } from "../store/database.ts";
+import {
+  type Command,
+  type Prepare,
+  requiredOption,
+  storeCommand,
+  type WithStore,
+} from "../store-command.ts";
 import { seedDemo } from "./demo.ts";
 import { seedDemoApps } from "./demo-authenticators.ts";
 import { demoUsers } from "./demo-users.ts";

@@ -17,7 +17,10 @@ const Decision = ActionBody({ version: Type.Optional(Version) });
 const ReportParams = Type.Object({ kind: Type.Union(reportKinds.map((kind) => Type.Literal(kind))) });
 const ReportQuery = Type.Object({ odsCode: OdsCode });
 
-export function registerRequestRoutes(api: FastifyInstance, { db, lists, actorOf, otherReports }: CimApiContext): void {
+export function registerRequestRoutes(
+  api: FastifyInstance,
+  { db, lists, actorOf, otherReports }: CimApiContext,
+): void {
   api.get<{ Querystring: Static<typeof RequestList> }>(
     "/requests",
     {

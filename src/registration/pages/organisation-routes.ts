@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { odsCodes } from "../../rbac/ods/ods-codes.ts";
 import {
   findOrganisations,
@@ -8,7 +9,6 @@ import {
   searchLimit,
 } from "../../rbac/organisation-search.ts";
 import { addLocalOrganisation, correctOrganisationName } from "../local-organisations.ts";
-import { decide } from "../../ra-policy/policy.ts";
 import { actorOf, type Cim, renderCimPage, signedIn } from "./context.ts";
 import { actOnForm, commonOf, formOf } from "./form-actions.ts";
 import { nhsDate } from "./nhs-date.ts";

@@ -8,6 +8,7 @@ import {
   NotFoundError,
 } from "../../errors.ts";
 import { findPerson } from "../../people/people.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
@@ -17,7 +18,6 @@ import { formTokenField, formTokenValid } from "../../web/first-party/form-token
 import { endSession, findSession } from "../../web/first-party/sessions.ts";
 import { firstPartySignIn } from "../../web/first-party/sign-in.ts";
 import { retryAfterSeconds } from "../../web/problem.ts";
-import { decide } from "../../ra-policy/policy.ts";
 import type { OtherReports } from "../reports.ts";
 import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
