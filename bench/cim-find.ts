@@ -178,7 +178,8 @@ registerCimPages(app, {
       throw new Error("not used: no client is registered here");
     },
   },
-  apply: { linkDays: 14, photoDays: 30, applyUrl: "http://127.0.0.1:3000/apply" },
+  // The dashboard is measured alone: no Apply for Care ID pages or figures are plugged in.
+  otherReports: {},
 });
 await app.ready();
 const token = await startSession(store.db, sealer, cim, {

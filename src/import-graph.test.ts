@@ -91,35 +91,8 @@ function describe(graph: Map<string, Map<string, string>>, component: string[]):
   return `cycle among ${component.join(", ")}:\n    ${edges.join("\n    ")}`;
 }
 
-/**
- * Imports against the grain that are known and not yet undone, each with what would undo it.
- * Left out of the graph, so any other cycle fails; each must still exist, so the list shrinks
- * as they are fixed.
- */
-const knownUpward: { from: string; to: string; because: string }[] = [
-  {
-    from: "authenticators/",
-    to: "registration/",
-    because:
-      "smartcard/authority.ts asks the RA policy (registration/policy.ts) who may act on a card: the policy belongs below both",
-  },
-  {
-    from: "registration/",
-    to: "apply/",
-    because:
-      "registration's API and pages plugins mount apply's routes, and reports.ts reads apply's figures: the mounting belongs in server.ts",
-  },
-];
-
 test("no two folders under src/ import each other, directly or round a loop", () => {
   const graph = folderImportGraph();
-  for (const known of knownUpward) {
-    assert.ok(
-      graph.get(known.from)?.has(known.to),
-      `${known.from} -> ${known.to} is gone: strike it off knownUpward`,
-    );
-    graph.get(known.from)?.delete(known.to);
-  }
   const cycles = folderCycles(graph);
   assert.deepEqual(
     cycles.map((component) => describe(graph, component)),

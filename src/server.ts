@@ -4,7 +4,9 @@ import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import { registerReferenceData } from "./api/reference-data.ts";
-import type { Cis2 } from "./app/start-cis2.ts";
+import { registerApplyApiRoutes } from "./apply/api-routes.ts";
+import { registerApplyCimRoutes } from "./apply/cim-routes.ts";
+import { applicationFigures } from "./apply/figures.ts";
 import { applyPath, registerApplyPages } from "./apply/pages.ts";
 import { accountApp } from "./authenticators/account/app.ts";
 import { registerAccountPages } from "./authenticators/account/pages.ts";
@@ -18,7 +20,7 @@ import { registerFederationPages } from "./cis2/nhs-net-connect/pages.ts";
 import { signInPath } from "./cis2/provider.ts";
 import { registerCis2 } from "./cis2/routes.ts";
 import { registerSmartcardPresence, registerSmartcardScripts } from "./cis2/smartcard-routes.ts";
-import { clientValidator } from "./cis2/start.ts";
+import { type Cis2Provider, clientValidator } from "./cis2/start.ts";
 import type { Config } from "./config.ts";
 import { registerDirectory } from "./directory/register.ts";
 import { loggerOptions } from "./logging.ts";
@@ -35,6 +37,7 @@ import { registerDemoUsers } from "./seed/demo-users-page.ts";
 import { registerSigning } from "./signing/register.ts";
 import type { Store } from "./store/database.ts";
 import { registerAboutPages } from "./web/about-pages.ts";
+import type { FirstPartyApp } from "./web/first-party/app.ts";
 import { registerHome } from "./web/home.ts";
 import { registerStrictTransportSecurity } from "./web/https.ts";
 import { refuseNulBytes } from "./web/nul-bytes.ts";
@@ -52,8 +55,10 @@ export type ServerOptions = {
   lifecycle?: Lifecycle;
   /** Where logs go instead of standard output (tests read them). */
   logStream?: DestinationStream;
-  /** CIS2 Authentication, when its provider is running. */
-  cis2?: Pick<Cis2, "host" | "developmentLogin" | "sealer" | "attestationPolicy" | "clientSecret">;
+  /** CIS2 Authentication, when its provider is running (started by src/app/start-cis2.ts). */
+  cis2?: Pick<Cis2Provider, "host" | "developmentLogin" | "sealer" | "attestationPolicy"> & {
+    clientSecret(app: FirstPartyApp): string;
+  };
   /** Only `careid sandbox` gives this: the personas, their chooser and the sandbox's marks. */
   sandbox?: { personas: PersonaDirectory };
 };
@@ -191,6 +196,8 @@ export async function buildServer({
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);
     const applySettings = { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` };
+    // Apply for Care ID lives in CIM (pages, API, a report) but CIM knows nothing of it: here they meet.
+    const otherReports = { applications: applicationFigures };
     registerCimPages(app, {
       db: store.db,
       sealer: cis2.sealer,
@@ -199,7 +206,8 @@ export async function buildServer({
       app: cim,
       clientSecret: cis2.clientSecret(cim),
       relyingParties: { settings: config.relyingParties, validate: clientValidator(cis2.host) },
-      apply: applySettings,
+      routes: (pages, cimPages) => registerApplyCimRoutes(pages, cimPages, applySettings),
+      otherReports,
     });
     registerApplyPages(app, {
       db: store.db,
@@ -213,7 +221,9 @@ export async function buildServer({
       host: cis2.host,
       issuer: config.issuer,
       tokens: { clients: config.cimApiClients, acrValues: cim.acrValues.split(" ") },
-      apply: { sealer: cis2.sealer, settings: applySettings },
+      routes: (api, context) =>
+        registerApplyApiRoutes(api, context, { sealer: cis2.sealer, settings: applySettings }),
+      otherReports,
     });
   }
   if (demo && cis2?.developmentLogin) registerDemoUsers(app, { db: store.db, lists, sealer: cis2.sealer });

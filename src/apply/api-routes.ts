@@ -2,9 +2,9 @@ import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Actor } from "../audit/actor.ts";
 import { ForbiddenError } from "../errors.ts";
+import { authorityFor } from "../ra-policy/policy.ts";
 import type { CimApiContext } from "../registration/api/plugin.ts";
 import { ActionBody, actionOf, commonOf, OdsCode, Reasoned } from "../registration/api/schemas.ts";
-import { authorityFor } from "../registration/policy.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import {
   type ApplySettings,

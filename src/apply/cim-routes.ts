@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Actor } from "../audit/actor.ts";
 import { InvalidInputError } from "../errors.ts";
+import { authorityFor, decide } from "../ra-policy/policy.ts";
 import { actorOf, type Cim, renderCimPage, signedIn } from "../registration/pages/context.ts";
 import { actOnForm, commonOf, formOf } from "../registration/pages/form-actions.ts";
-import { authorityFor, decide } from "../registration/policy.ts";
 import type { Slot } from "./documents.ts";
 import {
   type ApplySettings,

@@ -6,7 +6,11 @@ import { ForbiddenError } from "../errors.ts";
 import { runReport } from "../registration/reports.ts";
 import { sealerFor } from "../secrets/sealed.ts";
 import { seedDemo } from "../seed/demo.ts";
+import { applicationFigures } from "./figures.ts";
 import { inviteApplicant, withdrawInvitation } from "./invitations.ts";
+
+/** What server.ts gives CIM's reports: this folder's figures. */
+const otherReports = { applications: applicationFigures };
 
 const sealer = sealerFor(testMasterKey);
 const settings = { linkDays: 14, photoDays: 30, applyUrl: "http://careid.test/apply" };
@@ -51,10 +55,12 @@ test("the applications report: Apply for Care ID in figures per organisation, fo
     .where("id", "=", decided.id)
     .execute();
 
-  const report = await runReport(store.db, await as("grace.mensah@nhs.net"), {
-    kind: "applications",
-    odsCode: "rzz",
-  });
+  const report = await runReport(
+    store.db,
+    await as("grace.mensah@nhs.net"),
+    { kind: "applications", odsCode: "rzz" },
+    otherReports,
+  );
   assert.match(report.filename, /^applications-RZZ-\d{4}-\d{2}-\d{2}\.csv$/);
   const [header, ...rows] = report.csv.trimEnd().split("\r\n");
   assert.equal(
@@ -65,15 +71,25 @@ test("the applications report: Apply for Care ID in figures per organisation, fo
   assert.ok(!report.csv.includes("example.org"), "figures only: no applicant's details");
 
   await assert.rejects(
-    runReport(store.db, await as("karen.whitmore@nhs.net"), { kind: "applications", odsCode: "RZZ" }),
+    runReport(
+      store.db,
+      await as("karen.whitmore@nhs.net"),
+      { kind: "applications", odsCode: "RZZ" },
+      otherReports,
+    ),
     ForbiddenError,
     "outside their organisations",
   );
   await assert.rejects(
-    runReport(store.db, await as("oliver.bennett@nhs.net"), { kind: "applications", odsCode: "RZZ" }),
+    runReport(
+      store.db,
+      await as("oliver.bennett@nhs.net"),
+      { kind: "applications", odsCode: "RZZ" },
+      otherReports,
+    ),
     ForbiddenError,
     "no RA role",
   );
-  const empty = await runReport(store.db, tunde, { kind: "applications", odsCode: "RZZ01" });
+  const empty = await runReport(store.db, tunde, { kind: "applications", odsCode: "RZZ01" }, otherReports);
   assert.equal(empty.rows, 0, "organisations below with no invitations have no row");
 });

@@ -29,3 +29,8 @@ export function systemActor(component: string): Actor {
 export function sandboxActor(): Actor {
   return { kind: "operator", id: "sandbox", source: "SANDBOX" };
 }
+
+/** The operator loading the demo or synthetic directory (seed demo, serve --demo, the sandbox). */
+export function seedActor(): Actor {
+  return { ...operatorActor(), source: "SEED" };
+}

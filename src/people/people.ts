@@ -85,7 +85,7 @@ function checkEvidence(problems: Problems, value: unknown): Record<string, unkno
 /** Creates a Care Identity profile with a newly allocated UUID. */
 /**
  * Creates a profile. `registeringOdsCode` is the organisation whose RA verified the person's
- * identity: its RA staff keep authority over the profile (registration/policy.ts).
+ * identity: its RA staff keep authority over the profile (ra-policy/policy.ts).
  */
 export async function createPerson(
   queryable: Queryable,

@@ -2,8 +2,8 @@ import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
+import { authorise, type Decision, type PolicyTarget, type RegistrationAction } from "../ra-policy/policy.ts";
 import type { Tx } from "../store/database.ts";
-import { authorise, type Decision, type PolicyTarget, type RegistrationAction } from "./policy.ts";
 
 /** What every RA action may carry besides its own fields. */
 export type ActionCommon = {

@@ -9,12 +9,12 @@ import {
   Problems,
 } from "../errors.ts";
 import { checkIsoDate } from "../people/validation.ts";
+import { fourEyes } from "../ra-policy/policy.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { endPosition, grantPosition } from "../rbac/positions.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, authorised, recordAction, requiredReason, todayIso } from "./acting.ts";
-import { fourEyes } from "./policy.ts";
 import { getPositionDefinition, type PositionDefinition } from "./position-definitions.ts";
 import { type Directness, doOrRequest, type Outcome } from "./requests.ts";
 

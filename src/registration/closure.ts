@@ -2,12 +2,12 @@ import type { Actor } from "../audit/actor.ts";
 import { endSessionsOf } from "../cis2/session-revocation.ts";
 import { ConflictError, ForbiddenError, InvalidInputError } from "../errors.ts";
 import { changePersonStatus, getPerson, type Person } from "../people/people.ts";
+import { fourEyes } from "../ra-policy/policy.ts";
 import { revokeRemoteSigningKeysOf } from "../signing/remote-keys.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, recordAction, requiredReason } from "./acting.ts";
 import { cancelAllAuthenticators } from "./authenticators.ts";
-import { fourEyes } from "./policy.ts";
 import { closeRequestsAbout, type Directness, doOrRequest, type Outcome } from "./requests.ts";
 import { cancelCardsOf } from "./smartcards.ts";
 

@@ -1,13 +1,13 @@
 import type { Selectable } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
+import { raHoldings } from "../ra-policy/policy.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { organisationLineage } from "../rbac/organisations.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { AccessProfileRow, PositionDefinitionsTable } from "../store/schema.ts";
 import { type ActionCommon, authorised, recordAction } from "./acting.ts";
-import { raHoldings } from "./policy.ts";
 
 /**
  * A position as an organisation's RA defines it: a name and one or more access profiles, each

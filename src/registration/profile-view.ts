@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { ForbiddenError } from "../errors.ts";
 import type { PersonStatus } from "../people/people.ts";
 import type { Registration } from "../people/validation.ts";
+import { type RaHolding, type RaRole, reachOf, rolesCovering } from "../ra-policy/policy.ts";
 import type { Queryable } from "../store/database.ts";
 import { todayIso } from "./acting.ts";
 import type { Authenticator } from "./authenticators.ts";
-import { type RaHolding, type RaRole, reachOf, rolesCovering } from "./policy.ts";
 import type { CardSummary } from "./smartcards.ts";
 
 export type ProfileField =

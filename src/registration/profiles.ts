@@ -3,6 +3,7 @@ import type { Actor } from "../audit/actor.ts";
 import { ConflictError, type FieldProblem, ForbiddenError, InvalidInputError, Problems } from "../errors.ts";
 import { checkNewPerson, createPerson, getPerson, type NewPerson, type Person } from "../people/people.ts";
 import { checkIsoDate } from "../people/validation.ts";
+import { authorise, personWithin } from "../ra-policy/policy.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier } from "../store/identifiers.ts";
 import { type ActionCommon, authorised, recordAction } from "./acting.ts";
@@ -14,7 +15,6 @@ import {
   type IdentityChecksInput,
   type IdentityDocument,
 } from "./identity-checks.ts";
-import { authorise, personWithin } from "./policy.ts";
 import {
   type Audience,
   audiencesFor,

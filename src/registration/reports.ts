@@ -1,11 +1,10 @@
 import { sql } from "kysely";
-import { applicationFigures } from "../apply/figures.ts";
 import type { Actor } from "../audit/actor.ts";
 import { InvalidInputError } from "../errors.ts";
+import type { ReportKind } from "../ra-policy/policy.ts";
 import { organisationsBelow } from "../rbac/organisations.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { authorised, recordAction, todayIso } from "./acting.ts";
-import type { ReportKind } from "./policy.ts";
 import { type Audience, audiencesFor, type ProfileView, projectProfile } from "./profile-view.ts";
 import { closedRequestDays } from "./requests.ts";
 
@@ -19,7 +18,14 @@ export const reportKinds: readonly ReportKind[] = [
 ];
 
 type Cell = string | number | Date | null | undefined;
-type Table = { columns: string[]; rows: Cell[][] };
+export type Table = { columns: string[]; rows: Cell[][] };
+
+/**
+ * Reports whose figures another capability keeps in its own tables (Apply for Care ID's
+ * applications), given by the composition (src/server.ts) so that registration reads no table
+ * it does not own.
+ */
+export type OtherReports = Partial<Record<ReportKind, (tx: Tx, odsCode: string) => Promise<Table>>>;
 
 /**
  * A report row about one person: the profile fields it shows and, for a row about one of their
@@ -54,15 +60,19 @@ export async function runReport(
   queryable: Queryable,
   actor: Actor,
   input: { kind: string; odsCode: string },
+  otherReports: OtherReports = {},
 ): Promise<{ filename: string; csv: string; rows: number }> {
   const kind = input.kind as ReportKind;
-  if (!reportKinds.includes(kind))
-    throw InvalidInputError.field("kind", `must be one of ${reportKinds.join(", ")}`);
+  const other = otherReports[kind];
+  const report: Report | undefined = reports[kind] ?? (other && { other });
+  if (!reportKinds.includes(kind) || !report) {
+    const kept = reportKinds.filter((known) => reports[known] ?? otherReports[known]);
+    throw InvalidInputError.field("kind", `must be one of ${kept.join(", ")}`);
+  }
   const odsCode = String(input.odsCode ?? "").toUpperCase();
   if (!/^[A-Z0-9]{3,10}$/.test(odsCode)) throw InvalidInputError.field("odsCode", "must be an ODS code");
   return inTransaction(queryable, async (tx) => {
     const { acting } = await authorised(tx, actor, "report.run", { ods: odsCode, report: kind });
-    const report = reports[kind];
     const table =
       "people" in report
         ? await projectRows(tx, acting.id, await report.people(tx, odsCode))
@@ -106,13 +116,12 @@ type Report =
   | { people: (tx: Tx, odsCode: string) => Promise<PersonTable> }
   | { other: (tx: Tx, odsCode: string) => Promise<Table> };
 
-const reports: Record<ReportKind, Report> = {
+const reports: Partial<Record<ReportKind, Report>> = {
   users: { people: usersReport },
   requests: { other: requestsReport },
   positions: { people: positionsReport },
   authenticators: { people: authenticatorsReport },
   smartcards: { people: smartcardsReport },
-  applications: { other: applicationFigures },
 };
 
 async function usersReport(tx: Tx, odsCode: string): Promise<PersonTable> {

@@ -1,8 +1,8 @@
 import { type RawBuilder, sql } from "kysely";
 import { InvalidInputError } from "../errors.ts";
+import { authorise, authorityFor, definitionRaRank, fourEyes } from "../ra-policy/policy.ts";
 import { organisationCodesBelow, organisationsBelow } from "../rbac/organisations.ts";
 import type { Queryable } from "../store/database.ts";
-import { authorise, authorityFor, definitionRaRank, fourEyes } from "./policy.ts";
 import {
   closedRequestDays,
   type RegistrationRequest,

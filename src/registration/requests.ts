@@ -1,11 +1,17 @@
 import { type Selectable, sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors.ts";
+import {
+  authorise,
+  decide,
+  fourEyes,
+  type PolicyTarget,
+  type RegistrationAction,
+} from "../ra-policy/policy.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { RegistrationRequestsTable } from "../store/schema.ts";
 import { type ActionCommon, authorised, claimSubmission, recordAction, requiredReason } from "./acting.ts";
-import { authorise, decide, fourEyes, type PolicyTarget, type RegistrationAction } from "./policy.ts";
 
 /**
  * Registration requests: a change the actor may not make directly becomes a request (or

@@ -7,7 +7,7 @@ import { type Actor, operatorActor } from "../../src/audit/actor.ts";
 import { withdrawCard } from "../../src/authenticators/smartcard/cards.ts";
 import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
 import { ForbiddenError } from "../../src/errors.ts";
-import { decide } from "../../src/registration/policy.ts";
+import { decide } from "../../src/ra-policy/policy.ts";
 import type { Db } from "../../src/store/database.ts";
 import { singlePositionPeople } from "../authenticators/enrolment.ts";
 import { postAgentForm } from "../support/agent.ts";

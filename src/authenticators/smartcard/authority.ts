@@ -1,7 +1,7 @@
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
 import { DomainError, ForbiddenError } from "../../errors.ts";
-import { authorise } from "../../registration/policy.ts";
+import { authorise } from "../../ra-policy/policy.ts";
 import { inTransaction, type Queryable } from "../../store/database.ts";
 
 export type CardAction =

@@ -4,7 +4,7 @@ import { type TestContext, test } from "node:test";
 import { testStore } from "../../../test/support/test-store.ts";
 import { operatorActor } from "../../audit/actor.ts";
 import { createPerson } from "../../people/people.ts";
-import { decide } from "../../registration/policy.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import type { Store } from "../../store/database.ts";
 import { readCodeLists } from "../code-lists.ts";
 import { getOrganisation, organisationLineage } from "../organisations.ts";

@@ -1,8 +1,8 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { authorise } from "../../ra-policy/policy.ts";
 import { workgroupsAt } from "../../rbac/workgroups.ts";
 import { addLocalOrganisation, correctOrganisationName } from "../local-organisations.ts";
-import { authorise } from "../policy.ts";
 import { changeWorkgroup, defineWorkgroup } from "../workgroup-management.ts";
 import type { CimApiContext } from "./plugin.ts";
 import { ActionBody, actionOf, IdParams, OdsCode, OrganisationParams, Uuid } from "./schemas.ts";

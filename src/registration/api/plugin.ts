@@ -1,11 +1,11 @@
 import fastifySwagger from "@fastify/swagger";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type ApplyApi, registerApplyApiRoutes } from "../../apply/api-routes.ts";
 import type { Actor } from "../../audit/actor.ts";
 import type { ProviderHost } from "../../cis2/host.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Db } from "../../store/database.ts";
 import { logFailure, problemFor } from "../../web/problem.ts";
+import type { OtherReports } from "../reports.ts";
 import { actorFromBearer, type BearerPolicy, UnauthenticatedError } from "./bearer.ts";
 import { registerOrganisationRoutes } from "./organisation-routes.ts";
 import { registerPositionRoutes } from "./position-routes.ts";
@@ -22,6 +22,8 @@ export type CimApiContext = {
   origin: string;
   /** The person the request acts for, from its access token. */
   actorOf(request: FastifyRequest): Actor;
+  /** The reports whose figures another capability keeps. */
+  otherReports: OtherReports;
 };
 
 /**
@@ -38,8 +40,12 @@ export function registerCimApi(
     host: ProviderHost;
     issuer: string;
     tokens: BearerPolicy;
-    /** Apply for Care ID's invitations, where the service sends them. */
-    apply?: ApplyApi;
+    /**
+     * Routes another capability adds to the API (Apply for Care ID's invitations, where the
+     * service sends them), under its tokens, errors and OpenAPI document; wired by server.ts.
+     */
+    routes?: (api: FastifyInstance, context: CimApiContext) => void;
+    otherReports: OtherReports;
   },
 ): void {
   app.register(
@@ -89,13 +95,14 @@ export function registerCimApi(
           if (!actor) throw new UnauthenticatedError("A CIS2 access token is required", false);
           return actor;
         },
+        otherReports: options.otherReports,
       };
       registerProfileRoutes(api, context);
       registerPositionRoutes(api, context);
       registerRequestRoutes(api, context);
       registerSmartcardRoutes(api, context);
       registerOrganisationRoutes(api, context);
-      if (options.apply) registerApplyApiRoutes(api, context, options.apply);
+      options.routes?.(api, context);
       api.get("/openapi.json", { schema: { hide: true } }, async () => api.swagger());
     },
     { prefix: cimApiPrefix },

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { authorise } from "../../ra-policy/policy.ts";
 import {
   assignPosition,
   batchAssign,
@@ -7,7 +8,6 @@ import {
   changeAssignmentDates,
   removeAssignment,
 } from "../assignments.ts";
-import { authorise } from "../policy.ts";
 import {
   changePositionDefinition,
   definePosition,

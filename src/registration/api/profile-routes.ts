@@ -1,10 +1,10 @@
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { enrolmentPath } from "../../authenticators/enrolment/pages.ts";
+import { decide, type RegistrationAction, registrationActions } from "../../ra-policy/policy.ts";
 import { issueAuthenticatorLink, removeAuthenticator } from "../authenticators.ts";
 import { closeProfile, reopenProfile } from "../closure.ts";
 import { documentKinds } from "../identity-checks.ts";
-import { decide, type RegistrationAction, registrationActions } from "../policy.ts";
 import { changeDetails, changeOwnContact } from "../profile-changes.ts";
 import { createProfile, findProfiles, profileDetails, profilePart } from "../profiles.ts";
 import type { CimApiContext } from "./plugin.ts";

@@ -18,7 +18,10 @@ const Decision = ActionBody({ version: Type.Optional(Version) });
 const ReportParams = Type.Object({ kind: Type.Union(reportKinds.map((kind) => Type.Literal(kind))) });
 const ReportQuery = Type.Object({ odsCode: OdsCode });
 
-export function registerRequestRoutes(api: FastifyInstance, { db, lists, actorOf }: CimApiContext): void {
+export function registerRequestRoutes(
+  api: FastifyInstance,
+  { db, lists, actorOf, otherReports }: CimApiContext,
+): void {
   api.get<{ Querystring: Static<typeof RequestList> }>(
     "/requests",
     {
@@ -88,10 +91,12 @@ export function registerRequestRoutes(api: FastifyInstance, { db, lists, actorOf
       },
     },
     async (request, reply) => {
-      const report = await runReport(db, actorOf(request), {
-        kind: request.params.kind,
-        odsCode: request.query.odsCode,
-      });
+      const report = await runReport(
+        db,
+        actorOf(request),
+        { kind: request.params.kind, odsCode: request.query.odsCode },
+        otherReports,
+      );
       return reply
         .type("text/csv; charset=utf-8")
         .header("content-disposition", `attachment; filename="${report.filename}"`)

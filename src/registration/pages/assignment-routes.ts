@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
 import { getPerson } from "../../people/people.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { organisationCodesBelow } from "../../rbac/organisations.ts";
 import {
   assignPosition,
@@ -10,7 +11,6 @@ import {
   getAssignment,
   removeAssignment,
 } from "../assignments.ts";
-import { decide } from "../policy.ts";
 import {
   getPositionDefinition,
   listPositionDefinitions,

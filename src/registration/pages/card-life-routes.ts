@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { NotFoundError } from "../../errors.ts";
 import { getPerson } from "../../people/people.ts";
-import { authorise } from "../policy.ts";
+import { authorise } from "../../ra-policy/policy.ts";
 import { cardsOf, orderCard } from "../smartcards.ts";
 import { actorOf, type Cim, displayName, renderCimPage, signedIn } from "./context.ts";
 import { commonOf, showFormProblems } from "./form-actions.ts";

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Actor } from "../../audit/actor.ts";
 import type { FieldProblem } from "../../errors.ts";
 import type { Person } from "../../people/people.ts";
+import { type RaHolding, raHoldings, raRoleNames } from "../../ra-policy/policy.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
@@ -11,7 +12,7 @@ import { issueFormToken } from "../../web/first-party/form-tokens.ts";
 import type { FirstPartySession } from "../../web/first-party/sessions.ts";
 import type { FirstPartySignIn } from "../../web/first-party/sign-in.ts";
 import { type PageContext, pageRenderer } from "../../web/pages.ts";
-import { type RaHolding, raHoldings, raRoleNames } from "../policy.ts";
+import type { OtherReports } from "../reports.ts";
 
 /** What every CIM route needs. */
 export type Cim = {
@@ -22,6 +23,8 @@ export type Cim = {
   cis2: FirstPartySignIn;
   /** The CIS2 issuer, whose scheme (with a trusted proxy's word) says whether cookies are Secure. */
   issuer: string;
+  /** The reports whose figures another capability keeps. */
+  otherReports: OtherReports;
 };
 
 /** The signed-in user of a request, set by the session check before any route runs. */

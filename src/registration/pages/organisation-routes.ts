@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { odsCodes } from "../../rbac/ods/ods-codes.ts";
 import {
   findOrganisations,
@@ -9,7 +10,6 @@ import {
 } from "../../rbac/organisation-search.ts";
 import { longDate } from "../../web/wording.ts";
 import { addLocalOrganisation, correctOrganisationName } from "../local-organisations.ts";
-import { decide } from "../policy.ts";
 import { actorOf, type Cim, renderCimPage, signedIn } from "./context.ts";
 import { actOnForm, commonOf, formOf } from "./form-actions.ts";
 

@@ -1,7 +1,5 @@
 import fastifyCookie from "@fastify/cookie";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { registerApplyCimRoutes } from "../../apply/cim-routes.ts";
-import type { ApplySettings } from "../../apply/invitations.ts";
 import {
   ConflictError,
   DomainError,
@@ -10,6 +8,7 @@ import {
   NotFoundError,
 } from "../../errors.ts";
 import { findPerson } from "../../people/people.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import type { Sealer } from "../../secrets/sealed.ts";
 import type { Db } from "../../store/database.ts";
@@ -19,7 +18,7 @@ import { formTokenField, formTokenValid } from "../../web/first-party/form-token
 import { endSession, findSession } from "../../web/first-party/sessions.ts";
 import { firstPartySignIn } from "../../web/first-party/sign-in.ts";
 import { retryAfterSeconds } from "../../web/problem.ts";
-import { decide } from "../policy.ts";
+import type { OtherReports } from "../reports.ts";
 import { cimPath } from "./app.ts";
 import { registerAssignmentRoutes } from "./assignment-routes.ts";
 import { registerCardLifeRoutes } from "./card-life-routes.ts";
@@ -45,8 +44,12 @@ export type CimOptions = {
   app: FirstPartyApp;
   clientSecret: string;
   relyingParties: RelyingPartyPages;
-  /** Apply for Care ID's settings (src/apply/): its invitation and review pages live in CIM. */
-  apply: ApplySettings;
+  /**
+   * Pages another capability adds to CIM, behind its session and form-token checks (Apply for
+   * Care ID's invitations and review queue); wired by server.ts, so registration imports none.
+   */
+  routes?: (pages: FastifyInstance, cim: Cim) => void;
+  otherReports: OtherReports;
 };
 
 /** Pages anyone may reach: the way in and the way out. */
@@ -64,6 +67,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
     app: options.app,
     issuer: options.issuer,
     cis2: firstPartySignIn(app, options),
+    otherReports: options.otherReports,
   };
   // Not awaited: the service's routes and error handler are all declared before plugins load.
   app.register(
@@ -86,7 +90,7 @@ export function registerCimPages(app: FastifyInstance, options: CimOptions): voi
       registerRequestRoutes(pages, cim);
       registerReportRoutes(pages, cim);
       registerRelyingPartyRoutes(pages, cim, options.relyingParties);
-      registerApplyCimRoutes(pages, cim, options.apply);
+      options.routes?.(pages, cim);
       registerWorkgroupRoutes(pages, cim);
       registerOrganisationRoutes(pages, cim);
       pages.get("/", async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { decide } from "../../ra-policy/policy.ts";
 import { workgroupsAt } from "../../rbac/workgroups.ts";
-import { decide } from "../policy.ts";
 import { definePosition, listPositionDefinitions, setSponsorAssignable } from "../position-definitions.ts";
 import { actorOf, type Cim, renderCimPage, signedIn } from "./context.ts";
 import { actOnForm, commonOf, formOf } from "./form-actions.ts";

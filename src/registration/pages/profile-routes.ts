@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
-import { type Decision, decideEach, type RegistrationAction } from "../policy.ts";
+import { type Decision, decideEach, type RegistrationAction } from "../../ra-policy/policy.ts";
 import { criteriaFor } from "../profile-view.ts";
 import { findProfiles, profileDetails } from "../profiles.ts";
 import { openRequestsAbout } from "../requests.ts";

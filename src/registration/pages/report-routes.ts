@@ -27,10 +27,12 @@ export function registerReportRoutes(app: FastifyInstance, cim: Cim): void {
   app.post("/reports", async (request, reply) => {
     const form = formOf(request);
     try {
-      const report = await runReport(cim.db, actorOf(request), {
-        kind: form.kind ?? "",
-        odsCode: form.odsCode ?? "",
-      });
+      const report = await runReport(
+        cim.db,
+        actorOf(request),
+        { kind: form.kind ?? "", odsCode: form.odsCode ?? "" },
+        cim.otherReports,
+      );
       return reply
         .header("cache-control", "no-store")
         .header("content-disposition", `attachment; filename="${report.filename}"`)

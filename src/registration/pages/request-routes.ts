@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { decide } from "../policy.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { getPositionDefinition } from "../position-definitions.ts";
 import { approveRequest } from "../request-approval.ts";
 import { listRequests, type RequestView } from "../request-dashboard.ts";

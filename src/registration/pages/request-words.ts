@@ -1,5 +1,5 @@
+import type { RegistrationAction } from "../../ra-policy/policy.ts";
 import { longDate } from "../../web/wording.ts";
-import type { RegistrationAction } from "../policy.ts";
 import type { RegistrationRequest } from "../requests.ts";
 import type { Names } from "./names.ts";
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { ForbiddenError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { authorityFor, decide } from "../../ra-policy/policy.ts";
 import {
   getOrganisation,
   type Organisation,
@@ -8,7 +9,6 @@ import {
   organisationsBelow,
 } from "../../rbac/organisations.ts";
 import { workgroupsAt } from "../../rbac/workgroups.ts";
-import { authorityFor, decide } from "../policy.ts";
 import { listPositionDefinitions } from "../position-definitions.ts";
 import {
   changeWorkgroup,

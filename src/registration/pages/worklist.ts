@@ -1,4 +1,4 @@
-import { decide } from "../policy.ts";
+import { decide } from "../../ra-policy/policy.ts";
 import { listRequests } from "../request-dashboard.ts";
 import type { Cim } from "./context.ts";
 import { namesFor } from "./names.ts";

@@ -6,10 +6,11 @@ import { organisationLineage, organisationsBelow } from "../rbac/organisations.t
 import type { Queryable } from "../store/database.ts";
 
 /**
- * The RA policy: who may do what in CIM. The RA roles and their capabilities (data/ra-roles.json),
- * the four-eyes rule (fourEyes), where an actor's roles reach, and decide(), which every action
- * asks. Over 400 lines because the rule is read as a whole: a reader checking why an action is
- * allowed or refused should find every condition in one file.
+ * The Registration Authority policy: who may do which RA action to whom (ra-roles.json), the
+ * four-eyes rule (fourEyes), where an actor's RA roles reach, and decide(), which every action
+ * asks. Its own folder, below registration, apply and authenticators, because each of them asks
+ * it (a card action as much as a profile change). Over 400 lines because the rule is read as a
+ * whole: a reader checking why an action is allowed or refused should find every condition here.
  */
 
 export type RegistrationAction =
