@@ -28,6 +28,7 @@ import { migrate } from "../src/store/migrate.ts";
 import { freePort } from "../test/support/cis2-server.ts";
 import { prescriptionAt, samplePrescriptions } from "../test/support/prescriptions.ts";
 import { benchAdminUrl, benchMasterKey, freshDatabase, percentile } from "./cis2-support.ts";
+import { lettered } from "./letter-names.ts";
 
 const { values } = parseArgs({
   options: {
@@ -55,9 +56,7 @@ await registerPki(app, store.db, authority);
 await app.listen({ port, host: "127.0.0.1" });
 
 // Signers with RSA keys, as cards and the remote service hold them; each signs both samples.
-// Their names are letters only, as people's names must be: the index in letters (0 A, 26 BA).
-const lettered = (index: number): string =>
-  (index >= 26 ? lettered(Math.floor(index / 26)) : "") + String.fromCharCode(65 + (index % 26));
+// Their names are letters only, as people's names must be.
 const signed: string[] = [];
 for (let index = 0; index < Number(values.signers); index++) {
   const person = await createPerson(store.db, operatorActor(), {

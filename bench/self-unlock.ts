@@ -31,6 +31,7 @@ import { loadMasterKey } from "../src/secrets/master-key.ts";
 import { sealerFor } from "../src/secrets/sealed.ts";
 import { openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { lettered } from "./letter-names.ts";
 import { summarise } from "./summarise.ts";
 
 const { values } = parseArgs({
@@ -70,16 +71,12 @@ const csr = async (pair: webcrypto.CryptoKeyPair) =>
     })
   ).toString("pem");
 
-/** Names hold letters only: 0 → "a", 26 → "ba". */
-const lettersOf = (index: number): string =>
-  index.toString(26).replace(/./g, (digit) => String.fromCharCode(97 + Number.parseInt(digit, 26)));
-
 console.log(`issuing and locking ${unlocks} cards ...`);
 const run = Date.now().toString(36);
 const cards: string[] = [];
 for (let index = 0; index < unlocks; index++) {
   const person = await createPerson(store.db, operator, {
-    givenName: `Unlock ${lettersOf(index)}`,
+    givenName: `Unlock ${lettered(index)}`,
     familyName: "Benchmark",
     email: `unlock.${run}.${index}@nhs.net`,
   });
