@@ -183,9 +183,11 @@ export async function startProcess(
   args: string[],
   env: Record<string, string>,
   ready: string,
+  cwd?: string,
 ): Promise<ChildProcess> {
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });

@@ -2,44 +2,31 @@
  * CIS2 sign-ins with a security key and with the authenticator app, whole, over PostgreSQL:
  * authorize, the sign-in pages, the WebAuthn assertion (or password and TOTP code), role
  * selection, the code exchanged by openid-client with private_key_jwt, then UserInfo, against
- * `careid serve` on a fresh database. Each user's security key is a software authenticator
- * (bench/software-authenticator.ts) enrolled through a real enrolment link; each user's app
- * secret is read from the enrolment page as a person would scan it.
+ * `careid serve` on a fresh database (bench/webauthn-workload.ts).
  *
  *   BENCH_ADMIN_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres npm run bench:webauthn-sign-in -- \
  *     [--users 256] [--sign-ins 3000] [--warmup 300] [--concurrency 32] \
- *     [--totp-users 512] [--totp-sign-ins 600] [--attestation full|packed|none]
+ *     [--totp-users 512] [--totp-sign-ins 600] [--attestation full|packed|none] \
+ *     [--baseline DIR] [--rounds 2]
  *
- * The users are synthetic people (one or two positions each, so some choose a role). Each
- * concurrent sign-in works through its own share of the users, so no two sign-ins of one person
- * overlap: their signature counters rise in order and their TOTP codes are each used once.
+ * With `--baseline DIR`, a second checkout (an earlier commit exported with `git archive`, with
+ * this bench folder copied in and node_modules linked) is prepared and served beside this one on
+ * its own database, and security-key rounds alternate between the two (baseline first), so both
+ * are measured in the same run on the same machine. Each round reports the CPU per sign-in of
+ * the service and of its PostgreSQL backends (from /proc), and the statements (from
+ * pg_stat_statements, where PostgreSQL loads it) and commits (pg_stat_database) per sign-in.
+ *
+ * Each concurrent sign-in works through its own share of the users, so no two sign-ins of one
+ * person overlap: their signature counters rise in order and their TOTP codes are each used once.
  */
 import { execFileSync } from "node:child_process";
-import { KeyObject } from "node:crypto";
-import http from "node:http";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import * as client from "openid-client";
-import { operatorActor } from "../src/audit/actor.ts";
-import { issueEnrolmentLink } from "../src/authenticators/enrolment/links.ts";
-import { passwordHashParameters, setPassword } from "../src/authenticators/password/passwords.ts";
-import { codeAt, timeStep } from "../src/authenticators/totp/codes.ts";
-import { seedSynthetic } from "../src/seed/synthetic.ts";
-import { attestationBatch, writeFiles } from "../test/support/attestation-ca.ts";
-import {
-  backendPids,
-  benchAdminUrl,
-  benchClientId,
-  benchRedirectUri,
-  benchScope,
-  cpuSeconds,
-  percentile,
-  prepareService,
-  startProcess,
-  stopProcess,
-  workstationAddress,
-} from "./cis2-support.ts";
-import { formAction, HttpBrowser, type Page, unescapeHtml } from "./http-browser.ts";
-import { SoftwareAuthenticator } from "./software-authenticator.ts";
+import pg from "pg";
+import { passwordHashParameters } from "../src/authenticators/password/passwords.ts";
+
+import { backendPids, benchAdminUrl, cpuSeconds, percentile } from "./cis2-support.ts";
+import { prepareWorkload, type Workload } from "./webauthn-workload.ts";
 
 const { values } = parseArgs({
   options: {
@@ -51,157 +38,46 @@ const { values } = parseArgs({
     "totp-sign-ins": { type: "string", default: "600" },
     attestation: { type: "string", default: "full" },
     port: { type: "string", default: "3924" },
+    baseline: { type: "string" },
+    rounds: { type: "string", default: "2" },
   },
 });
 const adminUrl = benchAdminUrl();
 const concurrency = Number(values.concurrency);
 const keyUsers = Number(values.users);
 const appUsers = Number(values["totp-users"]);
-const password = "benchmark password for synthetic people";
 if (keyUsers < concurrency || (appUsers > 0 && appUsers < concurrency))
   throw new Error("give every concurrent sign-in users of its own: --users and --totp-users ≥ --concurrency");
 
-const { databaseUrl, issuer, environment, store, cis2, key } = await prepareService({
-  adminUrl,
-  database: "careid_bench_webauthn",
-  port: values.port,
-  poolSize: 8,
-});
-await seedSynthetic(store, operatorActor(), { people: keyUsers + appUsers, positionsPerPerson: 1.5 });
-const synthetic = await store.db
-  .selectFrom("people")
-  .select("uuid")
-  .where("ni_number", "like", "S%")
-  .where("status", "=", "active")
-  .orderBy("uuid")
-  .execute();
-const keyPeople = synthetic.slice(0, keyUsers).map((row) => row.uuid);
-const appPeople = synthetic.slice(keyUsers, keyUsers + appUsers).map((row) => row.uuid);
-await pool(appPeople, 4, (uuid) => setPassword(store.db, operatorActor(), uuid, password));
-
-// A security key is FIDO2 (AAL3) only with an attestation chaining to a trusted root: the
-// benchmark's keys carry a batch certificate from a root the service is told to trust.
-const batch = await attestationBatch();
-const attestation =
-  values.attestation === "full"
-    ? {
-        x5c: batch.batch.chain.slice(0, -1).map((certificate) => Buffer.from(certificate.rawData)),
-        privateKey: KeyObject.from(batch.batch.keys.privateKey),
-      }
-    : values.attestation === "packed"
-      ? "packed"
-      : "none";
-environment.CAREID_WEBAUTHN_ATTESTATION_ROOTS = writeFiles({
-  "attestation-root.pem": batch.root.certificate.toString("pem"),
-})["attestation-root.pem"] as string;
-const origin = `http://127.0.0.1:${values.port}`;
-const server = await startProcess(
-  ["src/main.ts", "serve"],
-  environment,
-  `${issuer}/.well-known/openid-configuration`,
-);
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * 2 });
-
-// Enrolment through the enrolment-link pages, as each person would do it.
-const authenticators = new Map<string, SoftwareAuthenticator>();
-const appSecrets = new Map<string, { secret: string; lastStep: number }>();
-let started = performance.now();
-await pool(keyPeople, 8, async (uuid) => {
-  const { token } = await issueEnrolmentLink(store.db, operatorActor(), { uuid });
-  const browser = new HttpBrowser(origin, agent);
-  const page = await browser.open(`${origin}/authenticators/enrol/${token}/security-key`);
-  const options = JSON.parse(unescapeHtml(/data-webauthn-options="([^"]+)"/.exec(page.body)?.[1] ?? ""));
-  const authenticator = new SoftwareAuthenticator(origin, attestation);
-  const registered = await browser.submit(formAction(page), {
-    response: JSON.stringify(authenticator.create(options)),
+const sizes = { adminUrl, keyUsers, appUsers, attestation: values.attestation, concurrency };
+const workloads: { label: string; workload: Workload }[] = [];
+if (values.baseline) {
+  const module = (await import(
+    resolve(values.baseline, "bench/webauthn-workload.ts")
+  )) as typeof import("./webauthn-workload.ts");
+  const workload = await module.prepareWorkload({
+    ...sizes,
+    appUsers: 0,
+    database: "careid_bench_webauthn_baseline",
+    port: String(Number(values.port) + 1),
   });
-  if (!registered.body.includes("Your security key is registered"))
-    throw new Error(`enrolment refused for ${uuid}: ${registered.status} ${registered.body.slice(0, 300)}`);
-  authenticators.set(uuid, authenticator);
-});
-await pool(appPeople, 8, async (uuid) => {
-  const { token } = await issueEnrolmentLink(store.db, operatorActor(), { uuid });
-  const browser = new HttpBrowser(origin, agent);
-  const page = await browser.open(`${origin}/authenticators/enrol/${token}/app`);
-  const secret = /data-secret="([A-Z2-7]+)"/.exec(page.body)?.[1] ?? "";
-  const now = new Date();
-  const confirmed = await browser.submit(formAction(page), { code: codeAt(secret, now) });
-  if (!confirmed.body.includes("Your authenticator app is set up"))
-    throw new Error(`app enrolment refused for ${uuid}: ${confirmed.status}`);
-  appSecrets.set(uuid, { secret, lastStep: timeStep(now) });
-});
-console.log(
-  `Enrolled ${keyPeople.length} security keys (${values.attestation} attestation) and ${appPeople.length} authenticator apps through enrolment links in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-);
-cis2.stop();
-await store.close();
-
-const configuration = await client.discovery(
-  new URL(issuer),
-  benchClientId,
-  { token_endpoint_auth_signing_alg: "RS256" },
-  client.PrivateKeyJwt({ key: key.privateKey, kid: key.publicJwk.kid }),
-  { execute: [client.allowInsecureRequests] },
-);
-
-/** The form each sign-in page asks for; undefined for a page no sign-in should reach. */
-function answer(page: Page, uuid: string): Record<string, string> {
-  const action = formAction(page);
-  if (action.endsWith("/identify")) return { identifier: uuid };
-  if (action.endsWith("/role")) return { role: /name="role"[^>]*value="([^"]+)"/.exec(page.body)?.[1] ?? "" };
-  if (action.endsWith("/security-key")) {
-    const options = JSON.parse(unescapeHtml(/data-webauthn-options="([^"]+)"/.exec(page.body)?.[1] ?? ""));
-    return { response: JSON.stringify((authenticators.get(uuid) as SoftwareAuthenticator).get(options)) };
-  }
-  if (action.endsWith("/app")) {
-    const app = appSecrets.get(uuid) as { secret: string; lastStep: number };
-    // A code is accepted once, within a step either side of now: the next unused step.
-    const step = Math.max(app.lastStep + 1, timeStep(new Date()) - 1);
-    app.lastStep = step;
-    return { password, code: codeAt(app.secret, new Date(step * 30_000)) };
-  }
-  throw new Error(`unexpected form ${action} (${page.status})`);
+  workloads.push({ label: "baseline", workload });
 }
-
-/** One whole sign-in, checked: the method and class in the ID token, the role, UserInfo agreeing. */
-async function signIn(uuid: string, acr: string, method: string): Promise<void> {
-  const browser = new HttpBrowser(origin, agent, workstationAddress(uuid));
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: benchRedirectUri,
-    scope: benchScope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-    acr_values: acr,
-  });
-  let page = await browser.open(url.href);
-  for (let pages = 0; pages < 6 && !page.url.startsWith(benchRedirectUri); pages++)
-    page = await browser.submit(formAction(page), answer(page, uuid));
-  if (!page.url.startsWith(benchRedirectUri)) throw new Error(`no redirect to the client: ${page.status}`);
-  const tokens = await client.authorizationCodeGrant(configuration, new URL(page.url), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
-  const claims = tokens.claims();
-  if (claims?.sub !== uuid || claims.acr !== acr || (claims.amr as string[])?.[0] !== method)
-    throw new Error(`unexpected ID token ${JSON.stringify(claims)}`);
-  if (!claims.selected_roleid) throw new Error(`no role selected for ${uuid}`);
-  const userinfo = await client.fetchUserInfo(configuration, tokens.access_token, uuid);
-  if (userinfo.selected_roleid !== claims.selected_roleid) throw new Error("UserInfo disagrees");
-}
+workloads.push({
+  label: values.baseline ? "this checkout" : "service",
+  workload: await prepareWorkload({ ...sizes, database: "careid_bench_webauthn", port: values.port }),
+});
 
 type Run = { times: number[]; failed: number; firstFailure?: string; seconds: number; perSecond: number };
 
 /** `count` sign-ins, `concurrency` at once; sign-in number i of worker w uses that worker's own users. */
-async function run(people: string[], count: number, acr: string, method: string): Promise<Run> {
-  const usable = (uuid: string) =>
-    method !== "TOTP" || (appSecrets.get(uuid)?.lastStep ?? 0) < timeStep(new Date()) + 1;
+async function run(
+  workload: Workload,
+  people: string[],
+  count: number,
+  acr: string,
+  method: string,
+): Promise<Run> {
   const times: number[] = [];
   let failed = 0;
   let firstFailure: string | undefined;
@@ -212,15 +88,16 @@ async function run(people: string[], count: number, acr: string, method: string)
       const own = people.filter((_, index) => index % concurrency === worker);
       for (let turn = 0; next < count; turn++) {
         const uuid = own[turn % own.length] as string;
-        if (!usable(uuid)) {
+        if (!workload.usable(uuid, method)) {
           // Every code this user could give now is spent: wait for the next time step.
-          if (own.every((other) => !usable(other))) await new Promise((resolve) => setTimeout(resolve, 200));
+          if (own.every((other) => !workload.usable(other, method)))
+            await new Promise((resolve) => setTimeout(resolve, 200));
           continue;
         }
         next++;
         const sent = performance.now();
         try {
-          await signIn(uuid, acr, method);
+          await workload.signIn(uuid, acr, method);
           times.push(performance.now() - sent);
         } catch (error) {
           failed++;
@@ -234,57 +111,148 @@ async function run(people: string[], count: number, acr: string, method: string)
 }
 
 const report = (label: string, result: Run) =>
-  `${label.padEnd(30)} ${result.perSecond.toFixed(1).padStart(6)} sign-ins/s  p50 ${percentile(result.times, 0.5).toFixed(0)} ms  p99 ${percentile(result.times, 0.99).toFixed(0)} ms  max ${percentile(result.times, 1).toFixed(0)} ms  (${result.times.length} in ${result.seconds.toFixed(1)} s, ${result.failed} failed${result.firstFailure ? `: ${result.firstFailure}` : ""})`;
+  `${label.padEnd(34)} ${result.perSecond.toFixed(1).padStart(6)} sign-ins/s  p50 ${percentile(result.times, 0.5).toFixed(0)} ms  p99 ${percentile(result.times, 0.99).toFixed(0)} ms  max ${percentile(result.times, 1).toFixed(0)} ms  (${result.times.length} in ${result.seconds.toFixed(1)} s, ${result.failed} failed${result.firstFailure ? `: ${result.firstFailure}` : ""})`;
 
-const pids = { server: [server.pid as number], postgres: await backendPids(databaseUrl) };
-/** Runs and reports a measured round with the CPU each part spent per sign-in. */
-async function measured(label: string, people: string[], count: number, acr: string, method: string) {
-  const before = {
-    server: cpuSeconds(pids.server),
-    postgres: cpuSeconds(pids.postgres),
-    me: process.cpuUsage(),
-  };
-  const result = await run(people, count, acr, method);
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+const statementsCounted = await admin
+  .query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+  .then(() => admin.query("SELECT 1 FROM pg_stat_statements LIMIT 1"))
+  .then(
+    () => true,
+    () => false,
+  );
+
+/** What PostgreSQL has counted for a database: statements other than BEGIN/COMMIT, and commits. */
+async function databaseCounts(databaseUrl: string): Promise<{ statements: number; commits: number }> {
+  const database = new URL(databaseUrl).pathname.slice(1);
+  const commits = await admin.query<{ commits: string }>(
+    "SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = $1",
+    [database],
+  );
+  const statements = statementsCounted
+    ? await admin.query<{ statements: string }>(
+        `SELECT coalesce(sum(calls), 0) AS statements FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+         WHERE d.datname = $1 AND upper(s.query) NOT IN ('BEGIN', 'COMMIT', 'ROLLBACK')`,
+        [database],
+      )
+    : { rows: [{ statements: "NaN" }] };
+  return { statements: Number(statements.rows[0]?.statements), commits: Number(commits.rows[0]?.commits) };
+}
+
+/** CPU seconds of a database's backends since `since`, counting backends born meanwhile whole. */
+async function backendCpu(databaseUrl: string, since: Map<number, number>): Promise<number> {
+  let seconds = 0;
+  const pids = new Set([...since.keys(), ...(await backendPids(databaseUrl))]);
+  for (const pid of pids) seconds += cpuSeconds([pid]) - (since.get(pid) ?? 0);
+  return seconds;
+}
+
+type Measured = {
+  label: string;
+  run: Run;
+  count: number;
+  service: number;
+  postgres: number;
+  generator: number;
+};
+const measuredRounds: Measured[] = [];
+
+/**
+ * One measured round. PostgreSQL flushes a backend's counters within a second under load and
+ * within ten when idle, so a round's commits are read when its service is idle again: at the
+ * start of its next round, or after a pause at the end.
+ */
+async function measured(
+  label: string,
+  workload: Workload,
+  people: string[],
+  count: number,
+  acr: string,
+  method: string,
+) {
+  const backends = new Map<number, number>();
+  for (const pid of await backendPids(workload.databaseUrl)) backends.set(pid, cpuSeconds([pid]));
+  const before = { server: cpuSeconds([workload.serverPid]), me: process.cpuUsage() };
+  const result = await run(workload, people, count, acr, method);
   const generator = process.cpuUsage(before.me);
+  const round = {
+    label,
+    run: result,
+    count,
+    service: cpuSeconds([workload.serverPid]) - before.server,
+    postgres: await backendCpu(workload.databaseUrl, backends),
+    generator: (generator.user + generator.system) / 1e6,
+  };
+  measuredRounds.push(round);
   const perSignIn = (seconds: number) => `${((seconds * 1000) / count).toFixed(1)} ms`;
   console.log(report(label, result));
   console.log(
-    `  CPU per sign-in: service ${perSignIn(cpuSeconds(pids.server) - before.server)} + PostgreSQL ${perSignIn(cpuSeconds(pids.postgres) - before.postgres)}; browser and relying party ${perSignIn((generator.user + generator.system) / 1e6)}`,
+    `  CPU per sign-in: service ${perSignIn(round.service)} + PostgreSQL ${perSignIn(round.postgres)}; browser and relying party ${perSignIn(round.generator)}`,
   );
+  return round;
 }
 
 console.log(`load average before: ${execFileSync("uptime").toString().trim()}`);
-started = performance.now();
-console.log(
-  report("warm-up (security key)", await run(keyPeople, Number(values.warmup), "AAL3_FIDO2", "FIDO2")),
-);
-pids.postgres = await backendPids(databaseUrl);
-await measured(
-  `security key, ${concurrency} at once`,
-  keyPeople,
-  Number(values["sign-ins"]),
-  "AAL3_FIDO2",
-  "FIDO2",
-);
-if (appUsers > 0) {
-  pids.postgres = await backendPids(databaseUrl);
+for (const { label, workload } of workloads)
+  console.log(
+    report(
+      `warm-up, ${label}`,
+      await run(workload, workload.keyPeople, Number(values.warmup), "AAL3_FIDO2", "FIDO2"),
+    ),
+  );
+const counted = new Map<Workload, { statements: number; commits: number; signIns: number }[]>();
+await new Promise((resolve) => setTimeout(resolve, 11_000));
+for (let round = 1; round <= Number(values.rounds); round++)
+  for (const { label, workload } of workloads) {
+    const counts = await databaseCounts(workload.databaseUrl);
+    counted.set(workload, [...(counted.get(workload) ?? []), { ...counts, signIns: 0 }]);
+    const signIns = Number(values["sign-ins"]);
+    await measured(
+      `security key, ${label}, round ${round}`,
+      workload,
+      workload.keyPeople,
+      signIns,
+      "AAL3_FIDO2",
+      "FIDO2",
+    );
+    (counted.get(workload)?.at(-1) as { signIns: number }).signIns = signIns;
+  }
+await new Promise((resolve) => setTimeout(resolve, 11_000));
+for (const { label, workload } of workloads) {
+  const snapshots = [
+    ...(counted.get(workload) ?? []),
+    { ...(await databaseCounts(workload.databaseUrl)), signIns: 0 },
+  ];
+  const perRound = snapshots.slice(0, -1).map((snapshot, index) => {
+    const next = snapshots[index + 1] as typeof snapshot;
+    // The next snapshot of a service is taken before its next round: nothing ran between.
+    return `${((next.statements - snapshot.statements) / snapshot.signIns).toFixed(1)} statements, ${((next.commits - snapshot.commits) / snapshot.signIns).toFixed(2)} commits`;
+  });
+  console.log(`${label}: per sign-in, by round: ${perRound.join("; ")}`);
+}
+if (workloads.length === 2) {
+  const cpu = (label: string) =>
+    Math.min(
+      ...measuredRounds
+        .filter((round) => round.label.includes(label))
+        .map((round) => ((round.service + round.postgres) * 1000) / round.count),
+    );
+  const [baseline, current] = workloads.map(({ label }) => cpu(`, ${label},`)) as [number, number];
+  console.log(
+    `service + PostgreSQL CPU per sign-in, best round: baseline ${baseline.toFixed(1)} ms, this checkout ${current.toFixed(1)} ms: ${(current / baseline).toFixed(2)} of the baseline`,
+  );
+}
+const current = workloads.at(-1)?.workload as Workload;
+if (appUsers > 0)
   await measured(
     `app (Argon2id m=${passwordHashParameters.memoryCost} KiB t=${passwordHashParameters.timeCost} p=${passwordHashParameters.parallelism} + TOTP), ${concurrency} at once`,
-    appPeople,
+    current,
+    current.appPeople,
     Number(values["totp-sign-ins"]),
     "AAL2_TOTP",
     "TOTP",
   );
-}
 console.log(`load average after: ${execFileSync("uptime").toString().trim()}`);
-agent.destroy();
-await stopProcess(server);
-
-async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
-}
+await admin.end();
+for (const { workload } of workloads) await workload.stop();

@@ -69,7 +69,11 @@ export async function selectRole(
   });
 }
 
-/** The rule of the select_role prompt: with scope selectedrole, a person with positions who has not chosen one this session. */
+/**
+ * The rule of the select_role prompt: with scope selectedrole, a person with positions who has
+ * not chosen one this session. A person with one position has it chosen for them here, where
+ * the prompt would otherwise be asked for: no second interaction, no page, no second resume.
+ */
 export async function needsRoleSelection(
   db: Db,
   lists: CodeLists,
@@ -80,8 +84,16 @@ export async function needsRoleSelection(
   if (!accountId || !oidc.requestParamScopes.has("selectedrole")) return Check.NO_NEED_TO_PROMPT;
   const positions = await positionsInRequest(db, lists, accountId);
   if (positions.length === 0) return Check.NO_NEED_TO_PROMPT;
-  const selected = oidc.session?.uid ? await selectedRoleFor(db, oidc.session.uid, accountId) : undefined;
-  return positions.some((position) => position.roleProfileId === selected)
-    ? Check.NO_NEED_TO_PROMPT
-    : Check.REQUEST_PROMPT;
+  const sessionUid = oidc.session?.uid;
+  const selected = sessionUid ? await selectedRoleFor(db, sessionUid, accountId) : undefined;
+  if (positions.some((position) => position.roleProfileId === selected)) return Check.NO_NEED_TO_PROMPT;
+  const [only] = positions;
+  if (positions.length > 1 || !only || !sessionUid) return Check.REQUEST_PROMPT;
+  const correlationId = oidc.entities.Interaction?.uid ?? sessionUid;
+  await selectRole(db, { kind: "person", id: accountId, source: "CIS2", correlationId }, lists, {
+    sessionUid,
+    uuid: accountId,
+    roleProfileId: only.roleProfileId,
+  });
+  return Check.NO_NEED_TO_PROMPT;
 }
