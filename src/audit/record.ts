@@ -13,6 +13,14 @@ export type AuditEntry = {
   reason?: string;
 };
 
+type Head = { seq: number; hash: string };
+
+/**
+ * The head each transaction has locked and moved: a transaction that records a second event
+ * already holds the lock and knows the head it wrote, so it need not read it again.
+ */
+const headsHeld = new WeakMap<Tx, Head>();
+
 /**
  * Appends one event to the chain inside the caller's transaction, so the change and its record
  * commit or vanish together. Locking the head row orders concurrent writers; callers record
@@ -22,11 +30,7 @@ export type AuditEntry = {
  */
 export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Promise<number> {
   const key = requireAuditKey(tx);
-  const head = await sql<{ seq: number; hash: string }>`SELECT seq, hash FROM audit_head FOR UPDATE`.execute(
-    tx,
-  );
-  const previous = head.rows[0];
-  if (!previous) throw new Error("audit_head is missing: the database was not migrated");
+  const previous = headsHeld.get(tx) ?? (await lockHead(tx));
   const at = new Date();
   const before = entry.before === undefined ? null : JSON.parse(canonicalJson(entry.before));
   const after = entry.after === undefined ? null : JSON.parse(canonicalJson(entry.after));
@@ -72,5 +76,13 @@ export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Prom
     .updateTable("audit_head")
     .set({ seq, hash })
     .execute();
+  headsHeld.set(tx, { seq, hash });
   return seq;
+}
+
+async function lockHead(tx: Tx): Promise<Head> {
+  const head = await sql<Head>`SELECT seq, hash FROM audit_head FOR UPDATE`.execute(tx);
+  const locked = head.rows[0];
+  if (!locked) throw new Error("audit_head is missing: the database was not migrated");
+  return locked;
 }

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
@@ -131,7 +132,9 @@ export async function takeAttempt(
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (keyed.length === 0) return { allowed: true, counted: [] };
   return inTransaction(queryable, async (tx) => {
-    await tx
+    // Creates the missing counters and locks them all, in key order, in one statement: the
+    // no-op update on conflict locks an existing row and returns it as it stands.
+    const rows = await tx
       .insertInto("sign_in_throttles")
       .values(
         keyed.map((counter) => ({
@@ -141,18 +144,8 @@ export async function takeAttempt(
           last_attempt_at: now,
         })),
       )
-      .onConflict((conflict) => conflict.column("key").doNothing())
-      .execute();
-    const rows = await tx
-      .selectFrom("sign_in_throttles")
-      .selectAll()
-      .where(
-        "key",
-        "in",
-        keyed.map((counter) => counter.key),
-      )
-      .orderBy("key")
-      .forUpdate()
+      .onConflict((conflict) => conflict.column("key").doUpdateSet((eb) => ({ key: eb.ref("excluded.key") })))
+      .returningAll()
       .execute();
     const rowOf = new Map(rows.map((row) => [row.key, row]));
     let refusal: { limit: LimitName; retryAt: Date } | undefined;
@@ -167,21 +160,19 @@ export async function takeAttempt(
         ...refusal,
         retryAfterSeconds: Math.max(1, Math.ceil((refusal.retryAt.getTime() - now.getTime()) / 1000)),
       };
-    const counted: Counted[] = [];
-    for (const counter of keyed) {
-      const limit = signInLimits[counter.limit];
-      const windowStart = windowStartOf(limit, now);
+    const counted = keyed.map((counter) => {
+      const windowStart = windowStartOf(signInLimits[counter.limit], now);
       const row = rowOf.get(counter.key);
       const count = row && row.window_start.getTime() === windowStart.getTime() ? row.count + 1 : 1;
-      await tx
-        .updateTable("sign_in_throttles")
-        .set({ window_start: windowStart, count, last_attempt_at: now })
-        .where("key", "=", counter.key)
-        .execute();
-      counted.push({ ...counter, windowStart });
-      await recordLimitReached(tx, actor, counter, limit, count, now);
-    }
-    return { allowed: true as const, counted };
+      return { ...counter, windowStart, count };
+    });
+    await sql`UPDATE sign_in_throttles AS t SET window_start = v.window_start, count = v.count, last_attempt_at = ${now}
+      FROM (VALUES ${sql.join(counted.map((counter) => sql`(${counter.key}, ${counter.windowStart}::timestamptz, ${counter.count}::integer)`))})
+        AS v (key, window_start, count)
+      WHERE t.key = v.key`.execute(tx);
+    for (const { count, ...counter } of counted)
+      await recordLimitReached(tx, actor, counter, signInLimits[counter.limit], count, now);
+    return { allowed: true as const, counted: counted.map(({ count: _, ...counter }) => counter) };
   });
 }
 
@@ -213,19 +204,14 @@ async function recordLimitReached(
  * in the window the attempt was counted in).
  */
 export async function giveBack(queryable: Queryable, counted: Counted[], limits: LimitName[]): Promise<void> {
-  for (const counter of counted.filter((candidate) => limits.includes(candidate.limit))) {
-    const limit: Limit = signInLimits[counter.limit];
-    const update = queryable
-      .updateTable("sign_in_throttles")
-      .where("key", "=", counter.key)
-      .where("window_start", "=", counter.windowStart);
-    if (limit.kind === "back-off") await update.set({ count: 0 }).execute();
-    else
-      await update
-        .set((eb) => ({ count: eb("count", "-", 1) }))
-        .where("count", ">", 0)
-        .execute();
-  }
+  const given = counted.filter((candidate) => limits.includes(candidate.limit));
+  if (given.length === 0) return;
+  await sql`UPDATE sign_in_throttles AS t SET count = CASE WHEN v.restart THEN 0 ELSE t.count - 1 END
+    FROM (VALUES ${sql.join(given.map((counter) => sql`(${counter.key}, ${counter.windowStart}::timestamptz, ${signInLimits[counter.limit].kind === "back-off"}::boolean)`))})
+      AS v (key, window_start, restart)
+    WHERE t.key = v.key AND t.window_start = v.window_start AND (v.restart OR t.count > 0)`.execute(
+    queryable,
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { isMethod, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { inTransaction, type Queryable } from "../../store/database.ts";
+import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { RelyingParty } from "./relying-party.ts";
 
 export type AssertionRefusal = "malformed" | "unknown-credential" | "not-verified" | "cloned";
@@ -58,6 +58,8 @@ export async function verifyAssertion(
   actor: Actor,
   relyingParty: RelyingParty,
   attempt: { uuid: string; methods: Method[]; challenge: string | undefined; responseJson: string },
+  /** What the caller writes with an accepted assertion, in its transaction (a sign-in's record). */
+  onAccepted?: (tx: Tx, method: Method) => Promise<void>,
 ): Promise<AssertionOutcome> {
   const subject = { type: "person", id: attempt.uuid };
   const refuse = async (reason: AssertionRefusal, message: string, after: Record<string, unknown> = {}) => {
@@ -145,6 +147,7 @@ export async function verifyAssertion(
       subject,
       after: { credential: credential.credential_id, method, counter: signed.counter },
     });
+    await onAccepted?.(tx, method);
     return { accepted: true as const, method };
   });
 }

@@ -10,7 +10,7 @@ import {
 } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { recordEvent } from "../../audit/record.ts";
-import { type Db, inTransaction } from "../../store/database.ts";
+import { type Db, inTransaction, type Tx } from "../../store/database.ts";
 
 type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
 type Raw = { req: IncomingMessage; res: ServerResponse };
@@ -35,6 +35,8 @@ export function usableMethods(interaction: Interaction, held: Method[], developm
   );
 }
 
+type Authentication = { uuid: string; method: Method; developmentLogin: boolean };
+
 /**
  * Every authenticator ends here: the authentication is recorded (method, AAL, class met, time)
  * in the audit log and handed to the OIDC interaction. Returns where to send the browser.
@@ -44,35 +46,62 @@ export async function completeAuthentication(
   db: Db,
   raw: Raw,
   interaction: Interaction,
-  authentication: { uuid: string; method: Method; developmentLogin: boolean },
+  authentication: Authentication,
 ): Promise<string> {
-  const classes = requestedClasses(interaction, authentication.developmentLogin);
-  const acr = classSatisfied(classes, authentication.method);
-  if (!acr) throw new Error(`method ${authentication.method} does not meet ${classes.join(" ")}`);
+  await inTransaction(db, (tx) => recordAuthentication(tx, interaction, authentication));
+  return handOver(provider, raw, interaction, authentication);
+}
+
+/**
+ * The audit record of an authentication, in the caller's transaction: a step whose answer is
+ * itself a write (a security key's counter) records both in one commit. Refuses a method that
+ * does not meet the classes the sign-in asked for.
+ */
+export async function recordAuthentication(
+  tx: Tx,
+  interaction: Interaction,
+  authentication: Authentication,
+): Promise<void> {
+  const acr = acrMet(interaction, authentication);
   const actor: Actor = {
     kind: "person",
     id: authentication.uuid,
     source: "CIS2",
     correlationId: interaction.uid,
   };
-  await inTransaction(db, (tx) =>
-    recordEvent(tx, actor, {
-      action: "cis2.authenticated",
-      subject: { type: "person", id: authentication.uuid },
-      after: {
-        method: authentication.method,
-        aal: aalOf(authentication.method),
-        acr,
-        clientId: interaction.params.client_id,
-      },
-    }),
-  );
+  await recordEvent(tx, actor, {
+    action: "cis2.authenticated",
+    subject: { type: "person", id: authentication.uuid },
+    after: {
+      method: authentication.method,
+      aal: aalOf(authentication.method),
+      acr,
+      clientId: interaction.params.client_id,
+    },
+  });
+}
+
+/** Hands a recorded authentication to the OIDC interaction; returns where to send the browser. */
+export function handOver(
+  provider: Provider,
+  raw: Raw,
+  interaction: Interaction,
+  authentication: Authentication,
+): Promise<string> {
+  const acr = acrMet(interaction, authentication);
   return provider.interactionResult(
     raw.req,
     raw.res,
     { login: { accountId: authentication.uuid, acr, amr: [authentication.method], remember: true } },
     { mergeWithLastSubmission: false },
   );
+}
+
+function acrMet(interaction: Interaction, authentication: Authentication): string {
+  const classes = requestedClasses(interaction, authentication.developmentLogin);
+  const acr = classSatisfied(classes, authentication.method);
+  if (!acr) throw new Error(`method ${authentication.method} does not meet ${classes.join(" ")}`);
+  return acr;
 }
 
 /** Ends the sign-in with an OAuth error for the relying party, recorded in the audit log. */

@@ -6,6 +6,7 @@ import {
   verifyAssertion,
 } from "../../authenticators/webauthn/authentication.ts";
 import { relyingPartyFor } from "../../authenticators/webauthn/relying-party.ts";
+import { handOver, recordAuthentication } from "./complete.ts";
 import {
   everyLimit,
   type Form,
@@ -15,9 +16,9 @@ import {
   type Params,
   page,
   personActor,
+  rawOf,
   renderPage,
   type SignInContext,
-  signedIn,
   signingInOf,
   tooManyAttempts,
   usableFor,
@@ -44,6 +45,8 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     if (!attempt.allowed) return tooManyAttempts(context, reply, interaction, attempt, "security-key");
     if (!uuid) return showSecurityKey(context, request, reply, interaction, unregisteredSecurityKey);
     const challenge = (interaction.result as { webauthnChallenge?: string } | undefined)?.webauthnChallenge;
+    const { developmentLogin } = context;
+    // The key's counter, the attempt given back and the sign-in's record commit together.
     const outcome = await verifyAssertion(
       db,
       personActor(interaction, uuid),
@@ -54,10 +57,18 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
         challenge,
         responseJson: request.body?.response ?? "",
       },
+      async (tx, method) => {
+        await giveBack(tx, attempt.counted, everyLimit);
+        await recordAuthentication(tx, interaction, { uuid, method, developmentLogin });
+      },
     );
     if (!outcome.accepted) return showSecurityKey(context, request, reply, interaction, outcome.message);
-    await giveBack(db, attempt.counted, everyLimit);
-    return signedIn(context, request, reply, interaction, { uuid, method: outcome.method });
+    const location = await handOver(context.provider(), rawOf(request, reply), interaction, {
+      uuid,
+      method: outcome.method,
+      developmentLogin,
+    });
+    return reply.redirect(location, 303);
   });
 }
 
