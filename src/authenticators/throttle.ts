@@ -115,6 +115,79 @@ export function backOffDelaySeconds(limit: BackOffLimit, count: number): number 
   return Math.min(limit.maxDelaySeconds, limit.firstDelaySeconds * 2 ** (count - limit.free));
 }
 
+type Keyed = Counter & { key: string };
+type Refusal = Extract<Attempt, { allowed: false }>;
+
+/** The counters in key order: two nodes locking the same keys then wait for each other. */
+function keyedCounters(counters: Counter[]): Keyed[] {
+  return counters
+    .map((counter) => ({ ...counter, key: throttleKey(counter) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Creates the missing counters and locks them all, in key order, in one statement: the no-op
+ * update on conflict locks an existing row and returns it as it stands.
+ */
+async function lockCounters(tx: Tx, keyed: Keyed[], now: Date): Promise<Map<string, Row>> {
+  if (keyed.length === 0) return new Map();
+  const rows = await tx
+    .insertInto("sign_in_throttles")
+    .values(
+      keyed.map((counter) => ({
+        key: counter.key,
+        window_start: windowStartOf(signInLimits[counter.limit], now),
+        count: 0,
+        last_attempt_at: now,
+      })),
+    )
+    .onConflict((conflict) => conflict.column("key").doUpdateSet((eb) => ({ key: eb.ref("excluded.key") })))
+    .returningAll()
+    .execute();
+  return new Map(rows.map((row) => [row.key, row]));
+}
+
+/** The latest of the counters' refusals, if any refuses. */
+function refusalOf(keyed: Keyed[], rowOf: Map<string, Row>, now: Date): Refusal | undefined {
+  let refusal: { limit: LimitName; retryAt: Date } | undefined;
+  for (const counter of keyed) {
+    const row = rowOf.get(counter.key);
+    const until = row ? refusedUntil(signInLimits[counter.limit], row, now) : undefined;
+    if (until && (!refusal || until > refusal.retryAt)) refusal = { limit: counter.limit, retryAt: until };
+  }
+  return (
+    refusal && {
+      allowed: false,
+      ...refusal,
+      retryAfterSeconds: Math.max(1, Math.ceil((refusal.retryAt.getTime() - now.getTime()) / 1000)),
+    }
+  );
+}
+
+/** Counts one attempt on every counter, in one statement; the attempt that reaches a limit is audited. */
+async function countAttempt(
+  tx: Tx,
+  actor: Actor,
+  keyed: Keyed[],
+  rowOf: Map<string, Row>,
+  now: Date,
+): Promise<Counted[]> {
+  if (keyed.length === 0) return [];
+  const counted = keyed.map((counter) => {
+    const windowStart = windowStartOf(signInLimits[counter.limit], now);
+    const row = rowOf.get(counter.key);
+    const count = row && row.window_start.getTime() === windowStart.getTime() ? row.count + 1 : 1;
+    return { ...counter, windowStart, count };
+  });
+  await sql`UPDATE sign_in_throttles AS t SET window_start = v.window_start, count = v.count, last_attempt_at = ${now}
+    FROM (VALUES ${sql.join(counted.map((counter) => sql`(${counter.key}, ${counter.windowStart}::timestamptz, ${counter.count}::integer)`))})
+      AS v (key, window_start, count)
+    WHERE t.key = v.key`.execute(tx);
+  for (const { count, ...counter } of counted)
+    await recordLimitReached(tx, actor, counter, signInLimits[counter.limit], count, now);
+  return counted.map(({ count: _, ...counter }) => counter);
+}
+
 /**
  * Counts one attempt on every counter, or on none: if any counter refuses, nothing changes and
  * the answer says when to try again (the latest of the refusals). The rows are locked in key
@@ -127,53 +200,66 @@ export async function takeAttempt(
   counters: Counter[],
   now = new Date(),
 ): Promise<Attempt> {
-  const keyed = counters
-    .map((counter) => ({ ...counter, key: throttleKey(counter) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const keyed = keyedCounters(counters);
   if (keyed.length === 0) return { allowed: true, counted: [] };
   return inTransaction(queryable, async (tx) => {
-    // Creates the missing counters and locks them all, in key order, in one statement: the
-    // no-op update on conflict locks an existing row and returns it as it stands.
-    const rows = await tx
-      .insertInto("sign_in_throttles")
-      .values(
-        keyed.map((counter) => ({
-          key: counter.key,
-          window_start: windowStartOf(signInLimits[counter.limit], now),
-          count: 0,
-          last_attempt_at: now,
-        })),
-      )
-      .onConflict((conflict) => conflict.column("key").doUpdateSet((eb) => ({ key: eb.ref("excluded.key") })))
-      .returningAll()
-      .execute();
-    const rowOf = new Map(rows.map((row) => [row.key, row]));
-    let refusal: { limit: LimitName; retryAt: Date } | undefined;
-    for (const counter of keyed) {
-      const row = rowOf.get(counter.key);
-      const until = row ? refusedUntil(signInLimits[counter.limit], row, now) : undefined;
-      if (until && (!refusal || until > refusal.retryAt)) refusal = { limit: counter.limit, retryAt: until };
-    }
-    if (refusal)
-      return {
-        allowed: false as const,
-        ...refusal,
-        retryAfterSeconds: Math.max(1, Math.ceil((refusal.retryAt.getTime() - now.getTime()) / 1000)),
-      };
-    const counted = keyed.map((counter) => {
-      const windowStart = windowStartOf(signInLimits[counter.limit], now);
-      const row = rowOf.get(counter.key);
-      const count = row && row.window_start.getTime() === windowStart.getTime() ? row.count + 1 : 1;
-      return { ...counter, windowStart, count };
-    });
-    await sql`UPDATE sign_in_throttles AS t SET window_start = v.window_start, count = v.count, last_attempt_at = ${now}
-      FROM (VALUES ${sql.join(counted.map((counter) => sql`(${counter.key}, ${counter.windowStart}::timestamptz, ${counter.count}::integer)`))})
-        AS v (key, window_start, count)
-      WHERE t.key = v.key`.execute(tx);
-    for (const { count, ...counter } of counted)
-      await recordLimitReached(tx, actor, counter, signInLimits[counter.limit], count, now);
-    return { allowed: true as const, counted: counted.map(({ count: _, ...counter }) => counter) };
+    const rowOf = await lockCounters(tx, keyed, now);
+    return (
+      refusalOf(keyed, rowOf, now) ?? {
+        allowed: true,
+        counted: await countAttempt(tx, actor, keyed, rowOf, now),
+      }
+    );
   });
+}
+
+/**
+ * An attempt judged while its counters are held: refused as `takeAttempt` refuses; otherwise
+ * `judge` answers in the same transaction, a wrong answer is counted and a right one starts the
+ * back-offs again. What `takeAttempt`, the answer's writes and `giveBack(everyLimit)` did in
+ * three commits, in one. `judge` must answer wrong rather than throw: a throw undoes the count.
+ */
+export async function judgeAttempt<T>(
+  queryable: Queryable,
+  actor: Actor,
+  counters: Counter[],
+  judge: (tx: Tx) => Promise<{ right: boolean; answer: T }>,
+  now = new Date(),
+): Promise<Refusal | { allowed: true; answer: T }> {
+  const keyed = keyedCounters(counters);
+  return inTransaction(queryable, async (tx) => {
+    const rowOf = await lockCounters(tx, keyed, now);
+    const refusal = refusalOf(keyed, rowOf, now);
+    if (refusal) return refusal;
+    const { right, answer } = await judge(tx);
+    if (!right) await countAttempt(tx, actor, keyed, rowOf, now);
+    else await restartBackOffs(tx, keyed, rowOf, now);
+    return { allowed: true as const, answer };
+  });
+}
+
+/** A right answer starts its back-offs again; a window it was not counted in is left as it is. */
+async function restartBackOffs(tx: Tx, keyed: Keyed[], rowOf: Map<string, Row>, now: Date): Promise<void> {
+  const counting = keyed.filter((counter) => {
+    const limit = signInLimits[counter.limit];
+    const row = rowOf.get(counter.key);
+    return (
+      limit.kind === "back-off" &&
+      row !== undefined &&
+      row.count > 0 &&
+      row.window_start.getTime() === windowStartOf(limit, now).getTime()
+    );
+  });
+  if (counting.length > 0)
+    await tx
+      .updateTable("sign_in_throttles")
+      .set({ count: 0 })
+      .where(
+        "key",
+        "in",
+        counting.map((counter) => counter.key),
+      )
+      .execute();
 }
 
 async function recordLimitReached(

@@ -15,6 +15,7 @@ import { readAccount } from "./account-read.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
+import { cookieSignatures } from "./cookie-signatures.ts";
 import { dynamicRegistration, ownerMetadata } from "./dynamic-registration.ts";
 import { oneCommitPerTokenRequest } from "./exchange-writes.ts";
 import { lifetimes } from "./lifetimes.ts";
@@ -117,7 +118,11 @@ export function createProvider(options: ProviderOptions): Provider {
     // is optional, S256 only (oidc-provider refuses plain); a code asked for with a challenge
     // needs its verifier.
     pkce: { required: () => false },
-    cookies: { keys: [cookieKey(options.masterKey)], long: { signed: true }, short: { signed: true } },
+    cookies: {
+      keys: cookieSignatures([cookieKey(options.masterKey)]),
+      long: { signed: true },
+      short: { signed: true },
+    },
     discovery: completeDiscovery,
     features: {
       devInteractions: { enabled: false },

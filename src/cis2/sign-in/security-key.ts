@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { giveBack, signInCounters, takeAttempt } from "../../authenticators/throttle.ts";
+import { judgeAttempt, signInCounters } from "../../authenticators/throttle.ts";
 import {
+  type AssertionOutcome,
   authenticationOptions,
   unregisteredSecurityKey,
   verifyAssertion,
@@ -8,7 +9,7 @@ import {
 import { relyingPartyFor } from "../../authenticators/webauthn/relying-party.ts";
 import { handOver, recordAuthentication } from "./complete.ts";
 import {
-  everyLimit,
+  acceptedMethods,
   type Form,
   type Interaction,
   interactionFor,
@@ -21,7 +22,6 @@ import {
   type SignInContext,
   signingInOf,
   tooManyAttempts,
-  usableFor,
   webauthnMethods,
 } from "./journey.ts";
 
@@ -37,34 +37,41 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     const interaction = await interactionFor(context.provider(), request, reply);
     const signingIn = signingInOf(interaction);
     const { uuid } = signingIn;
-    const attempt = await takeAttempt(
+    const challenge = (interaction.result as { webauthnChallenge?: string } | undefined)?.webauthnChallenge;
+    const { developmentLogin } = context;
+    // The counters, the key's counter and the sign-in's record in one transaction: a wrong
+    // answer is counted, a right one gives back nothing it needs to.
+    const judged = await judgeAttempt(
       db,
       journeyActor(interaction, uuid),
       signInCounters.securityKey(signingIn.account, request.ip),
-    );
-    if (!attempt.allowed) return tooManyAttempts(context, reply, interaction, attempt, "security-key");
-    if (!uuid) return showSecurityKey(context, request, reply, interaction, unregisteredSecurityKey);
-    const challenge = (interaction.result as { webauthnChallenge?: string } | undefined)?.webauthnChallenge;
-    const { developmentLogin } = context;
-    // The key's counter, the attempt given back and the sign-in's record commit together.
-    const outcome = await verifyAssertion(
-      db,
-      personActor(interaction, uuid),
-      relyingPartyFor(context.provider().issuer),
-      {
-        uuid,
-        methods: (await usableFor(context, interaction)).filter((method) => webauthnMethods.includes(method)),
-        challenge,
-        responseJson: request.body?.response ?? "",
+      async (tx): Promise<{ right: boolean; answer: AssertionOutcome }> => {
+        if (!uuid)
+          return {
+            right: false,
+            answer: { accepted: false, reason: "unknown-credential", message: unregisteredSecurityKey },
+          };
+        const outcome = await verifyAssertion(
+          tx,
+          personActor(interaction, uuid),
+          relyingPartyFor(context.provider().issuer),
+          {
+            uuid,
+            methods: acceptedWebauthn(context, interaction),
+            challenge,
+            responseJson: request.body?.response ?? "",
+          },
+          (tx, method) => recordAuthentication(tx, interaction, { uuid, method, developmentLogin }),
+        );
+        return { right: outcome.accepted, answer: outcome };
       },
-      async (tx, method) => {
-        await giveBack(tx, attempt.counted, everyLimit);
-        await recordAuthentication(tx, interaction, { uuid, method, developmentLogin });
-      },
     );
+    if (!judged.allowed) return tooManyAttempts(context, reply, interaction, judged, "security-key");
+    const outcome = judged.answer;
     if (!outcome.accepted) return showSecurityKey(context, request, reply, interaction, outcome.message);
+    // Only a known person's assertion is accepted.
     const location = await handOver(context.provider(), rawOf(request, reply), interaction, {
-      uuid,
+      uuid: uuid as string,
       method: outcome.method,
       developmentLogin,
     });
@@ -81,12 +88,11 @@ async function showSecurityKey(
   error?: string,
 ) {
   const { identifier, account } = signingInOf(interaction);
-  const usable = (await usableFor(context, interaction)).filter((method) => webauthnMethods.includes(method));
   const options = await authenticationOptions(
     context.db,
     relyingPartyFor(context.provider().issuer),
     account.key,
-    usable,
+    acceptedWebauthn(context, interaction),
   );
   await context
     .provider()
@@ -102,4 +108,12 @@ async function showSecurityKey(
     page(interaction, "Use your security key", { identifier, options: JSON.stringify(options), error }),
     error ? 400 : 200,
   );
+}
+
+/**
+ * The WebAuthn methods this sign-in accepts. The credentials are read by these methods, so what
+ * the person holds narrows them there, without reading what they hold first.
+ */
+function acceptedWebauthn(context: SignInContext, interaction: Interaction) {
+  return acceptedMethods(context, interaction).filter((method) => webauthnMethods.includes(method));
 }
