@@ -307,6 +307,14 @@ export function cpuSeconds(pids: number[]): number {
   return ticks / 100;
 }
 
+/** Updates the planner's statistics of every table of a database, as autovacuum would in time. */
+export async function analyzeDatabase(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query("ANALYZE");
+  await client.end();
+}
+
 /** The server processes of PostgreSQL serving one database (to charge their CPU to a run). */
 export async function backendPids(databaseUrl: string): Promise<number[]> {
   const client = new pg.Client({ connectionString: databaseUrl });

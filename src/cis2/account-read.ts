@@ -1,14 +1,17 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { type Person, personFromRow, personQuery } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import { currentPositionsJson, positionsFromRows } from "../rbac/positions.ts";
 import type { Db } from "../store/database.ts";
+import { readOnce, remember } from "./request-scope.ts";
 import { rememberPositions } from "./sign-in/role-selection.ts";
 
 /**
  * What every token and UserInfo answer is made of, read in one query: the person with their
- * registrations, their current positions and the role chosen in the token's session. The
- * positions are kept for the rest of the request, where the claims look for them.
+ * registrations, their current positions and the role chosen in the token's session. A code or
+ * token is looked up with its account in the same query (adapter.ts, `accountQuery`), so the
+ * answer is usually already in the request's scope; the positions are kept for the rest of the
+ * request, where the claims look for them.
  */
 export async function readAccount(
   db: Db,
@@ -16,15 +19,40 @@ export async function readAccount(
   uuid: string,
   sessionUid: string | undefined,
 ): Promise<{ person: Person; selectedRoleId: string | undefined } | undefined> {
-  const row = await personQuery(db)
-    .select(currentPositionsJson(db, sql.ref("people.uuid")).as("positions"))
-    .select(
-      sql<string | null>`(SELECT s.role_profile_id FROM cis2_role_selections s
-        WHERE s.session_uid = ${sessionUid ?? null} AND s.uuid = people.uuid)`.as("selected_role_id"),
-    )
-    .where("people.uuid", "=", uuid)
-    .executeTakeFirst();
+  const row = await readOnce(accountKey(uuid, sessionUid), () =>
+    accountQuery(db, sql.val(uuid), sql.val(sessionUid ?? null)).executeTakeFirst(),
+  );
   if (!row) return undefined;
   rememberPositions(uuid, positionsFromRows(lists, row.positions));
   return { person: personFromRow(row, row.registrations), selectedRoleId: row.selected_role_id ?? undefined };
 }
+
+/**
+ * The account of a person and a session as a query to be joined where the two are known (the
+ * token's `accountId` and `sessionUid`), so the account costs no round trip of its own.
+ */
+export function accountQuery(db: Db, uuid: RawBuilder<string | null>, sessionUid: RawBuilder<string | null>) {
+  return personQuery(db)
+    .select(currentPositionsJson(db, sql.ref("people.uuid")).as("positions"))
+    .select(
+      sql<string | null>`(SELECT s.role_profile_id FROM cis2_role_selections s
+        WHERE s.session_uid = ${sessionUid} AND s.uuid = people.uuid)`.as("selected_role_id"),
+    )
+    .where("people.uuid", "=", uuid as RawBuilder<string>);
+}
+
+export type AccountRow = NonNullable<
+  Awaited<ReturnType<ReturnType<typeof accountQuery>["executeTakeFirst"]>>
+>;
+
+/** Keeps an account read with something else for `readAccount` in this request. */
+export function rememberAccount(
+  uuid: string,
+  sessionUid: string | undefined,
+  row: AccountRow | undefined,
+): void {
+  remember(accountKey(uuid, sessionUid), row);
+}
+
+const accountKey = (uuid: string, sessionUid: string | undefined) =>
+  `cis2:account:${uuid}:${sessionUid ?? ""}`;

@@ -18,6 +18,7 @@ const maximumEntries = 10_000;
 type Load = () => Promise<ClientMetadata | undefined>;
 
 export type ClientCache = {
+  /** The metadata kept, not a copy: a caller copies it before anything may change it. */
   read(clientId: string, load: Load): Promise<ClientMetadata | undefined>;
   close(): Promise<void>;
 };
@@ -42,9 +43,9 @@ export function listeningClientCache(databaseUrl: string): ClientCache {
   return {
     async read(clientId, load) {
       if (!listener.listening()) return load();
+      // Not copied here: the adapter copies whatever it hands oidc-provider, which changes it.
       const kept = entries.get(clientId);
-      // A copy: oidc-provider may change what it is given.
-      if (kept) return structuredClone(kept);
+      if (kept) return kept;
       const before = generation;
       const metadata = await load();
       // Unknown identifiers are not kept: guessing them must not grow the cache.
