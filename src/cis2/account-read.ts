@@ -4,7 +4,7 @@ import type { CodeLists } from "../rbac/code-lists.ts";
 import { currentPositionsJson, positionsFromRows } from "../rbac/positions.ts";
 import type { Db } from "../store/database.ts";
 import { readOnce, remember } from "./request-scope.ts";
-import { rememberPositions } from "./sign-in/role-selection.ts";
+import { rememberPositions, rememberSelectedRole } from "./sign-in/role-selection.ts";
 
 /**
  * What every token and UserInfo answer is made of, read in one query: the person with their
@@ -24,6 +24,7 @@ export async function readAccount(
   );
   if (!row) return undefined;
   rememberPositions(uuid, positionsFromRows(lists, row.positions));
+  if (sessionUid) rememberSelectedRole(sessionUid, uuid, row.selected_role_id ?? undefined);
   return { person: personFromRow(row, row.registrations), selectedRoleId: row.selected_role_id ?? undefined };
 }
 

@@ -19,19 +19,32 @@ export function rememberPositions(uuid: string, positions: Position[]): void {
   remember(`positions:${uuid}`, positions);
 }
 
-/** The position chosen in a CIS2 session, if that session's user chose one. */
-export async function selectedRoleFor(
+const roleKey = (sessionUid: string, uuid: string) => `role:${sessionUid}:${uuid}`;
+
+/** The position chosen in a CIS2 session, if that session's user chose one; read once per request. */
+export function selectedRoleFor(
   queryable: Queryable,
   sessionUid: string,
   uuid: string,
 ): Promise<string | undefined> {
-  const row = await queryable
-    .selectFrom("cis2_role_selections")
-    .select("role_profile_id")
-    .where("session_uid", "=", sessionUid)
-    .where("uuid", "=", uuid)
-    .executeTakeFirst();
-  return row?.role_profile_id;
+  return readOnce(roleKey(sessionUid, uuid), async () => {
+    const row = await queryable
+      .selectFrom("cis2_role_selections")
+      .select("role_profile_id")
+      .where("session_uid", "=", sessionUid)
+      .where("uuid", "=", uuid)
+      .executeTakeFirst();
+    return row?.role_profile_id;
+  });
+}
+
+/** Keeps a session's chosen role, read with something else or just chosen, for `selectedRoleFor`. */
+export function rememberSelectedRole(
+  sessionUid: string,
+  uuid: string,
+  roleProfileId: string | undefined,
+): void {
+  remember(roleKey(sessionUid, uuid), roleProfileId);
 }
 
 /** Records the user's choice for the session; only one of their current positions may be chosen. */
@@ -67,6 +80,7 @@ export async function selectRole(
       after: { sessionUid: selection.sessionUid },
     });
   });
+  rememberSelectedRole(selection.sessionUid, selection.uuid, selection.roleProfileId);
 }
 
 /**
