@@ -5,10 +5,11 @@ import type { Db } from "../store/database.ts";
 import { hasNulByte } from "../store/text.ts";
 import { nulBytePath } from "../web/nul-bytes.ts";
 import { type AccountRow, accountQuery, rememberAccount } from "./account-read.ts";
+import { heldModel, holdModelWrite } from "./authorization-writes.ts";
 import type { ClientCache } from "./client-cache.ts";
 import { readClientMetadata } from "./clients.ts";
 import { clientStorage } from "./dynamic-registration.ts";
-import { holdAssertion, holdConsumption, holdToken } from "./exchange-writes.ts";
+import { type HeldRow, holdAssertion, holdConsumption, holdToken } from "./exchange-writes.ts";
 import { forget, readOnce, remember } from "./request-scope.ts";
 
 /**
@@ -55,7 +56,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
         expires_at: expiresAt,
       };
       forget(`oidc:${this.kind}:`);
-      if (holdToken(row)) return;
+      if (holdToken(row) || holdModelWrite(this.kind, id, row)) return;
       await db
         .insertInto("oidc_models")
         .values(row)
@@ -79,6 +80,8 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
             clients.read(id, () => readClientMetadata(db, sealer, id)),
           ),
         );
+      const written = heldModel(this.kind, "id", id);
+      if (written) return payloadOf(written.row);
       if (tokenKinds.has(this.kind))
         return copy(await readOnce(readKey(this.kind, "id", id), () => this.findWithSessionAndGrant(id)));
       return this.findWhere("id", id);
@@ -86,6 +89,8 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
 
     async findByUid(uid: string): Promise<Payload | undefined> {
       if (hasNulByte(uid)) return undefined;
+      const written = heldModel(this.kind, "uid", uid);
+      if (written) return payloadOf(written.row);
       return this.findWhere("uid", uid);
     }
 
@@ -107,6 +112,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
 
     async destroy(id: string): Promise<void> {
       if (this.kind === "Client") return registry.destroy(id);
+      if (holdModelWrite(this.kind, id)) return forget(`oidc:${this.kind}:`);
       await db.deleteFrom("oidc_models").where("kind", "=", this.kind).where("id", "=", id).execute();
       forget(`oidc:${this.kind}:`);
     }
@@ -259,6 +265,11 @@ function withConsumed(payload: Payload, consumedAt: Date | null): Payload {
  * Payloads are JSON (a JSONB column, or a client's metadata), so a JSON round trip copies them
  * exactly, in about two thirds of structuredClone's time.
  */
+/** A model this request has written and not yet stored, as a read would give it back. */
+function payloadOf(row: HeldRow | undefined): Payload | undefined {
+  return row && (JSON.parse(row.payload) as Payload);
+}
+
 function copy(payload: Payload | undefined): Payload | undefined {
   return payload && (JSON.parse(JSON.stringify(payload)) as Payload);
 }

@@ -13,6 +13,7 @@ import type { Db } from "../store/database.ts";
 import { issuerIsHttps } from "../web/https.ts";
 import { readAccount } from "./account-read.ts";
 import { adapterFactory, firstUseOfAssertion } from "./adapter.ts";
+import { oneCommitPerAuthorizationRequest } from "./authorization-writes.ts";
 import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { cookieSignatures } from "./cookie-signatures.ts";
@@ -199,6 +200,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
   provider.use(oneCommitPerTokenRequest(db, cis2Routes.token));
+  provider.use(oneCommitPerAuthorizationRequest(db, cis2Routes.authorization));
   provider.use(serverSideLogout(provider, db, cis2Routes.end_session));
   return provider;
 }
