@@ -1,6 +1,7 @@
 import { type CompiledQuery, type InferResult, sql } from "kysely";
 import { errors } from "oidc-provider";
 import type { Sealer } from "../secrets/sealed.ts";
+import { compiledOnce } from "../store/compiled.ts";
 import type { Db } from "../store/database.ts";
 import { hasNulByte } from "../store/text.ts";
 import { nulBytePath } from "../web/nul-bytes.ts";
@@ -57,19 +58,16 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
       };
       forget(`oidc:${this.kind}:`);
       if (holdToken(row) || holdModelWrite(this.kind, id, row)) return;
-      await db
-        .insertInto("oidc_models")
-        .values(row)
-        .onConflict((conflict) =>
-          conflict.columns(["kind", "id"]).doUpdateSet({
-            payload: row.payload,
-            grant_id: row.grant_id,
-            user_code: row.user_code,
-            uid: row.uid,
-            expires_at: row.expires_at,
-          }),
-        )
-        .execute();
+      await upsertModel(
+        db,
+        row.kind,
+        row.id,
+        row.payload,
+        row.grant_id,
+        row.user_code,
+        row.uid,
+        row.expires_at,
+      );
     }
 
     async find(id: string): Promise<Payload | undefined> {
@@ -130,15 +128,10 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
 
     private async findWhere(column: "id" | "uid" | "user_code", value: string): Promise<Payload | undefined> {
-      const row = await readOnce(readKey(this.kind, column, value), () =>
-        db
-          .selectFrom("oidc_models")
-          .select(["payload", "consumed_at"])
-          .where("kind", "=", this.kind)
-          .where(column, "=", value)
-          .where(live())
-          .executeTakeFirst(),
-      );
+      const row = await readOnce(readKey(this.kind, column, value), async () => {
+        const { rows } = await findModel[column](db, this.kind, value);
+        return rows[0];
+      });
       // A copy each time: the row is the request's, and oidc-provider's models change what they are given.
       return row ? withConsumed(copy(row.payload as Payload) as Payload, row.consumed_at) : undefined;
     }
@@ -175,6 +168,34 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     }
   };
 }
+
+/** The models' upsert, compiled once: every step of a sign-in saves its interaction. */
+const upsertModel = compiledOnce(7, (queryable, kind, id, payload, grantId, userCode, uid, expiresAt) =>
+  queryable
+    .insertInto("oidc_models")
+    .values({ kind, id, payload, grant_id: grantId, user_code: userCode, uid, expires_at: expiresAt })
+    .onConflict((conflict) =>
+      conflict.columns(["kind", "id"]).doUpdateSet({
+        payload,
+        grant_id: grantId,
+        user_code: userCode,
+        uid,
+        expires_at: expiresAt,
+      }),
+    ),
+);
+
+/** A live model by id, uid or user code, each compiled once: every step of a sign-in reads its interaction. */
+const findModelBy = (column: "id" | "uid" | "user_code") =>
+  compiledOnce(2, (queryable, kind, value) =>
+    queryable
+      .selectFrom("oidc_models")
+      .select(["payload", "consumed_at"])
+      .where("kind", "=", kind)
+      .where(column, "=", value)
+      .where(live()),
+  );
+const findModel = { id: findModelBy("id"), uid: findModelBy("uid"), user_code: findModelBy("user_code") };
 
 function lookupQuery(db: Db, kind: string, id: string) {
   return db

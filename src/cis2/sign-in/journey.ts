@@ -93,16 +93,18 @@ export async function interactionFor(
   request: FastifyRequest<{ Params: Params }>,
   reply: FastifyReply,
 ): Promise<Interaction> {
-  const expired = InvalidInputError.field(
-    "interaction",
-    "This sign-in has expired or was started in another window. Go back to the service you came from and sign in again.",
-  );
+  // Made only when needed: an error's stack costs more than the rest of this lookup.
+  const expired = () =>
+    InvalidInputError.field(
+      "interaction",
+      "This sign-in has expired or was started in another window. Go back to the service you came from and sign in again.",
+    );
   const interaction = await provider
     .interactionDetails(request.raw, reply.raw)
     .catch((error: { name?: string }) => {
-      throw error.name === "SessionNotFound" ? expired : error;
+      throw error.name === "SessionNotFound" ? expired() : error;
     });
-  if (interaction.uid !== request.params.uid) throw expired;
+  if (interaction.uid !== request.params.uid) throw expired();
   return interaction;
 }
 
