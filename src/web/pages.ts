@@ -9,6 +9,33 @@ import { wordingFilters } from "./wording.ts";
 const nhsukRoot = dirname(createRequire(import.meta.url).resolve("nhsuk-frontend/package.json"));
 const viewsDir = fileURLToPath(new URL("./views/", import.meta.url));
 
+type Exported = Record<string, unknown>;
+type Done = (error: Error | null, exported?: Exported) => void;
+type Exporting = { getExported(context: unknown, parentFrame?: unknown, done?: Done): void };
+
+/**
+ * Nunjucks runs an imported template's top level on every `{% from … import … %}` to collect its
+ * macros: a page importing the design system's components did that for each of them on every
+ * render, about a tenth of the page's time. An import without context (the only kind our views
+ * make) yields the same macros every time, so each template's are collected once.
+ */
+function collectMacrosOnce(): void {
+  const prototype = nunjucks.Template.prototype as unknown as Exporting;
+  const collect = prototype.getExported;
+  const collected = new WeakMap<object, Exported>();
+  prototype.getExported = function (this: object, context, parentFrame, done) {
+    if (typeof context !== "function") return collect.call(this, context, parentFrame, done);
+    const answer = context as Done;
+    const exported = collected.get(this);
+    if (exported) return answer(null, exported);
+    collect.call(this, (error: Error | null, macros?: Exported) => {
+      if (!error && macros) collected.set(this, macros);
+      answer(error, macros);
+    });
+  };
+}
+collectMacrosOnce();
+
 /** Nunjucks with a capability's own views first, then the shared views, then the NHS design system's. */
 function environmentFor(capabilityViewDirs: string[]): nunjucks.Environment {
   const environment = new nunjucks.Environment(
