@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { isMethod, type Method } from "../assurance/methods.ts";
 import type { Queryable } from "../store/database.ts";
 
@@ -13,20 +13,33 @@ export async function heldMethods(
   uuid: string,
   developmentLogin: boolean,
 ): Promise<Method[]> {
-  const { rows } = await sql<{
-    password: boolean;
-    totp: boolean;
-    credentials: string[];
-    card: boolean;
-    upstream: boolean;
-  }>`
-    SELECT EXISTS (SELECT 1 FROM passwords WHERE uuid = ${uuid}) AS password,
-           EXISTS (SELECT 1 FROM totp_authenticators WHERE uuid = ${uuid}) AS totp,
-           ARRAY(SELECT DISTINCT method FROM webauthn_credentials WHERE uuid = ${uuid} ORDER BY method) AS credentials,
-           EXISTS (SELECT 1 FROM smartcards WHERE holder = ${uuid} AND status IN ('active', 'locked')) AS card,
-           EXISTS (SELECT 1 FROM upstream_links WHERE uuid = ${uuid} AND status = 'active') AS upstream
-  `.execute(queryable);
-  const { password, totp, credentials, card, upstream } = rows[0] ?? {
+  const { rows } = await sql<HeldFlags>`SELECT ${heldFlags(sql`${uuid}`)}`.execute(queryable);
+  return methodsHeld(rows[0], developmentLogin);
+}
+
+export type HeldFlags = {
+  password: boolean;
+  totp: boolean;
+  credentials: string[];
+  card: boolean;
+  upstream: boolean;
+};
+
+/**
+ * The columns that say what a person holds, for a query that reads them with something else
+ * (the identify step reads them with the person an identifier names); `uuid` is an expression.
+ */
+export function heldFlags(uuid: RawBuilder<unknown>): RawBuilder<HeldFlags> {
+  return sql<HeldFlags>`EXISTS (SELECT 1 FROM passwords WHERE uuid = ${uuid}) AS password,
+    EXISTS (SELECT 1 FROM totp_authenticators WHERE uuid = ${uuid}) AS totp,
+    ARRAY(SELECT DISTINCT method FROM webauthn_credentials WHERE uuid = ${uuid} ORDER BY method) AS credentials,
+    EXISTS (SELECT 1 FROM smartcards WHERE holder = ${uuid} AND status IN ('active', 'locked')) AS card,
+    EXISTS (SELECT 1 FROM upstream_links WHERE uuid = ${uuid} AND status = 'active') AS upstream`;
+}
+
+/** The methods those columns say are held. */
+export function methodsHeld(flags: HeldFlags | undefined, developmentLogin: boolean): Method[] {
+  const { password, totp, credentials, card, upstream } = flags ?? {
     password: false,
     totp: false,
     credentials: [],

@@ -46,7 +46,10 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
     async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
       refuseNulParameters(payload);
       if (this.kind === "Client") return registry.upsert(id, payload);
-      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+      // In whole seconds, as oidc-provider counts: an interaction saved again at each step keeps
+      // the same expiry, so PostgreSQL can update its row in place (a HOT update) rather than
+      // write a new entry in every index.
+      const expiresAt = expiresIn ? new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000) : null;
       const row = {
         kind: this.kind,
         id,

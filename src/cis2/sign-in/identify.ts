@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import { methods } from "../../assurance/methods.ts";
-import { heldMethods } from "../../authenticators/held.ts";
+import { type HeldFlags, heldFlags, methodsHeld } from "../../authenticators/held.ts";
 import { signInCounters, takeAttempt } from "../../authenticators/throttle.ts";
 import type { Db } from "../../store/database.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
@@ -51,10 +51,9 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
       );
     const person = await activePersonNamedBy(db, identifier);
     const account = signInAccount(identifier, person?.uuid);
-    const held = await heldMethods(db, account.key, developmentLogin);
     const usable = usableMethods(
       interaction,
-      person ? held : methodsOfUnknown(developmentLogin),
+      person ? methodsHeld(person, developmentLogin) : methodsOfUnknown(developmentLogin),
       developmentLogin,
     );
     if (usable.length === 0) {
@@ -92,13 +91,17 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
 }
 
 /**
- * The active Care Identity a sign-in identifier names: its UUID, or its email address in any
- * case. Suspended and closed identities name no one here, so they sign in as an unknown does.
+ * The active Care Identity a sign-in identifier names, with what it holds: its UUID, or its email
+ * address in any case. Suspended and closed identities name no one here, so they sign in as an
+ * unknown does.
  */
 async function activePersonNamedBy(db: Db, identifier: string) {
   if (!identifier) return undefined;
-  const query = db.selectFrom("people").select(["uuid", "status"]).where("status", "=", "active");
-  return isCareIdentifier(identifier)
-    ? query.where("uuid", "=", identifier).executeTakeFirst()
-    : query.where(sql<string>`lower(email)`, "=", identifier.toLowerCase()).executeTakeFirst();
+  const named = isCareIdentifier(identifier)
+    ? sql`people.uuid = ${identifier}`
+    : sql`lower(people.email) = ${identifier.toLowerCase()}`;
+  const { rows } = await sql<{ uuid: string } & HeldFlags>`
+    SELECT people.uuid, ${heldFlags(sql.ref("people.uuid"))}
+    FROM people WHERE people.status = 'active' AND ${named}`.execute(db);
+  return rows[0];
 }
