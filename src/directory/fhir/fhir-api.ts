@@ -19,6 +19,7 @@ declare module "fastify" {
 }
 
 const released = "2025-01-01";
+const fhirJsonType = `${fhirJson}; charset=utf-8`;
 const correlationIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -26,6 +27,10 @@ const correlationIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
  * shares, as a pipeline of named steps: refuse an Accept it cannot satisfy, authenticate the
  * application's key, apply that application's rate limit, answer, and turn any failure into an
  * OperationOutcome. `/metadata` needs no key, as clients read it before they have one.
+ *
+ * Routes and handlers return what they answer rather than `reply.send(...)` it: an async
+ * function that returns the reply makes Fastify wait on the reply as a promise, which watches
+ * the response stream to its end with a set of listeners on every request.
  */
 export function registerFhirApi(
   app: FastifyInstance,
@@ -44,6 +49,8 @@ export function registerFhirApi(
 ): void {
   // Not awaited: the plugin loads with the rest of the app, after server.ts has set its handlers.
   const metadataPath = `${options.prefix}/metadata`;
+  // Every answer is FHIR JSON (errors are OperationOutcomes), so its type is fixed with the rest.
+  const fixedHeaders = { ...options.securityHeaders, "content-type": fhirJsonType };
   app.register(
     async (api) => {
       // Helmet would build its middleware again on every request; these routes send the same
@@ -54,7 +61,7 @@ export function registerFhirApi(
       // One hook for the steps every request takes, in order (each hook costs a turn of its own).
       api.addHook("onRequest", async (request, reply) => {
         request.fhirApiPrefix = options.prefix;
-        reply.headers(options.securityHeaders);
+        reply.headers(fixedHeaders);
         refuseUnacceptableMediaType(request);
         if (pathOf(request.url) !== metadataPath) await authenticateApplication(request, options.keys);
       });
@@ -73,19 +80,19 @@ export function registerFhirApi(
       api.setErrorHandler((error, request, reply) => {
         const { status, outcome } = operationOutcomeFor(error);
         if (status >= 500) request.log.error({ err: error }, "FHIR request failed");
-        return reply.code(status).type(fhirJson).send(outcome);
+        reply.code(status).type(fhirJsonType);
+        return outcome;
       });
       api.setNotFoundHandler((request, reply) => {
         const { status, outcome } = operationOutcomeFor(
           FhirError.notFound(`This API has nothing at ${request.method} ${request.url.split("?")[0]}`),
         );
-        return reply.code(status).type(fhirJson).send(outcome);
+        reply.code(status).type(fhirJsonType);
+        return outcome;
       });
-      api.get("/metadata", { config: { rateLimit: false } }, async (request, reply) => {
+      api.get("/metadata", { config: { rateLimit: false } }, (request) => {
         new SearchParameters(request.query, []);
-        return reply
-          .type(fhirJson)
-          .send(capabilityStatement(options.description, apiBase(request, options.prefix), released));
+        return capabilityStatement(options.description, apiBase(request, options.prefix), released);
       });
       options.routes(api);
     },
@@ -108,10 +115,16 @@ async function authenticateApplication(request: FastifyRequest, keys: Applicatio
   request.application = application;
 }
 
-async function echoCorrelationId(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+function echoCorrelationId(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (error: null, payload: unknown) => void,
+): void {
   const correlationId = request.headers["x-correlation-id"];
   if (typeof correlationId === "string" && correlationIdPattern.test(correlationId))
     reply.header("x-correlation-id", correlationId);
+  done(null, payload);
 }
 
 function pathOf(url: string): string {
