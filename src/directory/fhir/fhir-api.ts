@@ -57,12 +57,14 @@ export function registerFhirApi(
       api.addHook("onRoute", (route) => {
         route.config = { ...route.config, helmet: { skipRoute: true } } as typeof route.config;
       });
-      // One hook for the steps every request takes, in order (each hook costs a turn of its own).
-      api.addHook("onRequest", async (request, reply) => {
+      // One hook for the steps every request takes, in order (each hook costs a turn of its own);
+      // it waits only when the key is not one this node remembers.
+      api.addHook("onRequest", (request, reply, done) => {
         request.fhirApiPrefix = options.prefix;
         reply.headers(fixedHeaders);
-        refuseUnacceptableMediaType(request);
-        if (pathOf(request.url) !== metadataPath) await authenticateApplication(request, options.keys);
+        const refusal = unacceptableMediaType(request);
+        if (refusal || pathOf(request.url) === metadataPath) done(refusal);
+        else authenticateApplication(request, options.keys, done);
       });
       // After the NUL check (preValidation), as @fastify/rate-limit counted before it.
       const limitName = options.limitName ?? options.prefix;
@@ -93,19 +95,33 @@ export function registerFhirApi(
   );
 }
 
-function refuseUnacceptableMediaType(request: FastifyRequest): void {
-  if (!acceptsFhirJson(request.headers.accept))
-    throw FhirError.notAcceptable(`This API answers only in ${fhirJson}, not ${request.headers.accept}`);
+function unacceptableMediaType(request: FastifyRequest): FhirError | undefined {
+  if (acceptsFhirJson(request.headers.accept)) return undefined;
+  return FhirError.notAcceptable(`This API answers only in ${fhirJson}, not ${request.headers.accept}`);
 }
 
-/** `/metadata` needs no key; any other path, known or not, does. */
-async function authenticateApplication(request: FastifyRequest, keys: ApplicationKeyCache): Promise<void> {
+/**
+ * Finds the application whose key the request carries, then calls `done` (with the refusal if
+ * there is none): at once when this node remembers the key, after a lookup when it does not.
+ * `/metadata` needs no key; any other path, known or not, does.
+ */
+function authenticateApplication(
+  request: FastifyRequest,
+  keys: ApplicationKeyCache,
+  done: (refusal?: Error) => void,
+): void {
   const key = request.headers.apikey;
-  if (typeof key !== "string" || key === "")
-    throw FhirError.unauthorised("Send your application's API key in the apikey header");
-  const application = await keys.lookup(key);
-  if (!application) throw FhirError.unauthorised("The API key is not valid, or has been revoked");
-  request.application = application;
+  if (typeof key !== "string" || key === "") {
+    done(FhirError.unauthorised("Send your application's API key in the apikey header"));
+    return;
+  }
+  const authenticated = (application: Application | undefined) => {
+    request.application = application;
+    done(application ? undefined : FhirError.unauthorised("The API key is not valid, or has been revoked"));
+  };
+  const remembered = keys.remembered(key);
+  if (remembered) authenticated(remembered);
+  else keys.lookup(key).then(authenticated, done);
 }
 
 /** The fixed, aligned window each application's limit counts requests in. */

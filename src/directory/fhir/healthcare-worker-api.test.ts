@@ -189,7 +189,8 @@ test("each application has its own rate limit, told in headers", async (t) => {
   assert.equal((await app.inject({ url: `${base}/metadata`, headers: { apikey: key } })).statusCode, 200);
   assert.equal((await app.inject({ url: `${base}/Nothing`, headers: { apikey: key } })).statusCode, 404);
   const answers = [];
-  for (let request = 0; request < 4; request++) answers.push(await app.inject({ url, headers: { apikey: key } }));
+  for (let request = 0; request < 4; request++)
+    answers.push(await app.inject({ url, headers: { apikey: key } }));
   assert.deepEqual(
     answers.map((answer) => answer.statusCode),
     [200, 200, 200, 429],
