@@ -44,7 +44,7 @@ import { refuseNulBytes } from "./web/nul-bytes.ts";
 import { registerOneHostName } from "./web/one-host-name.ts";
 import { markPagesAsSandbox, registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
-import { fixedSecurityHeaders, securityHeaderOptions } from "./web/security-headers.ts";
+import { apiSecurityHeaders, securityHeaderOptions } from "./web/security-headers.ts";
 
 export type ServerOptions = {
   config: Config;
@@ -195,7 +195,7 @@ export async function buildServer({
       caToken: config.caToken,
     });
   if (cis2) await registerSigning(app, store.db, config, cis2.sealer);
-  registerDirectory(app, store, lists, config.databaseUrl, await fixedSecurityHeaders(securityHeaders));
+  registerDirectory(app, store, lists, config.databaseUrl, await apiSecurityHeaders(securityHeaders));
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);
     const applySettings = { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` };

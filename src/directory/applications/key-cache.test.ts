@@ -40,7 +40,8 @@ async function revocationReaches(store: Store, cache: ApplicationKeyCache): Prom
   await revokeApplication(store.db, operatorActor(), issued.application.id);
   let revokedSeen = false;
   for (let attempt = 0; attempt < 40 && !revokedSeen; attempt++) {
-    revokedSeen = cache.remembered(issued.key) === undefined && (await cache.lookup(issued.key)) === undefined;
+    revokedSeen =
+      cache.remembered(issued.key) === undefined && (await cache.lookup(issued.key)) === undefined;
     if (!revokedSeen) await new Promise((resolve) => setTimeout(resolve, 25));
   }
   assert.ok(revokedSeen, "the revoked key is refused within a second");

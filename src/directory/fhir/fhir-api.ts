@@ -41,7 +41,7 @@ export function registerFhirApi(
     keys: ApplicationKeyCache;
     /** Counted by the whole fleet, so a key's limit is not multiplied by the number of nodes. */
     rateLimits: FleetRateLimits;
-    /** The service's security headers, fixed once (`fixedSecurityHeaders`): a FHIR answer is never a page. */
+    /** The service's security headers for an answer that is never a page (`apiSecurityHeaders`). */
     securityHeaders: Record<string, string>;
     routes: (api: FastifyInstance) => void;
   },
