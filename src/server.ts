@@ -44,7 +44,7 @@ import { refuseNulBytes } from "./web/nul-bytes.ts";
 import { registerOneHostName } from "./web/one-host-name.ts";
 import { markPagesAsSandbox, registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
-import { fixedSecurityHeaders, securityHeaderOptions } from "./web/security-headers.ts";
+import { apiSecurityHeaders, securityHeaderOptions } from "./web/security-headers.ts";
 
 export type ServerOptions = {
   config: Config;
@@ -83,8 +83,11 @@ export async function buildServer({
     requestIdHeader: false,
     trustProxy: config.trustProxy,
   });
-  app.addHook("onSend", async (request, reply) => {
+  // The service-wide hooks take a callback rather than return a promise: an async hook costs
+  // every request a promise and a turn of the event loop for a step that never waits.
+  app.addHook("onSend", (request, reply, payload, done) => {
     reply.header("x-request-id", request.id);
+    done(null, payload);
   });
   // First of all: a route takes the error handler in force when it is declared, and plugins
   // awaited below declare theirs at once. A handler set last would leave those answering with
@@ -192,7 +195,7 @@ export async function buildServer({
       caToken: config.caToken,
     });
   if (cis2) await registerSigning(app, store.db, config, cis2.sealer);
-  registerDirectory(app, store, lists, config.databaseUrl, await fixedSecurityHeaders(securityHeaders));
+  registerDirectory(app, store, lists, config.databaseUrl, await apiSecurityHeaders(securityHeaders));
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);
     const applySettings = { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` };

@@ -7,7 +7,8 @@ import { registerDirectoryFhir } from "./fhir/register.ts";
 
 /**
  * The directory's HTTP faces: the three FHIR APIs and the registry's admin JSON API.
- * `securityHeaders` are the service's fixed security headers, which the FHIR APIs send.
+ * `securityHeaders` are the service's security headers for answers that are never pages
+ * (`apiSecurityHeaders`), which the FHIR APIs send.
  */
 export function registerDirectory(
   app: FastifyInstance,

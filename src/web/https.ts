@@ -26,8 +26,9 @@ const strictTransportSecurity = "max-age=31536000; includeSubDomains";
  */
 export function registerStrictTransportSecurity(app: FastifyInstance, issuer: string): void {
   const always = issuerIsHttps(issuer);
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", (request, reply, done) => {
     if (always || request.protocol === "https")
       reply.raw.setHeader("strict-transport-security", strictTransportSecurity);
+    done();
   });
 }

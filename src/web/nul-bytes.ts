@@ -1,4 +1,4 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInputError } from "../errors.ts";
 import { hasNulByte } from "../store/text.ts";
 
@@ -40,9 +40,17 @@ export function nulBytePath(value: unknown, path: string): string | undefined {
  * The service's one early check of its input: a request whose path parameters, query or body
  * carry a NUL byte is refused as invalid input before any route reads it, and each interface's
  * error handler answers in its own convention (problem+json, OperationOutcome, an error page).
+ * A callback hook, not an async one: it never waits, and every request passes through it.
  */
-export async function refuseNulBytes(request: FastifyRequest): Promise<void> {
-  if (request.routeOptions.config?.checksOwnInput) return;
+export function refuseNulBytes(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: (error?: InvalidInputError) => void,
+): void {
+  done(request.routeOptions.config?.checksOwnInput ? undefined : nulByteError(request));
+}
+
+function nulByteError(request: FastifyRequest): InvalidInputError | undefined {
   for (const [part, value] of [
     ["path", request.params],
     ["query", request.query],
@@ -51,7 +59,8 @@ export async function refuseNulBytes(request: FastifyRequest): Promise<void> {
     const field = nulBytePath(value, part);
     if (field) {
       const name = field.split(".").at(-1) ?? part;
-      throw InvalidInputError.field(field, `${name} must not contain a NUL byte (%00)`);
+      return InvalidInputError.field(field, `${name} must not contain a NUL byte (%00)`);
     }
   }
+  return undefined;
 }

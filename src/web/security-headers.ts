@@ -26,14 +26,35 @@ export function securityHeaderOptions(config: Pick<Config, "smartcardAgentUrl">)
 }
 
 /**
- * The headers those options give an answer that is never a page (a JSON API's): the same
- * headers, with no nonce, since no script or style is ever loaded from such an answer (so
- * script-src and style-src are 'self' alone, stricter than with a nonce). @fastify/helmet builds
- * helmet's whole middleware from its options on every request, and picks nonces for the page
- * that may be rendered; for the directory's FHIR reads that was about a twentieth of the
- * service's CPU per request. Computed once, by helmet itself, on a throwaway instance.
+ * Helmet's headers that govern only a document a browser renders: the window it opens in
+ * (Cross-Origin-Opener-Policy, Origin-Agent-Cluster), what its HTML prefetches
+ * (X-DNS-Prefetch-Control), Internet Explorer's handling of a downloaded page
+ * (X-Download-Options) and its XSS filter (X-XSS-Protection), and the cross-domain policy files
+ * of Flash and Acrobat (X-Permitted-Cross-Domain-Policies). A JSON answer is never such a
+ * document, so it goes without them (OWASP's REST Security Cheat Sheet asks no more of an API).
  */
-export async function fixedSecurityHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
+const documentOnlyHeaders = new Set([
+  "cross-origin-opener-policy",
+  "origin-agent-cluster",
+  "x-dns-prefetch-control",
+  "x-download-options",
+  "x-permitted-cross-domain-policies",
+  "x-xss-protection",
+]);
+
+/**
+ * The headers those options give an answer that is never a page (a JSON API's): helmet's, with
+ * no nonce, since no script or style is ever loaded from such an answer (so script-src and
+ * style-src are 'self' alone, stricter than with a nonce), and without those that only a
+ * document heeds. What stays: the content security policy (frame-ancestors included),
+ * X-Content-Type-Options: nosniff, X-Frame-Options, Cross-Origin-Resource-Policy and
+ * Referrer-Policy; HSTS is set for every answer by `registerStrictTransportSecurity`.
+ * @fastify/helmet builds helmet's whole middleware from its options on every request, and picks
+ * nonces for the page that may be rendered; for the directory's FHIR reads that was about a
+ * twentieth of the service's CPU per request, and each header written (and read by the client)
+ * costs again. Computed once, by helmet itself, on a throwaway instance.
+ */
+export async function apiSecurityHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
   const probe = Fastify();
   await probe.register(fastifyHelmet, { ...options, enableCSPNonces: false });
   probe.get("/", async (_request, reply) => reply.raw.getHeaders());
@@ -41,9 +62,8 @@ export async function fixedSecurityHeaders(options: FastifyHelmetOptions): Promi
   await probe.close();
   const headers = answer.json() as Record<string, string | string[]>;
   return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [
-      name,
-      Array.isArray(value) ? value.join(", ") : String(value),
-    ]),
+    Object.entries(headers)
+      .filter(([name]) => !documentOnlyHeaders.has(name))
+      .map(([name, value]) => [name, Array.isArray(value) ? value.join(", ") : String(value)]),
   );
 }

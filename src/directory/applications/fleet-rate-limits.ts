@@ -1,12 +1,8 @@
 import { sql } from "kysely";
 import type { Db } from "../../store/database.ts";
 
-/** What @fastify/rate-limit asks of a store. */
+/** A key's count in its window so far (this request included), and the milliseconds the window has left. */
 type Counted = { current: number; ttl: number };
-export type RateLimitStore = {
-  incr(key: string, callback: (error: Error | null, counted: Counted) => void, timeWindow: number): void;
-  child(): RateLimitStore;
-};
 
 type Counter = { windowStart: number; windowMilliseconds: number; total: number; pending: number };
 
@@ -33,19 +29,7 @@ export class FleetRateLimits {
     this.#timer.unref();
   }
 
-  /** A @fastify/rate-limit store class for one API (`scope`): its keys count apart from other APIs'. */
-  store(scope: string): new () => RateLimitStore {
-    const limits = this;
-    return class FleetRateLimitStore implements RateLimitStore {
-      incr(key: string, callback: (error: Error | null, counted: Counted) => void, timeWindow: number) {
-        callback(null, limits.count(`${scope}:${key}`, timeWindow));
-      }
-      child() {
-        return this;
-      }
-    };
-  }
-
+  /** Counts a request under `key` (an API's name and the application's id, so each API counts apart). */
   count(key: string, windowMilliseconds: number, now = Date.now()): Counted {
     const windowStart = now - (now % windowMilliseconds);
     let counter = this.#counters.get(key);

@@ -33,12 +33,15 @@ test("a key revoked through another connection stops working at once in a listen
 async function revocationReaches(store: Store, cache: ApplicationKeyCache): Promise<void> {
   const issued = await issueApplication(store.db, operatorActor(), { name: "Cached caller", admin: false });
   await eventually(() => cache.listening);
+  assert.equal(cache.remembered(issued.key), undefined, "not remembered before its first lookup");
   assert.equal((await cache.lookup(issued.key))?.id, issued.application.id);
+  assert.equal(cache.remembered(issued.key)?.id, issued.application.id);
 
   await revokeApplication(store.db, operatorActor(), issued.application.id);
   let revokedSeen = false;
   for (let attempt = 0; attempt < 40 && !revokedSeen; attempt++) {
-    revokedSeen = (await cache.lookup(issued.key)) === undefined;
+    revokedSeen =
+      cache.remembered(issued.key) === undefined && (await cache.lookup(issued.key)) === undefined;
     if (!revokedSeen) await new Promise((resolve) => setTimeout(resolve, 25));
   }
   assert.ok(revokedSeen, "the revoked key is refused within a second");

@@ -43,6 +43,16 @@ export class ApplicationKeyCache {
     return application;
   }
 
+  /**
+   * The application of a key this node remembers and may still trust, without waiting;
+   * undefined means only that `lookup` must answer.
+   */
+  remembered(key: string): Application | undefined {
+    if (!this.listening) return undefined;
+    const cached = this.#entries.get(keyDigest(key));
+    return cached && cached.expires > Date.now() ? cached.application : undefined;
+  }
+
   /** Whether revocations elsewhere reach this cache (always, without PostgreSQL: one process). */
   get listening(): boolean {
     return this.#listener?.listening() ?? true;

@@ -182,21 +182,42 @@ test("missing, unknown and revoked API keys are refused with 401; metadata needs
   );
 });
 
-test("each application has its own rate limit", async (t) => {
+test("each application has its own rate limit, told in headers", async (t) => {
   const { app, store, key, uuidOf } = await directoryServer(t, { rateLimitPerMinute: 3 });
   const url = `${base}/Practitioner?identifier=${await uuidOf("Mensah")}`;
-  const statuses = [];
+  // Neither the CapabilityStatement nor a path the API does not have counts.
+  assert.equal((await app.inject({ url: `${base}/metadata`, headers: { apikey: key } })).statusCode, 200);
+  assert.equal((await app.inject({ url: `${base}/Nothing`, headers: { apikey: key } })).statusCode, 404);
+  const answers = [];
   for (let request = 0; request < 4; request++)
-    statuses.push((await app.inject({ url, headers: { apikey: key } })).statusCode);
-  assert.deepEqual(statuses, [200, 200, 200, 429]);
-  const limited = await app.inject({ url, headers: { apikey: key } });
-  assertValidFhir(limited.json());
-  assert.equal(limited.json().issue[0].code, "throttled");
+    answers.push(await app.inject({ url, headers: { apikey: key } }));
+  assert.deepEqual(
+    answers.map((answer) => answer.statusCode),
+    [200, 200, 200, 429],
+  );
+  assert.deepEqual(
+    answers.map((answer) => [answer.headers["x-ratelimit-limit"], answer.headers["x-ratelimit-remaining"]]),
+    [
+      ["3", "2"],
+      ["3", "1"],
+      ["3", "0"],
+      ["3", "0"],
+    ],
+  );
+  for (const answer of answers) assert.ok(Number(answer.headers["x-ratelimit-reset"]) >= 1);
+  const [limited] = answers.slice(-1);
+  assert.equal(limited?.headers["retry-after"], limited?.headers["x-ratelimit-reset"]);
+  assertValidFhir(limited?.json());
+  assert.equal(limited?.json().issue[0].code, "throttled");
+  assert.match(
+    limited?.json().issue[0].diagnostics,
+    /^Rate limit of 3 requests a minute exceeded; retry in (\d+ seconds?|1 minute)$/,
+  );
   const other = await issueApplication(store.db, operatorActor(), { name: "Other", rateLimitPerMinute: 3 });
   assert.equal((await app.inject({ url, headers: { apikey: other.key } })).statusCode, 200);
 });
 
-test("a FHIR answer carries the security headers a page does, fixed once and without a nonce", async (t) => {
+test("a FHIR answer carries a page's security headers but those only a document heeds, without a nonce", async (t) => {
   const { app, key, uuidOf } = await directoryServer(t);
   const uuid = await uuidOf("Whitfield");
   const page = await app.inject({ url: "/" });
@@ -213,15 +234,22 @@ test("a FHIR answer carries the security headers a page does, fixed once and wit
       "x-content-type-options",
       "x-frame-options",
       "referrer-policy",
-      "cross-origin-opener-policy",
       "cross-origin-resource-policy",
+    ]) {
+      assert.ok(page.headers[name], name);
+      assert.equal(answer.headers[name], page.headers[name], name);
+    }
+    for (const name of [
+      "cross-origin-opener-policy",
       "x-dns-prefetch-control",
       "x-download-options",
       "x-permitted-cross-domain-policies",
       "origin-agent-cluster",
       "x-xss-protection",
-    ])
-      assert.equal(answer.headers[name], page.headers[name], name);
+    ]) {
+      assert.ok(page.headers[name], name);
+      assert.equal(answer.headers[name], undefined, name);
+    }
     assert.equal(
       answer.headers["content-security-policy"],
       withoutNonces(page.headers["content-security-policy"]),

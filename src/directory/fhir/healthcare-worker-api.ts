@@ -6,7 +6,6 @@ import { currentPositions, lookUpWorker, publishedPosition } from "../healthcare
 import { organisationsByCode } from "../organisation-search.ts";
 import { type Resource, searchset } from "./bundle.ts";
 import type { ApiDescription } from "./capability.ts";
-import { fhirJson } from "./content-negotiation.ts";
 import { searchContext } from "./fhir-api.ts";
 import { systems } from "./identifier-systems.ts";
 import { FhirError } from "./operation-outcome.ts";
@@ -130,17 +129,9 @@ export function healthcareWorkerRoutes(store: Store, lists: CodeLists) {
   };
 
   return (api: FastifyInstance) => {
-    api.get("/Practitioner", async (request, reply) =>
-      reply.type(fhirJson).send(await searchPractitioner(request)),
-    );
-    api.get<{ Params: { id: string } }>("/Practitioner/:id", async (request, reply) =>
-      reply.type(fhirJson).send(await readPractitioner(request)),
-    );
-    api.get("/PractitionerRole", async (request, reply) =>
-      reply.type(fhirJson).send(await searchPractitionerRole(request)),
-    );
-    api.get<{ Params: { id: string } }>("/PractitionerRole/:id", async (request, reply) =>
-      reply.type(fhirJson).send(await readPractitionerRole(request)),
-    );
+    api.get("/Practitioner", searchPractitioner);
+    api.get("/Practitioner/:id", readPractitioner);
+    api.get("/PractitionerRole", searchPractitionerRole);
+    api.get("/PractitionerRole/:id", readPractitionerRole);
   };
 }

@@ -10,7 +10,6 @@ import {
 import { organizationAffiliation } from "./affiliation-resource.ts";
 import { searchset } from "./bundle.ts";
 import type { ApiDescription } from "./capability.ts";
-import { fhirJson } from "./content-negotiation.ts";
 import { dateComparisons } from "./date-search.ts";
 import { searchContext } from "./fhir-api.ts";
 import { systems } from "./identifier-systems.ts";
@@ -280,23 +279,13 @@ export function organisationRoutes(store: Store) {
   const valueSets = terminology("ValueSet");
 
   return (api: FastifyInstance) => {
-    api.get("/OrganizationAffiliation", async (request, reply) =>
-      reply.type(fhirJson).send(await searchAffiliation(request)),
-    );
-    api.get<{ Params: { id: string } }>("/OrganizationAffiliation/:id", async (request, reply) =>
-      reply.type(fhirJson).send(await readAffiliation(request)),
-    );
-    api.get("/CodeSystem", async (request, reply) => reply.type(fhirJson).send(codeSystems.search(request)));
-    api.get<{ Params: { id: string } }>("/CodeSystem/:id", async (request, reply) =>
-      reply.type(fhirJson).send(codeSystems.read(request)),
-    );
-    api.get("/ValueSet", async (request, reply) => reply.type(fhirJson).send(valueSets.search(request)));
-    api.get<{ Params: { id: string } }>("/ValueSet/:id", async (request, reply) =>
-      reply.type(fhirJson).send(valueSets.read(request)),
-    );
-    api.get("/Organization", async (request, reply) => reply.type(fhirJson).send(await search(request)));
-    api.get<{ Params: { id: string } }>("/Organization/:id", async (request, reply) =>
-      reply.type(fhirJson).send(await read(request)),
-    );
+    api.get("/OrganizationAffiliation", searchAffiliation);
+    api.get("/OrganizationAffiliation/:id", readAffiliation);
+    api.get("/CodeSystem", codeSystems.search);
+    api.get("/CodeSystem/:id", codeSystems.read);
+    api.get("/ValueSet", valueSets.search);
+    api.get("/ValueSet/:id", valueSets.read);
+    api.get("/Organization", search);
+    api.get("/Organization/:id", read);
   };
 }

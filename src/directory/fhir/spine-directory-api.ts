@@ -6,7 +6,6 @@ import { interactionPattern, partyKeyPattern } from "../systems/checks.ts";
 import { findMessagingEndpoints } from "../systems/messaging-endpoints.ts";
 import { searchset } from "./bundle.ts";
 import type { ApiDescription } from "./capability.ts";
-import { fhirJson } from "./content-negotiation.ts";
 import { searchContext } from "./fhir-api.ts";
 import { systems } from "./identifier-systems.ts";
 import { FhirError } from "./operation-outcome.ts";
@@ -123,7 +122,7 @@ export function spineDirectoryRoutes(store: Store) {
   };
 
   return (api: FastifyInstance) => {
-    api.get("/Device", async (request, reply) => reply.type(fhirJson).send(await searchDevices(request)));
-    api.get("/Endpoint", async (request, reply) => reply.type(fhirJson).send(await searchEndpoints(request)));
+    api.get("/Device", searchDevices);
+    api.get("/Endpoint", searchEndpoints);
   };
 }
