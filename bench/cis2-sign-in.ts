@@ -17,7 +17,7 @@ import type { Cis2Server } from "../test/support/cis2-server.ts";
 import {
   backendPids,
   benchAdminUrl,
-  benchClientId,
+  benchRelyingParty,
   benchScope,
   cpuSeconds,
   prepareService,
@@ -59,13 +59,7 @@ const server = await startProcess(
   environment,
   `${issuer}/.well-known/openid-configuration`,
 );
-const configuration = await client.discovery(
-  new URL(issuer),
-  benchClientId,
-  { token_endpoint_auth_signing_alg: "RS256" },
-  client.PrivateKeyJwt({ key: key.privateKey, kid: key.publicJwk.kid }),
-  { execute: [client.allowInsecureRequests] },
-);
+const configuration = await benchRelyingParty(issuer, key);
 const target = { origin } as Cis2Server;
 
 /** One person's whole sign-in, checked: an ID token with the role chosen, and their UserInfo. */

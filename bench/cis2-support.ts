@@ -3,12 +3,14 @@
  * minted through oidc-provider's own models, pre-signed client assertions, the service started as
  * its own process on a fresh PostgreSQL database, and a small HTTP load generator.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import type Provider from "oidc-provider";
+import * as client from "openid-client";
 import pg from "pg";
 import { startCis2 } from "../src/app/start-cis2.ts";
 import { operatorActor } from "../src/audit/actor.ts";
@@ -425,4 +427,15 @@ export function reportSignIns(label: string, result: SignInRun): string {
 export function workstationAddress(person: string): Record<string, string> {
   const digest = createHash("sha256").update(person).digest();
   return { "x-forwarded-for": `198.51.${digest[0]}.${digest[1]}` };
+}
+
+/** The benchmark relying party as openid-client sees it: discovered, signing its assertions with its key. */
+export function benchRelyingParty(issuer: string, key: ClientKey): Promise<client.Configuration> {
+  return client.discovery(
+    new URL(issuer),
+    benchClientId,
+    { token_endpoint_auth_signing_alg: "RS256" },
+    client.PrivateKeyJwt({ key: key.privateKey, kid: key.publicJwk.kid }),
+    { execute: [client.allowInsecureRequests] },
+  );
 }

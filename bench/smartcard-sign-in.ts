@@ -21,8 +21,8 @@ import { type BlankCard, softHsmCard } from "../test/support/tokens.ts";
 import {
   backendPids,
   benchAdminUrl,
-  benchClientId,
   benchRedirectUri,
+  benchRelyingParty,
   benchScope,
   cpuSeconds,
   prepareService,
@@ -83,13 +83,7 @@ for (const order of orders) {
 }
 console.log(`${agents.length} SoftHSM2 cards issued through the agent to demo people with one position`);
 
-const configuration = await client.discovery(
-  new URL(issuer),
-  benchClientId,
-  { token_endpoint_auth_signing_alg: "RS256" },
-  client.PrivateKeyJwt({ key: key.privateKey, kid: key.publicJwk.kid }),
-  { execute: [client.allowInsecureRequests] },
-);
+const configuration = await benchRelyingParty(issuer, key);
 
 /** One sign-in as the page and its module make it, checked: an ID token for the card's holder. */
 async function oneSignIn(index: number): Promise<void> {

@@ -20,8 +20,8 @@ import { codeAt, timeStep } from "../src/authenticators/totp/codes.ts";
 import { seedSynthetic } from "../src/seed/synthetic.ts";
 import { attestationBatch, writeFiles } from "../test/support/attestation-ca.ts";
 import {
-  benchClientId,
   benchRedirectUri,
+  benchRelyingParty,
   benchScope,
   prepareService,
   startProcess,
@@ -137,13 +137,7 @@ export async function prepareWorkload(options: {
   cis2.stop();
   await store.close();
 
-  const configuration = await client.discovery(
-    new URL(issuer),
-    benchClientId,
-    { token_endpoint_auth_signing_alg: "RS256" },
-    client.PrivateKeyJwt({ key: key.privateKey, kid: key.publicJwk.kid }),
-    { execute: [client.allowInsecureRequests] },
-  );
+  const configuration = await benchRelyingParty(issuer, key);
 
   /** The form each sign-in page asks for; an error for a page no sign-in should reach. */
   function answer(page: Page, uuid: string): Record<string, string> {
