@@ -9,6 +9,7 @@ import {
   backOffDelaySeconds,
   forgetEndedThrottles,
   giveBack,
+  judgeAttempt,
   releaseAccount,
   signInCounters,
   signInLimits,
@@ -222,4 +223,64 @@ test("two nodes on one database share the counts: attempts made at once through 
     // Closed before the test's own store, which drops the database when the test ends.
     if (second !== first) await second.close();
   }
+});
+
+test("an answer judged under its counters: a wrong one counted, a right one restarting the back-off, a refused one never judged", async (t) => {
+  const { db } = await testStore(t);
+  const counters = signInCounters.securityKey(account, "203.0.113.9");
+  const { free } = signInLimits.securityKeyFailuresPerAccountAndAddress;
+  const now = at("2025-03-01T10:00:05Z");
+  const countOf = async (limit: string) =>
+    (
+      await db
+        .selectFrom("sign_in_throttles")
+        .select("count")
+        .where("key", "like", `${limit}:%`)
+        .executeTakeFirst()
+    )?.count;
+  for (let wrong = 1; wrong <= 2; wrong++) {
+    const judged = await judgeAttempt(
+      db,
+      actor,
+      counters,
+      async () => ({ right: false, answer: wrong }),
+      now,
+    );
+    assert.deepEqual(judged, { allowed: true, answer: wrong });
+  }
+  assert.equal(await countOf("securityKeyFailuresPerAccountAndAddress"), 2);
+  assert.equal(await countOf("failuresPerAddress"), 2);
+  const right = await judgeAttempt(
+    db,
+    actor,
+    counters,
+    async (tx) => {
+      assert.equal(tx.isTransaction, true, "the answer is judged in the counters' transaction");
+      return { right: true, answer: "in" };
+    },
+    now,
+  );
+  assert.deepEqual(right, { allowed: true, answer: "in" });
+  assert.equal(
+    await countOf("securityKeyFailuresPerAccountAndAddress"),
+    0,
+    "a right answer starts the back-off again",
+  );
+  assert.equal(await countOf("failuresPerAddress"), 2, "and takes nothing from the address's window");
+  for (let wrong = 0; wrong < free; wrong++)
+    await judgeAttempt(db, actor, counters, async () => ({ right: false, answer: undefined }), now);
+  let judgedWhenRefused = false;
+  const refused = await judgeAttempt(
+    db,
+    actor,
+    counters,
+    async () => {
+      judgedWhenRefused = true;
+      return { right: true, answer: undefined };
+    },
+    now,
+  );
+  assert.equal(refused.allowed, false);
+  assert.equal(judgedWhenRefused, false, "a refused attempt is not judged");
+  assert.equal(await countOf("securityKeyFailuresPerAccountAndAddress"), free);
 });
