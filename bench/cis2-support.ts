@@ -439,3 +439,30 @@ export function benchRelyingParty(issuer: string, key: ClientKey): Promise<clien
     { execute: [client.allowInsecureRequests] },
   );
 }
+
+/**
+ * A code-flow authorization request as the benchmark relying party makes it (PKCE S256, state,
+ * nonce, the assurance asked for), and the exchange of the code it comes back with, checked.
+ */
+export async function benchAuthorization(configuration: client.Configuration, acr: string) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(configuration, {
+    redirect_uri: benchRedirectUri,
+    scope: benchScope,
+    acr_values: acr,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    nonce,
+  });
+  const exchange = (callback: string) =>
+    client.authorizationCodeGrant(configuration, new URL(callback), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
+  return { url, exchange };
+}

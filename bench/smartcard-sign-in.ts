@@ -11,7 +11,6 @@
  *     [--sign-ins 600] [--warmup 60] [--users 8] [--cards 4]
  */
 import { parseArgs } from "node:util";
-import * as client from "openid-client";
 import { operatorActor } from "../src/audit/actor.ts";
 import { createCardOrder } from "../src/authenticators/smartcard/orders.ts";
 import { singlePositionPeople } from "../test/authenticators/enrolment.ts";
@@ -21,9 +20,8 @@ import { type BlankCard, softHsmCard } from "../test/support/tokens.ts";
 import {
   backendPids,
   benchAdminUrl,
-  benchRedirectUri,
+  benchAuthorization,
   benchRelyingParty,
-  benchScope,
   cpuSeconds,
   prepareService,
   reportSignIns,
@@ -89,18 +87,7 @@ const configuration = await benchRelyingParty(issuer, key);
 async function oneSignIn(index: number): Promise<void> {
   const agent = agents[index % agents.length] as RunningAgent;
   const browser = new Browser();
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: benchRedirectUri,
-    scope: benchScope,
-    acr_values: "AAL3_CIS2_SMARTCARD",
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-  });
+  const { url, exchange } = await benchAuthorization(configuration, "AAL3_CIS2_SMARTCARD");
   const { url: identify } = await browser.follow(await browser.get(url.href), url.href, origin);
   const page = `${identify}/smartcard`;
   const html = await (await browser.get(page)).text();
@@ -117,12 +104,7 @@ async function oneSignIn(index: number): Promise<void> {
     page,
     origin,
   );
-  const tokens = await client.authorizationCodeGrant(configuration, new URL(callback), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
+  const tokens = await exchange(callback);
   const claims = tokens.claims();
   if (JSON.stringify(claims?.amr) !== '["CIS2_SMARTCARD"]' || !claims?.selected_roleid)
     throw new Error(`unexpected claims ${JSON.stringify(claims)}`);

@@ -20,9 +20,9 @@ import { codeAt, timeStep } from "../src/authenticators/totp/codes.ts";
 import { seedSynthetic } from "../src/seed/synthetic.ts";
 import { attestationBatch, writeFiles } from "../test/support/attestation-ca.ts";
 import {
+  benchAuthorization,
   benchRedirectUri,
   benchRelyingParty,
-  benchScope,
   prepareService,
   startProcess,
   stopProcess,
@@ -162,28 +162,12 @@ export async function prepareWorkload(options: {
   /** One whole sign-in, checked: the method and class in the ID token, the role, UserInfo agreeing. */
   async function signIn(uuid: string, acr: string, method: string): Promise<void> {
     const browser = new HttpBrowser(origin, agent, workstationAddress(uuid));
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const nonce = client.randomNonce();
-    const url = client.buildAuthorizationUrl(configuration, {
-      redirect_uri: benchRedirectUri,
-      scope: benchScope,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-      nonce,
-      acr_values: acr,
-    });
+    const { url, exchange } = await benchAuthorization(configuration, acr);
     let page = await browser.open(url.href);
     for (let pages = 0; pages < 6 && !page.url.startsWith(benchRedirectUri); pages++)
       page = await browser.submit(formAction(page), answer(page, uuid));
     if (!page.url.startsWith(benchRedirectUri)) throw new Error(`no redirect to the client: ${page.status}`);
-    const tokens = await client.authorizationCodeGrant(configuration, new URL(page.url), {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: nonce,
-      idTokenExpected: true,
-    });
+    const tokens = await exchange(page.url);
     const claims = tokens.claims();
     if (claims?.sub !== uuid || claims.acr !== acr || (claims.amr as string[])?.[0] !== method)
       throw new Error(`unexpected ID token ${JSON.stringify(claims)}`);
