@@ -216,7 +216,12 @@ function lookupQuery(db: Db, kind: string, id: string) {
         .on(live("grant")),
     )
     .leftJoinLateral(
-      accountQuery(db, sql`token.payload->>'accountId'`, sql`token.payload->>'sessionUid'`).as("account"),
+      // people.uuid is character(12): compared as text it would be read by a scan of every
+      // person; cast to its own type (without a length, which would cut a longer value short)
+      // it is found by its key.
+      accountQuery(db, sql`(token.payload->>'accountId')::bpchar`, sql`token.payload->>'sessionUid'`).as(
+        "account",
+      ),
       (join) => join.onTrue(),
     )
     .selectAll("account")
