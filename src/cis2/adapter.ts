@@ -1,8 +1,8 @@
-import { type CompiledQuery, type InferResult, sql } from "kysely";
+import { sql } from "kysely";
 import { errors } from "oidc-provider";
 import type { Sealer } from "../secrets/sealed.ts";
 import { compiledOnce } from "../store/compiled.ts";
-import type { Db } from "../store/database.ts";
+import type { Db, Queryable } from "../store/database.ts";
 import { hasNulByte } from "../store/text.ts";
 import { nulBytePath } from "../web/nul-bytes.ts";
 import { type AccountRow, accountQuery, rememberAccount } from "./account-read.ts";
@@ -144,7 +144,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
      * every use of one reads them next (the account for its claims).
      */
     private async findWithSessionAndGrant(id: string): Promise<Payload | undefined> {
-      const { rows } = await db.executeQuery(compiledLookup(db, this.kind, id));
+      const { rows } = await lookupModel(db, this.kind, id);
       const row = rows[0];
       if (!row) return undefined;
       const token = row.payload as Payload;
@@ -200,7 +200,7 @@ const findModelBy = (column: "id" | "uid" | "user_code") =>
   );
 const findModel = { id: findModelBy("id"), uid: findModelBy("uid"), user_code: findModelBy("user_code") };
 
-function lookupQuery(db: Db, kind: string, id: string) {
+function lookupQuery(db: Queryable, kind: string, id: string) {
   return db
     .selectFrom("oidc_models as token")
     .leftJoin("oidc_models as session", (join) =>
@@ -238,27 +238,15 @@ function lookupQuery(db: Db, kind: string, id: string) {
     .where(live("token"));
 }
 
-type LookupRow = InferResult<ReturnType<typeof lookupQuery>>[number];
-
 /**
- * Stands for the id in the lookup compiled once per kind: building and compiling the query with
- * Kysely cost more of a token request's CPU than running it. A NUL byte, so no id can be it.
+ * The lookup compiled once per day: building and compiling it with Kysely cost more of a token
+ * request's CPU than running it, and its "current positions" part carries the date.
  */
-const idSlot = "\u0000id";
-const compiledLookups = new Map<string, { day: string; query: CompiledQuery<LookupRow> }>();
-
-/** The lookup for this id; recompiled when the day changes, since "current positions" is dated. */
-function compiledLookup(db: Db, kind: string, id: string): CompiledQuery<LookupRow> {
-  let compiled = compiledLookups.get(kind);
-  const day = utcDay();
-  if (compiled?.day !== day) {
-    compiled = { day, query: lookupQuery(db, kind, idSlot).compile() };
-    // Compiled across midnight, it may hold either day: the next lookup compiles again.
-    if (utcDay() === day) compiledLookups.set(kind, compiled);
-  }
-  const { query } = compiled;
-  return { ...query, parameters: query.parameters.map((value) => (value === idSlot ? id : value)) };
-}
+const lookupModel = compiledOnce(
+  2,
+  (queryable, kind, id) => lookupQuery(queryable, kind, id),
+  () => utcDay(),
+);
 
 const utcDay = () => new Date().toISOString().slice(0, 10);
 

@@ -1,7 +1,8 @@
-import { type CompiledQuery, type InferResult, type Selectable, sql, type Updateable } from "kysely";
+import { type Selectable, sql, type Updateable } from "kysely";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
 import { ConflictError, InvalidInputError, NotFoundError, Problems } from "../errors.ts";
+import { compiledOnce } from "../store/compiled.ts";
 import { inTransaction, type Queryable, type Tx } from "../store/database.ts";
 import { isCareIdentifier, nextIdentifier } from "../store/identifiers.ts";
 import type { PeopleTable } from "../store/schema.ts";
@@ -184,17 +185,13 @@ export function personQuery(queryable: Queryable) {
 /**
  * The profile query compiled once and given each UUID as its parameter: it is the directory's
  * most frequent read (every FHIR Practitioner read), and building and compiling it with Kysely
- * each time cost about a tenth of the service's CPU for such a read. The text has no
- * per-database part, so one compilation serves every store.
+ * each time cost about a tenth of the service's CPU for such a read.
  */
-const personByUuid = (queryable: Queryable, uuid: string) => personQuery(queryable).where("uuid", "=", uuid);
-type PersonRow = InferResult<ReturnType<typeof personByUuid>>[number];
-let compiledPersonQuery: CompiledQuery<PersonRow> | undefined;
+const personByUuid = compiledOnce(1, (queryable, uuid) => personQuery(queryable).where("uuid", "=", uuid));
 
 /** The profile, with its registrations, in one query; undefined when there is none. */
 export async function findPerson(queryable: Queryable, uuid: string): Promise<Person | undefined> {
-  compiledPersonQuery ??= personByUuid(queryable, uuid).compile();
-  const { rows } = await queryable.executeQuery<PersonRow>({ ...compiledPersonQuery, parameters: [uuid] });
+  const { rows } = await personByUuid(queryable, uuid);
   const row = rows[0];
   return row ? personFromRow(row, row.registrations) : undefined;
 }

@@ -15,3 +15,20 @@ test("a query compiled once runs with each call's values, wherever its slots fal
     await store.close();
   }
 });
+
+test("a query with an edition is compiled again when its edition changes", async () => {
+  const store = await openStore({ memory: true });
+  try {
+    let day = "2026-12-03";
+    const dated = compiledOnce(
+      1,
+      (queryable, value) => queryable.selectNoFrom((eb) => [eb.val(value).as("a"), eb.val(day).as("day")]),
+      () => day,
+    );
+    assert.deepEqual((await dated(store.db, "x")).rows, [{ a: "x", day: "2026-12-03" }]);
+    day = "2026-12-04";
+    assert.deepEqual((await dated(store.db, "y")).rows, [{ a: "y", day: "2026-12-04" }]);
+  } finally {
+    await store.close();
+  }
+});
