@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type OperationNodeSource, sql } from "kysely";
 import type { Tx } from "../store/database.ts";
 import type { Actor } from "./actor.ts";
 import { canonicalJson, eventMac, keyedChain } from "./chain.ts";
@@ -21,16 +21,51 @@ type Head = { seq: number; hash: string };
  */
 const headsHeld = new WeakMap<Tx, Head>();
 
+/** An event to record: who acted, and what they did. */
+export type AuditEvent = { actor: Actor; entry: AuditEntry };
+
 /**
  * Appends one event to the chain inside the caller's transaction, so the change and its record
- * commit or vanish together. Locking the head row orders concurrent writers; callers record
- * last, just before commit, to hold that lock as briefly as possible. The link is an HMAC under
- * the audit key the transaction's store carries (chain-key.ts), so only the service can write
- * an event that verifies.
+ * commit or vanish together. Returns the event's place in the chain.
  */
-export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Promise<number> {
+export function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Promise<number> {
+  return recordEvents(tx, [{ actor, entry }]);
+}
+
+/**
+ * Appends events to the chain inside the caller's transaction, in one statement with the new
+ * head and with `alongside`: the writes these events record (updates or inserts, each made as a
+ * common table expression of the same statement), so a change and its record are one round
+ * trip. Locking the head row orders concurrent writers; callers record last, just before
+ * commit, to hold that lock as briefly as possible. Each link is an HMAC under the audit key the
+ * transaction's store carries (chain-key.ts), so only the service can write an event that
+ * verifies. Returns the last event's place in the chain.
+ */
+export async function recordEvents(
+  tx: Tx,
+  events: AuditEvent[],
+  alongside: OperationNodeSource[] = [],
+): Promise<number> {
   const key = requireAuditKey(tx);
-  const previous = headsHeld.get(tx) ?? (await lockHead(tx));
+  let head = headsHeld.get(tx) ?? (await lockHead(tx));
+  const rows = events.map(({ actor, entry }) => {
+    const row = chainedRow(key, actor, entry, head);
+    head = { seq: row.seq, hash: row.hash };
+    return row;
+  });
+  const tables = [
+    sql`event AS (${tx.insertInto("audit_events").values(rows)})`,
+    ...alongside.map((write, index) => sql`${sql.id(`alongside${index}`)} AS (${write})`),
+  ];
+  await sql`WITH ${sql.join(tables)} UPDATE audit_head SET seq = ${head.seq}, hash = ${head.hash}`.execute(
+    tx,
+  );
+  headsHeld.set(tx, head);
+  return head.seq;
+}
+
+/** An event as its row, linked to the head before it. */
+function chainedRow(key: Buffer, actor: Actor, entry: AuditEntry, previous: Head) {
   const at = new Date();
   const before = entry.before === undefined ? null : JSON.parse(canonicalJson(entry.before));
   const after = entry.after === undefined ? null : JSON.parse(canonicalJson(entry.after));
@@ -49,35 +84,24 @@ export async function recordEvent(tx: Tx, actor: Actor, entry: AuditEntry): Prom
     correlationId: actor.correlationId ?? null,
     previousHash: previous.hash,
   };
-  const seq = Number(previous.seq) + 1;
-  const hash = eventMac(key, fields);
-  // The event and the new head in one statement: one round trip fewer while the head is locked.
-  await tx
-    .with("event", (db) =>
-      db.insertInto("audit_events").values({
-        seq,
-        at,
-        actor_kind: fields.actorKind,
-        actor_id: fields.actorId,
-        actor_role_id: fields.actorRoleId,
-        action: fields.action,
-        subject_type: fields.subjectType,
-        subject_id: fields.subjectId,
-        before: before === null ? null : JSON.stringify(before),
-        after: after === null ? null : JSON.stringify(after),
-        reason: fields.reason,
-        source: fields.source,
-        correlation_id: fields.correlationId,
-        previous_hash: fields.previousHash,
-        chain_version: keyedChain,
-        hash,
-      }),
-    )
-    .updateTable("audit_head")
-    .set({ seq, hash })
-    .execute();
-  headsHeld.set(tx, { seq, hash });
-  return seq;
+  return {
+    seq: Number(previous.seq) + 1,
+    at,
+    actor_kind: fields.actorKind,
+    actor_id: fields.actorId,
+    actor_role_id: fields.actorRoleId,
+    action: fields.action,
+    subject_type: fields.subjectType,
+    subject_id: fields.subjectId,
+    before: before === null ? null : JSON.stringify(before),
+    after: after === null ? null : JSON.stringify(after),
+    reason: fields.reason,
+    source: fields.source,
+    correlation_id: fields.correlationId,
+    previous_hash: fields.previousHash,
+    chain_version: keyedChain,
+    hash: eventMac(key, fields),
+  };
 }
 
 async function lockHead(tx: Tx): Promise<Head> {

@@ -3,6 +3,7 @@ import { errors, interactionPolicy, type KoaContextWithOIDC } from "oidc-provide
 import { aalOf, isMethod, methodsAccepted, parseAcrValues } from "../assurance/methods.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Db } from "../store/database.ts";
+import { holdWrite } from "./authorization-writes.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { requestedClasses } from "./sign-in/complete.ts";
 import { needsRoleSelection } from "./sign-in/role-selection.ts";
@@ -75,6 +76,13 @@ export async function sessionOverLimit(db: Db, ctx: KoaContextWithOIDC, now = ne
   const justAuthenticated = Boolean(ctx.oidc.result?.login);
   const tooOld = loginTs !== undefined && now.getTime() - loginTs * 1000 > lifetimes.session * 1000;
   if (tooOld && !justAuthenticated) return Check.REQUEST_PROMPT;
+  if (justAuthenticated) {
+    // A session just made is in use whatever was recorded: its use is written with the rest of
+    // the sign-in's end, in that commit.
+    const use = sql`INSERT INTO cis2_session_activity (session_uid, last_used_at) VALUES (${session.uid}::text, ${now}::timestamptz)
+      ON CONFLICT (session_uid) DO UPDATE SET last_used_at = excluded.last_used_at`;
+    if (holdWrite(use)) return Check.NO_NEED_TO_PROMPT;
+  }
   // Idle is judged on the last use recorded, or on the login when none is; a session still in
   // use is marked used now. One statement does both: it writes a row only when the session is
   // not idle (or has just authenticated), and says whether it did.

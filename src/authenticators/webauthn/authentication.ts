@@ -7,7 +7,7 @@ import {
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { isMethod, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
-import { recordEvent } from "../../audit/record.ts";
+import { type AuditEvent, recordEvent, recordEvents } from "../../audit/record.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { RelyingParty } from "./relying-party.ts";
 
@@ -47,109 +47,113 @@ async function credentialsOf(queryable: Queryable, uuid: string, methods: Method
 export const unregisteredSecurityKey = "This security key is not registered to you for this sign-in.";
 
 /**
- * Verifies an assertion against the challenge this sign-in issued. The signature is checked
- * first; then, under a row lock so two nodes cannot both accept the same count, the signs of a
- * copied key: a counter that does not rise, or a backup eligibility that differs from the one
- * registered (a device-bound credential that now says it can be synced was exported, or the
- * signer is another authenticator). Either is refused and recorded as a suspected clone.
+ * Verifies an assertion against the challenge this sign-in issued, in one transaction that holds
+ * the credential's row from its read to its new counter, so two nodes cannot both accept the same
+ * count. After the signature, the signs of a copied key: a counter that does not rise, or a
+ * backup eligibility that differs from the one registered (a device-bound credential that now
+ * says it can be synced was exported, or the signer is another authenticator). Either is refused
+ * and recorded as a suspected clone. An accepted assertion's counter, its record and the caller's
+ * records (`alsoRecord`: a sign-in's) are one statement.
  */
 export async function verifyAssertion(
   queryable: Queryable,
   actor: Actor,
   relyingParty: RelyingParty,
   attempt: { uuid: string; methods: Method[]; challenge: string | undefined; responseJson: string },
-  /** What the caller writes with an accepted assertion, in its transaction (a sign-in's record). */
-  onAccepted?: (tx: Tx, method: Method) => Promise<void>,
+  alsoRecord: (method: Method) => AuditEvent[] = () => [],
 ): Promise<AssertionOutcome> {
   const subject = { type: "person", id: attempt.uuid };
-  const refuse = async (reason: AssertionRefusal, message: string, after: Record<string, unknown> = {}) => {
-    await inTransaction(queryable, (tx) =>
-      recordEvent(tx, actor, {
+  return inTransaction(queryable, async (tx) => {
+    const refuse = async (reason: AssertionRefusal, message: string, after: Record<string, unknown> = {}) => {
+      await recordEvent(tx, actor, {
         action: reason === "cloned" ? "webauthn.clone-suspected" : "webauthn.sign-in-refused",
         subject,
         after: { reason, ...after },
-      }),
-    );
-    return { accepted: false as const, reason, message };
-  };
-  let response: AuthenticationResponseJSON;
-  try {
-    response = JSON.parse(attempt.responseJson) as AuthenticationResponseJSON;
-  } catch {
-    return refuse("malformed", "Use your security key when your browser asks for it.");
-  }
-  const credential = (await credentialsOf(queryable, attempt.uuid, attempt.methods)).find(
-    (candidate) => candidate.credential_id === response?.id,
-  );
-  if (!credential || !isMethod(credential.method) || !attempt.challenge)
-    return refuse("unknown-credential", unregisteredSecurityKey, {
-      credential: String(response?.id ?? "").slice(0, 64),
-    });
-  let signed: { counter: number; deviceType: string; backedUp: boolean };
-  try {
-    const result = await verifyAuthenticationResponse({
-      response,
-      expectedChallenge: attempt.challenge,
-      expectedOrigin: relyingParty.origin,
-      expectedRPID: relyingParty.id,
-      // The counter is checked below, where a failure can be told apart and recorded as a
-      // suspected clone; passing 0 leaves the library checking only the signature.
-      credential: {
-        id: credential.credential_id,
-        publicKey: isoBase64URL.toBuffer(credential.public_key),
-        counter: 0,
-        transports: credential.transports,
-      },
-      requireUserVerification: true,
-    });
-    if (!result.verified)
-      return refuse("not-verified", "Your security key could not be verified. Try again.");
-    const info = result.authenticationInfo;
-    signed = {
-      counter: info.newCounter,
-      deviceType: info.credentialDeviceType,
-      backedUp: info.credentialBackedUp,
-    };
-  } catch (error) {
-    return refuse("not-verified", "Your security key could not be verified. Try again.", {
-      detail: (error as Error).message.slice(0, 200),
-    });
-  }
-  const method = credential.method;
-  return inTransaction(queryable, async (tx) => {
-    const stored = await tx
-      .selectFrom("webauthn_credentials")
-      .select(["counter", "device_type"])
-      .where("credential_id", "=", credential.credential_id)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    const clue = cloneClue(stored, signed);
-    if (clue) {
-      await recordEvent(tx, actor, {
-        action: "webauthn.clone-suspected",
-        subject,
-        after: { credential: credential.credential_id, ...clue },
       });
-      return {
-        accepted: false as const,
-        reason: "cloned" as const,
-        message:
-          "This security key cannot be used: it may have been copied. Contact your Registration Authority.",
-      };
+      return { accepted: false as const, reason, message };
+    };
+    let response: AuthenticationResponseJSON;
+    try {
+      response = JSON.parse(attempt.responseJson) as AuthenticationResponseJSON;
+    } catch {
+      return refuse("malformed", "Use your security key when your browser asks for it.");
     }
-    await tx
-      .updateTable("webauthn_credentials")
-      .set({ counter: signed.counter, backed_up: signed.backedUp, last_used_at: new Date() })
-      .where("credential_id", "=", credential.credential_id)
-      .execute();
-    await recordEvent(tx, actor, {
-      action: "webauthn.assertion-accepted",
-      subject,
-      after: { credential: credential.credential_id, method, counter: signed.counter },
-    });
-    await onAccepted?.(tx, method);
+    const credential = await heldCredential(tx, attempt.uuid, attempt.methods, response?.id);
+    if (!credential || !isMethod(credential.method) || !attempt.challenge)
+      return refuse("unknown-credential", unregisteredSecurityKey, {
+        credential: String(response?.id ?? "").slice(0, 64),
+      });
+    let signed: { counter: number; deviceType: string; backedUp: boolean };
+    try {
+      const result = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: attempt.challenge,
+        expectedOrigin: relyingParty.origin,
+        expectedRPID: relyingParty.id,
+        // The counter is checked below, where a failure can be told apart and recorded as a
+        // suspected clone; passing 0 leaves the library checking only the signature.
+        credential: {
+          id: credential.credential_id,
+          publicKey: isoBase64URL.toBuffer(credential.public_key),
+          counter: 0,
+          transports: credential.transports,
+        },
+        requireUserVerification: true,
+      });
+      if (!result.verified)
+        return refuse("not-verified", "Your security key could not be verified. Try again.");
+      const info = result.authenticationInfo;
+      signed = {
+        counter: info.newCounter,
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+      };
+    } catch (error) {
+      return refuse("not-verified", "Your security key could not be verified. Try again.", {
+        detail: (error as Error).message.slice(0, 200),
+      });
+    }
+    const clue = cloneClue(credential, signed);
+    if (clue)
+      return refuse(
+        "cloned",
+        "This security key cannot be used: it may have been copied. Contact your Registration Authority.",
+        { credential: credential.credential_id, ...clue },
+      );
+    const method = credential.method;
+    const accepted: AuditEvent = {
+      actor,
+      entry: {
+        action: "webauthn.assertion-accepted",
+        subject,
+        after: { credential: credential.credential_id, method, counter: signed.counter },
+      },
+    };
+    await recordEvents(
+      tx,
+      [accepted, ...alsoRecord(method)],
+      [
+        tx
+          .updateTable("webauthn_credentials")
+          .set({ counter: signed.counter, backed_up: signed.backedUp, last_used_at: new Date() })
+          .where("credential_id", "=", credential.credential_id),
+      ],
+    );
     return { accepted: true as const, method };
   });
+}
+
+/** The person's credential the assertion names, of a method this sign-in accepts, locked. */
+function heldCredential(tx: Tx, uuid: string, methods: Method[], credentialId: unknown) {
+  if (methods.length === 0 || typeof credentialId !== "string") return undefined;
+  return tx
+    .selectFrom("webauthn_credentials")
+    .selectAll()
+    .where("credential_id", "=", credentialId)
+    .where("uuid", "=", uuid)
+    .where("method", "in", methods)
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 /** Why a verified assertion still looks like it came from a copy of the credential, if it does. */

@@ -9,8 +9,8 @@ import {
   parseAcrValues,
 } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
-import { recordEvent } from "../../audit/record.ts";
-import { type Db, inTransaction, type Tx } from "../../store/database.ts";
+import { type AuditEvent, recordEvent, recordEvents } from "../../audit/record.ts";
+import { type Db, inTransaction } from "../../store/database.ts";
 
 type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
 type Raw = { req: IncomingMessage; res: ServerResponse };
@@ -48,37 +48,29 @@ export async function completeAuthentication(
   interaction: Interaction,
   authentication: Authentication,
 ): Promise<string> {
-  await inTransaction(db, (tx) => recordAuthentication(tx, interaction, authentication));
+  await inTransaction(db, (tx) => recordEvents(tx, [authenticationEvent(interaction, authentication)]));
   return handOver(provider, raw, interaction, authentication);
 }
 
 /**
- * The audit record of an authentication, in the caller's transaction: a step whose answer is
- * itself a write (a security key's counter) records both in one commit. Refuses a method that
- * does not meet the classes the sign-in asked for.
+ * The audit record of an authentication: the caller writes it with what the step itself writes
+ * (a security key's counter), in one transaction. Refuses a method that does not meet the classes
+ * the sign-in asked for.
  */
-export async function recordAuthentication(
-  tx: Tx,
-  interaction: Interaction,
-  authentication: Authentication,
-): Promise<void> {
-  const acr = acrMet(interaction, authentication);
-  const actor: Actor = {
-    kind: "person",
-    id: authentication.uuid,
-    source: "CIS2",
-    correlationId: interaction.uid,
-  };
-  await recordEvent(tx, actor, {
-    action: "cis2.authenticated",
-    subject: { type: "person", id: authentication.uuid },
-    after: {
-      method: authentication.method,
-      aal: aalOf(authentication.method),
-      acr,
-      clientId: interaction.params.client_id,
+export function authenticationEvent(interaction: Interaction, authentication: Authentication): AuditEvent {
+  return {
+    actor: { kind: "person", id: authentication.uuid, source: "CIS2", correlationId: interaction.uid },
+    entry: {
+      action: "cis2.authenticated",
+      subject: { type: "person", id: authentication.uuid },
+      after: {
+        method: authentication.method,
+        aal: aalOf(authentication.method),
+        acr: acrMet(interaction, authentication),
+        clientId: interaction.params.client_id,
+      },
     },
-  });
+  };
 }
 
 /** Hands a recorded authentication to the OIDC interaction; returns where to send the browser. */

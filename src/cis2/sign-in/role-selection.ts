@@ -1,10 +1,11 @@
 import { interactionPolicy, type KoaContextWithOIDC } from "oidc-provider";
 import type { Actor } from "../../audit/actor.ts";
-import { recordEvent } from "../../audit/record.ts";
+import { recordEvents } from "../../audit/record.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { CodeLists } from "../../rbac/code-lists.ts";
 import { type Position, positionsOfPerson } from "../../rbac/positions.ts";
 import { type Db, inTransaction, type Queryable } from "../../store/database.ts";
+import { holdWrite } from "../authorization-writes.ts";
 import { readOnce, remember } from "../request-scope.ts";
 
 const { Check } = interactionPolicy;
@@ -58,28 +59,31 @@ export async function selectRole(
   if (!positions.some((position) => position.roleProfileId === selection.roleProfileId)) {
     throw InvalidInputError.field("role", "Select one of your current roles");
   }
-  await inTransaction(queryable, async (tx) => {
-    await tx
-      .insertInto("cis2_role_selections")
-      .values({
-        session_uid: selection.sessionUid,
+  const choice = queryable
+    .insertInto("cis2_role_selections")
+    .values({
+      session_uid: selection.sessionUid,
+      uuid: selection.uuid,
+      role_profile_id: selection.roleProfileId,
+    })
+    .onConflict((conflict) =>
+      conflict.column("session_uid").doUpdateSet({
         uuid: selection.uuid,
         role_profile_id: selection.roleProfileId,
-      })
-      .onConflict((conflict) =>
-        conflict.column("session_uid").doUpdateSet({
-          uuid: selection.uuid,
-          role_profile_id: selection.roleProfileId,
-          selected_at: new Date(),
-        }),
-      )
-      .execute();
-    await recordEvent(tx, actor, {
+        selected_at: new Date(),
+      }),
+    );
+  const event = {
+    actor,
+    entry: {
       action: "cis2.role-selected",
       subject: { type: "position", id: selection.roleProfileId },
       after: { sessionUid: selection.sessionUid },
-    });
-  });
+    },
+  };
+  // At the end of a sign-in the choice is made with the sign-in's other writes, in their commit.
+  if (!holdWrite(choice, [event]))
+    await inTransaction(queryable, (tx) => recordEvents(tx, [event], [choice]));
   rememberSelectedRole(selection.sessionUid, selection.uuid, selection.roleProfileId);
 }
 

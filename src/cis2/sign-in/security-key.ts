@@ -7,7 +7,7 @@ import {
   verifyAssertion,
 } from "../../authenticators/webauthn/authentication.ts";
 import { relyingPartyFor } from "../../authenticators/webauthn/relying-party.ts";
-import { handOver, recordAuthentication } from "./complete.ts";
+import { authenticationEvent, handOver } from "./complete.ts";
 import {
   acceptedMethods,
   type Form,
@@ -61,7 +61,7 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
             challenge,
             responseJson: request.body?.response ?? "",
           },
-          (tx, method) => recordAuthentication(tx, interaction, { uuid, method, developmentLogin }),
+          (method) => [authenticationEvent(interaction, { uuid, method, developmentLogin })],
         );
         return { right: outcome.accepted, answer: outcome };
       },
