@@ -61,10 +61,30 @@ export function heldModel(kind: string, column: "id" | "uid", value: string): { 
 export function oneCommitPerAuthorizationRequest(db: Db, authorizationPath: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     if (ctx.path !== authorizationPath && !ctx.path.startsWith(`${authorizationPath}/`)) return next();
-    const store: Held = { models: new Map(), writes: [], events: [] };
-    await held.run(store, next);
-    const writes = [...modelWrites([...store.models.values()]), ...store.writes];
-    if (writes.length > 0) await orUnavailable(() => writeHeld(db, writes, store.events));
+    await inOneCommit(db, next);
+  };
+}
+
+/** Runs a step of a sign-in holding its writes, then makes them, with their records, in one commit. */
+export async function inOneCommit<T>(db: Db, work: () => Promise<T>): Promise<T> {
+  const { answer, writes, events } = await holdingWrites(work);
+  if (writes.length > 0) await orUnavailable(() => writeHeld(db, writes, events));
+  return answer;
+}
+
+/**
+ * Runs `work` holding its writes, and gives them back unmade, with their records, for the caller
+ * to make in a statement of its own (a security key's, beside its counter).
+ */
+export async function holdingWrites<T>(
+  work: () => Promise<T>,
+): Promise<{ answer: T; writes: OperationNodeSource[]; events: AuditEvent[] }> {
+  const store: Held = { models: new Map(), writes: [], events: [] };
+  const answer = await held.run(store, work);
+  return {
+    answer,
+    writes: [...modelWrites([...store.models.values()]), ...store.writes],
+    events: store.events,
   };
 }
 

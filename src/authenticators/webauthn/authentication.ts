@@ -5,11 +5,15 @@ import {
   verifyAuthenticationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import type { OperationNodeSource } from "kysely";
 import { isMethod, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { type AuditEvent, recordEvent, recordEvents } from "../../audit/record.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { RelyingParty } from "./relying-party.ts";
+
+/** What a caller records and writes with an accepted assertion, in its statement. */
+export type Recording = { events: AuditEvent[]; writes: OperationNodeSource[] };
 
 export type AssertionRefusal = "malformed" | "unknown-credential" | "not-verified" | "cloned";
 export type AssertionOutcome =
@@ -53,14 +57,14 @@ export const unregisteredSecurityKey = "This security key is not registered to y
  * backup eligibility that differs from the one registered (a device-bound credential that now
  * says it can be synced was exported, or the signer is another authenticator). Either is refused
  * and recorded as a suspected clone. An accepted assertion's counter, its record and the caller's
- * records (`alsoRecord`: a sign-in's) are one statement.
+ * records and writes (`alsoRecord`: a sign-in's record and its result) are one statement.
  */
 export async function verifyAssertion(
   queryable: Queryable,
   actor: Actor,
   relyingParty: RelyingParty,
   attempt: { uuid: string; methods: Method[]; challenge: string | undefined; responseJson: string },
-  alsoRecord: (method: Method) => AuditEvent[] = () => [],
+  alsoRecord: (method: Method) => Promise<Recording> = async () => ({ events: [], writes: [] }),
 ): Promise<AssertionOutcome> {
   const subject = { type: "person", id: attempt.uuid };
   return inTransaction(queryable, async (tx) => {
@@ -129,14 +133,16 @@ export async function verifyAssertion(
         after: { credential: credential.credential_id, method, counter: signed.counter },
       },
     };
+    const also = await alsoRecord(method);
     await recordEvents(
       tx,
-      [accepted, ...alsoRecord(method)],
+      [accepted, ...also.events],
       [
         tx
           .updateTable("webauthn_credentials")
           .set({ counter: signed.counter, backed_up: signed.backedUp, last_used_at: new Date() })
           .where("credential_id", "=", credential.credential_id),
+        ...also.writes,
       ],
     );
     return { accepted: true as const, method };

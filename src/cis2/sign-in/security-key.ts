@@ -7,6 +7,7 @@ import {
   verifyAssertion,
 } from "../../authenticators/webauthn/authentication.ts";
 import { relyingPartyFor } from "../../authenticators/webauthn/relying-party.ts";
+import { holdingWrites } from "../authorization-writes.ts";
 import { authenticationEvent, handOver } from "./complete.ts";
 import {
   acceptedMethods,
@@ -39,8 +40,9 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     const { uuid } = signingIn;
     const challenge = (interaction.result as { webauthnChallenge?: string } | undefined)?.webauthnChallenge;
     const { developmentLogin } = context;
-    // The counters, the key's counter and the sign-in's record in one transaction: a wrong
-    // answer is counted, a right one gives back nothing it needs to.
+    // The counters, the key's counter, the sign-in's record and its result for the interaction
+    // in one transaction: a wrong answer is counted, a right one gives back nothing it needs to.
+    let location = "";
     const judged = await judgeAttempt(
       db,
       journeyActor(interaction, uuid),
@@ -61,7 +63,15 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
             challenge,
             responseJson: request.body?.response ?? "",
           },
-          (method) => [authenticationEvent(interaction, { uuid, method, developmentLogin })],
+          async (method) => {
+            const authentication = { uuid, method, developmentLogin };
+            const event = authenticationEvent(interaction, authentication);
+            const handed = await holdingWrites(() =>
+              handOver(context.provider(), rawOf(request, reply), interaction, authentication),
+            );
+            location = handed.answer;
+            return { events: [event, ...handed.events], writes: handed.writes };
+          },
         );
         return { right: outcome.accepted, answer: outcome };
       },
@@ -69,12 +79,6 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     if (!judged.allowed) return tooManyAttempts(context, reply, interaction, judged, "security-key");
     const outcome = judged.answer;
     if (!outcome.accepted) return showSecurityKey(context, request, reply, interaction, outcome.message);
-    // Only a known person's assertion is accepted.
-    const location = await handOver(context.provider(), rawOf(request, reply), interaction, {
-      uuid: uuid as string,
-      method: outcome.method,
-      developmentLogin,
-    });
     return reply.redirect(location, 303);
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
 import type { Db } from "../../store/database.ts";
+import { inOneCommit } from "../authorization-writes.ts";
 import {
   type Form,
   type Interaction,
@@ -22,31 +23,34 @@ export function roleSelection(app: FastifyInstance, context: SignInContext): voi
     if (interaction.prompt.name !== "select_role" || !interaction.session)
       throw InvalidInputError.field("role", "no role is being chosen");
     try {
-      await chooseRole(context, interaction, request.body?.role ?? "");
+      return await chooseRole(context, request, reply, interaction, request.body?.role ?? "");
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
       return showRoles(context, request, reply, interaction, error.problems[0]?.message);
     }
-    return reply.redirect(
-      await context.provider().interactionResult(request.raw, reply.raw, { select_role: {} }),
-      303,
-    );
   });
 }
 
-async function chooseRole(context: SignInContext, interaction: Interaction, roleProfileId: string) {
+/** Keeps the choice and hands it to the interaction, in one commit; then on to the resume. */
+async function chooseRole(
+  context: SignInContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  interaction: Interaction,
+  roleProfileId: string,
+) {
   const session = interaction.session;
   if (!session?.accountId) throw InvalidInputError.field("role", "sign in first");
-  await selectRole(
-    context.db,
-    { kind: "person", id: session.accountId, source: "CIS2", correlationId: interaction.uid },
-    context.lists,
-    {
-      sessionUid: session.uid,
-      uuid: session.accountId,
-      roleProfileId,
-    },
-  );
+  const location = await inOneCommit(context.db, async () => {
+    await selectRole(
+      context.db,
+      { kind: "person", id: session.accountId as string, source: "CIS2", correlationId: interaction.uid },
+      context.lists,
+      { sessionUid: session.uid, uuid: session.accountId as string, roleProfileId },
+    );
+    return context.provider().interactionResult(request.raw, reply.raw, { select_role: {} });
+  });
+  return reply.redirect(location, 303);
 }
 
 /** The role page; one position is chosen without asking. */
@@ -60,13 +64,8 @@ export async function showRoles(
   const { db, lists } = context;
   const uuid = interaction.session?.accountId as string;
   const positions = await positionsInRequest(db, lists, uuid);
-  if (positions.length === 1 && positions[0]) {
-    await chooseRole(context, interaction, positions[0].roleProfileId);
-    return reply.redirect(
-      await context.provider().interactionResult(request.raw, reply.raw, { select_role: {} }),
-      303,
-    );
-  }
+  if (positions.length === 1 && positions[0])
+    return chooseRole(context, request, reply, interaction, positions[0].roleProfileId);
   const search = String((request.query as Form)?.search ?? "")
     .trim()
     .toLowerCase();
