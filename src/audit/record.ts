@@ -1,4 +1,4 @@
-import { type OperationNodeSource, sql } from "kysely";
+import { CompiledQuery, type OperationNodeSource, sql } from "kysely";
 import type { Tx } from "../store/database.ts";
 import type { Actor } from "./actor.ts";
 import { canonicalJson, eventMac, keyedChain } from "./chain.ts";
@@ -53,16 +53,53 @@ export async function recordEvents(
     head = { seq: row.seq, hash: row.hash };
     return row;
   });
-  const tables = [
-    sql`event AS (${tx.insertInto("audit_events").values(rows)})`,
-    ...alongside.map((write, index) => sql`${sql.id(`alongside${index}`)} AS (${write})`),
-  ];
-  await sql`WITH ${sql.join(tables)} UPDATE audit_head SET seq = ${head.seq}, hash = ${head.hash}`.execute(
-    tx,
-  );
+  await tx.executeQuery(appendStatement(tx, rows, alongside, head));
   headsHeld.set(tx, head);
   return head.seq;
 }
+
+type Row = ReturnType<typeof chainedRow>;
+const columns = [
+  "seq",
+  "at",
+  "actor_kind",
+  "actor_id",
+  "actor_role_id",
+  "action",
+  "subject_type",
+  "subject_id",
+  "before",
+  "after",
+  "reason",
+  "source",
+  "correlation_id",
+  "previous_hash",
+  "chain_version",
+  "hash",
+] as const satisfies ReadonlyArray<keyof Row>;
+
+/**
+ * The statement that appends `rows` and moves the head, after the writes alongside them. Kysely
+ * compiles the writes; the events' insert, whose shape never changes, is written out here: built
+ * and compiled by Kysely it cost a sign-in more CPU than its round trip.
+ */
+function appendStatement(tx: Tx, rows: Row[], alongside: OperationNodeSource[], head: Head) {
+  const writes = alongside.length
+    ? sql`${sql.join(alongside.map((write, index) => sql`${sql.id(`alongside${index}`)} AS (${write})`))}, `.compile(
+        tx,
+      )
+    : { sql: "", parameters: [] };
+  const parameters: unknown[] = [...writes.parameters];
+  const place = (value: unknown) => `$${parameters.push(value)}`;
+  const values = rows.map((row) => `(${columns.map((column) => place(row[column])).join(", ")})`);
+  return CompiledQuery.raw(
+    `WITH ${writes.sql}event AS (INSERT INTO audit_events (${columns.join(", ")}) VALUES ${values.join(", ")})
+      UPDATE audit_head SET seq = ${place(head.seq)}, hash = ${place(head.hash)}`,
+    parameters,
+  );
+}
+
+const lockHeadStatement = CompiledQuery.raw("SELECT seq, hash FROM audit_head FOR UPDATE");
 
 /** An event as its row, linked to the head before it. */
 function chainedRow(key: Buffer, actor: Actor, entry: AuditEntry, previous: Head) {
@@ -105,7 +142,7 @@ function chainedRow(key: Buffer, actor: Actor, entry: AuditEntry, previous: Head
 }
 
 async function lockHead(tx: Tx): Promise<Head> {
-  const head = await sql<Head>`SELECT seq, hash FROM audit_head FOR UPDATE`.execute(tx);
+  const head = await tx.executeQuery<Head>(lockHeadStatement);
   const locked = head.rows[0];
   if (!locked) throw new Error("audit_head is missing: the database was not migrated");
   return locked;
