@@ -5,10 +5,11 @@ import {
   verifyAuthenticationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
-import type { OperationNodeSource } from "kysely";
+import { type OperationNodeSource, sql } from "kysely";
 import { isMethod, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { type AuditEvent, recordEvent, recordEvents } from "../../audit/record.ts";
+import { compiledOnce } from "../../store/compiled.ts";
 import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
 import type { RelyingParty } from "./relying-party.ts";
 
@@ -150,17 +151,22 @@ export async function verifyAssertion(
 }
 
 /** The person's credential the assertion names, of a method this sign-in accepts, locked. */
-function heldCredential(tx: Tx, uuid: string, methods: Method[], credentialId: unknown) {
+async function heldCredential(tx: Tx, uuid: string, methods: Method[], credentialId: unknown) {
   if (methods.length === 0 || typeof credentialId !== "string") return undefined;
-  return tx
+  const { rows } = await lockedCredential(tx, credentialId, uuid, methods);
+  return rows[0];
+}
+
+// The accepted methods are one array parameter, so every sign-in runs the same compiled text.
+const lockedCredential = compiledOnce(3, (queryable, credentialId, uuid, methods) =>
+  queryable
     .selectFrom("webauthn_credentials")
     .selectAll()
     .where("credential_id", "=", credentialId)
     .where("uuid", "=", uuid)
-    .where("method", "in", methods)
-    .forUpdate()
-    .executeTakeFirst();
-}
+    .where(sql<boolean>`method = ANY(${methods}::text[])`)
+    .forUpdate(),
+);
 
 /** Why a verified assertion still looks like it came from a copy of the credential, if it does. */
 export function cloneClue(
