@@ -70,7 +70,7 @@ export async function serveCis2(
   const origin = `${options.scheme ?? "http"}://${options.hostName ?? "127.0.0.1"}:${port}`;
   const config = loadConfig({
     PORT: String(port),
-    LOG_LEVEL: "silent",
+    LOG_LEVEL: process.env.DEBUG_LOG_LEVEL ?? "silent",
     CAREID_MASTER_KEY: testMasterKey.toString("hex"),
     CAREID_ISSUER: `${origin}${realmPath}`,
     CAREID_DATA_DIR: "/nonexistent-careid-test-dir",
