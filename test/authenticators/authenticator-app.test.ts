@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as client from "openid-client";
+import type * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
 import { unlockTotp } from "../../src/authenticators/totp/app-authenticators.ts";
 import { codeAt, timeStep } from "../../src/authenticators/totp/codes.ts";
 import { demoPassword } from "../../src/seed/demo-sign-in.ts";
-import { demoClientConfiguration, exchange, redirectUri, signIn } from "../cis2/journey.ts";
-import { Browser, formAction } from "../support/browser.ts";
+import { demoClientConfiguration, exchange, identifyStep, signIn } from "../cis2/journey.ts";
+import { Browser } from "../support/browser.ts";
 import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
 import {
   auditActions,
@@ -271,16 +271,7 @@ async function beginSignIn(
   identifier: string,
   acr: string,
 ) {
-  const browser = new Browser();
-  const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri,
-    scope: "openid",
-    acr_values: acr,
-    state: client.randomState(),
-    nonce: client.randomNonce(),
-  });
-  const { response, url: at } = await browser.follow(await browser.get(url.href), url.href, server.origin);
-  const identify = formAction(await response.text(), at);
+  const { browser, action: identify } = await identifyStep(server, acr, new Browser(), configuration);
   const next = await browser.follow(await browser.post(identify, { identifier }), identify, server.origin);
   return { browser, url: next.url, html: await next.response.text() };
 }

@@ -44,6 +44,26 @@ export type SignIn = {
   pkce?: boolean;
 };
 
+/** Starts a sign-in and stops on the identify page: its form's address, the journey's uid, the browser. */
+export async function identifyStep(
+  server: Cis2Server,
+  acr: string,
+  browser = new Browser(),
+  configuration?: client.Configuration,
+) {
+  const url = client.buildAuthorizationUrl(configuration ?? (await demoClientConfiguration(server)), {
+    redirect_uri: redirectUri,
+    scope: "openid",
+    acr_values: acr,
+    state: client.randomState(),
+    nonce: client.randomNonce(),
+  });
+  const { response, url: at } = await browser.follow(await browser.get(url.href), url.href, server.origin);
+  const action = formAction(await response.text(), at);
+  const uid = /\/signin\/([^/]+)\/identify$/.exec(action)?.[1] as string;
+  return { browser, action, uid };
+}
+
 /** Drives the sign-in journey as a browser would, returning where the provider finally sent it. */
 export async function signIn(server: Cis2Server, configuration: client.Configuration, options: SignIn) {
   const browser = options.browser ?? new Browser();

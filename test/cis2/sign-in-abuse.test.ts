@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { signInLimits } from "../../src/authenticators/throttle.ts";
 import { unlockTotp } from "../../src/authenticators/totp/app-authenticators.ts";
@@ -9,24 +8,14 @@ import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import { auditActions, enrolApp, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { Browser, formAction } from "../support/browser.ts";
 import { type Cis2Server, startCis2Server } from "../support/cis2-server.ts";
-import { demoClientConfiguration, redirectUri } from "./journey.ts";
+import { identifyStep } from "./journey.ts";
 
 const knownEmail = "margaret.oconnell@nhs.net";
 const behindProxy = { CAREID_TRUST_PROXY: "true" };
 
 /** Starts a sign-in and posts the identify step; returns its answer, the page it leads to, and the journey's uid. */
 async function identify(server: Cis2Server, identifier: string, acr: string, browser = new Browser()) {
-  const configuration = await demoClientConfiguration(server);
-  const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri,
-    scope: "openid",
-    acr_values: acr,
-    state: "state-1",
-    nonce: client.randomNonce(),
-  });
-  const { response, url: at } = await browser.follow(await browser.get(url.href), url.href, server.origin);
-  const action = formAction(await response.text(), at);
-  const uid = /\/signin\/([^/]+)\/identify$/.exec(action)?.[1] as string;
+  const { action, uid } = await identifyStep(server, acr, browser);
   const answer = await browser.post(action, { identifier });
   const next = await browser.follow(answer, action, server.origin);
   return {
@@ -288,15 +277,20 @@ test("the security-key step is throttled per account and address", async (t) => 
     })
     .execute();
   const start = await identify(server, person, "AAL3_FIDO2");
-  assert.match(start.next.url, /\/security-key$/);
+  assert.equal(start.answer.status, 200, "the identify step answers with the security-key page");
+  const keyStep = formAction(await start.next.response.text(), start.action);
+  assert.match(keyStep, /\/security-key$/);
   const free = signInLimits.securityKeyFailuresPerAccountAndAddress.free;
   for (let attempt = 1; attempt <= free; attempt++) {
-    const answer = await start.browser.post(start.next.url, {
+    const answer = await start.browser.post(keyStep, {
       response: JSON.stringify({ id: "c29tZXRoaW5nLWVsc2U", type: "public-key", response: {} }),
     });
     assert.equal(answer.status, 400, `refused answer ${attempt}`);
   }
-  const throttled = await start.browser.post(start.next.url, { response: "{}" });
+  const throttled = await start.browser.post(keyStep, { response: "{}" });
   assert.equal(throttled.status, 429);
   assert.ok(Number(throttled.headers.get("retry-after")) > 0);
+  assert.match(await throttled.text(), new RegExp(`href="/cis2/signin/${start.uid}/security-key">Try again`));
+  const again = await start.browser.get(keyStep);
+  assert.equal(again.status, 200, "the page the refusal's link leads back to");
 });

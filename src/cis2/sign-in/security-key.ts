@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { InteractionResults } from "oidc-provider";
 import { judgeAttempt, signInCounters } from "../../authenticators/throttle.ts";
 import {
   type AssertionOutcome,
@@ -21,6 +22,7 @@ import {
   rawOf,
   renderPage,
   type SignInContext,
+  type SigningIn,
   signingInOf,
   tooManyAttempts,
   webauthnMethods,
@@ -83,7 +85,7 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
   });
 }
 
-/** Each showing issues a new challenge, kept in the interaction: an assertion made for another sign-in fails. */
+/** The page shown again (a return to it, a wrong answer): the interaction keeps what it holds. */
 async function showSecurityKey(
   context: SignInContext,
   request: FastifyRequest,
@@ -91,7 +93,25 @@ async function showSecurityKey(
   interaction: Interaction,
   error?: string,
 ) {
-  const { identifier, account } = signingInOf(interaction);
+  const kept = { ...interaction.result, identified: signingInOf(interaction) };
+  return askForSecurityKey(context, request, reply, interaction, kept, error);
+}
+
+/**
+ * The security-key page. Each showing issues a new challenge, saved with `kept` (who is signing
+ * in, and whatever else the interaction is to hold) in the interaction's one write: an assertion
+ * made for another sign-in, or for an earlier showing, fails. The identify step answers with this
+ * page when the security key is the one way on, so it saves who it identified here.
+ */
+export async function askForSecurityKey(
+  context: SignInContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  interaction: Interaction,
+  kept: InteractionResults & { identified: SigningIn },
+  error?: string,
+) {
+  const { identifier, account } = kept.identified;
   const options = await authenticationOptions(
     context.db,
     relyingPartyFor(context.provider().issuer),
@@ -103,7 +123,7 @@ async function showSecurityKey(
     .interactionResult(
       request.raw,
       reply.raw,
-      { ...interaction.result, webauthnChallenge: options.challenge },
+      { ...kept, webauthnChallenge: options.challenge },
       { mergeWithLastSubmission: false },
     );
   return renderPage(
