@@ -132,6 +132,7 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
 
     private async findWhere(column: "id" | "uid" | "user_code", value: string): Promise<Payload | undefined> {
       const row = await readOnce(readKey(this.kind, column, value), async () => {
+        if (this.kind === "Interaction" && column === "id") return interactionWithSession(db, value);
         const { rows } = await findModel[column](db, this.kind, value);
         return rows[0];
       });
@@ -200,6 +201,43 @@ const findModelBy = (column: "id" | "uid" | "user_code") =>
       .where(live()),
   );
 const findModel = { id: findModelBy("id"), uid: findModelBy("uid"), user_code: findModelBy("user_code") };
+
+/**
+ * An interaction and, once someone has signed in, the session it continues, in one round trip:
+ * oidc-provider checks that session is still there on every read of the interaction (a role
+ * chosen after signing in reads it twice). The session is kept for the rest of the request.
+ */
+async function interactionWithSession(queryable: Queryable, id: string) {
+  const { rows } = await findInteraction(queryable, id);
+  const row = rows[0];
+  if (row?.sessionUid)
+    remember(
+      readKey("Session", "uid", row.sessionUid),
+      row.sessionPayload ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt } : undefined,
+    );
+  return row;
+}
+
+const findInteraction = compiledOnce(1, (queryable, id) =>
+  queryable
+    .selectFrom("oidc_models as interaction")
+    .leftJoin("oidc_models as session", (join) =>
+      join
+        .on("session.kind", "=", "Session")
+        .on("session.uid", "=", sql<string>`interaction.payload->'session'->>'uid'`)
+        .on(live("session")),
+    )
+    .select([
+      sql<string>`interaction.payload::text`.as("payload"),
+      "interaction.consumed_at",
+      sql<string | null>`interaction.payload->'session'->>'uid'`.as("sessionUid"),
+      sql<string | null>`${sql.ref("session.payload")}::text`.as("sessionPayload"),
+      "session.consumed_at as sessionConsumedAt",
+    ])
+    .where("interaction.kind", "=", "Interaction")
+    .where("interaction.id", "=", id)
+    .where(live("interaction")),
+);
 
 function lookupQuery(db: Queryable, kind: string, id: string) {
   return db
