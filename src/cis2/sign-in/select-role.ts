@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidInputError } from "../../errors.ts";
-import type { Db } from "../../store/database.ts";
+import { readAccount } from "../account-read.ts";
 import { inOneCommit } from "../authorization-writes.ts";
 import {
   type Form,
@@ -63,6 +63,8 @@ export async function showRoles(
 ) {
   const { db, lists } = context;
   const uuid = interaction.session?.accountId as string;
+  // The person with their positions in one query; the positions stay in the request's scope.
+  const person = (await readAccount(db, lists, uuid, interaction.session?.uid))?.person;
   const positions = await positionsInRequest(db, lists, uuid);
   if (positions.length === 1 && positions[0])
     return chooseRole(context, request, reply, interaction, positions[0].roleProfileId);
@@ -95,23 +97,13 @@ export async function showRoles(
         },
       })),
       total: positions.length,
-      personName: await nameOf(db, uuid),
+      personName: person && [person.title, person.givenName, person.familyName].filter(Boolean).join(" "),
       searchable: positions.length > 5,
       search,
       error,
     }),
     error ? 400 : 200,
   );
-}
-
-/** The signed-in person's name, for the role page: who they are once they have proved it. */
-async function nameOf(db: Db, uuid: string): Promise<string | undefined> {
-  const person = await db
-    .selectFrom("people")
-    .select(["title", "given_name", "family_name"])
-    .where("uuid", "=", uuid)
-    .executeTakeFirst();
-  return person ? [person.title, person.given_name, person.family_name].filter(Boolean).join(" ") : undefined;
 }
 
 /** What a role lets its holder do, in a few words: the first activities by name and how many more. */
