@@ -13,7 +13,6 @@
  */
 import { parseArgs } from "node:util";
 import fastifyFormbody from "@fastify/formbody";
-import fastifyHelmet from "@fastify/helmet";
 import Fastify from "fastify";
 import { sql } from "kysely";
 import { operatorActor } from "../src/audit/actor.ts";
@@ -34,6 +33,7 @@ import { type Db, openStore } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { startSession } from "../src/web/first-party/sessions.ts";
 import { registerAssets } from "../src/web/pages.ts";
+import { registerSecurityHeaders, securityHeaderOptions } from "../src/web/security-headers.ts";
 import { summarise } from "./summarise.ts";
 
 const { values } = parseArgs({
@@ -160,10 +160,11 @@ console.log(`request dashboard (domain query)    ${summarise(dashboard)}`);
 // server of their own (the rest of the service, CIS2 included, plays no part in this page).
 const sealer = sealerFor(Buffer.from("ab".repeat(32), "hex"));
 const app = Fastify({ logger: false });
-await app.register(fastifyHelmet, { enableCSPNonces: true });
+const cimConfig = loadConfig({ CAREID_CIM_IDLE_MINUTES: "30" });
+// The service's own security headers, as server.ts sets them.
+registerSecurityHeaders(app, securityHeaderOptions(cimConfig));
 await app.register(fastifyFormbody);
 await registerAssets(app);
-const cimConfig = loadConfig({ CAREID_CIM_IDLE_MINUTES: "30" });
 const cim = cimApp(cimConfig, false);
 registerCimPages(app, {
   db: store.db,

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import fastifyFormbody from "@fastify/formbody";
-import fastifyHelmet from "@fastify/helmet";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
 import { registerReferenceData } from "./api/reference-data.ts";
@@ -44,7 +43,11 @@ import { refuseNulBytes } from "./web/nul-bytes.ts";
 import { registerOneHostName } from "./web/one-host-name.ts";
 import { markPagesAsSandbox, registerAssets } from "./web/pages.ts";
 import { logFailure, problemFor, sendProblem } from "./web/problem.ts";
-import { apiSecurityHeaders, securityHeaderOptions } from "./web/security-headers.ts";
+import {
+  apiSecurityHeaders,
+  registerSecurityHeaders,
+  securityHeaderOptions,
+} from "./web/security-headers.ts";
 
 export type ServerOptions = {
   config: Config;
@@ -107,7 +110,7 @@ export async function buildServer({
   );
   registerStrictTransportSecurity(app, config.issuer);
   const securityHeaders = securityHeaderOptions(config);
-  await app.register(fastifyHelmet, securityHeaders);
+  registerSecurityHeaders(app, securityHeaders);
   await app.register(fastifyFormbody);
   app.addHook("preValidation", refuseNulBytes);
   // Before any route or plugin, so every page of the demo is reached at the issuer's host name.
@@ -195,7 +198,7 @@ export async function buildServer({
       caToken: config.caToken,
     });
   if (cis2) await registerSigning(app, store.db, config, cis2.sealer);
-  registerDirectory(app, store, lists, config.databaseUrl, await apiSecurityHeaders(securityHeaders));
+  registerDirectory(app, store, lists, config.databaseUrl, apiSecurityHeaders(securityHeaders));
   if (cis2) {
     const cim = cimApp(config, demo && cis2.developmentLogin);
     const applySettings = { ...config.apply, applyUrl: `${new URL(config.issuer).origin}${applyPath}` };

@@ -84,7 +84,7 @@ export function pageRenderer(capabilityViewDirs: string[] = []): PageRenderer {
   return {
     renderHtml,
     renderPage(reply, view, context = {}, statusCode = 200) {
-      const cspNonce = (reply as FastifyReply & { cspNonce?: { script: string } }).cspNonce?.script;
+      const cspNonce = reply.cspNonce?.script;
       const html = renderHtml(view, { ...context, cspNonce });
       return reply.code(statusCode).type("text/html; charset=utf-8").send(html);
     },
