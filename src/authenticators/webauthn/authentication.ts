@@ -21,14 +21,23 @@ export type AssertionOutcome =
   | { accepted: true; method: Method }
   | { accepted: false; reason: AssertionRefusal; message: string };
 
-/** A sign-in ceremony for one person: only their credentials of the methods this sign-in accepts. */
+/** A credential as a ceremony offers it: read with the person where they are identified. */
+export type OfferedCredential = { credential_id: string; method: string; transports: string[] | null };
+
+/**
+ * A sign-in ceremony for one person: only their credentials of the methods this sign-in accepts
+ * (`held`, when the caller read them already; else read here).
+ */
 export async function authenticationOptions(
   queryable: Queryable,
   relyingParty: RelyingParty,
   uuid: string,
   methods: Method[],
+  held?: OfferedCredential[],
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  const credentials = await credentialsOf(queryable, uuid, methods);
+  const credentials = held
+    ? held.filter((credential) => (methods as string[]).includes(credential.method))
+    : await credentialsOf(queryable, uuid, methods);
   return generateAuthenticationOptions({
     rpID: relyingParty.id,
     userVerification: "required",

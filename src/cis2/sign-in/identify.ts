@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { methods } from "../../assurance/methods.ts";
 import { type HeldFlags, heldFlags, methodsHeld } from "../../authenticators/held.ts";
 import { signInCounters, takeAttempt } from "../../authenticators/throttle.ts";
+import type { OfferedCredential } from "../../authenticators/webauthn/authentication.ts";
 import type { Db } from "../../store/database.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
 import { methodsOfUnknown, signInAccount } from "../unknown-identifiers.ts";
@@ -85,10 +86,14 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
     // address stays .../identify, so a refresh sends the identifier again, which is harmless:
     // it identifies again and issues a new challenge.
     if (next === "security-key")
-      return askForSecurityKey(context, request, reply, interaction, {
-        ...interaction.lastSubmission,
-        identified: signingIn,
-      });
+      return askForSecurityKey(
+        context,
+        request,
+        reply,
+        interaction,
+        { ...interaction.lastSubmission, identified: signingIn },
+        { held: person?.offered ?? [] },
+      );
     await context
       .provider()
       .interactionResult(
@@ -111,8 +116,11 @@ async function activePersonNamedBy(db: Db, identifier: string) {
   const named = isCareIdentifier(identifier)
     ? sql`people.uuid = ${identifier}`
     : sql`lower(people.email) = ${identifier.toLowerCase()}`;
-  const { rows } = await sql<{ uuid: string } & HeldFlags>`
-    SELECT people.uuid, ${heldFlags(sql.ref("people.uuid"))}
+  // With the credentials a security-key page would offer, so that page needs no read of its own.
+  const { rows } = await sql<{ uuid: string; offered: OfferedCredential[] } & HeldFlags>`
+    SELECT people.uuid, ${heldFlags(sql.ref("people.uuid"))},
+      (SELECT coalesce(json_agg(json_build_object('credential_id', c.credential_id, 'method', c.method,
+        'transports', c.transports)), '[]') FROM webauthn_credentials c WHERE c.uuid = people.uuid) AS offered
     FROM people WHERE people.status = 'active' AND ${named}`.execute(db);
   return rows[0];
 }

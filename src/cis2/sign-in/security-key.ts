@@ -4,6 +4,7 @@ import { judgeAttempt, signInCounters } from "../../authenticators/throttle.ts";
 import {
   type AssertionOutcome,
   authenticationOptions,
+  type OfferedCredential,
   unregisteredSecurityKey,
   verifyAssertion,
 } from "../../authenticators/webauthn/authentication.ts";
@@ -94,7 +95,7 @@ async function showSecurityKey(
   error?: string,
 ) {
   const kept = { ...interaction.result, identified: signingInOf(interaction) };
-  return askForSecurityKey(context, request, reply, interaction, kept, error);
+  return askForSecurityKey(context, request, reply, interaction, kept, { error });
 }
 
 /**
@@ -109,7 +110,7 @@ export async function askForSecurityKey(
   reply: FastifyReply,
   interaction: Interaction,
   kept: InteractionResults & { identified: SigningIn },
-  error?: string,
+  { error, held }: { error?: string; held?: OfferedCredential[] } = {},
 ) {
   const { identifier, account } = kept.identified;
   const options = await authenticationOptions(
@@ -117,6 +118,7 @@ export async function askForSecurityKey(
     relyingPartyFor(context.provider().issuer),
     account.key,
     acceptedWebauthn(context, interaction),
+    held,
   );
   await context
     .provider()
