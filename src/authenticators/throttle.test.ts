@@ -58,6 +58,73 @@ test("a window limit lets its attempts through, refuses the next until the windo
   });
 });
 
+test("a lone window counter is counted in one statement below its limit; the limit itself is refused and recorded once, as before", async (t) => {
+  const { db } = await testStore(t);
+  let statements = 0;
+  const counting = db.withPlugin({
+    transformQuery: ({ node }) => {
+      statements++;
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  });
+  const { attempts, windowSeconds } = signInLimits.selfUnlockCodesPerCard;
+  const counters = [{ limit: "selfUnlockCodesPerCard" as const, subject: "card-0001" }];
+  const key = "selfUnlockCodesPerCard:card-0001";
+  const day = at("2025-03-01T00:00:00Z");
+  const nextDay = new Date(day.getTime() + windowSeconds * 1000);
+  const now = at("2025-03-01T10:00:05Z");
+  const countNow = async () =>
+    (await db.selectFrom("sign_in_throttles").select("count").where("key", "=", key).executeTakeFirst())
+      ?.count;
+  const reached = () =>
+    db.selectFrom("audit_events").select("after").where("action", "=", "sign-in.limit-reached").execute();
+
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    statements = 0;
+    const answer = await takeAttempt(counting, actor, counters, now);
+    assert.deepEqual(answer, { allowed: true, counted: [{ ...counters[0], key, windowStart: day }] });
+    assert.equal(await countNow(), attempt);
+    if (attempt < attempts) assert.equal(statements, 1, `attempt ${attempt} is one statement`);
+    assert.equal(
+      (await reached()).length,
+      attempt < attempts ? 0 : 1,
+      "the attempt that reaches the limit is recorded",
+    );
+  }
+  const refused = await takeAttempt(counting, actor, counters, now);
+  assert.deepEqual(refused, {
+    allowed: false,
+    limit: "selfUnlockCodesPerCard",
+    retryAt: nextDay,
+    retryAfterSeconds: windowSeconds - 10 * 3600 - 5,
+  });
+  assert.equal(await countNow(), attempts, "a refusal counts nothing");
+  assert.deepEqual(await reached(), [
+    { after: { limit: "selfUnlockCodesPerCard", subject: "card-0001", until: nextDay.toISOString() } },
+  ]);
+
+  const fresh = await takeAttempt(counting, actor, counters, nextDay);
+  assert.deepEqual(fresh, { allowed: true, counted: [{ ...counters[0], key, windowStart: nextDay }] });
+  assert.equal(await countNow(), 1, "a full window's successor starts at 1");
+  await takeAttempt(counting, actor, counters, nextDay);
+  const dayAfter = new Date(nextDay.getTime() + windowSeconds * 1000);
+  await takeAttempt(counting, actor, counters, dayAfter);
+  assert.equal(await countNow(), 1, "so does a part-used window's");
+
+  await assert.rejects(
+    counting.transaction().execute(async (tx) => {
+      await takeAttempt(tx, actor, counters, dayAfter);
+      throw new Error("the caller's work failed");
+    }),
+  );
+  assert.equal(await countNow(), 1, "inside a caller's transaction, the count is undone with it");
+  for (let attempt = 2; attempt <= attempts; attempt++)
+    await counting.transaction().execute((tx) => takeAttempt(tx, actor, counters, dayAfter));
+  assert.equal(await countNow(), attempts);
+  assert.equal((await reached()).length, 2, "and the limit is recorded in the caller's transaction");
+});
+
 test("wrong passwords back off for one account from one address, doubling up to the longest wait", async (t) => {
   const { db } = await testStore(t);
   const limit = signInLimits.passwordFailuresPerAccountAndAddress;

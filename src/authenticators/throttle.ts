@@ -202,6 +202,8 @@ export async function takeAttempt(
 ): Promise<Attempt> {
   const keyed = keyedCounters(counters);
   if (keyed.length === 0) return { allowed: true, counted: [] };
+  const countedBelow = await countBelowWindowLimit(queryable, keyed, now);
+  if (countedBelow) return { allowed: true, counted: [countedBelow] };
   return inTransaction(queryable, async (tx) => {
     const rowOf = await lockCounters(tx, keyed, now);
     return (
@@ -211,6 +213,34 @@ export async function takeAttempt(
       }
     );
   });
+}
+
+/**
+ * The common case of a lone window counter (each identify step's), in one autocommit statement
+ * instead of four (BEGIN, lock, count, COMMIT): the counter is created or counted only if its new
+ * count stays below the limit, so neither a refusal nor the audit of reaching the limit can be
+ * due. Otherwise it changes nothing and answers undefined, and `takeAttempt` goes the
+ * transactional way, which refuses, or counts the attempt that reaches the limit and audits it
+ * in the count's transaction. A new window counts 1, below any limit of two attempts or more.
+ */
+async function countBelowWindowLimit(
+  queryable: Queryable,
+  keyed: Keyed[],
+  now: Date,
+): Promise<Counted | undefined> {
+  const [counter, ...others] = keyed;
+  if (!counter || others.length > 0) return undefined;
+  const limit = signInLimits[counter.limit];
+  if (limit.kind !== "window" || limit.attempts < 2) return undefined;
+  const windowStart = windowStartOf(limit, now);
+  const { rows } = await sql`INSERT INTO sign_in_throttles (key, window_start, count, last_attempt_at)
+    VALUES (${counter.key}, ${windowStart}, 1, ${now})
+    ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start,
+      count = CASE WHEN sign_in_throttles.window_start = excluded.window_start THEN sign_in_throttles.count + 1 ELSE 1 END,
+      last_attempt_at = excluded.last_attempt_at
+    WHERE sign_in_throttles.window_start <> excluded.window_start OR sign_in_throttles.count + 1 < ${limit.attempts}
+    RETURNING key`.execute(queryable);
+  return rows.length === 1 ? { ...counter, windowStart } : undefined;
 }
 
 /**
