@@ -203,40 +203,62 @@ const findModelBy = (column: "id" | "uid" | "user_code") =>
 const findModel = { id: findModelBy("id"), uid: findModelBy("uid"), user_code: findModelBy("user_code") };
 
 /**
- * An interaction and, once someone has signed in, the session it continues, in one round trip:
- * oidc-provider checks that session is still there on every read of the interaction (a role
- * chosen after signing in reads it twice). The session is kept for the rest of the request.
+ * An interaction and, once someone has signed in, the session it continues and that person's
+ * account, in one round trip: oidc-provider checks the session on every read of the interaction,
+ * and the role page, the role's check and the resume after it read the account. Both are kept for
+ * the rest of the request.
  */
 async function interactionWithSession(queryable: Queryable, id: string) {
   const { rows } = await findInteraction(queryable, id);
   const row = rows[0];
-  if (row?.sessionUid)
+  if (row?.sessionUid) {
     remember(
       readKey("Session", "uid", row.sessionUid),
       row.sessionPayload ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt } : undefined,
     );
+    if (row.sessionAccountId)
+      rememberAccount(
+        row.sessionAccountId,
+        row.sessionUid,
+        row.uuid === null ? undefined : (row as AccountRow),
+      );
+  }
   return row;
 }
 
-const findInteraction = compiledOnce(1, (queryable, id) =>
-  queryable
-    .selectFrom("oidc_models as interaction")
-    .leftJoin("oidc_models as session", (join) =>
-      join
-        .on("session.kind", "=", "Session")
-        .on("session.uid", "=", sql<string>`interaction.payload->'session'->>'uid'`)
-        .on(live("session")),
-    )
-    .select([
-      sql<string>`interaction.payload::text`.as("payload"),
-      "interaction.consumed_at",
-      sql<string | null>`interaction.payload->'session'->>'uid'`.as("sessionUid"),
-      sql<string | null>`${sql.ref("session.payload")}::text`.as("sessionPayload"),
-      "session.consumed_at as sessionConsumedAt",
-    ])
-    .where("interaction.kind", "=", "Interaction")
-    .where("interaction.id", "=", id)
-    .where(live("interaction")),
+const findInteraction = compiledOnce(
+  1,
+  (queryable, id) =>
+    queryable
+      .selectFrom("oidc_models as interaction")
+      .leftJoin("oidc_models as session", (join) =>
+        join
+          .on("session.kind", "=", "Session")
+          .on("session.uid", "=", sql<string>`interaction.payload->'session'->>'uid'`)
+          .on(live("session")),
+      )
+      .leftJoinLateral(
+        accountQuery(
+          queryable,
+          sql`(interaction.payload->'session'->>'accountId')::bpchar`,
+          sql`interaction.payload->'session'->>'uid'`,
+        ).as("account"),
+        (join) => join.onTrue(),
+      )
+      .selectAll("account")
+      .select([
+        sql<string>`interaction.payload::text`.as("payload"),
+        "interaction.consumed_at",
+        sql<string | null>`interaction.payload->'session'->>'uid'`.as("sessionUid"),
+        sql<string | null>`interaction.payload->'session'->>'accountId'`.as("sessionAccountId"),
+        sql<string | null>`${sql.ref("session.payload")}::text`.as("sessionPayload"),
+        "session.consumed_at as sessionConsumedAt",
+      ])
+      .where("interaction.kind", "=", "Interaction")
+      .where("interaction.id", "=", id)
+      .where(live("interaction")),
+  // The account's current positions are today's.
+  () => utcDay(),
 );
 
 function lookupQuery(db: Queryable, kind: string, id: string) {
