@@ -1,8 +1,9 @@
 import { type RawBuilder, sql } from "kysely";
 import { type Person, personFromRow, personQuery } from "../people/people.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
-import { currentPositionsJson, positionsFromRows } from "../rbac/positions.ts";
-import type { Db } from "../store/database.ts";
+import { currentPositionsJson, isoToday, positionsFromRows } from "../rbac/positions.ts";
+import { compiledOnce } from "../store/compiled.ts";
+import type { Db, Queryable } from "../store/database.ts";
 import { readOnce, remember } from "./request-scope.ts";
 import { rememberPositions, rememberSelectedRole } from "./sign-in/role-selection.ts";
 
@@ -19,9 +20,10 @@ export async function readAccount(
   uuid: string,
   sessionUid: string | undefined,
 ): Promise<{ person: Person; selectedRoleId: string | undefined } | undefined> {
-  const row = await readOnce(accountKey(uuid, sessionUid), () =>
-    accountQuery(db, sql.val(uuid), sql.val(sessionUid ?? null)).executeTakeFirst(),
-  );
+  const row = await readOnce(accountKey(uuid, sessionUid), async () => {
+    const { rows } = await accountByUuid(db, uuid, sessionUid ?? null);
+    return rows[0];
+  });
   if (!row) return undefined;
   rememberPositions(uuid, positionsFromRows(lists, row.positions));
   if (sessionUid) rememberSelectedRole(sessionUid, uuid, row.selected_role_id ?? undefined);
@@ -32,7 +34,11 @@ export async function readAccount(
  * The account of a person and a session as a query to be joined where the two are known (the
  * token's `accountId` and `sessionUid`), so the account costs no round trip of its own.
  */
-export function accountQuery(db: Db, uuid: RawBuilder<string | null>, sessionUid: RawBuilder<string | null>) {
+export function accountQuery(
+  db: Queryable,
+  uuid: RawBuilder<string | null>,
+  sessionUid: RawBuilder<string | null>,
+) {
   return personQuery(db)
     .select(currentPositionsJson(db, sql.ref("people.uuid")).as("positions"))
     .select(
@@ -41,6 +47,13 @@ export function accountQuery(db: Db, uuid: RawBuilder<string | null>, sessionUid
     )
     .where("people.uuid", "=", uuid as RawBuilder<string>);
 }
+
+/** Compiled once a day: building it cost more than running it, and its positions are today's. */
+const accountByUuid = compiledOnce(
+  2,
+  (queryable, uuid, sessionUid) => accountQuery(queryable, sql`${uuid}`, sql`${sessionUid}`),
+  isoToday,
+);
 
 export type AccountRow = NonNullable<
   Awaited<ReturnType<ReturnType<typeof accountQuery>["executeTakeFirst"]>>

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { errors } from "oidc-provider";
+import { isoToday } from "../rbac/positions.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import { compiledOnce } from "../store/compiled.ts";
 import type { Db, Queryable } from "../store/database.ts";
@@ -258,7 +259,7 @@ const findInteraction = compiledOnce(
       .where("interaction.id", "=", id)
       .where(live("interaction")),
   // The account's current positions are today's.
-  () => utcDay(),
+  () => isoToday(),
 );
 
 function lookupQuery(db: Queryable, kind: string, id: string) {
@@ -306,10 +307,8 @@ function lookupQuery(db: Queryable, kind: string, id: string) {
 const lookupModel = compiledOnce(
   2,
   (queryable, kind, id) => lookupQuery(queryable, kind, id),
-  () => utcDay(),
+  () => isoToday(),
 );
-
-const utcDay = () => new Date().toISOString().slice(0, 10);
 
 /**
  * Where the provider's input meets the database, NUL bytes stop: PostgreSQL cannot hold them.

@@ -298,7 +298,8 @@ function currentOnly(query: PositionQuery, today: string): PositionQuery {
     .where((eb) => eb.or([eb("p.end_date", "is", null), eb("p.end_date", ">=", today)]));
 }
 
-const isoToday = () => new Date().toISOString().slice(0, 10);
+/** Today in UTC as an ISO date: the day that says which positions are current. */
+export const isoToday = () => new Date().toISOString().slice(0, 10);
 
 /** People holding a current position at an organisation, by family name, a page at a time. */
 export async function peopleAtOrganisation(
