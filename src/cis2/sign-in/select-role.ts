@@ -41,6 +41,8 @@ async function chooseRole(
 ) {
   const session = interaction.session;
   if (!session?.accountId) throw InvalidInputError.field("role", "sign in first");
+  // The account read with the interaction keeps the positions the choice is checked against.
+  await readAccount(context.db, context.lists, session.accountId, session.uid);
   const location = await inOneCommit(context.db, async () => {
     await selectRole(
       context.db,
