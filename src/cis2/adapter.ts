@@ -213,12 +213,10 @@ async function interactionWithSession(queryable: Queryable, id: string) {
   const { rows } = await findInteraction(queryable, id);
   const row = rows[0];
   if (row?.sessionUid) {
-    const session = row.sessionPayload
-      ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt }
-      : undefined;
-    remember(readKey("Session", "uid", row.sessionUid), session);
-    // The resume after the interaction reads the session by its cookie, the row's id.
-    if (row.sessionId) remember(readKey("Session", "id", row.sessionId), session);
+    remember(
+      readKey("Session", "uid", row.sessionUid),
+      row.sessionPayload ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt } : undefined,
+    );
     if (row.sessionAccountId)
       rememberAccount(
         row.sessionAccountId,
@@ -256,7 +254,6 @@ const findInteraction = compiledOnce(
         sql<string | null>`interaction.payload->'session'->>'accountId'`.as("sessionAccountId"),
         sql<string | null>`${sql.ref("session.payload")}::text`.as("sessionPayload"),
         "session.consumed_at as sessionConsumedAt",
-        "session.id as sessionId",
       ])
       .where("interaction.kind", "=", "Interaction")
       .where("interaction.id", "=", id)
