@@ -351,3 +351,51 @@ test("an answer judged under its counters: a wrong one counted, a right one rest
   assert.equal(judgedWhenRefused, false, "a refused attempt is not judged");
   assert.equal(await countOf("securityKeyFailuresPerAccountAndAddress"), free);
 });
+
+test("a row the judge needs locked is read with the counters, in their statement, and counting goes on as without it", async (t) => {
+  const { db } = await testStore(t);
+  const counters = signInCounters.securityKey(account, "203.0.113.10");
+  const now = at("2025-03-01T10:00:05Z");
+  // Any locked read will do: a person who does not exist, then another counter.
+  const readNothing = db.selectFrom("people").select("uuid").where("uuid", "=", "999999999999").forUpdate();
+  const first = await judgeAttempt(
+    db,
+    actor,
+    counters,
+    async (_tx, locked) => ({ right: false, answer: locked }),
+    now,
+    readNothing,
+  );
+  assert.deepEqual(first, { allowed: true, answer: undefined }, "no row read is undefined");
+  // A row the counters' statement does not touch (a row it updates is not its to lock again).
+  await takeAttempt(db, actor, signInCounters.identify("203.0.113.10"), now);
+  const readCounter = db
+    .selectFrom("sign_in_throttles")
+    .select(["key", "count"])
+    .where("key", "=", "identifyPerAddress:203.0.113.10")
+    .forUpdate();
+  const second = await judgeAttempt(
+    db,
+    actor,
+    counters,
+    async (_tx, locked) => ({ right: false, answer: locked }),
+    now,
+    readCounter,
+  );
+  assert.deepEqual(second, {
+    allowed: true,
+    answer: { key: "identifyPerAddress:203.0.113.10", count: 1 },
+  });
+  const counts = await db
+    .selectFrom("sign_in_throttles")
+    .select(["key", "count"])
+    .where("key", "like", "%203.0.113.10")
+    .where("key", "not like", "identify%")
+    .orderBy("key")
+    .execute();
+  assert.deepEqual(
+    counts.map((row) => row.count),
+    [2, 2],
+    "both wrong answers counted on both counters",
+  );
+});

@@ -73,7 +73,14 @@ export async function verifyAssertion(
   queryable: Queryable,
   actor: Actor,
   relyingParty: RelyingParty,
-  attempt: { uuid: string; methods: Method[]; challenge: string | undefined; responseJson: string },
+  attempt: {
+    uuid: string;
+    methods: Method[];
+    challenge: string | undefined;
+    responseJson: string;
+    /** The credential as `lockedCredentialRead` read it in the caller's transaction, if it did. */
+    lockedCredential?: { row: StoredCredential | null | undefined };
+  },
   alsoRecord: (method: Method) => Promise<Recording> = async () => ({ events: [], writes: [] }),
 ): Promise<AssertionOutcome> {
   const subject = { type: "person", id: attempt.uuid };
@@ -92,7 +99,9 @@ export async function verifyAssertion(
     } catch {
       return refuse("malformed", "Use your security key when your browser asks for it.");
     }
-    const credential = await heldCredential(tx, attempt.uuid, attempt.methods, response?.id);
+    const credential = attempt.lockedCredential
+      ? (attempt.lockedCredential.row ?? undefined)
+      : await heldCredential(tx, attempt.uuid, attempt.methods, response?.id);
     if (!credential || !isMethod(credential.method) || !attempt.challenge)
       return refuse("unknown-credential", unregisteredSecurityKey, {
         credential: String(response?.id ?? "").slice(0, 64),
@@ -159,6 +168,35 @@ export async function verifyAssertion(
   });
 }
 
+type StoredCredential = {
+  credential_id: string;
+  method: string;
+  public_key: string;
+  counter: number;
+  transports: string[];
+  device_type: string;
+};
+
+/**
+ * The read of the credential an assertion names, to be made locked in a statement of the caller's
+ * (with its throttle counters); undefined when the assertion names none this sign-in accepts.
+ */
+export function lockedCredentialRead(
+  queryable: Queryable,
+  uuid: string,
+  methods: Method[],
+  responseJson: string,
+) {
+  let credentialId: unknown;
+  try {
+    credentialId = (JSON.parse(responseJson) as { id?: unknown })?.id;
+  } catch {
+    return undefined;
+  }
+  if (methods.length === 0 || typeof credentialId !== "string") return undefined;
+  return credentialQuery(queryable, credentialId, uuid, methods);
+}
+
 /** The person's credential the assertion names, of a method this sign-in accepts, locked. */
 async function heldCredential(tx: Tx, uuid: string, methods: Method[], credentialId: unknown) {
   if (methods.length === 0 || typeof credentialId !== "string") return undefined;
@@ -166,15 +204,19 @@ async function heldCredential(tx: Tx, uuid: string, methods: Method[], credentia
   return rows[0];
 }
 
-// The accepted methods are one array parameter, so every sign-in runs the same compiled text.
-const lockedCredential = compiledOnce(3, (queryable, credentialId, uuid, methods) =>
-  queryable
+function credentialQuery(queryable: Queryable, credentialId: string, uuid: string, methods: string[]) {
+  return queryable
     .selectFrom("webauthn_credentials")
     .selectAll()
     .where("credential_id", "=", credentialId)
     .where("uuid", "=", uuid)
     .where(sql<boolean>`method = ANY(${methods}::text[])`)
-    .forUpdate(),
+    .forUpdate();
+}
+
+// The accepted methods are one array parameter, so every sign-in runs the same compiled text.
+const lockedCredential = compiledOnce(3, (queryable, credentialId, uuid, methods) =>
+  credentialQuery(queryable, credentialId, uuid, methods),
 );
 
 /** Why a verified assertion still looks like it came from a copy of the credential, if it does. */

@@ -4,6 +4,7 @@ import { judgeAttempt, signInCounters } from "../../authenticators/throttle.ts";
 import {
   type AssertionOutcome,
   authenticationOptions,
+  lockedCredentialRead,
   type OfferedCredential,
   unregisteredSecurityKey,
   verifyAssertion,
@@ -46,11 +47,15 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     // The counters, the key's counter, the sign-in's record and its result for the interaction
     // in one transaction: a wrong answer is counted, a right one gives back nothing it needs to.
     let location = "";
+    const methods = acceptedWebauthn(context, interaction);
+    const responseJson = request.body?.response ?? "";
+    // The key's credential is read and locked with the counters, in their statement.
+    const credentialRead = uuid ? lockedCredentialRead(db, uuid, methods, responseJson) : undefined;
     const judged = await judgeAttempt(
       db,
       journeyActor(interaction, uuid),
       signInCounters.securityKey(signingIn.account, request.ip),
-      async (tx): Promise<{ right: boolean; answer: AssertionOutcome }> => {
+      async (tx, locked): Promise<{ right: boolean; answer: AssertionOutcome }> => {
         if (!uuid)
           return {
             right: false,
@@ -62,9 +67,10 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
           relyingPartyFor(context.provider().issuer),
           {
             uuid,
-            methods: acceptedWebauthn(context, interaction),
+            methods,
             challenge,
-            responseJson: request.body?.response ?? "",
+            responseJson,
+            lockedCredential: credentialRead && { row: locked as never },
           },
           async (method) => {
             const authentication = { uuid, method, developmentLogin };
@@ -78,6 +84,8 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
         );
         return { right: outcome.accepted, answer: outcome };
       },
+      undefined,
+      credentialRead,
     );
     if (!judged.allowed) return tooManyAttempts(context, reply, interaction, judged, "security-key");
     const outcome = judged.answer;
