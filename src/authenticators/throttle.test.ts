@@ -7,6 +7,7 @@ import { withAuditKey } from "../audit/chain-key.ts";
 import { openStore } from "../store/database.ts";
 import {
   backOffDelaySeconds,
+  type Counter,
   forgetEndedThrottles,
   giveBack,
   judgeAttempt,
@@ -14,6 +15,7 @@ import {
   signInCounters,
   signInLimits,
   takeAttempt,
+  takeAttemptReading,
 } from "./throttle.ts";
 
 const actor = systemActor("cis2");
@@ -398,4 +400,23 @@ test("a row the judge needs locked is read with the counters, in their statement
     [2, 2],
     "both wrong answers counted on both counters",
   );
+});
+
+test("a read made with the count comes back on every path: counted below the limit, counted at it, and beside a refusal", async (t) => {
+  const { db } = await testStore(t);
+  const counters: Counter[] = [{ limit: "selfUnlockCodesPerCard", subject: "card-read-with-count" }];
+  const now = at("2025-03-01T10:00:05Z");
+  const read = sql`SELECT 'card-read-with-count' AS serial, 7 AS seven`;
+  const { attempts } = signInLimits.selfUnlockCodesPerCard;
+  for (let attempt = 1; attempt <= attempts + 1; attempt++) {
+    const answer = await takeAttemptReading(db, actor, counters, read, now);
+    assert.equal(answer.attempt.allowed, attempt <= attempts, `attempt ${attempt}`);
+    assert.deepEqual(answer.rows, [{ serial: "card-read-with-count", seven: 7 }], `attempt ${attempt}`);
+  }
+  const { count } = await db
+    .selectFrom("sign_in_throttles")
+    .select("count")
+    .where("key", "=", "selfUnlockCodesPerCard:card-read-with-count")
+    .executeTakeFirstOrThrow();
+  assert.equal(count, attempts, "the refused attempt counted nothing");
 });

@@ -200,19 +200,38 @@ export async function takeAttempt(
   counters: Counter[],
   now = new Date(),
 ): Promise<Attempt> {
+  return (await takeAttemptReading(queryable, actor, counters, undefined, now)).attempt;
+}
+
+/**
+ * `takeAttempt` with a read the caller makes next anyway (a SELECT), made in the counting's
+ * statement where the count takes one (a lone window counter): one round trip fewer. The rows
+ * come back as JSON.
+ */
+export async function takeAttemptReading(
+  queryable: Queryable,
+  actor: Actor,
+  counters: Counter[],
+  read: OperationNodeSource | undefined,
+  now = new Date(),
+): Promise<{ attempt: Attempt; rows: unknown[] }> {
   const keyed = keyedCounters(counters);
-  if (keyed.length === 0) return { allowed: true, counted: [] };
-  const countedBelow = await countBelowWindowLimit(queryable, keyed, now);
-  if (countedBelow) return { allowed: true, counted: [countedBelow] };
-  return inTransaction(queryable, async (tx) => {
-    const rowOf = await lockCounters(tx, keyed, now);
-    return (
-      refusalOf(keyed, rowOf, now) ?? {
-        allowed: true,
-        counted: await countAttempt(tx, actor, keyed, rowOf, now),
-      }
-    );
-  });
+  const counted = await countBelowWindowLimit(queryable, keyed, now, read);
+  if (counted?.counted) return { attempt: { allowed: true, counted: [counted.counted] }, rows: counted.rows };
+  const attempt: Attempt =
+    keyed.length === 0
+      ? { allowed: true, counted: [] }
+      : await inTransaction(queryable, async (tx) => {
+          const rowOf = await lockCounters(tx, keyed, now);
+          return (
+            refusalOf(keyed, rowOf, now) ?? {
+              allowed: true,
+              counted: await countAttempt(tx, actor, keyed, rowOf, now),
+            }
+          );
+        });
+  if (counted || !read || !attempt.allowed) return { attempt, rows: counted?.rows ?? [] };
+  return { attempt, rows: (await sql<Record<string, unknown>>`${read}`.execute(queryable)).rows };
 }
 
 /**
@@ -227,20 +246,29 @@ async function countBelowWindowLimit(
   queryable: Queryable,
   keyed: Keyed[],
   now: Date,
-): Promise<Counted | undefined> {
+  read: OperationNodeSource | undefined,
+): Promise<{ counted?: Counted; rows: unknown[] } | undefined> {
   const [counter, ...others] = keyed;
   if (!counter || others.length > 0) return undefined;
   const limit = signInLimits[counter.limit];
   if (limit.kind !== "window" || limit.attempts < 2) return undefined;
   const windowStart = windowStartOf(limit, now);
-  const { rows } = await sql`INSERT INTO sign_in_throttles (key, window_start, count, last_attempt_at)
+  const count = sql`INSERT INTO sign_in_throttles (key, window_start, count, last_attempt_at)
     VALUES (${counter.key}, ${windowStart}, 1, ${now})
     ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start,
       count = CASE WHEN sign_in_throttles.window_start = excluded.window_start THEN sign_in_throttles.count + 1 ELSE 1 END,
       last_attempt_at = excluded.last_attempt_at
     WHERE sign_in_throttles.window_start <> excluded.window_start OR sign_in_throttles.count + 1 < ${limit.attempts}
-    RETURNING key`.execute(queryable);
-  return rows.length === 1 ? { ...counter, windowStart } : undefined;
+    RETURNING key`;
+  if (!read) {
+    const { rows } = await count.execute(queryable);
+    return { counted: rows.length === 1 ? { ...counter, windowStart } : undefined, rows: [] };
+  }
+  const { rows } = await sql<{ counted: boolean; rows: unknown[] }>`WITH counted AS (${count})
+    SELECT EXISTS (SELECT FROM counted) AS counted,
+      (SELECT coalesce(json_agg(read_row), '[]') FROM (${read}) AS read_row) AS rows`.execute(queryable);
+  const answer = rows[0];
+  return { counted: answer?.counted ? { ...counter, windowStart } : undefined, rows: answer?.rows ?? [] };
 }
 
 /**
