@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type InferResult, type RawBuilder, sql } from "kysely";
 import { errors } from "oidc-provider";
 import { isoToday } from "../rbac/positions.ts";
 import type { Sealer } from "../secrets/sealed.ts";
@@ -27,10 +27,28 @@ type Payload = Record<string, unknown> & {
 };
 
 /**
- * Kinds whose every use also reads the session they expire with and their grant: they are read
- * with both in one query, and the two kept for the rest of the request.
+ * Where a model names the session, grant and person it belongs to, for the kinds whose every use
+ * reads those next: a code or token's claims need its account, and oidc-provider checks an
+ * interaction's session on every read of it (the role page, the choice and the resume after it
+ * read the account too). Such a model is read with them in one round trip, and they are kept for
+ * the rest of the request.
  */
-const tokenKinds = new Set(["AuthorizationCode", "AccessToken", "RefreshToken"]);
+type Links = {
+  sessionUid: RawBuilder<string | null>;
+  grantId: RawBuilder<string | null>;
+  accountId: RawBuilder<string | null>;
+};
+const tokenLinks: Links = {
+  sessionUid: sql`token.payload->>'sessionUid'`,
+  grantId: sql`token.payload->>'grantId'`,
+  accountId: sql`token.payload->>'accountId'`,
+};
+// An interaction names its session once someone has signed in; it has no grant of its own.
+const interactionLinks: Links = {
+  sessionUid: sql`token.payload->'session'->>'uid'`,
+  grantId: sql`NULL`,
+  accountId: sql`token.payload->'session'->>'accountId'`,
+};
 
 /** Keys of what a request has read, by kind: `oidc:Grant:id:…`, `oidc:Session:uid:…`. */
 const readKey = (kind: string, column: string, value: string) => `oidc:${kind}:${column}:${value}`;
@@ -84,8 +102,6 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
         );
       const written = heldModel(this.kind, "id", id);
       if (written) return payloadOf(written.row);
-      if (tokenKinds.has(this.kind))
-        return copy(await readOnce(readKey(this.kind, "id", id), () => this.findWithSessionAndGrant(id)));
       return this.findWhere("id", id);
     }
 
@@ -133,43 +149,13 @@ export function adapterFactory(db: Db, sealer: Sealer, clients: ClientCache) {
 
     private async findWhere(column: "id" | "uid" | "user_code", value: string): Promise<Payload | undefined> {
       const row = await readOnce(readKey(this.kind, column, value), async () => {
-        if (this.kind === "Interaction" && column === "id") return interactionWithSession(db, value);
-        const { rows } = await findModel[column](db, this.kind, value);
+        const linked = column === "id" ? linkedLookups[this.kind] : undefined;
+        const { rows } = await (linked ?? findModel[column])(db, this.kind, value);
+        if (linked && rows[0]) rememberLinks(rows[0] as LinkedRow);
         return rows[0];
       });
       // A copy each time: the row is the request's, and oidc-provider's models change what they are given.
       return row ? withConsumed(JSON.parse(row.payload) as Payload, row.consumed_at) : undefined;
-    }
-
-    /**
-     * A code or token, and the session, grant and account it belongs to, in one round trip:
-     * every use of one reads them next (the account for its claims).
-     */
-    private async findWithSessionAndGrant(id: string): Promise<Payload | undefined> {
-      const { rows } = await lookupModel(db, this.kind, id);
-      const row = rows[0];
-      if (!row) return undefined;
-      const token = row.payload as Payload;
-      if (token.sessionUid)
-        remember(
-          readKey("Session", "uid", token.sessionUid),
-          row.sessionPayload
-            ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt }
-            : undefined,
-        );
-      if (token.grantId)
-        remember(
-          readKey("Grant", "id", token.grantId),
-          row.grantPayload ? { payload: row.grantPayload, consumed_at: row.grantConsumedAt } : undefined,
-        );
-      if (typeof token.accountId === "string")
-        rememberAccount(
-          token.accountId,
-          token.sessionUid,
-          row.uuid === null ? undefined : (row as AccountRow),
-        );
-      // Fresh from the database, so not copied here: `find` copies what it hands out.
-      return withConsumed(token, row.consumed_at);
     }
   };
 }
@@ -203,96 +189,33 @@ const findModelBy = (column: "id" | "uid" | "user_code") =>
   );
 const findModel = { id: findModelBy("id"), uid: findModelBy("uid"), user_code: findModelBy("user_code") };
 
-/**
- * An interaction and, once someone has signed in, the session it continues and that person's
- * account, in one round trip: oidc-provider checks the session on every read of the interaction,
- * and the role page, the role's check and the resume after it read the account. Both are kept for
- * the rest of the request.
- */
-async function interactionWithSession(queryable: Queryable, id: string) {
-  const { rows } = await findInteraction(queryable, id);
-  const row = rows[0];
-  if (row?.sessionUid) {
-    remember(
-      readKey("Session", "uid", row.sessionUid),
-      row.sessionPayload ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt } : undefined,
-    );
-    if (row.sessionAccountId)
-      rememberAccount(
-        row.sessionAccountId,
-        row.sessionUid,
-        row.uuid === null ? undefined : (row as AccountRow),
-      );
-  }
-  return row;
-}
-
-const findInteraction = compiledOnce(
-  1,
-  (queryable, id) =>
-    queryable
-      .selectFrom("oidc_models as interaction")
-      .leftJoin("oidc_models as session", (join) =>
-        join
-          .on("session.kind", "=", "Session")
-          .on("session.uid", "=", sql<string>`interaction.payload->'session'->>'uid'`)
-          .on(live("session")),
-      )
-      .leftJoinLateral(
-        accountQuery(
-          queryable,
-          sql`(interaction.payload->'session'->>'accountId')::bpchar`,
-          sql`interaction.payload->'session'->>'uid'`,
-        ).as("account"),
-        (join) => join.onTrue(),
-      )
-      .selectAll("account")
-      .select([
-        sql<string>`interaction.payload::text`.as("payload"),
-        "interaction.consumed_at",
-        sql<string | null>`interaction.payload->'session'->>'uid'`.as("sessionUid"),
-        sql<string | null>`interaction.payload->'session'->>'accountId'`.as("sessionAccountId"),
-        sql<string | null>`${sql.ref("session.payload")}::text`.as("sessionPayload"),
-        "session.consumed_at as sessionConsumedAt",
-      ])
-      .where("interaction.kind", "=", "Interaction")
-      .where("interaction.id", "=", id)
-      .where(live("interaction")),
-  // The account's current positions are today's.
-  () => isoToday(),
-);
-
-function lookupQuery(db: Queryable, kind: string, id: string) {
+function lookupQuery(db: Queryable, kind: string, id: string, links: Links) {
   return db
     .selectFrom("oidc_models as token")
     .leftJoin("oidc_models as session", (join) =>
-      join
-        .on("session.kind", "=", "Session")
-        .on("session.uid", "=", sql<string>`token.payload->>'sessionUid'`)
-        .on(live("session")),
+      join.on("session.kind", "=", "Session").on("session.uid", "=", links.sessionUid).on(live("session")),
     )
     .leftJoin("oidc_models as grant", (join) =>
-      join
-        .on("grant.kind", "=", "Grant")
-        .on("grant.id", "=", sql<string>`token.payload->>'grantId'`)
-        .on(live("grant")),
+      join.on("grant.kind", "=", "Grant").on("grant.id", "=", links.grantId).on(live("grant")),
     )
     .leftJoinLateral(
       // people.uuid is character(12): compared as text it would be read by a scan of every
       // person; cast to its own type (without a length, which would cut a longer value short)
       // it is found by its key.
-      accountQuery(db, sql`(token.payload->>'accountId')::bpchar`, sql`token.payload->>'sessionUid'`).as(
-        "account",
-      ),
+      accountQuery(db, sql`(${links.accountId})::bpchar`, links.sessionUid).as("account"),
       (join) => join.onTrue(),
     )
     .selectAll("account")
     .select([
-      "token.payload",
+      // As text: each read parses its own copy, rather than copying the one the driver parsed.
+      sql<string>`token.payload::text`.as("payload"),
       "token.consumed_at",
-      sql<string>`${sql.ref("session.payload")}::text`.as("sessionPayload"),
+      links.sessionUid.as("sessionUid"),
+      links.grantId.as("grantId"),
+      links.accountId.as("accountId"),
+      sql<string | null>`${sql.ref("session.payload")}::text`.as("sessionPayload"),
       "session.consumed_at as sessionConsumedAt",
-      sql<string>`${sql.ref("grant.payload")}::text`.as("grantPayload"),
+      sql<string | null>`${sql.ref("grant.payload")}::text`.as("grantPayload"),
       "grant.consumed_at as grantConsumedAt",
     ])
     .where("token.kind", "=", kind)
@@ -300,15 +223,41 @@ function lookupQuery(db: Queryable, kind: string, id: string) {
     .where(live("token"));
 }
 
+type LinkedRow = InferResult<ReturnType<typeof lookupQuery>>[number];
+
 /**
- * The lookup compiled once per day: building and compiling it with Kysely cost more of a token
- * request's CPU than running it, and its "current positions" part carries the date.
+ * The lookups compiled once a day: building and compiling them with Kysely cost more of a
+ * request's CPU than running them, and their "current positions" part carries the date.
  */
-const lookupModel = compiledOnce(
-  2,
-  (queryable, kind, id) => lookupQuery(queryable, kind, id),
-  () => isoToday(),
-);
+const linkedLookup = (links: Links) =>
+  compiledOnce(2, (queryable, kind, id) => lookupQuery(queryable, kind, id, links), isoToday);
+const tokenLookup = linkedLookup(tokenLinks);
+const linkedLookups: Record<string, ReturnType<typeof linkedLookup>> = {
+  AuthorizationCode: tokenLookup,
+  AccessToken: tokenLookup,
+  RefreshToken: tokenLookup,
+  Interaction: linkedLookup(interactionLinks),
+};
+
+/** Keeps what a model was read with for the rest of the request: its session, grant and account. */
+function rememberLinks(row: LinkedRow): void {
+  if (row.sessionUid)
+    remember(
+      readKey("Session", "uid", row.sessionUid),
+      row.sessionPayload ? { payload: row.sessionPayload, consumed_at: row.sessionConsumedAt } : undefined,
+    );
+  if (row.grantId)
+    remember(
+      readKey("Grant", "id", row.grantId),
+      row.grantPayload ? { payload: row.grantPayload, consumed_at: row.grantConsumedAt } : undefined,
+    );
+  if (row.accountId)
+    rememberAccount(
+      row.accountId,
+      row.sessionUid ?? undefined,
+      row.uuid === null ? undefined : (row as AccountRow),
+    );
+}
 
 /**
  * Where the provider's input meets the database, NUL bytes stop: PostgreSQL cannot hold them.
