@@ -131,7 +131,12 @@ function keyedCounters(counters: Counter[]): Keyed[] {
  */
 async function lockCounters(tx: Tx, keyed: Keyed[], now: Date): Promise<Map<string, Row>> {
   if (keyed.length === 0) return new Map();
-  const rows = await tx
+  const rows = await lockStatement(tx, keyed, now).execute();
+  return new Map(rows.map((row) => [row.key, row]));
+}
+
+function lockStatement(tx: Tx, keyed: Keyed[], now: Date) {
+  return tx
     .insertInto("sign_in_throttles")
     .values(
       keyed.map((counter) => ({
@@ -142,9 +147,7 @@ async function lockCounters(tx: Tx, keyed: Keyed[], now: Date): Promise<Map<stri
       })),
     )
     .onConflict((conflict) => conflict.column("key").doUpdateSet((eb) => ({ key: eb.ref("excluded.key") })))
-    .returningAll()
-    .execute();
-  return new Map(rows.map((row) => [row.key, row]));
+    .returningAll();
 }
 
 /** The latest of the counters' refusals, if any refuses. */
@@ -216,22 +219,36 @@ export async function takeAttemptReading(
   now = new Date(),
 ): Promise<{ attempt: Attempt; rows: unknown[] }> {
   const keyed = keyedCounters(counters);
-  const counted = await countBelowWindowLimit(queryable, keyed, now, read);
-  if (counted?.counted) return { attempt: { allowed: true, counted: [counted.counted] }, rows: counted.rows };
-  const attempt: Attempt =
-    keyed.length === 0
-      ? { allowed: true, counted: [] }
-      : await inTransaction(queryable, async (tx) => {
-          const rowOf = await lockCounters(tx, keyed, now);
-          return (
-            refusalOf(keyed, rowOf, now) ?? {
-              allowed: true,
-              counted: await countAttempt(tx, actor, keyed, rowOf, now),
-            }
-          );
-        });
-  if (counted || !read || !attempt.allowed) return { attempt, rows: counted?.rows ?? [] };
-  return { attempt, rows: (await sql<Record<string, unknown>>`${read}`.execute(queryable)).rows };
+  const below = await countBelowWindowLimit(queryable, keyed, now, read);
+  if (below?.counted) return { attempt: { allowed: true, counted: [below.counted] }, rows: below.rows };
+  const attempt = await countInTransaction(queryable, actor, keyed, now);
+  if (below || !read || !attempt.allowed) return { attempt, rows: below?.rows ?? [] };
+  const { rows } = await sql<{ rows: unknown[] }>`SELECT ${jsonRows(read)} AS rows`.execute(queryable);
+  return { attempt, rows: rows[0]?.rows ?? [] };
+}
+
+/** A read's rows as one JSON array, so they come back alike whichever statement made them. */
+function jsonRows(read: OperationNodeSource) {
+  return sql`(SELECT coalesce(json_agg(read_row), '[]') FROM (${read}) AS read_row)`;
+}
+
+/** The counting in a transaction: the counters locked in key order, then refused, or counted. */
+async function countInTransaction(
+  queryable: Queryable,
+  actor: Actor,
+  keyed: Keyed[],
+  now: Date,
+): Promise<Attempt> {
+  if (keyed.length === 0) return { allowed: true, counted: [] };
+  return inTransaction(queryable, async (tx) => {
+    const rowOf = await lockCounters(tx, keyed, now);
+    return (
+      refusalOf(keyed, rowOf, now) ?? {
+        allowed: true,
+        counted: await countAttempt(tx, actor, keyed, rowOf, now),
+      }
+    );
+  });
 }
 
 /**
@@ -265,8 +282,7 @@ async function countBelowWindowLimit(
     return { counted: rows.length === 1 ? { ...counter, windowStart } : undefined, rows: [] };
   }
   const { rows } = await sql<{ counted: boolean; rows: unknown[] }>`WITH counted AS (${count})
-    SELECT EXISTS (SELECT FROM counted) AS counted,
-      (SELECT coalesce(json_agg(read_row), '[]') FROM (${read}) AS read_row) AS rows`.execute(queryable);
+    SELECT EXISTS (SELECT FROM counted) AS counted, ${jsonRows(read)} AS rows`.execute(queryable);
   const answer = rows[0];
   return { counted: answer?.counted ? { ...counter, windowStart } : undefined, rows: answer?.rows ?? [] };
 }
@@ -315,35 +331,21 @@ async function lockCountersReading(
   now: Date,
   read: OperationNodeSource,
 ): Promise<{ rowOf: Map<string, Row>; locked: unknown }> {
-  const values = keyed.map(
-    (counter) =>
-      sql`(${counter.key}, ${windowStartOf(signInLimits[counter.limit], now)}::timestamptz, 0, ${now}::timestamptz)`,
-  );
-  const counters = keyed.length
-    ? sql`(SELECT coalesce(json_agg(counters), '[]') FROM counters)`
-    : sql`'[]'::json`;
-  const { rows } = await sql<{
-    counters: Array<
-      Omit<Row, "window_start" | "last_attempt_at"> & Record<"window_start" | "last_attempt_at", string>
-    >;
-    locked: unknown;
-  }>`
-    ${
-      keyed.length
-        ? sql`WITH counters AS (INSERT INTO sign_in_throttles (key, window_start, count, last_attempt_at) VALUES ${sql.join(values)}
-      ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING *)`
-        : sql``
-    }
-    SELECT ${counters} AS counters, (SELECT to_json(locked_row) FROM (${read}) AS locked_row) AS locked`.execute(
-    tx,
-  );
-  const answer = rows[0];
-  const counted = (answer?.counters ?? []).map((row) => ({
+  type Counters = Array<
+    Omit<Row, "window_start" | "last_attempt_at"> & Record<"window_start" | "last_attempt_at", string>
+  >;
+  const lockedRow = sql`(SELECT to_json(locked_row) FROM (${read}) AS locked_row)`;
+  const { rows } = await (keyed.length > 0
+    ? sql<{ counters: Counters; locked: unknown }>`WITH counters AS (${lockStatement(tx, keyed, now)})
+          SELECT (SELECT json_agg(counters) FROM counters) AS counters, ${lockedRow} AS locked`
+    : sql<{ counters: Counters; locked: unknown }>`SELECT '[]'::json AS counters, ${lockedRow} AS locked`
+  ).execute(tx);
+  const counted = (rows[0]?.counters ?? []).map((row) => ({
     ...row,
     window_start: new Date(row.window_start),
     last_attempt_at: new Date(row.last_attempt_at),
   }));
-  return { rowOf: new Map(counted.map((row) => [row.key, row])), locked: answer?.locked ?? undefined };
+  return { rowOf: new Map(counted.map((row) => [row.key, row])), locked: rows[0]?.locked ?? undefined };
 }
 
 /** A right answer starts its back-offs again; a window it was not counted in is left as it is. */
