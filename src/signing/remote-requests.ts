@@ -3,7 +3,11 @@ import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/serv
 import { aalOf, type Method, methods } from "../assurance/methods.ts";
 import type { Actor } from "../audit/actor.ts";
 import { recordEvent } from "../audit/record.ts";
-import { authenticationOptions, verifyAssertion } from "../authenticators/webauthn/authentication.ts";
+import {
+  authenticationOptions,
+  parseAssertion,
+  verifyAssertion,
+} from "../authenticators/webauthn/authentication.ts";
 import type { RelyingParty } from "../authenticators/webauthn/relying-party.ts";
 import { findPersonSummary } from "../people/people.ts";
 import { inTransaction, type Queryable } from "../store/database.ts";
@@ -173,7 +177,7 @@ export async function completePresenceCheck(
     uuid: request.holder,
     methods: webauthnMethods,
     challenge: spent ? (request.challenge ?? undefined) : undefined,
-    responseJson,
+    response: parseAssertion(responseJson),
   });
   if (!outcome.accepted) return { signed: false, status: 400, message: outcome.message };
   if (aalOf(outcome.method) < 3) {

@@ -5,12 +5,11 @@ import {
   verifyAuthenticationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
-import { type OperationNodeSource, sql } from "kysely";
+import type { OperationNodeSource } from "kysely";
 import { isMethod, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { type AuditEvent, recordEvent, recordEvents } from "../../audit/record.ts";
-import { compiledOnce } from "../../store/compiled.ts";
-import { inTransaction, type Queryable, type Tx } from "../../store/database.ts";
+import { inTransaction, type Queryable } from "../../store/database.ts";
 import type { RelyingParty } from "./relying-party.ts";
 
 /** What a caller records and writes with an accepted assertion, in its statement. */
@@ -77,7 +76,7 @@ export async function verifyAssertion(
     uuid: string;
     methods: Method[];
     challenge: string | undefined;
-    responseJson: string;
+    response: Assertion;
     /** The credential as `lockedCredentialRead` read it in the caller's transaction, if it did. */
     lockedCredential?: { row: StoredCredential | null | undefined };
   },
@@ -93,15 +92,12 @@ export async function verifyAssertion(
       });
       return { accepted: false as const, reason, message };
     };
-    let response: AuthenticationResponseJSON;
-    try {
-      response = JSON.parse(attempt.responseJson) as AuthenticationResponseJSON;
-    } catch {
+    const { response } = attempt;
+    if (response === undefined)
       return refuse("malformed", "Use your security key when your browser asks for it.");
-    }
     const credential = attempt.lockedCredential
       ? (attempt.lockedCredential.row ?? undefined)
-      : await heldCredential(tx, attempt.uuid, attempt.methods, response?.id);
+      : await lockedCredentialRead(tx, attempt.uuid, attempt.methods, response)?.executeTakeFirst();
     if (!credential || !isMethod(credential.method) || !attempt.challenge)
       return refuse("unknown-credential", unregisteredSecurityKey, {
         credential: String(response?.id ?? "").slice(0, 64),
@@ -177,47 +173,38 @@ type StoredCredential = {
   device_type: string;
 };
 
+/** An assertion as the browser sent it; undefined when it is not JSON. */
+export type Assertion = AuthenticationResponseJSON | undefined;
+
+export function parseAssertion(responseJson: string): Assertion {
+  try {
+    return JSON.parse(responseJson) as AuthenticationResponseJSON;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The read of the credential an assertion names, to be made locked in a statement of the caller's
- * (with its throttle counters); undefined when the assertion names none this sign-in accepts.
+ * The read of the person's credential an assertion names, of a method this sign-in accepts,
+ * locked; a caller may make it in a statement of its own (with its throttle counters). Undefined
+ * when the assertion names none.
  */
 export function lockedCredentialRead(
   queryable: Queryable,
   uuid: string,
   methods: Method[],
-  responseJson: string,
+  response: Assertion,
 ) {
-  let credentialId: unknown;
-  try {
-    credentialId = (JSON.parse(responseJson) as { id?: unknown })?.id;
-  } catch {
-    return undefined;
-  }
+  const credentialId = (response as { id?: unknown } | null | undefined)?.id;
   if (methods.length === 0 || typeof credentialId !== "string") return undefined;
-  return credentialQuery(queryable, credentialId, uuid, methods);
-}
-
-/** The person's credential the assertion names, of a method this sign-in accepts, locked. */
-async function heldCredential(tx: Tx, uuid: string, methods: Method[], credentialId: unknown) {
-  if (methods.length === 0 || typeof credentialId !== "string") return undefined;
-  const { rows } = await lockedCredential(tx, credentialId, uuid, methods);
-  return rows[0];
-}
-
-function credentialQuery(queryable: Queryable, credentialId: string, uuid: string, methods: string[]) {
   return queryable
     .selectFrom("webauthn_credentials")
     .selectAll()
     .where("credential_id", "=", credentialId)
     .where("uuid", "=", uuid)
-    .where(sql<boolean>`method = ANY(${methods}::text[])`)
+    .where("method", "in", methods)
     .forUpdate();
 }
-
-// The accepted methods are one array parameter, so every sign-in runs the same compiled text.
-const lockedCredential = compiledOnce(3, (queryable, credentialId, uuid, methods) =>
-  credentialQuery(queryable, credentialId, uuid, methods),
-);
 
 /** Why a verified assertion still looks like it came from a copy of the credential, if it does. */
 export function cloneClue(

@@ -6,6 +6,7 @@ import {
   authenticationOptions,
   lockedCredentialRead,
   type OfferedCredential,
+  parseAssertion,
   unregisteredSecurityKey,
   verifyAssertion,
 } from "../../authenticators/webauthn/authentication.ts";
@@ -48,9 +49,9 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     // in one transaction: a wrong answer is counted, a right one gives back nothing it needs to.
     let location = "";
     const methods = acceptedWebauthn(context, interaction);
-    const responseJson = request.body?.response ?? "";
+    const response = parseAssertion(request.body?.response ?? "");
     // The key's credential is read and locked with the counters, in their statement.
-    const credentialRead = uuid ? lockedCredentialRead(db, uuid, methods, responseJson) : undefined;
+    const credentialRead = uuid ? lockedCredentialRead(db, uuid, methods, response) : undefined;
     const judged = await judgeAttempt(
       db,
       journeyActor(interaction, uuid),
@@ -69,7 +70,7 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
             uuid,
             methods,
             challenge,
-            responseJson,
+            response,
             lockedCredential: credentialRead && { row: locked as never },
           },
           async (method) => {
