@@ -1,5 +1,5 @@
 import { CompiledQuery, type OperationNodeSource, sql } from "kysely";
-import type { Tx } from "../store/database.ts";
+import { type Tx, writeTables } from "../store/database.ts";
 import type { Actor } from "./actor.ts";
 import { canonicalJson, eventMac, keyedChain } from "./chain.ts";
 import { requireAuditKey } from "./chain-key.ts";
@@ -85,9 +85,7 @@ const columns = [
  */
 function appendStatement(tx: Tx, rows: Row[], alongside: OperationNodeSource[], head: Head) {
   const writes = alongside.length
-    ? sql`${sql.join(alongside.map((write, index) => sql`${sql.id(`alongside${index}`)} AS (${write})`))}, `.compile(
-        tx,
-      )
+    ? sql`${writeTables(alongside, "alongside")}, `.compile(tx)
     : { sql: "", parameters: [] };
   const parameters: unknown[] = [...writes.parameters];
   const place = (value: unknown) => `$${parameters.push(value)}`;

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { type OperationNodeSource, sql } from "kysely";
 import type { KoaContextWithOIDC } from "oidc-provider";
 import { type AuditEvent, recordEvents } from "../audit/record.ts";
-import { type Db, inTransaction } from "../store/database.ts";
+import { type Db, inTransaction, writeTables } from "../store/database.ts";
 import type { HeldRow } from "./exchange-writes.ts";
 import { orUnavailable } from "./unavailable.ts";
 
@@ -91,10 +91,7 @@ export async function holdingWrites<T>(
 /** Audited writes need the audit head, so a transaction; the rest is one statement alone. */
 async function writeHeld(db: Db, writes: OperationNodeSource[], events: AuditEvent[]): Promise<void> {
   if (events.length > 0) await inTransaction(db, (tx) => recordEvents(tx, events, writes));
-  else
-    await sql`WITH ${sql.join(writes.map((write, index) => sql`${sql.id(`write${index}`)} AS (${write})`))} SELECT 1`.execute(
-      db,
-    );
+  else await sql`WITH ${writeTables(writes, "write")} SELECT 1`.execute(db);
 }
 
 /** The models' removals and upserts, as two statements that can share one. */

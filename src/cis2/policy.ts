@@ -76,19 +76,12 @@ export async function sessionOverLimit(db: Db, ctx: KoaContextWithOIDC, now = ne
   const justAuthenticated = Boolean(ctx.oidc.result?.login);
   const tooOld = loginTs !== undefined && now.getTime() - loginTs * 1000 > lifetimes.session * 1000;
   if (tooOld && !justAuthenticated) return Check.REQUEST_PROMPT;
-  if (justAuthenticated) {
-    // A session just made is in use whatever was recorded: its use is written with the rest of
-    // the sign-in's end, in that commit.
-    const use = sql`INSERT INTO cis2_session_activity (session_uid, last_used_at) VALUES (${session.uid}::text, ${now}::timestamptz)
-      ON CONFLICT (session_uid) DO UPDATE SET last_used_at = excluded.last_used_at`;
-    if (holdWrite(use)) return Check.NO_NEED_TO_PROMPT;
-  }
   // Idle is judged on the last use recorded, or on the login when none is; a session still in
   // use is marked used now. One statement does both: it writes a row only when the session is
   // not idle (or has just authenticated), and says whether it did.
   const idleBefore = new Date(now.getTime() - (idleSeconds as number) * 1000);
   const loggedInRecently = (loginTs ?? 0) * 1000 >= idleBefore.getTime();
-  const { rows } = await sql`
+  const use = sql`
     INSERT INTO cis2_session_activity (session_uid, last_used_at)
     SELECT ${session.uid}::text, ${now}::timestamptz
     WHERE ${justAuthenticated || loggedInRecently}::boolean
@@ -96,7 +89,11 @@ export async function sessionOverLimit(db: Db, ctx: KoaContextWithOIDC, now = ne
     ON CONFLICT (session_uid) DO UPDATE SET last_used_at = excluded.last_used_at
     WHERE ${justAuthenticated}::boolean OR cis2_session_activity.last_used_at >= ${idleBefore}::timestamptz
     RETURNING session_uid
-  `.execute(db);
+  `;
+  // A session just authenticated is in use whatever was recorded, so the statement writes without
+  // needing to be asked: it is made with the rest of the sign-in's end, in that commit.
+  if (justAuthenticated && holdWrite(use)) return Check.NO_NEED_TO_PROMPT;
+  const { rows } = await use.execute(db);
   if (rows.length === 0) return Check.REQUEST_PROMPT;
   return Check.NO_NEED_TO_PROMPT;
 }

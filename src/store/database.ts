@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from "kysely";
+import {
+  Kysely,
+  type OperationNodeSource,
+  PGliteDialect,
+  PostgresDialect,
+  type RawBuilder,
+  sql,
+  type Transaction,
+} from "kysely";
 import pg from "pg";
 import { acquireEmbeddedLock, type EmbeddedLock } from "./embedded-lock.ts";
 import type { Database } from "./schema.ts";
@@ -159,4 +167,12 @@ async function openPglite(pglite: PGlite, location: string, lock?: EmbeddedLock)
 export async function inTransaction<T>(queryable: Queryable, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (queryable.isTransaction) return work(queryable as Tx);
   return (queryable as Db).transaction().execute(work);
+}
+
+/**
+ * Writes made as common table expressions of one statement (`name0 AS (...), name1 AS (...)`):
+ * PostgreSQL makes every one of them, so several writes take one round trip.
+ */
+export function writeTables(writes: OperationNodeSource[], name: string): RawBuilder<unknown> {
+  return sql.join(writes.map((write, index) => sql`${sql.id(`${name}${index}`)} AS (${write})`));
 }

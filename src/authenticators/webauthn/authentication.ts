@@ -5,7 +5,7 @@ import {
   verifyAuthenticationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
-import type { OperationNodeSource } from "kysely";
+import { type OperationNodeSource, type RawBuilder, sql } from "kysely";
 import { isMethod, type Method } from "../../assurance/methods.ts";
 import type { Actor } from "../../audit/actor.ts";
 import { type AuditEvent, recordEvent, recordEvents } from "../../audit/record.ts";
@@ -22,6 +22,14 @@ export type AssertionOutcome =
 
 /** A credential as a ceremony offers it: read with the person where they are identified. */
 export type OfferedCredential = { credential_id: string; method: string; transports: string[] | null };
+
+/** A person's credentials as a ceremony offers them, a JSON column for a query that reads the person. */
+export function offeredCredentials(uuid: RawBuilder<unknown>): RawBuilder<OfferedCredential[]> {
+  return sql<
+    OfferedCredential[]
+  >`(SELECT coalesce(json_agg(json_build_object('credential_id', c.credential_id,
+    'method', c.method, 'transports', c.transports)), '[]') FROM webauthn_credentials c WHERE c.uuid = ${uuid})`;
+}
 
 /**
  * A sign-in ceremony for one person: only their credentials of the methods this sign-in accepts

@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { methods } from "../../assurance/methods.ts";
 import { type HeldFlags, heldFlags, methodsHeld } from "../../authenticators/held.ts";
 import { signInCounters, takeAttemptReading } from "../../authenticators/throttle.ts";
-import type { OfferedCredential } from "../../authenticators/webauthn/authentication.ts";
+import { type OfferedCredential, offeredCredentials } from "../../authenticators/webauthn/authentication.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
 import { methodsOfUnknown, signInAccount } from "../unknown-identifiers.ts";
 import { refuseSignIn, usableMethods } from "./complete.ts";
@@ -120,8 +120,6 @@ function activePersonNamedBy(identifier: string) {
     : sql`lower(people.email) = ${identifier.toLowerCase()}`;
   // With the credentials a security-key page would offer, so that page needs no read of its own.
   return sql<NamedPerson>`
-    SELECT people.uuid, ${heldFlags(sql.ref("people.uuid"))},
-      (SELECT coalesce(json_agg(json_build_object('credential_id', c.credential_id, 'method', c.method,
-        'transports', c.transports)), '[]') FROM webauthn_credentials c WHERE c.uuid = people.uuid) AS offered
+    SELECT people.uuid, ${heldFlags(sql.ref("people.uuid"))}, ${offeredCredentials(sql.ref("people.uuid"))} AS offered
     FROM people WHERE people.status = 'active' AND ${named}`;
 }
