@@ -19,9 +19,13 @@ export async function readAccount(
   lists: CodeLists,
   uuid: string,
   sessionUid: string | undefined,
+  { sessionIsNew = false } = {},
 ): Promise<{ person: Person; selectedRoleId: string | undefined } | undefined> {
-  const row = await readOnce(accountKey(uuid, sessionUid), async () => {
-    const { rows } = await accountByUuid(db, uuid, sessionUid ?? null);
+  // A session made in this request has no role chosen yet: the account without one serves it,
+  // and that one is read with the interaction the session is made from.
+  const readWith = sessionIsNew ? undefined : sessionUid;
+  const row = await readOnce(accountKey(uuid, readWith), async () => {
+    const { rows } = await accountByUuid(db, uuid, readWith ?? null);
     return rows[0];
   });
   if (!row) return undefined;

@@ -43,11 +43,12 @@ const tokenLinks: Links = {
   grantId: sql`token.payload->>'grantId'`,
   accountId: sql`token.payload->>'accountId'`,
 };
-// An interaction names its session once someone has signed in; it has no grant of its own.
+// An interaction names its session once someone has signed in, or the person who just did in its
+// result (read at the resume that makes their session); it has no grant of its own.
 const interactionLinks: Links = {
   sessionUid: sql`token.payload->'session'->>'uid'`,
   grantId: sql`NULL`,
-  accountId: sql`token.payload->'session'->>'accountId'`,
+  accountId: sql`coalesce(token.payload->'session'->>'accountId', token.payload->'result'->'login'->>'accountId')`,
 };
 
 /** Keys of what a request has read, by kind: `oidc:Grant:id:…`, `oidc:Session:uid:…`. */

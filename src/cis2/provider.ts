@@ -150,7 +150,9 @@ export function createProvider(options: ProviderOptions): Provider {
     },
     findAccount: async (ctx, sub, token) => {
       const session = signedInWith(ctx, token as TokenContext | undefined);
-      const account = await orUnavailable(() => readAccount(db, lists, sub, session.uid));
+      const account = await orUnavailable(() =>
+        readAccount(db, lists, sub, session.uid, { sessionIsNew: session.isNew }),
+      );
       if (account?.person.status !== "active") return undefined;
       const context = { aal: session.aal, selectedRoleId: async () => account.selectedRoleId };
       return {
@@ -231,6 +233,8 @@ function signedInWith(ctx: KoaContextWithOIDC, token: TokenContext | undefined) 
   const method = token?.amr?.[0] ?? ctx.oidc?.session?.amr?.[0];
   return {
     uid: token?.sessionUid ?? ctx.oidc?.session?.uid,
+    // Made in this request (by the resume after a login): nothing is yet stored against it.
+    isNew: !token && (ctx.oidc?.session as { new?: boolean } | undefined)?.new === true,
     aal: isMethod(method) ? aalOf(method) : undefined,
   };
 }

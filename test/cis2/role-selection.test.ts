@@ -117,6 +117,40 @@ test("a role chosen in a CIS2 session is not asked again in that session", async
   assert.equal(secondTokens.claims()?.selected_roleid, firstTokens.claims()?.selected_roleid);
 });
 
+test("a session made without a role is asked for one, on its own page, when a service first needs it", async (t) => {
+  const server = await startCis2Server(t);
+  const configuration = await demoClientConfiguration(server);
+  const browser = new Browser();
+  let asked = 0;
+  let chosenAt = "";
+  const first = await signIn(server, configuration, {
+    identifier: "connor.byrne@nhs.net",
+    scope: "openid profile",
+    browser,
+    chooseRole: () => {
+      asked++;
+      return undefined;
+    },
+  });
+  assert.equal((await exchange(configuration, first)).claims()?.selected_roleid, undefined);
+  assert.equal(asked, 0, "no role is asked for where none is needed");
+  let offered: string[] = [];
+  const second = await signIn(server, configuration, {
+    identifier: "connor.byrne@nhs.net",
+    scope,
+    browser,
+    chooseRole: (html) => {
+      asked++;
+      offered = roleIds(html);
+      chosenAt = /action="([^"]+\/role)"/.exec(html)?.[1] ?? "";
+      return offered[1];
+    },
+  });
+  assert.equal(asked, 1);
+  assert.notEqual(chosenAt, "", "the role page of the select_role prompt");
+  assert.equal((await exchange(configuration, second)).claims()?.selected_roleid, offered[1]);
+});
+
 test("a person with no positions still signs in, with no selected role", async (t) => {
   const server = await startCis2Server(t);
   const configuration = await demoClientConfiguration(server);

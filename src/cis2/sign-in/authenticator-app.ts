@@ -15,11 +15,11 @@ import {
   renderPage,
   type SignInContext,
   type SigningIn,
-  signedIn,
   signingInOf,
   tooManyAttempts,
   usableFor,
 } from "./journey.ts";
+import { signedIn } from "./signed-in.ts";
 
 /**
  * The password is the app's first factor: a wrong one is slowed by the back-off and counted

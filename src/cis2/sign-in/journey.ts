@@ -16,7 +16,7 @@ import type { Db } from "../../store/database.ts";
 import { pageRenderer } from "../../web/pages.ts";
 import { smartcardMethods } from "../smartcard-presence.ts";
 import { methodsOfUnknown } from "../unknown-identifiers.ts";
-import { completeAuthentication, requestedClasses, usableMethods } from "./complete.ts";
+import { requestedClasses, usableMethods } from "./complete.ts";
 
 /**
  * What every step of the sign-in shares: the interaction it reads from its signed cookie, who
@@ -65,27 +65,6 @@ export const everyLimit = Object.keys(signInLimits) as LimitName[];
 
 export function rawOf(request: FastifyRequest, reply: FastifyReply) {
   return { req: request.raw, res: reply.raw };
-}
-
-/** The end of every authenticator step: the one completion function, then on to the relying party. */
-export async function signedIn(
-  context: SignInContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  interaction: Interaction,
-  authentication: { uuid: string; method: Method },
-) {
-  const location = await completeAuthentication(
-    context.provider(),
-    context.db,
-    rawOf(request, reply),
-    interaction,
-    {
-      ...authentication,
-      developmentLogin: context.developmentLogin,
-    },
-  );
-  return reply.redirect(location, 303);
 }
 
 export async function interactionFor(

@@ -10,11 +10,11 @@ import {
   page,
   renderPage,
   type SignInContext,
-  signedIn,
   signingInOf,
   tooManyAttempts,
   usableFor,
 } from "./journey.ts";
+import { signedIn } from "./signed-in.ts";
 
 /** The development login: wrong passwords back off, and count against the day's cap. */
 export function password(app: FastifyInstance, context: SignInContext): void {

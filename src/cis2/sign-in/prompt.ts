@@ -7,18 +7,20 @@ import {
   renderPage,
   type SignInContext,
 } from "./journey.ts";
-import { showRoles } from "./select-role.ts";
+import { choosingRole, showRoles } from "./select-role.ts";
 
 /**
  * The interaction's own address, where oidc-provider sends the browser: the prompt it asks for
- * decides the step. Login starts at identify (or the sandbox's chooser); select_role at the role
- * page; consent is pre-approved in CIS2, so finishing the interaction lets the grant be made.
+ * decides the step. Login starts at identify (or the sandbox's chooser), or shows the role page
+ * once someone has signed in with it; select_role shows the role page; consent is pre-approved in
+ * CIS2, so finishing the interaction lets the grant be made.
  */
 export function interactionPrompt(app: FastifyInstance, context: SignInContext): void {
   app.get<{ Params: Params }>(`${context.base}/:uid`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
     const prompt = interaction.prompt.name;
-    if (prompt === "select_role") return showRoles(context, request, reply, interaction);
+    const choosing = choosingRole(interaction);
+    if (choosing) return showRoles(context, request, reply, interaction, choosing);
     if (prompt === "login" && context.chooserPath)
       return reply.redirect(context.chooserPath(interaction.uid), 303);
     if (prompt === "login")

@@ -89,8 +89,9 @@ export async function selectRole(
 
 /**
  * The rule of the select_role prompt: with scope selectedrole, a person with positions who has
- * not chosen one this session. A person with one position has it chosen for them here, where
- * the prompt would otherwise be asked for: no second interaction, no page, no second resume.
+ * not chosen one this session. A person with one position has it chosen for them here, and a
+ * role chosen in the interaction they signed in with is kept here, with the session just made:
+ * no second interaction, no second page, no second resume.
  */
 export async function needsRoleSelection(
   db: Db,
@@ -105,13 +106,19 @@ export async function needsRoleSelection(
   const sessionUid = oidc.session?.uid;
   const selected = sessionUid ? await selectedRoleFor(db, sessionUid, accountId) : undefined;
   if (positions.some((position) => position.roleProfileId === selected)) return Check.NO_NEED_TO_PROMPT;
-  const [only] = positions;
-  if (positions.length > 1 || !only || !sessionUid) return Check.REQUEST_PROMPT;
+  // One position needs no choosing; a choice made with the sign-in (afterSignIn) comes in its result.
+  const chosenWithSignIn = (oidc.result as { select_role?: { roleProfileId?: string } } | undefined)
+    ?.select_role?.roleProfileId;
+  const chosen =
+    positions.length === 1
+      ? positions[0]
+      : positions.find((position) => position.roleProfileId === chosenWithSignIn);
+  if (!chosen || !sessionUid) return Check.REQUEST_PROMPT;
   const correlationId = oidc.entities.Interaction?.uid ?? sessionUid;
   await selectRole(db, { kind: "person", id: accountId, source: "CIS2", correlationId }, lists, {
     sessionUid,
     uuid: accountId,
-    roleProfileId: only.roleProfileId,
+    roleProfileId: chosen.roleProfileId,
   });
   return Check.NO_NEED_TO_PROMPT;
 }

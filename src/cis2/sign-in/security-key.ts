@@ -30,6 +30,7 @@ import {
   tooManyAttempts,
   webauthnMethods,
 } from "./journey.ts";
+import { afterSignIn } from "./select-role.ts";
 
 /** Security keys, Windows Hello, iPads and passkeys: one WebAuthn ceremony for them all. */
 export function securityKey(app: FastifyInstance, context: SignInContext): void {
@@ -91,7 +92,7 @@ export function securityKey(app: FastifyInstance, context: SignInContext): void 
     if (!judged.allowed) return tooManyAttempts(context, reply, interaction, judged, "security-key");
     const outcome = judged.answer;
     if (!outcome.accepted) return showSecurityKey(context, request, reply, interaction, outcome.message);
-    return reply.redirect(location, 303);
+    return afterSignIn(context, request, reply, interaction, uuid as string, location);
   });
 }
 

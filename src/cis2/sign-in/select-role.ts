@@ -15,44 +15,110 @@ import { positionsInRequest, selectRole } from "./role-selection.ts";
 
 /**
  * With scope selectedrole, after authenticating: the person chooses one of their current
- * positions (the rule that asks is needsRoleSelection, the choice is kept by selectRole).
+ * positions (the rule that asks is needsRoleSelection, the choice is kept by selectRole). A
+ * person signing in afresh chooses in the interaction they signed in with (afterSignIn); one
+ * whose session asks for a role later (single sign-on into another service) in an interaction
+ * of the select_role prompt.
  */
 export function roleSelection(app: FastifyInstance, context: SignInContext): void {
   app.post<{ Params: Params; Body: Form }>(`${context.base}/:uid/role`, async (request, reply) => {
     const interaction = await interactionFor(context.provider(), request, reply);
-    if (interaction.prompt.name !== "select_role" || !interaction.session)
-      throw InvalidInputError.field("role", "no role is being chosen");
+    const uuid = choosingRole(interaction);
+    if (!uuid) throw InvalidInputError.field("role", "no role is being chosen");
     try {
-      return await chooseRole(context, request, reply, interaction, request.body?.role ?? "");
+      return await chooseRole(context, request, reply, interaction, uuid, request.body?.role ?? "");
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      return showRoles(context, request, reply, interaction, error.problems[0]?.message);
+      return showRoles(context, request, reply, interaction, uuid, error.problems[0]?.message);
     }
   });
 }
 
-/** Keeps the choice and hands it to the interaction, in one commit; then on to the resume. */
+/** Who is choosing a role in this interaction, if anyone is. */
+export function choosingRole(interaction: Interaction): string | undefined {
+  if (interaction.prompt.name === "select_role") return interaction.session?.accountId;
+  if (interaction.prompt.name === "login" && !interaction.session && asksForRole(interaction))
+    return signedInWith(interaction);
+  return undefined;
+}
+
+const signedInWith = (interaction: Interaction) =>
+  (interaction.result as { login?: { accountId?: string } } | undefined)?.login?.accountId;
+
+const asksForRole = (interaction: Interaction) =>
+  String(interaction.params.scope ?? "")
+    .split(" ")
+    .includes("selectedrole");
+
+/**
+ * The answer to the step that signed someone in, with no session before: where the role would be
+ * asked for, a person with several positions is asked here, and the choice goes back to the
+ * provider with the sign-in. That is one interaction and one resume where the select_role prompt
+ * takes two of each. Anyone else goes on to `location`, the resume (where one position is chosen
+ * without asking).
+ */
+export async function afterSignIn(
+  context: SignInContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  interaction: Interaction,
+  uuid: string,
+  location: string,
+) {
+  if (interaction.session || !asksForRole(interaction)) return reply.redirect(location, 303);
+  await readAccount(context.db, context.lists, uuid, undefined);
+  const positions = await positionsInRequest(context.db, context.lists, uuid);
+  if (positions.length < 2) return reply.redirect(location, 303);
+  return showRoles(context, request, reply, interaction, uuid);
+}
+
+/**
+ * Keeps the choice, then on to the resume. In a session, the choice and its hand-over to the
+ * interaction are one commit; chosen with the sign-in, it goes to the resume in the interaction's
+ * result and is kept there, with the session it is chosen for (needsRoleSelection).
+ */
 async function chooseRole(
   context: SignInContext,
   request: FastifyRequest,
   reply: FastifyReply,
   interaction: Interaction,
+  uuid: string,
   roleProfileId: string,
 ) {
-  const session = interaction.session;
-  if (!session?.accountId) throw InvalidInputError.field("role", "sign in first");
+  const { db, lists } = context;
   // The account read with the interaction keeps the positions the choice is checked against.
-  await readAccount(context.db, context.lists, session.accountId, session.uid);
-  const location = await inOneCommit(context.db, async () => {
+  const session = interaction.session;
+  await readAccount(db, lists, uuid, session?.uid);
+  if (!session) {
+    const positions = await positionsInRequest(db, lists, uuid);
+    if (!positions.some((position) => position.roleProfileId === roleProfileId))
+      throw InvalidInputError.field("role", "Select one of your current roles");
+    return reply.redirect(await handOn(context, request, reply, interaction, { roleProfileId }), 303);
+  }
+  const location = await inOneCommit(db, async () => {
     await selectRole(
-      context.db,
-      { kind: "person", id: session.accountId as string, source: "CIS2", correlationId: interaction.uid },
-      context.lists,
-      { sessionUid: session.uid, uuid: session.accountId as string, roleProfileId },
+      db,
+      { kind: "person", id: uuid, source: "CIS2", correlationId: interaction.uid },
+      lists,
+      { sessionUid: session.uid, uuid, roleProfileId },
     );
     return context.provider().interactionResult(request.raw, reply.raw, { select_role: {} });
   });
   return reply.redirect(location, 303);
+}
+
+/** The interaction's result as it stands (the sign-in made with it), with the role if one was chosen. */
+function handOn(
+  context: SignInContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  interaction: Interaction,
+  chosen?: { roleProfileId: string },
+) {
+  const result = { ...interaction.result, ...(chosen && { select_role: chosen }) };
+  return context
+    .provider()
+    .interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
 }
 
 /** The role page; one position is chosen without asking. */
@@ -61,15 +127,17 @@ export async function showRoles(
   request: FastifyRequest,
   reply: FastifyReply,
   interaction: Interaction,
+  uuid: string,
   error?: string,
 ) {
   const { db, lists } = context;
-  const uuid = interaction.session?.accountId as string;
   // The person with their positions in one query; the positions stay in the request's scope.
   const person = (await readAccount(db, lists, uuid, interaction.session?.uid))?.person;
   const positions = await positionsInRequest(db, lists, uuid);
   if (positions.length === 1 && positions[0])
-    return chooseRole(context, request, reply, interaction, positions[0].roleProfileId);
+    return chooseRole(context, request, reply, interaction, uuid, positions[0].roleProfileId);
+  // Their positions ended since they were asked: on to the resume, where the rule is asked again.
+  if (positions.length === 0) return reply.redirect(await handOn(context, request, reply, interaction), 303);
   const search = String((request.query as Form)?.search ?? "")
     .trim()
     .toLowerCase();

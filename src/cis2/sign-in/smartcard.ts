@@ -17,8 +17,8 @@ import {
   page,
   renderPage,
   type SignInContext,
-  signedIn,
 } from "./journey.ts";
+import { signedIn } from "./signed-in.ts";
 
 /**
  * A smartcard, two ways: the card signs this interaction's challenge through the workstation's
