@@ -18,6 +18,7 @@ import { accountClaims, scopeClaims } from "./claims.ts";
 import { type ClientCache, uncached } from "./client-cache.ts";
 import { cookieSignatures } from "./cookie-signatures.ts";
 import { dynamicRegistration, ownerMetadata } from "./dynamic-registration.ts";
+import { firstPageInPlace } from "./first-page-in-place.ts";
 import { oneCommitPerTokenRequest } from "./exchange-writes.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { cis2Policy } from "./policy.ts";
@@ -199,6 +200,7 @@ export function createProvider(options: ProviderOptions): Provider {
       new Date(exp * 1000),
     );
   markSecureRequests(provider, options);
+  provider.use(firstPageInPlace(signInPath));
   provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
   provider.use(oneCommitPerTokenRequest(db, cis2Routes.token));

@@ -6,6 +6,7 @@ import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
 import type { ProviderHost } from "./host.ts";
 import { signInPath } from "./provider.ts";
+import { firstPageOf } from "./first-page-in-place.ts";
 import { inRequestScope } from "./request-scope.ts";
 import { registerSignInPages, type SmartcardSignIn } from "./sign-in/index.ts";
 
@@ -39,27 +40,7 @@ export async function registerCis2(
   );
   // Each request reads what it needs once; see request-scope.ts.
   app.addHook("onRequest", (_request, _reply, done) => inRequestScope(done));
-  await app.register(async (realm) => {
-    // oidc-provider parses its own request bodies: leave the stream unread.
-    realm.removeAllContentTypeParsers();
-    realm.addContentTypeParser("*", (_request, _payload, done) => done(null));
-    const handler = async (
-      request: import("fastify").FastifyRequest,
-      reply: import("fastify").FastifyReply,
-    ) => {
-      reply.hijack();
-      loggers.set(request.raw, request.log);
-      const raw = request.raw as typeof request.raw & { originalUrl?: string };
-      raw.originalUrl = raw.url;
-      raw.url = (raw.url ?? "/").slice(mount.length) || "/";
-      await host.callback()(raw, reply.raw);
-    };
-    // oidc-provider answers bad input in OAuth's terms; its adapter refuses NUL bytes.
-    const config = { checksOwnInput: true };
-    realm.all(mount, { config }, handler);
-    realm.all(`${mount}/*`, { config }, handler);
-  });
-  registerSignInPages(app, {
+  const showInteraction = registerSignInPages(app, {
     provider: host.provider,
     db: options.db,
     lists: options.lists,
@@ -68,5 +49,29 @@ export async function registerCis2(
     sealer: options.sealer,
     smartcard: options.smartcard,
     chooserPath: options.chooserPath,
+  });
+  await app.register(async (realm) => {
+    // oidc-provider parses its own request bodies: leave the stream unread.
+    realm.removeAllContentTypeParsers();
+    realm.addContentTypeParser("*", (_request, _payload, done) => done(null));
+    const handler = async (
+      request: import("fastify").FastifyRequest,
+      reply: import("fastify").FastifyReply,
+    ) => {
+      loggers.set(request.raw, request.log);
+      const raw = request.raw as typeof request.raw & { originalUrl?: string };
+      raw.originalUrl = raw.url;
+      raw.url = (raw.url ?? "/").slice(mount.length) || "/";
+      await host.callback()(raw, reply.raw);
+      raw.url = raw.originalUrl;
+      const interaction = firstPageOf(raw);
+      if (interaction) return showInteraction(request, reply, interaction);
+      // The provider has answered on the raw response itself.
+      reply.hijack();
+    };
+    // oidc-provider answers bad input in OAuth's terms; its adapter refuses NUL bytes.
+    const config = { checksOwnInput: true };
+    realm.all(mount, { config }, handler);
+    realm.all(`${mount}/*`, { config }, handler);
   });
 }

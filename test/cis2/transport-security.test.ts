@@ -61,7 +61,7 @@ test("behind a trusted proxy, requests that came over https get HSTS and Secure 
     state: "s",
   })}`;
   const overTls = await fetch(authorize, { redirect: "manual", headers: { "x-forwarded-proto": "https" } });
-  assert.equal(overTls.status, 303);
+  assert.equal(overTls.status, 200, "the sign-in's first page, with the interaction's cookies");
   assert.equal(overTls.headers.get("strict-transport-security"), hsts);
   const cookies = overTls.headers.getSetCookie();
   assert.ok(cookies.some((cookie) => cookie.startsWith("_interaction=")));

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { authenticatorApp } from "./authenticator-app.ts";
 import { cancel } from "./cancel.ts";
 import { identify } from "./identify.ts";
-import type { SignInContext } from "./journey.ts";
+import type { Interaction, SignInContext } from "./journey.ts";
 import { methodChoice } from "./method.ts";
 import { password } from "./password.ts";
-import { interactionPrompt } from "./prompt.ts";
+import { interactionPrompt, showInteraction } from "./prompt.ts";
 import { securityKey } from "./security-key.ts";
 import { roleSelection } from "./select-role.ts";
 import { smartcard } from "./smartcard.ts";
@@ -32,6 +32,9 @@ const steps = [
   cancel,
 ];
 
-export function registerSignInPages(app: FastifyInstance, context: SignInContext): void {
+/** Registers the steps; returns what shows an interaction's page, for answers made elsewhere. */
+export function registerSignInPages(app: FastifyInstance, context: SignInContext) {
   for (const step of steps) step(app, context);
+  return (request: FastifyRequest, reply: FastifyReply, interaction: Interaction) =>
+    showInteraction(context, request, reply, interaction);
 }
