@@ -4,9 +4,9 @@ import { realmPath } from "../config.ts";
 import type { CodeLists } from "../rbac/code-lists.ts";
 import type { Sealer } from "../secrets/sealed.ts";
 import type { Db } from "../store/database.ts";
+import { firstPageOf } from "./first-page-in-place.ts";
 import type { ProviderHost } from "./host.ts";
 import { signInPath } from "./provider.ts";
-import { firstPageOf } from "./first-page-in-place.ts";
 import { inRequestScope } from "./request-scope.ts";
 import { registerSignInPages, type SmartcardSignIn } from "./sign-in/index.ts";
 
