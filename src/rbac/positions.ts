@@ -347,6 +347,12 @@ export function currentPositionsJson(queryable: Queryable, uuid: RawBuilder<stri
   >`(SELECT coalesce(json_agg(x ORDER BY x.start_date, x.role_profile_id), '[]') FROM (${current}) x)`;
 }
 
+/** How many current positions a person holds, as a subquery to be selected beside other things. */
+export function currentPositionCount(queryable: Queryable, uuid: RawBuilder<string>) {
+  const current = currentOnly(positionQuery(queryable).where("p.uuid", "=", uuid), isoToday());
+  return sql<number>`(SELECT count(*)::int FROM (${current}) x)`;
+}
+
 export function positionsFromRows(lists: CodeLists, rows: PositionRow[]): Position[] {
   return rows.map((row) => positionFromRow(lists, row));
 }

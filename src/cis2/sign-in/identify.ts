@@ -4,6 +4,8 @@ import { methods } from "../../assurance/methods.ts";
 import { type HeldFlags, heldFlags, methodsHeld } from "../../authenticators/held.ts";
 import { signInCounters, takeAttemptReading } from "../../authenticators/throttle.ts";
 import { type OfferedCredential, offeredCredentials } from "../../authenticators/webauthn/authentication.ts";
+import { currentPositionCount } from "../../rbac/positions.ts";
+import type { Queryable } from "../../store/database.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
 import { methodsOfUnknown, signInAccount } from "../unknown-identifiers.ts";
 import { refuseSignIn, usableMethods } from "./complete.ts";
@@ -39,7 +41,7 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
       db,
       journeyActor(interaction, undefined),
       signInCounters.identify(request.ip),
-      identifier ? activePersonNamedBy(identifier) : undefined,
+      identifier ? activePersonNamedBy(db, identifier) : undefined,
     );
     if (!attempt.allowed) return tooManyAttempts(context, reply, interaction, attempt, "");
     if (!identifier)
@@ -79,7 +81,7 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
         403,
       );
     }
-    const signingIn: SigningIn = { identifier, uuid: person?.uuid, account };
+    const signingIn: SigningIn = { identifier, uuid: person?.uuid, account, positions: person?.positions };
     const next = usable.length === 1 && usable[0] ? pageOfMethod[usable[0]] : "method";
     // The security-key page is this step's answer rather than a redirect to it: one request, one
     // read and one write of the interaction fewer per sign-in, as who was identified and the
@@ -107,19 +109,22 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
   });
 }
 
-type NamedPerson = { uuid: string; offered: OfferedCredential[] } & HeldFlags;
+type NamedPerson = { uuid: string; offered: OfferedCredential[]; positions: number } & HeldFlags;
 
 /**
  * The active Care Identity a sign-in identifier names, with what it holds: its UUID, or its email
  * address in any case. Suspended and closed identities name no one here, so they sign in as an
  * unknown does. A query, for the identify step's throttle to make in its statement.
  */
-function activePersonNamedBy(identifier: string) {
+function activePersonNamedBy(db: Queryable, identifier: string) {
   const named = isCareIdentifier(identifier)
     ? sql`people.uuid = ${identifier}`
     : sql`lower(people.email) = ${identifier.toLowerCase()}`;
-  // With the credentials a security-key page would offer, so that page needs no read of its own.
+  // With the credentials a security-key page would offer, so that page needs no read of its own,
+  // and the count of positions that says whether a role will be asked for with the sign-in.
+  const uuid = sql.ref<string>("people.uuid");
   return sql<NamedPerson>`
-    SELECT people.uuid, ${heldFlags(sql.ref("people.uuid"))}, ${offeredCredentials(sql.ref("people.uuid"))} AS offered
+    SELECT people.uuid, ${heldFlags(uuid)}, ${offeredCredentials(uuid)} AS offered,
+      ${currentPositionCount(db, uuid)} AS positions
     FROM people WHERE people.status = 'active' AND ${named}`;
 }

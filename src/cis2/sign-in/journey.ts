@@ -102,8 +102,11 @@ export function journeyActor(interaction: Interaction, uuid: string | undefined)
     : { kind: "system" as const, id: "cis2", source: "CIS2", correlationId: interaction.uid };
 }
 
-/** Who said they are signing in: a person, or an identifier that names no one, answered alike. */
-export type SigningIn = { identifier: string; uuid?: string; account: SignInAccount };
+/**
+ * Who said they are signing in: a person, or an identifier that names no one, answered alike;
+ * with how many current positions the person held then (afterSignIn asks for a role when several).
+ */
+export type SigningIn = { identifier: string; uuid?: string; account: SignInAccount; positions?: number };
 
 export function signingInOf(interaction: Interaction): SigningIn {
   const identified = (interaction.result as { identified?: SigningIn } | undefined)?.identified;

@@ -10,6 +10,7 @@ import {
   page,
   renderPage,
   type SignInContext,
+  type SigningIn,
 } from "./journey.ts";
 import { positionsInRequest, selectRole } from "./role-selection.ts";
 
@@ -66,6 +67,9 @@ export async function afterSignIn(
   location: string,
 ) {
   if (interaction.session || !asksForRole(interaction)) return reply.redirect(location, 303);
+  // Counted when they said who they are; a smartcard may say so itself, and then they are read.
+  const identified = (interaction.result as { identified?: SigningIn } | undefined)?.identified;
+  if (identified?.uuid === uuid && (identified.positions ?? 0) < 2) return reply.redirect(location, 303);
   await readAccount(context.db, context.lists, uuid, undefined);
   const positions = await positionsInRequest(context.db, context.lists, uuid);
   if (positions.length < 2) return reply.redirect(location, 303);
