@@ -79,6 +79,7 @@ async function openPostgres(
   });
   pool.on("connect", (client) => {
     prepareStatements(client);
+    beginWithFirstStatement(client);
     // A connection that dies while a request holds it (PostgreSQL restarted or failed over)
     // fails that request's query, and the pool discards it when it is released. node-postgres
     // also emits the error on the connection, which would end the process with no listener.
@@ -127,6 +128,35 @@ function prepareStatements(client: pg.PoolClient): void {
       if (name) return query({ name, text: config, values }, callback);
     }
     return query(config, values, callback);
+  }) as typeof client.query;
+}
+
+/**
+ * Sends a transaction's BEGIN with its first statement, in one round trip, when that statement
+ * takes no values (the audit head's lock, which begins most audited transactions). Kysely sends
+ * `begin` alone; it is held here, answered at once, and sent as `begin; <statement>` in the simple
+ * query protocol, which runs several statements in one message and answers each (the last is the
+ * statement's). A first statement with values needs the extended protocol, one statement a
+ * message, so the BEGIN goes just before it; a transaction that ends before any statement never
+ * began on the server, so its COMMIT or ROLLBACK is answered here too.
+ */
+function beginWithFirstStatement(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  let held = false;
+  const answered = (command: string) => Promise.resolve({ command, rowCount: null, rows: [], fields: [] });
+  client.query = ((config: unknown, values?: unknown, callback?: unknown) => {
+    const text = typeof config === "string" && callback === undefined ? config : undefined;
+    const simple = !Array.isArray(values) || values.length === 0;
+    const command = simple ? text?.trim().toLowerCase() : undefined;
+    if (command === "begin") {
+      held = true;
+      return answered("BEGIN");
+    }
+    if (!held) return query(config, values, callback);
+    held = false;
+    if (command === "commit" || command === "rollback") return answered(command.toUpperCase());
+    if (command !== undefined) return query(`begin; ${text}`).then((results) => (results as unknown[]).at(-1));
+    return query("begin").then(() => query(config, values, callback));
   }) as typeof client.query;
 }
 
