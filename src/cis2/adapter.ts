@@ -302,6 +302,32 @@ function copy(payload: Payload | undefined): Payload | undefined {
 }
 
 /**
+ * An interaction as a column of a sign-in step's own statement (the identify step reads it with
+ * its throttle's count, one round trip fewer); `rememberInteraction` then keeps it for the
+ * provider's read of it in the same request.
+ */
+export function interactionColumn(uid: string) {
+  return sql<StepInteraction | null>`(SELECT json_build_object('payload', payload::text, 'consumed_at', consumed_at)
+    FROM oidc_models WHERE kind = 'Interaction' AND id = ${uid} AND ${live()})`;
+}
+
+type StepInteraction = { payload: string; consumed_at: string | null };
+
+/**
+ * Keeps an interaction read by `interactionColumn` (or found missing) as the provider's read of
+ * it in this request. One that names a session is left to be read as usual, with its session and
+ * account (`interactionLinks`).
+ */
+export function rememberInteraction(uid: string, row: StepInteraction | null): void {
+  if (row && (JSON.parse(row.payload) as Payload).session) return;
+  const consumedAt = row?.consumed_at ? new Date(row.consumed_at) : null;
+  remember(
+    readKey("Interaction", "id", uid),
+    row ? { payload: row.payload, consumed_at: consumedAt } : undefined,
+  );
+}
+
+/**
  * Records a client assertion's jti unless it was seen before: one atomic insert, so two nodes
  * racing with the same assertion cannot both accept it.
  */

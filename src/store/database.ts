@@ -155,7 +155,8 @@ function beginWithFirstStatement(client: pg.PoolClient): void {
     if (!held) return query(config, values, callback);
     held = false;
     if (command === "commit" || command === "rollback") return answered(command.toUpperCase());
-    if (command !== undefined) return query(`begin; ${text}`).then((results) => (results as unknown[]).at(-1));
+    if (command !== undefined)
+      return query(`begin; ${text}`).then((results) => (results as unknown[]).at(-1));
     return query("begin").then(() => query(config, values, callback));
   }) as typeof client.query;
 }

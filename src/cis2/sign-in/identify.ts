@@ -7,6 +7,7 @@ import { type OfferedCredential, offeredCredentials } from "../../authenticators
 import { currentPositionCount } from "../../rbac/positions.ts";
 import type { Queryable } from "../../store/database.ts";
 import { isCareIdentifier } from "../../store/identifiers.ts";
+import { interactionColumn, rememberInteraction } from "../adapter.ts";
 import { methodsOfUnknown, signInAccount } from "../unknown-identifiers.ts";
 import { refuseSignIn, usableMethods } from "./complete.ts";
 import {
@@ -14,7 +15,6 @@ import {
   acceptsSmartcard,
   type Form,
   interactionFor,
-  journeyActor,
   type Params,
   page,
   pageOfMethod,
@@ -34,15 +34,20 @@ import { askForSecurityKey } from "./security-key.ts";
 export function identify(app: FastifyInstance, context: SignInContext): void {
   const { db, developmentLogin, base } = context;
   app.post<{ Params: Params; Body: Form }>(`${base}/:uid/identify`, async (request, reply) => {
-    const interaction = await interactionFor(context.provider(), request, reply);
+    const { uid } = request.params;
     const identifier = (request.body?.identifier ?? "").trim();
-    // The person is read in the throttle's statement: one round trip fewer.
+    // The person and the interaction are read in the throttle's statement: two round trips fewer.
+    // So the attempt is counted before the interaction is checked: one posted to an expired
+    // sign-in counts against its address too.
     const { attempt, rows } = await takeAttemptReading(
       db,
-      journeyActor(interaction, undefined),
+      { kind: "system", id: "cis2", source: "CIS2", correlationId: uid },
       signInCounters.identify(request.ip),
-      identifier ? activePersonNamedBy(db, identifier) : undefined,
+      identifier ? personAndInteraction(db, identifier, uid) : undefined,
     );
+    const [read] = rows as Array<NamedPerson | undefined>;
+    if (read) rememberInteraction(uid, read.interaction);
+    const interaction = await interactionFor(context.provider(), request, reply);
     if (!attempt.allowed) return tooManyAttempts(context, reply, interaction, attempt, "");
     if (!identifier)
       return renderPage(
@@ -54,7 +59,7 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
         }),
         400,
       );
-    const [person] = rows as Array<NamedPerson | undefined>;
+    const person = read?.uuid ? (read as NamedPerson & { uuid: string }) : undefined;
     const account = signInAccount(identifier, person?.uuid);
     const usable = usableMethods(
       interaction,
@@ -109,14 +114,20 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
   });
 }
 
-type NamedPerson = { uuid: string; offered: OfferedCredential[]; positions: number } & HeldFlags;
+type NamedPerson = {
+  uuid: string | null;
+  offered: OfferedCredential[];
+  positions: number;
+  interaction: Parameters<typeof rememberInteraction>[1];
+} & HeldFlags;
 
 /**
  * The active Care Identity a sign-in identifier names, with what it holds: its UUID, or its email
  * address in any case. Suspended and closed identities name no one here, so they sign in as an
- * unknown does. A query, for the identify step's throttle to make in its statement.
+ * unknown does. One row, whether or not anyone is named, with the interaction beside it: a query
+ * for the identify step's throttle to make in its statement.
  */
-function activePersonNamedBy(db: Queryable, identifier: string) {
+function personAndInteraction(db: Queryable, identifier: string, uid: string) {
   const named = isCareIdentifier(identifier)
     ? sql`people.uuid = ${identifier}`
     : sql`lower(people.email) = ${identifier.toLowerCase()}`;
@@ -125,6 +136,6 @@ function activePersonNamedBy(db: Queryable, identifier: string) {
   const uuid = sql.ref<string>("people.uuid");
   return sql<NamedPerson>`
     SELECT people.uuid, ${heldFlags(uuid)}, ${offeredCredentials(uuid)} AS offered,
-      ${currentPositionCount(db, uuid)} AS positions
-    FROM people WHERE people.status = 'active' AND ${named}`;
+      ${currentPositionCount(db, uuid)} AS positions, ${interactionColumn(uid)} AS interaction
+    FROM (SELECT) AS one LEFT JOIN people ON people.status = 'active' AND ${named}`;
 }
