@@ -36,6 +36,51 @@ function collectMacrosOnce(): void {
 }
 collectMacrosOnce();
 
+type ExtensionParser = {
+  nextToken(): { value: string; lineno: number; colno: number };
+  parseSignature(throwErrors: null, noParens: boolean): { addChild(node: unknown): void };
+  advanceAfterBlockEnd(name?: string): void;
+  parseUntilBlocks(...names: string[]): unknown;
+};
+type ExtensionNodes = {
+  Literal: new (line: number, column: number, value: string) => unknown;
+  CallExtension: new (extension: object, method: string, args: unknown, contentArgs: unknown[]) => unknown;
+};
+
+/**
+ * `{% cached key %}…{% endcached %}`: the block is rendered once for each key and its HTML used
+ * again. For blocks that depend on nothing but their key, and whose keys are the code's own
+ * words, never a user's (the layout's header, by service name, and its footer): the design
+ * system's header and footer macros were a fifth of a sign-in page's rendering, for the same
+ * HTML every time.
+ */
+class CachedBlocks {
+  tags = ["cached"];
+  #blocks = 0;
+  #rendered = new Map<string, nunjucks.runtime.SafeString>();
+
+  parse(parser: ExtensionParser, nodes: ExtensionNodes) {
+    const tag = parser.nextToken();
+    const args = parser.parseSignature(null, true);
+    parser.advanceAfterBlockEnd(tag.value);
+    const body = parser.parseUntilBlocks("endcached");
+    parser.advanceAfterBlockEnd();
+    // Each block in a template has its own place in the cache, whatever its key.
+    args.addChild(new nodes.Literal(tag.lineno, tag.colno, String(this.#blocks++)));
+    return new nodes.CallExtension(this, "run", args, [body]);
+  }
+
+  run(_context: unknown, key: unknown, block: string, body: () => string) {
+    const place = `${block}:${String(key)}`;
+    let html = this.#rendered.get(place);
+    if (!html) {
+      html = new nunjucks.runtime.SafeString(body());
+      this.#rendered.set(place, html);
+    }
+    return html;
+  }
+}
+
 /** Nunjucks with a capability's own views first, then the shared views, then the NHS design system's. */
 function environmentFor(capabilityViewDirs: string[]): nunjucks.Environment {
   const environment = new nunjucks.Environment(
@@ -47,6 +92,7 @@ function environmentFor(capabilityViewDirs: string[]): nunjucks.Environment {
   // Dates, times, methods and events are said one way on every page (wording.ts).
   for (const [name, filter] of Object.entries(wordingFilters)) environment.addFilter(name, filter);
   environment.addFilter("trim", trim);
+  environment.addExtension("CachedBlocks", new CachedBlocks());
   return environment;
 }
 
