@@ -8,7 +8,7 @@ import { readCodeLists } from "../../src/rbac/code-lists.ts";
 import { positionsOfPerson } from "../../src/rbac/positions.ts";
 import { peopleWithPositions } from "../authenticators/enrolment.ts";
 import { postAgentForm } from "../support/agent.ts";
-import { Browser } from "../support/browser.ts";
+import { Browser, interactionAddress } from "../support/browser.ts";
 import { leftOut } from "../support/prerequisites.ts";
 import { startSmartcardWorld } from "../support/smartcard-service.ts";
 import { softHsmCard } from "../support/tokens.ts";
@@ -179,8 +179,8 @@ test("the Ticket API answers only programs on this computer: web pages' origins 
 async function signInToPointOfCare(world: Awaited<ReturnType<typeof startSmartcardWorld>>) {
   const browser = new Browser();
   const start = `${world.pointOfCare.url}/login`;
-  const { url: identify } = await browser.follow(await browser.get(start), start, anyLocalOrigin);
-  const page = identify.replace(/\/?$/, "/smartcard");
+  const first = await browser.follow(await browser.get(start), start, anyLocalOrigin);
+  const page = `${interactionAddress(await first.response.text(), first.url)}/smartcard`;
   const html = await (await browser.get(page)).text();
   const challenge = /data-smartcard-challenge="([^"]+)"/.exec(html)?.[1];
   const signed = await fetch(`${world.agent.url}/api/sign`, {

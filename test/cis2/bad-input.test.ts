@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as client from "openid-client";
 import { demoClientId, demoClientSecret } from "../../src/seed/demo-sign-in.ts";
-import { Browser } from "../support/browser.ts";
+import { Browser, interactionAddress } from "../support/browser.ts";
 import { startCis2Server } from "../support/cis2-server.ts";
 import { demoClientConfiguration, exchange, redirectUri, signIn } from "./journey.ts";
 
@@ -125,7 +125,8 @@ test("a tampered interaction cookie leaves no half-made session", async (t) => {
   const server = await startCis2Server(t);
   const browser = new Browser();
   const start = authorizeUrl(server.issuer, { acr_values: "AAL1_USERPASS", nonce: "n" });
-  const { url } = await browser.follow(await browser.get(start), start, server.origin);
+  const first = await browser.follow(await browser.get(start), start, server.origin);
+  const url = interactionAddress(await first.response.text(), first.url);
   browser.clear("_interaction");
   const response = await browser.post(`${url}/identify`, { identifier: rn });
   assert.equal(response.status, 400);
@@ -266,7 +267,8 @@ test("the sign-in pages refuse a NUL byte with the NHS error summary", async (t)
   const server = await startCis2Server(t);
   const browser = new Browser();
   const start = authorizeUrl(server.issuer, { acr_values: "AAL1_USERPASS", nonce: "n" });
-  const { url } = await browser.follow(await browser.get(start), start, server.origin);
+  const first = await browser.follow(await browser.get(start), start, server.origin);
+  const url = interactionAddress(await first.response.text(), first.url);
   for (const response of [
     await browser.post(`${url}/identify`, { identifier: "margaret\0@nhs.net" }),
     await fetch(`${server.origin}/cis2/signin/%00`, { headers: { accept: "text/html" } }),

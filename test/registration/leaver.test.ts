@@ -6,12 +6,11 @@ import { type TestContext, test } from "node:test";
 import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
-import { signInPath } from "../../src/cis2/provider.ts";
 import { demoPassword } from "../../src/seed/demo-sign-in.ts";
 import type { Store } from "../../src/store/database.ts";
 import { enrolApp, enrolmentUrl, nextCode, singlePositionPeople } from "../authenticators/enrolment.ts";
 import { demoClientConfiguration, redirectUri } from "../cis2/journey.ts";
-import { Browser, formAction } from "../support/browser.ts";
+import { Browser, formAction, interactionAddress } from "../support/browser.ts";
 import { type Cis2Server, freePort, serveCis2 } from "../support/cis2-server.ts";
 import { openssl, pemFolder, runProgram } from "../support/pki.ts";
 import { issueSoftCard, signWith, smartcardPage } from "../support/soft-card.ts";
@@ -52,13 +51,12 @@ async function begun(server: Cis2Server, uuid: string, acr: string, step: string
     state: client.randomState(),
     nonce: client.randomNonce(),
   });
-  const { url: identify } = await browser.follow(await browser.get(url.href), url.href, server.origin);
-  const uid = /\/cis2\/signin\/([^/]+)$/.exec(new URL(identify).pathname)?.[1] as string;
-  const base = `${server.origin}${signInPath}/${uid}`;
+  const first = await browser.follow(await browser.get(url.href), url.href, server.origin);
+  const base = interactionAddress(await first.response.text(), first.url);
   let page = await browser.post(`${base}/identify`, { identifier: uuid });
   // The security-key page is the identify step's answer; the other steps are redirected to.
   if (step !== "security-key") {
-    assert.equal(page.headers.get("location"), `${signInPath}/${uid}/${step}`, `${acr} goes to ${step}`);
+    assert.equal(page.headers.get("location"), `${new URL(base).pathname}/${step}`, `${acr} goes to ${step}`);
     page = await browser.get(`${base}/${step}`);
   }
   assert.equal(page.status, 200);

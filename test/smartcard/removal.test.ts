@@ -5,7 +5,7 @@ import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
 import type { Db } from "../../src/store/database.ts";
 import { singlePositionPeople } from "../authenticators/enrolment.ts";
 import { postAgentForm } from "../support/agent.ts";
-import { Browser } from "../support/browser.ts";
+import { Browser, interactionAddress } from "../support/browser.ts";
 import { leftOut } from "../support/prerequisites.ts";
 import { startSmartcardWorld } from "../support/smartcard-service.ts";
 import { softHsmCard } from "../support/tokens.ts";
@@ -40,8 +40,8 @@ test("removing the card ends the CIS2 session and the relying party is told by b
   // The sign-in page's part, done as its module does: the agent signs the page's challenge.
   const browser = new Browser();
   const start = `${world.pointOfCare.url}/login`;
-  const { url: identify } = await browser.follow(await browser.get(start), start, anyLocalOrigin);
-  const page = identify.replace(/\/?$/, "/smartcard");
+  const first = await browser.follow(await browser.get(start), start, anyLocalOrigin);
+  const page = `${interactionAddress(await first.response.text(), first.url)}/smartcard`;
   const html = await (await browser.get(page)).text();
   const challenge = /data-smartcard-challenge="([^"]+)"/.exec(html)?.[1];
   const signed = await fetch(`${agent.url}/api/sign`, {

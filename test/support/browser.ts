@@ -102,3 +102,13 @@ export function formAction(html: string, pageUrl: string): string {
   if (!target) throw new Error("no POST form on the page");
   return new URL(target.replaceAll("&amp;", "&"), pageUrl).toString();
 }
+
+/**
+ * The address of the interaction a sign-in's first page belongs to, read from its identify form:
+ * the page answers at the authorization request's own address (cis2/first-page-in-place.ts).
+ */
+export function interactionAddress(html: string, from: string): string {
+  const path = /action="(\/cis2\/signin\/[^/"]+)\/identify"/.exec(html)?.[1];
+  if (!path) throw new Error(`not a sign-in's first page: ${from}`);
+  return new URL(path, from).href;
+}

@@ -8,9 +8,8 @@ import type { TestContext } from "node:test";
 import * as client from "openid-client";
 import { operatorActor } from "../../src/audit/actor.ts";
 import { createCardOrder } from "../../src/authenticators/smartcard/orders.ts";
-import { signInPath } from "../../src/cis2/provider.ts";
 import { demoClientConfiguration, redirectUri } from "../cis2/journey.ts";
-import { Browser } from "./browser.ts";
+import { Browser, interactionAddress } from "./browser.ts";
 import type { Cis2Server } from "./cis2-server.ts";
 
 /** Smartcards for HTTP-level journeys: card keys made by openssl in place of a token. */
@@ -86,9 +85,9 @@ export async function smartcardPage(server: Cis2Server, identifier?: string) {
     state,
     nonce,
   });
-  const { url: identifyUrl } = await browser.follow(await browser.get(url.href), url.href, server.origin);
-  const uid = /\/cis2\/signin\/([^/]+)$/.exec(new URL(identifyUrl).pathname)?.[1] as string;
-  const base = `${server.origin}${signInPath}/${uid}`;
+  const first = await browser.follow(await browser.get(url.href), url.href, server.origin);
+  const base = interactionAddress(await first.response.text(), first.url);
+  const uid = base.slice(base.lastIndexOf("/") + 1);
   if (identifier) await browser.post(`${base}/identify`, { identifier });
   const show = async () => {
     const html = await (await browser.get(`${base}/smartcard`)).text();
