@@ -187,7 +187,8 @@ test("a production client is refused until another person, a service administrat
   });
   assert.equal(approved.status, 303);
   const served = await authorize();
-  assert.equal(served.status, 303, "the provider now knows the client and starts the sign-in");
+  assert.equal(served.status, 200, "the provider now knows the client and starts the sign-in");
+  assert.match(await served.text(), /Sign in with your Care Identity/);
   const events = await server.store.db
     .selectFrom("audit_events")
     .select(["action", "actor_id"])
