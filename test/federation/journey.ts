@@ -4,7 +4,7 @@ import { operatorActor } from "../../src/audit/actor.ts";
 import { issueEnrolmentLink } from "../../src/authenticators/enrolment/links.ts";
 import { signInPath } from "../../src/cis2/provider.ts";
 import { redirectUri } from "../cis2/journey.ts";
-import { Browser, formAction } from "../support/browser.ts";
+import { Browser, formAction, interactionAddress } from "../support/browser.ts";
 import type { Cis2Server } from "../support/cis2-server.ts";
 
 /** NHS.net Connect journeys over HTTP, shared by the test and bench/federated-sign-in.ts. */
@@ -52,8 +52,8 @@ export async function federatedSignIn(
     state: checks.state,
     nonce: checks.nonce,
   }).href;
-  const identify = await browser.follow(await browser.get(start), start, server.origin);
-  const signInPage = identify.url.replace(/\/$/, "");
+  const first = await browser.follow(await browser.get(start), start, server.origin);
+  const signInPage = interactionAddress(await first.response.text(), first.url);
   assert.match(signInPage, new RegExp(`${signInPath}/[^/]+$`));
   const next = options.identifier
     ? await identified(browser, server, `${signInPage}/identify`, options.identifier)
