@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
 
 /**
  * The fields of an audit event that its hash covers. The sequence number is left out on
@@ -38,7 +38,22 @@ export function eventHash(fields: ChainedFields): string {
 
 /** The version 2 link: the same fields, authenticated under the audit key. */
 export function eventMac(key: Buffer, fields: ChainedFields): string {
-  return createHmac("sha256", key).update(canonicalJson(fields)).digest("hex");
+  return createHmac("sha256", secretKeyOf(key)).update(canonicalJson(fields)).digest("hex");
+}
+
+const secretKeys = new WeakMap<Buffer, KeyObject>();
+
+/**
+ * The audit key as a KeyObject, made once: an HMAC given the key's bytes makes one of its own
+ * each time, about six times the cost of the HMAC of an event.
+ */
+function secretKeyOf(key: Buffer): KeyObject {
+  let secret = secretKeys.get(key);
+  if (!secret) {
+    secret = createSecretKey(key);
+    secretKeys.set(key, secret);
+  }
+  return secret;
 }
 
 /**
