@@ -358,16 +358,12 @@ test("a row the judge needs locked is read with the counters, in their statement
   const { db } = await testStore(t);
   const counters = signInCounters.securityKey(account, "203.0.113.10");
   const now = at("2025-03-01T10:00:05Z");
+  // A wrong answer that gives back what was read and locked for it.
+  const judgeReading = (read: Parameters<typeof judgeAttempt>[5]) =>
+    judgeAttempt(db, actor, counters, async (_tx, locked) => ({ right: false, answer: locked }), now, read);
   // Any locked read will do: a person who does not exist, then another counter.
   const readNothing = db.selectFrom("people").select("uuid").where("uuid", "=", "999999999999").forUpdate();
-  const first = await judgeAttempt(
-    db,
-    actor,
-    counters,
-    async (_tx, locked) => ({ right: false, answer: locked }),
-    now,
-    readNothing,
-  );
+  const first = await judgeReading(readNothing);
   assert.deepEqual(first, { allowed: true, answer: undefined }, "no row read is undefined");
   // A row the counters' statement does not touch (a row it updates is not its to lock again).
   await takeAttempt(db, actor, signInCounters.identify("203.0.113.10"), now);
@@ -376,14 +372,7 @@ test("a row the judge needs locked is read with the counters, in their statement
     .select(["key", "count"])
     .where("key", "=", "identifyPerAddress:203.0.113.10")
     .forUpdate();
-  const second = await judgeAttempt(
-    db,
-    actor,
-    counters,
-    async (_tx, locked) => ({ right: false, answer: locked }),
-    now,
-    readCounter,
-  );
+  const second = await judgeReading(readCounter);
   assert.deepEqual(second, {
     allowed: true,
     answer: { key: "identifyPerAddress:203.0.113.10", count: 1 },

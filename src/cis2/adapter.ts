@@ -307,11 +307,12 @@ function copy(payload: Payload | undefined): Payload | undefined {
  * provider's read of it in the same request.
  */
 export function interactionColumn(uid: string) {
-  return sql<StepInteraction | null>`(SELECT json_build_object('payload', payload::text, 'consumed_at', consumed_at)
+  return sql<StepInteraction | null>`(SELECT json_build_object('payload', payload::text, 'consumed_at', consumed_at,
+      'has_session', payload ? 'session')
     FROM oidc_models WHERE kind = 'Interaction' AND id = ${uid} AND ${live()})`;
 }
 
-type StepInteraction = { payload: string; consumed_at: string | null };
+type StepInteraction = { payload: string; consumed_at: string | null; has_session: boolean };
 
 /**
  * Keeps an interaction read by `interactionColumn` (or found missing) as the provider's read of
@@ -319,7 +320,7 @@ type StepInteraction = { payload: string; consumed_at: string | null };
  * account (`interactionLinks`).
  */
 export function rememberInteraction(uid: string, row: StepInteraction | null): void {
-  if (row && (JSON.parse(row.payload) as Payload).session) return;
+  if (row?.has_session) return;
   const consumedAt = row?.consumed_at ? new Date(row.consumed_at) : null;
   remember(
     readKey("Interaction", "id", uid),

@@ -13,7 +13,7 @@ const firstPages = new WeakMap<IncomingMessage, Interaction>();
  * where the journey goes on as before. Only a GET is answered so, so that the page can be
  * reloaded, and only for the login prompt, whose page needs nothing from the interaction's cookie.
  */
-export function firstPageInPlace(signInPath: string) {
+export function firstPageInPlace(interactionPath: (uid: string) => string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     await next();
     const interaction = ctx.oidc?.entities.Interaction as Interaction | undefined;
@@ -22,7 +22,7 @@ export function firstPageInPlace(signInPath: string) {
       ctx.oidc?.route !== "authorization" ||
       ctx.status !== 303 ||
       interaction?.prompt.name !== "login" ||
-      ctx.response.get("location") !== `${signInPath}/${interaction.uid}`
+      ctx.response.get("location") !== interactionPath(interaction.uid)
     )
       return;
     ctx.respond = false;

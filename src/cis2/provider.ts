@@ -40,6 +40,9 @@ export const cis2Routes = {
 
 export const signInPath = "/cis2/signin";
 
+/** Where oidc-provider sends the browser for an interaction: its page. */
+const interactionPath = (uid: string) => `${signInPath}/${uid}`;
+
 /** How clients authenticate, at the token, revocation and introspection endpoints alike. */
 const clientAuthMethods: ClientAuthMethod[] = [
   "private_key_jwt",
@@ -146,7 +149,7 @@ export function createProvider(options: ProviderOptions): Provider {
       },
     },
     interactions: {
-      url: (_ctx, interaction) => `${signInPath}/${interaction.uid}`,
+      url: (_ctx, interaction) => interactionPath(interaction.uid),
       policy: cis2Policy(db, lists, options.developmentLogin),
     },
     findAccount: async (ctx, sub, token) => {
@@ -200,7 +203,7 @@ export function createProvider(options: ProviderOptions): Provider {
       new Date(exp * 1000),
     );
   markSecureRequests(provider, options);
-  provider.use(firstPageInPlace(signInPath));
+  provider.use(firstPageInPlace(interactionPath));
   provider.use(answerLateErrors(provider));
   provider.use(cis2ErrorShapes);
   provider.use(oneCommitPerTokenRequest(db, cis2Routes.token));

@@ -341,7 +341,7 @@ export async function peopleAtOrganisation(
  * query (CIS2 reads a person and their positions for every token); `positionsFromRows` reads it.
  */
 export function currentPositionsJson(queryable: Queryable, uuid: RawBuilder<string>) {
-  const current = currentOnly(positionQuery(queryable).where("p.uuid", "=", uuid), isoToday());
+  const current = currentPositionsOf(queryable, uuid);
   return sql<
     PositionRow[]
   >`(SELECT coalesce(json_agg(x ORDER BY x.start_date, x.role_profile_id), '[]') FROM (${current}) x)`;
@@ -349,8 +349,11 @@ export function currentPositionsJson(queryable: Queryable, uuid: RawBuilder<stri
 
 /** How many current positions a person holds, as a subquery to be selected beside other things. */
 export function currentPositionCount(queryable: Queryable, uuid: RawBuilder<string>) {
-  const current = currentOnly(positionQuery(queryable).where("p.uuid", "=", uuid), isoToday());
-  return sql<number>`(SELECT count(*)::int FROM (${current}) x)`;
+  return sql<number>`(SELECT count(*)::int FROM (${currentPositionsOf(queryable, uuid)}) x)`;
+}
+
+function currentPositionsOf(queryable: Queryable, uuid: RawBuilder<string>) {
+  return currentOnly(positionQuery(queryable).where("p.uuid", "=", uuid), isoToday());
 }
 
 export function positionsFromRows(lists: CodeLists, rows: PositionRow[]): Position[] {

@@ -145,18 +145,20 @@ function beginWithFirstStatement(client: pg.PoolClient): void {
   let held = false;
   const answered = (command: string) => Promise.resolve({ command, rowCount: null, rows: [], fields: [] });
   client.query = ((config: unknown, values?: unknown, callback?: unknown) => {
-    const text = typeof config === "string" && callback === undefined ? config : undefined;
-    const simple = !Array.isArray(values) || values.length === 0;
-    const command = simple ? text?.trim().toLowerCase() : undefined;
-    if (command === "begin") {
+    // A statement without values, as its text; Kysely's transaction commands come exactly so.
+    const simple =
+      typeof config === "string" && callback === undefined && !(Array.isArray(values) && values.length > 0)
+        ? config
+        : undefined;
+    if (simple === "begin") {
       held = true;
       return answered("BEGIN");
     }
     if (!held) return query(config, values, callback);
     held = false;
-    if (command === "commit" || command === "rollback") return answered(command.toUpperCase());
-    if (command !== undefined)
-      return query(`begin; ${text}`).then((results) => (results as unknown[]).at(-1));
+    if (simple === "commit" || simple === "rollback") return answered(simple.toUpperCase());
+    if (simple !== undefined)
+      return query(`begin; ${simple}`).then((results) => (results as unknown[]).at(-1));
     return query("begin").then(() => query(config, values, callback));
   }) as typeof client.query;
 }

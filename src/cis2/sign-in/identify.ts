@@ -15,6 +15,7 @@ import {
   acceptsSmartcard,
   type Form,
   interactionFor,
+  journeyActor,
   type Params,
   page,
   pageOfMethod,
@@ -41,7 +42,7 @@ export function identify(app: FastifyInstance, context: SignInContext): void {
     // sign-in counts against its address too.
     const { attempt, rows } = await takeAttemptReading(
       db,
-      { kind: "system", id: "cis2", source: "CIS2", correlationId: uid },
+      journeyActor({ uid }, undefined),
       signInCounters.identify(request.ip),
       identifier ? personAndInteraction(db, identifier, uid) : undefined,
     );

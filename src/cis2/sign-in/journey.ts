@@ -87,7 +87,8 @@ export async function interactionFor(
   return interaction;
 }
 
-export function personActor(interaction: Interaction, uuid: string) {
+/** The actors of a sign-in's steps, told by its interaction's uid (the audit's correlation id). */
+export function personActor(interaction: Pick<Interaction, "uid">, uuid: string) {
   return { kind: "person" as const, id: uuid, source: "CIS2", correlationId: interaction.uid };
 }
 
@@ -96,7 +97,7 @@ export function identifiedIfAny(interaction: Interaction): string | undefined {
   return (interaction.result as { identified?: { uuid?: string } } | undefined)?.identified?.uuid;
 }
 
-export function journeyActor(interaction: Interaction, uuid: string | undefined) {
+export function journeyActor(interaction: Pick<Interaction, "uid">, uuid: string | undefined) {
   return uuid
     ? personActor(interaction, uuid)
     : { kind: "system" as const, id: "cis2", source: "CIS2", correlationId: interaction.uid };

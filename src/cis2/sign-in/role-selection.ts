@@ -48,6 +48,12 @@ export function rememberSelectedRole(
   remember(roleKey(sessionUid, uuid), roleProfileId);
 }
 
+/** Only one of a person's current positions may be chosen. */
+export function refuseOtherRoles(positions: Position[], roleProfileId: string): void {
+  if (!positions.some((position) => position.roleProfileId === roleProfileId))
+    throw InvalidInputError.field("role", "Select one of your current roles");
+}
+
 /** Records the user's choice for the session; only one of their current positions may be chosen. */
 export async function selectRole(
   queryable: Queryable,
@@ -55,10 +61,7 @@ export async function selectRole(
   lists: CodeLists,
   selection: { sessionUid: string; uuid: string; roleProfileId: string },
 ): Promise<void> {
-  const positions = await positionsInRequest(queryable, lists, selection.uuid);
-  if (!positions.some((position) => position.roleProfileId === selection.roleProfileId)) {
-    throw InvalidInputError.field("role", "Select one of your current roles");
-  }
+  refuseOtherRoles(await positionsInRequest(queryable, lists, selection.uuid), selection.roleProfileId);
   const choice = queryable
     .insertInto("cis2_role_selections")
     .values({

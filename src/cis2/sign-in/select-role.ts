@@ -12,7 +12,7 @@ import {
   type SignInContext,
   type SigningIn,
 } from "./journey.ts";
-import { positionsInRequest, selectRole } from "./role-selection.ts";
+import { positionsInRequest, refuseOtherRoles, selectRole } from "./role-selection.ts";
 
 /**
  * With scope selectedrole, after authenticating: the person chooses one of their current
@@ -94,9 +94,7 @@ async function chooseRole(
   const session = interaction.session;
   await readAccount(db, lists, uuid, session?.uid);
   if (!session) {
-    const positions = await positionsInRequest(db, lists, uuid);
-    if (!positions.some((position) => position.roleProfileId === roleProfileId))
-      throw InvalidInputError.field("role", "Select one of your current roles");
+    refuseOtherRoles(await positionsInRequest(db, lists, uuid), roleProfileId);
     return reply.redirect(await handOn(context, request, reply, interaction, { roleProfileId }), 303);
   }
   const location = await inOneCommit(db, async () => {
