@@ -1,5 +1,5 @@
 import type { Selectable } from "kysely";
-import type { Db } from "../store/database.ts";
+import type { Db, Queryable } from "../store/database.ts";
 import type { AuditEventsTable } from "../store/schema.ts";
 import { type ChainedFields, eventHash, eventMac, genesisHash, keyedChain, unkeyedChain } from "./chain.ts";
 import { requireAuditKey } from "./chain-key.ts";
@@ -28,6 +28,16 @@ type Row = Selectable<AuditEventsTable>;
  * no keyed event matches, the key is wrong, and that is the one problem reported.
  */
 export async function verifyAuditLog(db: Db): Promise<AuditReport> {
+  // One snapshot for the events and the head: a log still being written (a running service)
+  // would otherwise show an event committed between the two reads as removed from the end.
+  return db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .setAccessMode("read only")
+    .execute((tx) => verifySnapshot(tx));
+}
+
+async function verifySnapshot(db: Queryable): Promise<AuditReport> {
   const key = requireAuditKey(db);
   const problems = new Problems();
   let expectedSeq = 1;
@@ -184,7 +194,12 @@ function runMessage(
     : `events ${first}..${last} were changed after they were written`;
 }
 
-async function misplaced(db: Db, seq: number, previousHash: string, keyed: boolean): Promise<AuditProblem> {
+async function misplaced(
+  db: Queryable,
+  seq: number,
+  previousHash: string,
+  keyed: boolean,
+): Promise<AuditProblem> {
   const predecessor = await db
     .selectFrom("audit_events")
     .select("seq")
